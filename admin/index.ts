@@ -1,0 +1,102 @@
+import AdminJSExpress from '@adminjs/express';
+import AdminJS from 'adminjs';
+import express, { type ErrorRequestHandler, type Router } from 'express';
+import type { SessionOptions } from 'express-session';
+import { contextFor } from '../core/context.js';
+import type { Db } from '../core/db/index.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { JobQueue } from '../core/queue.js';
+import { loadPrincipal, signIn, type LoginThrottle } from '../core/auth/signIn.js';
+import { systemPrincipal } from '../core/auth/principal.js';
+import { accessResources } from '../resources/access-screens.js';
+import { catalogResources } from '../resources/catalog.js';
+import { organisationResources } from '../resources/organisation.js';
+import { systemResources } from '../resources/system.js';
+import { loadDmmf } from './dmmf.js';
+import { translations } from './locale.js';
+
+export interface AdminBuildDeps {
+  db: Db;
+  log: Logger;
+  jobs: JobQueue;
+  throttle: LoginThrottle;
+  session: SessionOptions & { secret: string; name: string };
+}
+
+export const ADMIN_ROOT = '/admin';
+
+/** The AdminJS instance with every screen, and its authenticated Express router. */
+export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS; router: Router }> {
+  const { models, clientModule } = await loadDmmf();
+  const resourceDeps = { db: deps.db, log: deps.log, models, clientModule };
+  const admin = new AdminJS({
+    rootPath: ADMIN_ROOT,
+    loginPath: `${ADMIN_ROOT}/login`,
+    logoutPath: `${ADMIN_ROOT}/logout`,
+    resources: [
+      ...catalogResources(resourceDeps),
+      ...organisationResources(resourceDeps),
+      ...accessResources(resourceDeps),
+      ...systemResources(resourceDeps, deps.jobs),
+    ],
+    branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },
+    locale: { language: 'en', availableLanguages: ['en'], translations: { en: translations } },
+  });
+
+  // Runs before AdminJS's own handlers on every admin request: the session's user is re-read from
+  // the database, so a disabled user or a changed role takes effect at the next click.
+  const preRouter = express.Router();
+  preRouter.use(async (req, res, next) => {
+    const session = req.session as (typeof req.session & { adminUser?: { id?: string; title?: string } }) | undefined;
+    const userId = session?.adminUser?.id;
+    if (!session || !userId) return next();
+    try {
+      const principal = await loadPrincipal(deps.db, userId);
+      if (!principal) {
+        return session.destroy(() => (req.path.startsWith('/api/') ? res.status(401).json({ error: { code: 'unauthenticated', message: 'Your session has ended. Sign in again.' } }) : res.redirect(`${ADMIN_ROOT}/login`)));
+      }
+      session.adminUser = { ...principal, title: principal.role };
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const router = AdminJSExpress.buildAuthenticatedRouter(
+    admin,
+    {
+      cookieName: deps.session.name,
+      cookiePassword: deps.session.secret,
+      authenticate: async (email: string, password: string, context?: { req: express.Request }) => {
+        const ip = context?.req.ip ?? 'unknown';
+        const ctx = contextFor(systemPrincipal('login'), deps.db, deps.log);
+        try {
+          const principal = await signIn(ctx, deps.throttle, { email: String(email ?? ''), password: String(password ?? ''), ip });
+          return { ...principal, title: principal.role };
+        } catch (error) {
+          // AdminJS shows a thrown error's message on the login page.
+          if (error instanceof AppError && error.code !== 'unauthenticated') throw new Error(error.message);
+          return null;
+        }
+      },
+    },
+    preRouter,
+    deps.session,
+  );
+  router.use(adminErrors(deps.log));
+  return { admin, router };
+}
+
+/** AdminJS API errors as JSON with the right status, instead of Express's HTML 500 page. */
+function adminErrors(log: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const name = (error as { name?: string } | null)?.name;
+    const message = error instanceof Error ? error.message : 'Unexpected error';
+    if (name === 'ForbiddenError') return res.status(403).json({ error: { code: 'forbidden', message } });
+    if (name === 'NotFoundError') return res.status(404).json({ error: { code: 'not_found', message } });
+    log.error({ err: error, path: req.path }, 'admin request failed');
+    return res.status(500).json({ error: { code: 'internal', message: 'Something went wrong on our side.' } });
+  };
+}

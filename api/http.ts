@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type {} from 'express-session';
+import type {} from 'pino-http';
+import { z } from 'zod';
+import type { Context } from '../core/context.js';
+import { AppError } from '../core/errors.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the authentication middleware for a signed-in caller. */
+    ctx?: Context;
+  }
+}
+
+/** Takes the caller's request id when it looks sane, or makes one; echoed back in X-Request-Id. */
+export function requestId(req: Request, res: Response): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** Wraps an async handler so that its errors reach the error middleware. */
+export const handle =
+  (fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler =>
+  (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch(next);
+  };
+
+/** The context of the signed-in caller, or a 401. */
+export function contextOf(req: Request): Context {
+  if (!req.ctx) throw new AppError('unauthenticated', 'Sign in first: send a bearer token or use the admin session.');
+  return req.ctx;
+}
+
+/** Parses input at the edge; a clear 400/422 with every problem otherwise. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown, where = 'request'): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const details = result.error.issues.map((issue) => ({ field: issue.path.join('.') || where, reason: issue.message }));
+    throw new AppError('bad_request', `The ${where} is not valid: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}.`, details);
+  }
+  return result.data;
+}
+
+/** One error shape for every endpoint: `{ error: { code, message, details? } }`. */
+export const errorMiddleware: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  const requestIdValue = String(res.getHeader('X-Request-Id') ?? '');
+  let appError: AppError | null = null;
+  if (error instanceof AppError) appError = error;
+  else if (isBodyParserError(error)) {
+    appError =
+      error.type === 'entity.too.large'
+        ? new AppError('payload_too_large', 'The request body is too large.')
+        : error.type === 'entity.parse.failed'
+          ? new AppError('bad_request', 'The request body is not valid JSON.')
+          : new AppError('bad_request', error.message);
+  }
+  if (!appError) {
+    req.log?.error({ err: error }, 'unexpected error');
+    res.status(500).json({ error: { code: 'internal', message: `Something went wrong on our side. Quote request id ${requestIdValue} when you report it.`, requestId: requestIdValue } });
+    return;
+  }
+  if (appError.code === 'too_many_requests') {
+    const retry = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+    if (retry) res.setHeader('Retry-After', String(retry));
+  }
+  res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(appError.details === undefined ? {} : { details: appError.details }) } });
+};
+
+function isBodyParserError(error: unknown): error is { type: string; message: string } {
+  return typeof error === 'object' && error !== null && typeof (error as { type?: unknown }).type === 'string' && 'status' in error;
+}

@@ -1,0 +1,47 @@
+import express, { Router } from 'express';
+import { AppError } from '../core/errors.js';
+import type { JobQueue } from '../core/queue.js';
+import { authRouter, identifyCaller, type AuthDeps } from './auth.js';
+import { contextOf, errorMiddleware, handle } from './http.js';
+import { jobsRouter } from './jobs.js';
+import { recordsRouter } from './records.js';
+import { checkHealth } from '../core/system/health.js';
+
+export interface ApiDeps extends AuthDeps {
+  jobs: JobQueue;
+}
+
+/** Everything under /api. JSON in and out; one error shape. */
+export function apiRouter(deps: ApiDeps): Router {
+  const router = Router();
+  router.use(express.json({ limit: '1mb' }));
+  router.get(
+    '/healthz',
+    handle(async (_req, res) => {
+      const health = await checkHealth(deps.db, deps.jobs);
+      res.status(health.status === 'ok' ? 200 : 503).json(health);
+    }),
+  );
+  router.use('/auth', authRouter(deps));
+  router.use(identifyCaller(deps));
+  router.get(
+    '/me',
+    handle(async (req, res) => {
+      const ctx = contextOf(req);
+      res.json({ data: { user: ctx.user, scope: ctx.scope } });
+    }),
+  );
+  router.use('/products', recordsRouter('products'));
+  router.use('/businesses', recordsRouter('businesses'));
+  router.use('/shops', recordsRouter('shops'));
+  router.use('/users', recordsRouter('users'));
+  router.use('/audit-log', recordsRouter('auditLog', { readOnly: true }));
+  router.use('/jobs', jobsRouter(deps.jobs));
+  router.use(
+    handle(async (req) => {
+      throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);
+    }),
+  );
+  router.use(errorMiddleware);
+  return router;
+}

@@ -1,0 +1,76 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../core/config.js';
+import { systemContext } from '../core/context.js';
+import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
+import { ensureFirstAdmin, seedDemoBusiness } from '../core/demo/seed.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { loadSecrets } from '../core/secrets.js';
+import { startJobs, type JobRuntime } from '../jobs/runtime.js';
+import { createApp } from './server.js';
+
+export type RunMode = 'all' | 'web' | 'worker';
+
+export interface Running {
+  url: string | null;
+  db: Db;
+  jobs: JobRuntime;
+  config: Config;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Backhouse: the database (embedded unless DATABASE_URL is set), migrations, first-start
+ * seeding, the job queue (workers unless web-only) and the web server (unless worker-only).
+ */
+export async function startBackhouse(mode: RunMode = 'all', config: Config = loadConfig(), log: Logger = createLogger(config.LOG_LEVEL)): Promise<Running> {
+  const database = await provideDatabase(config, log);
+  const db = connectDb(database.url, config.DATABASE_POOL_SIZE);
+  let jobs: JobRuntime | null = null;
+  let server: Server | null = null;
+  const stop = async () => {
+    log.info('shutting down');
+    if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    await jobs?.stop();
+    await closeDb(db);
+    await database.stop();
+    log.info('stopped');
+  };
+  try {
+    await seedOnFirstStart(db, config, log);
+    jobs = await startJobs(db, config, log, { work: mode !== 'web' });
+    let url: string | null = null;
+    if (mode !== 'worker') {
+      const secrets = await loadSecrets(db, config, log);
+      const app = await createApp({ db, config, log, jobs, secrets });
+      server = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(config.PORT, config.HOST, () => resolve(listening)).on('error', reject);
+      });
+      const { port } = server.address() as AddressInfo;
+      url = `http://localhost:${port}`;
+      log.info({ url: `${url}/admin`, mode }, 'Backhouse is ready');
+    } else {
+      log.info({ mode }, 'Backhouse worker is ready');
+    }
+    return { url, db, jobs, config, log, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** First admin when nobody can sign in; the demo business unless SEED_DEMO=false. Credentials shown once. */
+async function seedOnFirstStart(db: Db, config: Config, log: Logger): Promise<void> {
+  const ctx = systemContext('seed', db, log);
+  const created = [];
+  const admin = await ensureFirstAdmin(ctx, config);
+  if (admin) created.push(admin);
+  if (config.SEED_DEMO) created.push(...(await seedDemoBusiness(ctx)));
+  for (const login of created) {
+    log.warn(
+      { email: login.email, role: login.role, initialPassword: login.generatedPassword ?? '(from ADMIN_PASSWORD)' },
+      'created a login: note the password now, it is not shown again',
+    );
+  }
+}

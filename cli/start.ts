@@ -1,0 +1,35 @@
+import { startBackhouse, type RunMode } from '../app/runtime.js';
+import { loadConfig } from '../core/config.js';
+import { createLogger } from '../core/log.js';
+
+/** `npm start` (web + workers), `npm run web`, `npm run worker`. Stops cleanly on SIGINT/SIGTERM. */
+const mode: RunMode = process.argv.includes('--web') ? 'web' : process.argv.includes('--worker') ? 'worker' : 'all';
+const config = loadConfig();
+const log = createLogger(config.LOG_LEVEL);
+
+try {
+  const running = await startBackhouse(mode, config, log);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'signal received: finishing running work');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long: exiting');
+      process.exit(1);
+    }, (config.SHUTDOWN_TIMEOUT_SECONDS + 10) * 1000);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+} catch (error) {
+  log.fatal({ err: error }, 'Backhouse could not start');
+  process.exit(1);
+}

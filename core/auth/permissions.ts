@@ -1,0 +1,53 @@
+import { AppError } from '../errors.js';
+import type { Principal, Role } from './principal.js';
+
+/** Everything a permission can be asked about. New capabilities add their resources here. */
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards'] as const;
+export type Resource = (typeof resources)[number];
+
+export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view'] as const;
+export type Action = (typeof actions)[number];
+
+const read = ['list', 'show'] as const;
+const crud = ['list', 'show', 'new', 'edit', 'delete'] as const;
+
+/**
+ * The permission matrix: role × resource → allowed actions. Anything not listed is denied.
+ * Which rows of an allowed resource a person sees is decided by ./scope.ts.
+ */
+export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Action[]>>> = {
+  admin: {
+    users: crud,
+    businesses: crud,
+    shops: crud,
+    products: crud,
+    auditLog: read,
+    jobs: [...read, 'retry'],
+    dashboards: ['view'],
+  },
+  ops: {
+    businesses: read,
+    shops: read,
+    products: crud,
+    dashboards: ['view'],
+  },
+  // Managers read dashboards and their own business's profile and shops; data screens are for ops.
+  manager: {
+    businesses: read,
+    shops: read,
+    dashboards: ['view'],
+  },
+};
+
+export function can(principal: Principal | null | undefined, resource: Resource, action: Action): boolean {
+  if (!principal) return false;
+  if (principal.kind === 'system') return true;
+  return permissionMatrix[principal.role]?.[resource]?.includes(action) ?? false;
+}
+
+export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {
+  if (!principal) throw new AppError('unauthenticated', 'Sign in first.');
+  if (!can(principal, resource, action)) {
+    throw new AppError('forbidden', `Your role may not ${action} ${resource}.`);
+  }
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The project's root folder, wherever the process was started from. */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+/**
+ * Every environment variable the product reads, in one place. The README's configuration table
+ * lists the same names; test/unit/config.test.ts keeps the two in step.
+ */
+const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  DATA_DIR: z.string().default(path.join(projectRoot, '.data')),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+  TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
+  COOKIE_SECURE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
+  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
+  LOGIN_BLOCK_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
+  ADMIN_EMAIL: z.preprocess(emptyAsUndefined, z.string().email().optional()),
+  ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8).optional()),
+  SEED_DEMO: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(30),
+});
+
+export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };
+
+/** Names of every variable the product reads (for the README check). */
+export const configVariableNames = Object.keys(configSchema.shape);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid configuration in the environment:\n  ${problems.join('\n  ')}`);
+  }
+  const config = parsed.data;
+  return { ...config, cookieSecure: config.COOKIE_SECURE ?? config.NODE_ENV === 'production' };
+}

