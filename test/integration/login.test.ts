@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { updateRecord } from '../../core/records/service.js';
+import { adminClient, apiClient, PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+
+let app: TestApp;
+let tenants: Tenants;
+
+beforeAll(async () => {
+  app = await startTestApp({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '50', LOGIN_BLOCK_SECONDS: '600' });
+  tenants = await seedTenants(app.system);
+});
+afterAll(async () => app?.close());
+
+const login = (email: string, password: string) =>
+  fetch(`${app.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+
+describe('signing in through the API', () => {
+  it('answers a signed, expiring bearer token for the right password, and records the sign-in', async () => {
+    const res = await login('OPS.A@test.local ', PASSWORD);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { token: string; expiresAt: string; user: { role: string; businessId: string } };
+    expect(body.token.split('.')).toHaveLength(3);
+    expect(new Date(body.expiresAt).getTime()).toBeGreaterThan(Date.now());
+    expect(body.user).toMatchObject({ role: 'ops', businessId: tenants.businessA });
+    const me = await fetch(`${app.url}/api/me`, { headers: { authorization: `Bearer ${body.token}` } });
+    expect(me.status).toBe(200);
+    const user = await app.db.prisma.user.findUniqueOrThrow({ where: { email: 'ops.a@test.local' } });
+    expect(user.lastLoginAt).not.toBeNull();
+    expect(await app.db.prisma.auditLog.count({ where: { action: 'login', recordId: user.id } })).toBe(1);
+  });
+
+  it('refuses a wrong password and an unknown email with the same 401 message', async () => {
+    const wrong = await login('manager.a@test.local', 'not-the-password');
+    const unknown = await login('nobody@test.local', 'not-the-password');
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    const [a, b] = [await wrong.json(), await unknown.json()];
+    expect(a).toEqual(b);
+    expect(a).toEqual({ error: { code: 'unauthenticated', message: 'The email or password is incorrect.' } });
+  });
+
+  it('refuses a disabled user, and ends the tokens and sessions they already had', async () => {
+    const ops = await apiClient(app.url, 'ops.b@test.local');
+    const admin = await adminClient(app.url, 'ops.b@test.local');
+    await updateRecord(app.system, 'users', tenants.users.opsB.id, { disabled: true });
+    const res = await login('ops.b@test.local', PASSWORD);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/disabled/);
+    expect((await ops.call('GET', '/api/products')).status).toBe(401);
+    const page = await admin.call('GET', '/admin/api/resources/Product/actions/list');
+    expect(page.status).toBe(401);
+  });
+
+  it('blocks an account after too many failures, even with the right password, and says when to retry', async () => {
+    for (let i = 0; i < 3; i++) expect((await login('manager.b@test.local', `wrong-${i}`)).status).toBe(401);
+    const blocked = await login('manager.b@test.local', PASSWORD);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(500);
+    expect(((await blocked.json()) as { error: { code: string } }).error.code).toBe('too_many_requests');
+    // Other accounts from the same address are not blocked by this account's failures.
+    expect((await login('manager.a@test.local', PASSWORD)).status).toBe(200);
+  });
+
+  it('rejects a malformed body with 400 and a token that is not ours with 401', async () => {
+    const res = await fetch(`${app.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' });
+    expect(res.status).toBe(400);
+    const forged = await fetch(`${app.url}/api/products`, { headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad' } });
+    expect(forged.status).toBe(401);
+    const none = await fetch(`${app.url}/api/products`);
+    expect(none.status).toBe(401);
+  });
+});
+
+describe('signing in to the admin', () => {
+  it('signs in with the form and keeps the session in PostgreSQL', async () => {
+    const admin = await adminClient(app.url, 'ops.a@test.local');
+    const sessions = await app.db.pool.query(`SELECT sess FROM admin_sessions WHERE sess->'adminUser'->>'email' = 'ops.a@test.local'`);
+    expect(sessions.rowCount).toBeGreaterThan(0);
+    expect((await admin.call('GET', '/admin/api/resources/Product/actions/list')).status).toBe(200);
+  });
+
+  it('shows the login page again, with no session, for a wrong password', async () => {
+    const res = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email: 'ops.a@test.local', password: 'nope' }), redirect: 'manual' });
+    expect(res.status).not.toBe(302);
+    expect(await res.text()).toContain('login');
+  });
+
+  it('sends an unsigned visitor to the login page', async () => {
+    const res = await fetch(`${app.url}/admin/resources/Product`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/admin/login');
+  });
+});
