@@ -63,6 +63,8 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     }
   });
 
+  preRouter.use('/api', adminApiStatuses);
+
   const router = AdminJSExpress.buildAuthenticatedRouter(
     admin,
     {
@@ -87,6 +89,21 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   router.use(adminErrors(deps.log));
   return { admin, router };
 }
+
+/**
+ * AdminJS answers a refused or missing record with 200 and the error inside the body; callers of the
+ * admin's HTTP API get the status that says so (403, 404) as well.
+ */
+const adminApiStatuses: express.RequestHandler = (_req, res, next) => {
+  const send = res.send.bind(res);
+  res.send = (body?: unknown) => {
+    const type = (body as { record?: { baseError?: { type?: string } } } | null)?.record?.baseError?.type;
+    if (res.statusCode === 200 && type === 'ForbiddenError') res.status(403);
+    if (res.statusCode === 200 && type === 'NotFoundError') res.status(404);
+    return send(body);
+  };
+  next();
+};
 
 /** AdminJS API errors as JSON with the right status, instead of Express's HTML 500 page. */
 function adminErrors(log: Logger): ErrorRequestHandler {

@@ -13,6 +13,7 @@ export const translations = {
     sendProbe: 'Send worker probe',
   },
   properties: {
+    business: 'Business',
     businessId: 'Business',
     shopIds: 'Shops',
     sellingPriceCents: 'Selling price (cents)',
