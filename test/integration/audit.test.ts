@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+
+let app: TestApp;
+let t: Tenants;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  t = await seedTenants(app.system);
+});
+afterAll(async () => app?.close());
+
+const entriesFor = (recordId: string) => app.db.prisma.auditLog.findMany({ where: { recordId }, orderBy: { id: 'asc' } });
+
+describe('every write is audited: who, when, what, before and after', () => {
+  it('through the API: create, edit and delete of a product', async () => {
+    const api = await apiClient(app.url, t.users.opsA.email);
+    const created = await api.call('POST', '/api/products', { name: 'Audited Tart', sellingPriceCents: 450, costPriceCents: 120 });
+    expect(created.status).toBe(201);
+    const id = created.body!.data.id as string;
+    expect(created.body!.data.businessId).toBe(t.businessA);
+    expect((await api.call('PATCH', `/api/products/${id}`, { sellingPriceCents: 475 })).status).toBe(200);
+    expect((await api.call('DELETE', `/api/products/${id}`)).status).toBe(204);
+
+    const entries = await entriesFor(id);
+    expect(entries.map((e) => e.action)).toEqual(['create', 'update', 'delete']);
+    for (const entry of entries) {
+      expect(entry).toMatchObject({ resource: 'products', userId: t.users.opsA.id, userEmail: t.users.opsA.email, businessId: t.businessA });
+      expect(entry.at.getTime()).toBeGreaterThan(Date.now() - 60_000);
+      expect(entry.requestId).toBeTruthy();
+    }
+    const [create, update, remove] = entries;
+    expect(create!.before).toBeNull();
+    expect(create!.after).toMatchObject({ name: 'Audited Tart', sellingPriceCents: 450 });
+    expect(update!.before).toMatchObject({ sellingPriceCents: 450 });
+    expect(update!.after).toMatchObject({ sellingPriceCents: 475 });
+    expect(remove!.before).toMatchObject({ name: 'Audited Tart', sellingPriceCents: 475 });
+    expect(remove!.after).toBeNull();
+  });
+
+  it('through the admin: create, edit and delete of a user, never storing a password', async () => {
+    const admin = await adminClient(app.url, t.users.admin.email);
+    const created = await admin.call('POST', '/admin/api/resources/User/actions/new', {
+      email: 'Audited.User@test.local',
+      role: 'manager',
+      business: t.businessB,
+      'shopIds.0': t.shopB1,
+      password: 'a-secret-password',
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body!.record.errors).toEqual({});
+    const id = created.body!.record.id as string;
+    const user = await app.db.prisma.user.findUniqueOrThrow({ where: { id } });
+    expect(user).toMatchObject({ email: 'audited.user@test.local', role: 'manager', businessId: t.businessB, shopIds: [t.shopB1] });
+    expect(user.passwordHash).toMatch(/^\$argon2id\$/);
+
+    const edited = await admin.call('POST', `/admin/api/resources/User/records/${id}/edit`, { name: 'Audrey', disabled: 'true' });
+    expect(edited.status).toBe(200);
+    expect(edited.body!.record.errors).toEqual({});
+    expect((await admin.call('POST', `/admin/api/resources/User/records/${id}/delete`)).status).toBe(200);
+
+    const entries = await entriesFor(id);
+    expect(entries.map((e) => e.action)).toEqual(['create', 'update', 'delete']);
+    expect(entries.every((e) => e.userId === t.users.admin.id)).toBe(true);
+    expect(entries[1]!.before).toMatchObject({ name: null, disabled: false });
+    expect(entries[1]!.after).toMatchObject({ name: 'Audrey', disabled: true });
+    expect(JSON.stringify(entries.map((e) => ({ ...e, id: String(e.id) })))).not.toMatch(/argon2|a-secret-password|passwordHash/);
+  });
+
+  it('a refused write changes nothing and logs nothing', async () => {
+    const last = await app.db.prisma.auditLog.findFirstOrThrow({ orderBy: { id: 'desc' } });
+    const api = await apiClient(app.url, t.users.managerA.email);
+    expect((await api.call('PATCH', `/api/shops/${t.shopA1}`, { name: 'Renamed' })).status).toBe(403);
+    const invalid = await (await apiClient(app.url, t.users.opsA.email)).call('POST', '/api/products', { name: '', sellingPriceCents: -5 });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body!.error.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'name' }), expect.objectContaining({ field: 'sellingPriceCents' })]),
+    );
+    const since = await app.db.prisma.auditLog.findMany({ where: { id: { gt: last.id } } });
+    expect(since.map((e) => e.action)).toEqual(['login', 'login']);
+  });
+
+  it('the audit log is readable by admins only, and cannot be changed through any door', async () => {
+    const admin = await apiClient(app.url, t.users.admin.email);
+    const list = await admin.call('GET', '/api/audit-log?perPage=5');
+    expect(list.status).toBe(200);
+    expect(list.body!.data.length).toBe(5);
+    const id = list.body!.data[0].id as string;
+    expect((await admin.call('PATCH', `/api/audit-log/${id}`, { action: 'x' })).status).toBe(404);
+    expect((await admin.call('DELETE', `/api/audit-log/${id}`)).status).toBe(404);
+    const session = await adminClient(app.url, t.users.admin.email);
+    expect((await session.call('POST', `/admin/api/resources/AuditLog/records/${id}/delete`)).status).toBe(403);
+    expect((await (await apiClient(app.url, t.users.opsA.email)).call('GET', '/api/audit-log')).status).toBe(403);
+  });
+});
+
+describe('conflicts and integrity', () => {
+  it('a duplicate product name in the same business is a 409 that names the field', async () => {
+    const api = await apiClient(app.url, t.users.opsA.email);
+    const dup = await api.call('POST', '/api/products', { name: 'Croissant', sellingPriceCents: 1 });
+    expect(dup.status).toBe(409);
+    expect(dup.body!.error).toMatchObject({ code: 'conflict', details: { field: 'name' } });
+  });
+
+  it('the last active admin cannot be disabled, demoted or deleted', async () => {
+    const api = await apiClient(app.url, t.users.admin.email);
+    expect((await api.call('PATCH', `/api/users/${t.users.admin.id}`, { disabled: true })).status).toBe(409);
+    expect((await api.call('PATCH', `/api/users/${t.users.admin.id}`, { role: 'ops', businessId: t.businessA })).status).toBe(409);
+    expect((await api.call('DELETE', `/api/users/${t.users.admin.id}`)).status).toBe(409);
+  });
+
+  it('a manager’s shops must belong to their business', async () => {
+    const api = await apiClient(app.url, t.users.admin.email);
+    const res = await api.call('POST', '/api/users', { email: 'cross@test.local', role: 'manager', businessId: t.businessA, shopIds: [t.shopB1], password: 'long-enough-pw' });
+    expect(res.status).toBe(422);
+    expect(res.body!.error.details).toEqual([expect.objectContaining({ field: 'shopIds' })]);
+  });
+});
