@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+
+let app: TestApp;
+let t: Tenants;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  t = await seedTenants(app.system);
+});
+afterAll(async () => app?.close());
+
+interface JobState {
+  state: string;
+  retryCount: number;
+  output: unknown;
+  startedOn: Date | null;
+}
+
+async function jobState(id: string): Promise<JobState> {
+  const rows = await app.db.pool.query<JobState>(`SELECT state::text, retry_count AS "retryCount", output, started_on AS "startedOn" FROM pgboss.job WHERE id = $1`, [id]);
+  return rows.rows[0]!;
+}
+
+async function waitFor(id: string, states: string[], timeoutMs = 20_000): Promise<JobState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await jobState(id);
+    if (job && states.includes(job.state)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} is ${job?.state}, not ${states.join('/')}, after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('background jobs', () => {
+  it('a job runs on a worker and completes with its output', async () => {
+    const id = (await app.jobs.send('system.probe', { note: 'hello' }))!;
+    const job = await waitFor(id, ['completed']);
+    expect(job.output).toMatchObject({ note: 'hello', attempt: 0, pid: process.pid });
+  });
+
+  it('a failing job is retried with backoff and ends up failed, where an admin sees it and can retry it', async () => {
+    const api = await apiClient(app.url, t.users.admin.email);
+    const sent = await api.call('POST', '/api/jobs/probe', { note: 'always fails', failAttempts: 100 });
+    expect(sent.status).toBe(202);
+    const id = sent.body!.data.id as string;
+    const failed = await waitFor(id, ['failed'], 30_000);
+    // retryLimit 3: the first try and three retries.
+    expect(failed.retryCount).toBe(3);
+    expect(JSON.stringify(failed.output)).toContain('failed on purpose');
+
+    const listed = await api.call('GET', '/api/jobs?state=failed&queue=system.probe');
+    expect(listed.body!.data.map((j: { id: string }) => j.id)).toContain(id);
+
+    const admin = await adminClient(app.url, t.users.admin.email);
+    const screen = await admin.call('GET', '/admin/api/resources/Job/actions/list?filters.state=failed');
+    expect(screen.status).toBe(200);
+    const record = screen.body!.records.find((r: { id: string }) => r.id === id);
+    expect(record.params).toMatchObject({ queue: 'system.probe', state: 'failed', retryCount: 3 });
+    expect(record.recordActions.map((a: { name: string }) => a.name)).toContain('retry');
+
+    const ops = await adminClient(app.url, t.users.opsA.email);
+    expect((await ops.call('POST', `/admin/api/resources/Job/records/${id}/retry`)).status).toBe(403);
+    expect((await (await apiClient(app.url, t.users.opsA.email)).call('POST', `/api/jobs/${id}/retry`)).status).toBe(403);
+
+    const retried = await admin.call('POST', `/admin/api/resources/Job/records/${id}/retry`);
+    expect(retried.status).toBe(200);
+    expect(retried.body!.notice).toMatchObject({ type: 'success' });
+    expect(['retry', 'active', 'created', 'failed']).toContain((await jobState(id)).state);
+    const audit = await app.db.prisma.auditLog.findFirst({ where: { resource: 'jobs', recordId: id, action: 'retry' } });
+    expect(audit).toMatchObject({ userId: t.users.admin.id, before: { state: 'failed' } });
+    // Retrying a job that is not failed is refused with a reason.
+    const again = await api.call('POST', `/api/jobs/${(await app.jobs.send('system.probe', {}))!}/retry`);
+    expect([409, 404]).toContain(again.status);
+  });
+
+  it('backs off between attempts: each retry waits longer than the one before', async () => {
+    const id = (await app.jobs.send('system.probe', { note: 'timed', failAttempts: 3 }))!;
+    const seen: number[] = [];
+    let last = -1;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const job = await jobState(id);
+      if (job.retryCount !== last && job.startedOn) {
+        seen[job.retryCount] = job.startedOn.getTime();
+        last = job.retryCount;
+      }
+      if (job.state === 'completed') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const done = await waitFor(id, ['completed']);
+    expect(done.output).toMatchObject({ attempt: 3 });
+    const starts = [seen[1], seen[2], seen[3]].filter((v): v is number => v !== undefined);
+    expect(starts).toHaveLength(3);
+    expect(starts[2]! - starts[1]!).toBeGreaterThan(starts[1]! - starts[0]!);
+  });
+
+  it('a graceful stop waits for the running job to finish', async () => {
+    const worker = await import('../../jobs/runtime.js');
+    const second = await worker.startJobs(app.db, { ...app.config, JOB_CONCURRENCY: 1 }, app.log, { work: true });
+    const id = (await second.send('system.probe', { note: 'slow', delayMs: 2_000 }))!;
+    await waitFor(id, ['active']);
+    await Promise.all([second.stop(), app.jobs.stop()]);
+    expect((await jobState(id)).state).toBe('completed');
+  });
+});
