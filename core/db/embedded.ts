@@ -54,7 +54,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   });
   if (!initialised) {
     opts.log.info({ databaseDir }, 'initialising the embedded PostgreSQL cluster');
-    await server.initialise();
+    await server.initialise().catch((error: unknown) => {
+      const hint = process.getuid?.() === 0 ? ` As root, PostgreSQL runs as the user "postgres": every folder above ${databaseDir} must be enterable by it (chmod o+x).` : '';
+      throw new Error(`Could not create the embedded database in ${databaseDir}: ${error instanceof Error ? error.message : String(error)}${hint}`);
+    });
   }
   await server.start();
   const stopOnExit = () => stopByPidFile(databaseDir);

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../core/config.js';
+import { freePort } from '../helpers/net.js';
+
+/**
+ * `npm start` as a newcomer runs it: no DATABASE_URL, so an embedded PostgreSQL under DATA_DIR, the
+ * migrations, the first admin and the demo business; then SIGTERM, and a second start on the same data.
+ */
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-start-'));
+// As root the embedded server runs as a "postgres" user, which must be able to enter DATA_DIR.
+fs.chmodSync(dataDir, 0o755);
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+interface Started {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  url: string;
+}
+
+async function start(env: Record<string, string>): Promise<Started> {
+  const port = await freePort();
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'development' };
+  delete childEnv.DATABASE_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/start.ts'], { cwd: projectRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const part of parts) {
+      try {
+        lines.push(JSON.parse(part) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: part });
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => lines.push({ stderr: chunk.toString() }));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${JSON.stringify(lines.slice(-5))}`);
+    const ok = await fetch(`${url}/api/healthz`).then((r) => r.status === 200, () => false);
+    if (ok) return { child, lines, url };
+    if (Date.now() > deadline) throw new Error(`not healthy in time: ${JSON.stringify(lines.slice(-5))}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function stop(started: Started, signal: NodeJS.Signals): Promise<number | null> {
+  return new Promise((resolve) => {
+    started.child.once('exit', (code) => resolve(code));
+    started.child.kill(signal);
+  });
+}
+
+function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+describe('npm start on a fresh machine', () => {
+  it('starts an embedded PostgreSQL, migrates, seeds once, and stops cleanly on SIGTERM and SIGINT', async () => {
+    const pgPort = await freePort();
+    const env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'first-admin-password' };
+    const first = await start(env);
+
+    const created = first.lines.filter((l) => l.msg === 'created a login: note the password now, it is not shown again');
+    expect(created.map((l) => [l.email, l.role])).toEqual([
+      ['boss@example.com', 'admin'],
+      ['ops@demo.backhouse.local', 'ops'],
+      ['manager@demo.backhouse.local', 'manager'],
+    ]);
+    // A password given in the environment is never echoed; generated ones are shown once.
+    expect(JSON.stringify(first.lines)).not.toContain('first-admin-password');
+    const opsPassword = String(created[1]!.initialPassword);
+    expect(opsPassword).toMatch(/^[\w]{5}(-[\w]{5}){3}$/);
+
+    const login = await fetch(`${first.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ops@demo.backhouse.local', password: opsPassword }) });
+    expect(login.status).toBe(200);
+    const { token } = (await login.json()) as { token: string };
+    const products = (await (await fetch(`${first.url}/api/products?perPage=100`, { headers: { authorization: `Bearer ${token}` } })).json()) as { meta: { total: number } };
+    expect(products.meta.total).toBe(12);
+    const health = (await (await fetch(`${first.url}/api/healthz`)).json()) as { status: string; database: { ok: boolean }; jobQueue: { ok: boolean } };
+    expect(health).toMatchObject({ status: 'ok', database: { ok: true }, jobQueue: { ok: true } });
+
+    expect(await stop(first, 'SIGTERM')).toBe(0);
+    expect(first.lines.some((l) => l.msg === 'stopped')).toBe(true);
+    expect(await portIsClosed(pgPort)).toBe(true);
+    expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+
+    const second = await start(env);
+    expect(second.lines.filter((l) => l.msg === 'created a login: note the password now, it is not shown again')).toEqual([]);
+    const again = await fetch(`${second.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ops@demo.backhouse.local', password: opsPassword }) });
+    const token2 = ((await again.json()) as { token: string }).token;
+    const after = (await (await fetch(`${second.url}/api/products?perPage=100`, { headers: { authorization: `Bearer ${token2}` } })).json()) as { meta: { total: number } };
+    expect(after.meta.total).toBe(12);
+    expect(await stop(second, 'SIGINT')).toBe(0);
+    expect(await portIsClosed(pgPort)).toBe(true);
+  }, 180_000);
+});
