@@ -1,5 +1,8 @@
 import AdminJSExpress from '@adminjs/express';
-import AdminJS from 'adminjs';
+import AdminJS, { ComponentLoader } from 'adminjs';
+import path from 'node:path';
+import { projectRoot } from '../core/config.js';
+import { homeHandler } from '../dashboards/home.js';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { SessionOptions } from 'express-session';
 import { contextFor } from '../core/context.js';
@@ -13,6 +16,7 @@ import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
+import { discardStaleDevelopmentBundle } from './bundle.js';
 import { loadDmmf } from './dmmf.js';
 import { translations } from './locale.js';
 
@@ -30,7 +34,14 @@ export const ADMIN_ROOT = '/admin';
 export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS; router: Router }> {
   const { models, clientModule } = await loadDmmf();
   const resourceDeps = { db: deps.db, log: deps.log, models, clientModule };
+  discardStaleDevelopmentBundle();
+  const componentLoader = new ComponentLoader();
+  const components = {
+    Home: componentLoader.add('Home', path.join(projectRoot, 'dashboards', 'components', 'Home.tsx')),
+  };
   const admin = new AdminJS({
+    componentLoader,
+    dashboard: { component: components.Home, handler: homeHandler({ db: deps.db, log: deps.log }) },
     rootPath: ADMIN_ROOT,
     loginPath: `${ADMIN_ROOT}/login`,
     logoutPath: `${ADMIN_ROOT}/logout`,

@@ -1,5 +1,12 @@
 /** Labels people read in the admin: resource names and field names in plain words. */
 export const translations = {
+  components: {
+    Login: {
+      welcomeHeader: 'Backhouse',
+      welcomeMessage: 'Your data back-office: bring in sales and cost files, keep products and shops in order, and see how the business is doing.',
+      loginButton: 'Sign in',
+    },
+  },
   labels: {
     Product: 'Products',
     Business: 'Businesses',

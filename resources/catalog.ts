@@ -20,7 +20,8 @@ export function catalogResources(deps: ResourceFactoryDeps): ResourceWithOptions
         properties: {
           business: { isRequired: false, description: 'Leave empty to use your own business.' },
           sellingPriceCents: { type: 'number', isRequired: true, description: 'In cents: 12.50 is 1250.' },
-          costPriceCents: { type: 'number', description: 'In cents: what one unit costs you to make or buy.' },
+          costPriceCents: { type: 'number', isRequired: false, description: 'In cents: what one unit costs you to make or buy.' },
+          unit: { isRequired: false, description: 'How the product is counted: each, loaf, kg… Empty means "each".' },
         },
         actions: standardActions('products'),
       },

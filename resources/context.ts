@@ -26,7 +26,7 @@ export const allowed =
     can(principalOf(currentAdmin), resource, action);
 
 /** The core context for an AdminJS call; no signed-in user means no access at all. */
-export function coreContext(deps: AdminDeps, actionContext: ActionContext | undefined): Context {
+export function coreContext(deps: AdminDeps, actionContext: Pick<ActionContext, 'currentAdmin'> | undefined): Context {
   const principal = principalOf(actionContext?.currentAdmin);
   if (!principal) throw new ForbiddenError('Sign in first.');
   return contextFor(principal, deps.db, deps.log);

@@ -2,6 +2,6 @@
 export const navigation = {
   catalog: { name: 'Catalog', icon: 'Package' },
   organisation: { name: 'Organisation', icon: 'Briefcase' },
-  access: { name: 'People & access', icon: 'Users' },
+  access: { name: 'People and access', icon: 'Users' },
   system: { name: 'System', icon: 'Settings' },
 } as const;

@@ -43,6 +43,8 @@ export interface RecordDefinition {
 }
 
 const emptyToNull = (value: unknown) => (value === '' || value === undefined ? null : value);
+/** A form's empty field means "use the default" for fields that have one. */
+const emptyToUndefined = (value: unknown) => (value === '' || value === null ? undefined : value);
 const optionalText = z.preprocess(emptyToNull, z.string().trim().max(500).nullable());
 const requiredText = (max = 200) => z.string().trim().min(1, 'is required').max(max);
 const uuid = z.string().uuid('must be an id');
@@ -53,9 +55,9 @@ const productFields = {
   businessId: uuid,
   name: requiredText(),
   category: optionalText.optional(),
-  unit: z.string().trim().min(1).max(40).default('each'),
+  unit: z.preprocess(emptyToUndefined, z.string().trim().min(1).max(40).default('each')),
   sellingPriceCents: cents,
-  costPriceCents: cents.default(0),
+  costPriceCents: z.preprocess(emptyToUndefined, cents.default(0)),
   active: bool.default(true),
 };
 

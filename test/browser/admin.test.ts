@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumAvailable, chromiumMissingMessage, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+
+// Without Chromium this file cannot run: in CI that is a failure, elsewhere a loud skip.
+if (!chromiumAvailable()) {
+  if (process.env.CI) throw new Error(chromiumMissingMessage);
+  console.warn(`\n*** SKIPPING BROWSER TESTS: ${chromiumMissingMessage}\n`);
+}
+
+let app: TestApp;
+let t: Tenants;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!chromiumAvailable()) return;
+  app = await startTestApp();
+  t = await seedTenants(app.system);
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+/** Errors the page logs, except the font stylesheet AdminJS asks a public host for (no network here). */
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|fonts\.googleapis|Failed to load resource/.test(message.text())) errors.push(message.text());
+  });
+  return errors;
+}
+
+async function signIn(page: Page, email: string): Promise<void> {
+  await page.goto(`${app.url}/admin/login`);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', PASSWORD);
+  await Promise.all([page.waitForURL(/\/admin\/?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+describe.skipIf(!chromiumAvailable())('the admin in a real browser', () => {
+  it('an admin signs in, opens Products, creates one and sees it listed', { timeout: 90_000 }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const errors = collectErrors(page);
+    await signIn(page, t.users.admin.email);
+    await page.getByTestId('tile-products').waitFor();
+    await page.screenshot({ path: screenshotPath('admin-home') });
+    await page.getByText('Catalog', { exact: true }).click();
+    await page.getByRole('link', { name: 'Products' }).first().click();
+    await page.waitForURL(/\/admin\/resources\/Product/);
+    await expectText(page, 'Croissant');
+    await page.screenshot({ path: screenshotPath('admin-products-list') });
+
+    await page.goto(`${app.url}/admin/resources/Product/actions/new`);
+    await page.fill('input[name="name"]', 'Browser Baguette');
+    await page.fill('input[name="category"]', 'Bread');
+    await page.fill('input[name="sellingPriceCents"]', '325');
+    await page.fill('input[name="costPriceCents"]', '90');
+    await page.getByText('Active', { exact: true }).click();
+    // The business is a searchable select over the Business resource.
+    const businessSelect = page.locator('section').filter({ hasText: 'Business' }).locator('input[id^="react-select"]').first();
+    await businessSelect.fill('Alpha');
+    await page.getByText('Alpha Bakery', { exact: true }).first().click();
+    await page.screenshot({ path: screenshotPath('admin-product-new') });
+    await page.getByRole('button', { name: /save/i }).click();
+    await page.waitForURL(/\/admin\/resources\/Product(\/records\/[^/]+\/show|$|\?)/);
+
+    await page.goto(`${app.url}/admin/resources/Product`);
+    await expectText(page, 'Browser Baguette');
+    await page.screenshot({ path: screenshotPath('admin-product-created') });
+    const saved = await app.db.prisma.product.findFirstOrThrow({ where: { name: 'Browser Baguette' } });
+    expect(saved).toMatchObject({ businessId: t.businessA, sellingPriceCents: 325, costPriceCents: 90, category: 'Bread', unit: 'each', active: true });
+    expect(await app.db.prisma.auditLog.count({ where: { recordId: saved.id, action: 'create', userId: t.users.admin.id } })).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a manager sees no Products menu, and typing its address shows no products', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await signIn(page, t.users.managerA.email);
+    await page.getByTestId('tile-shops').waitFor();
+    expect(await page.getByTestId('tile-products').count()).toBe(0);
+    expect(await page.getByText('Catalog', { exact: true }).count()).toBe(0);
+    // Open every group the manager has: Shops is there, Products and Users are not.
+    await page.getByText('Organisation', { exact: true }).click();
+    await page.getByRole('link', { name: 'Shops' }).first().waitFor();
+    expect(await page.getByRole('link', { name: 'Products' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    expect(await page.getByText('People And Access', { exact: true }).count()).toBe(0);
+    await page.screenshot({ path: screenshotPath('manager-home') });
+
+    await page.goto(`${app.url}/admin/resources/Product`);
+    await page.waitForLoadState('networkidle');
+    await page.screenshot({ path: screenshotPath('manager-products-typed-url') });
+    expect(await page.getByText('Croissant').count()).toBe(0);
+    await page.close();
+  });
+});
+
+async function expectText(page: Page, text: string): Promise<void> {
+  await page.getByText(text, { exact: true }).first().waitFor({ timeout: 15_000 });
+}

@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { projectRoot } from '../../core/config.js';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const artifactsDir = path.join(projectRoot, 'test', 'artifacts');
+
+export const chromiumMissingMessage = `Chromium was not found at ${CHROMIUM_PATH}: the browser tests need it. Install it with "apt-get install -y chromium" (Debian), or set CHROMIUM_PATH. CI (.ci/run) installs it.`;
+
+export function chromiumAvailable(): boolean {
+  return fs.existsSync(CHROMIUM_PATH);
+}
+
+/** Headless Debian Chromium driven by playwright-core, with the flags that work on a machine with no network. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!chromiumAvailable()) throw new Error(chromiumMissingMessage);
+  fs.mkdirSync(artifactsDir, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+export const screenshotPath = (name: string) => path.join(artifactsDir, `${name}.png`);
