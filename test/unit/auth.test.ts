@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { can } from '../../core/auth/permissions.js';
+import { generatePassword, hashPassword, verifyPassword } from '../../core/auth/passwords.js';
+import { scopeIncludes, scopeOf } from '../../core/auth/scope.js';
+import type { UserPrincipal } from '../../core/auth/principal.js';
+
+const user = (overrides: Partial<UserPrincipal>): UserPrincipal => ({ kind: 'user', id: 'u', email: 'u@x', name: null, role: 'ops', businessId: 'b1', shopIds: [], ...overrides });
+
+describe('deny by default', () => {
+  it('nobody, an unknown role, and unknown resources or actions are denied', () => {
+    expect(can(null, 'products', 'list')).toBe(false);
+    expect(can(undefined, 'products', 'list')).toBe(false);
+    expect(can(user({ role: 'auditor' as never }), 'products', 'list')).toBe(false);
+    expect(can(user({ role: 'admin' }), 'nothing' as never, 'list')).toBe(false);
+    expect(can(user({ role: 'admin' }), 'products', 'launch' as never)).toBe(false);
+  });
+
+  it('a non-admin without a business sees no business at all', () => {
+    const scope = scopeOf(user({ businessId: null }));
+    expect(scope.kind).toBe('business');
+    expect(scopeIncludes(scope, 'b1')).toBe(false);
+  });
+});
+
+describe('scopes', () => {
+  it.each([
+    { who: 'admin', principal: user({ role: 'admin', businessId: null }), business: 'b2', shop: 's9', sees: true },
+    { who: 'ops of b1, own business', principal: user({}), business: 'b1', shop: null, sees: true },
+    { who: 'ops of b1, other business', principal: user({}), business: 'b2', shop: null, sees: false },
+    { who: 'manager of shop s1, shop s1', principal: user({ role: 'manager', shopIds: ['s1'] }), business: 'b1', shop: 's1', sees: true },
+    { who: 'manager of shop s1, shop s2', principal: user({ role: 'manager', shopIds: ['s1'] }), business: 'b1', shop: 's2', sees: false },
+    { who: 'manager without shops, any shop of b1', principal: user({ role: 'manager' }), business: 'b1', shop: 's2', sees: true },
+  ])('$who → $sees', ({ principal, business, shop, sees }) => {
+    expect(scopeIncludes(scopeOf(principal), business, shop)).toBe(sees);
+  });
+});
+
+describe('passwords', () => {
+  it('hashes with argon2id and verifies only the right password', async () => {
+    const hash = await hashPassword('the right one');
+    expect(hash).toMatch(/^\$argon2id\$/);
+    expect(await verifyPassword(hash, 'the right one')).toBe(true);
+    expect(await verifyPassword(hash, 'the wrong one')).toBe(false);
+    expect(await verifyPassword('not a hash', 'x')).toBe(false);
+  });
+
+  it('generates readable, unpredictable passwords', () => {
+    const passwords = new Set(Array.from({ length: 50 }, generatePassword));
+    expect(passwords.size).toBe(50);
+    for (const password of passwords) expect(password).toMatch(/^[a-zA-Z2-9]{5}(-[a-zA-Z2-9]{5}){3}$/);
+  });
+});
