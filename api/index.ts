@@ -4,11 +4,31 @@ import type { JobQueue } from '../core/queue.js';
 import { authRouter, identifyCaller, type AuthDeps } from './auth.js';
 import { contextOf, errorMiddleware, handle } from './http.js';
 import { jobsRouter } from './jobs.js';
+import { feedsRouter } from './feeds.js';
+import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { checkHealth } from '../core/system/health.js';
 
 export interface ApiDeps extends AuthDeps {
   jobs: JobQueue;
+}
+
+/**
+ * The data-feed and metrics endpoints under /dashboard (the paths the source documents give them),
+ * with the same authentication and error shape as /api.
+ */
+export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Router {
+  const router = Router();
+  router.use(express.json({ limit: '1mb' }));
+  router.use(identifyCaller(deps));
+  router.use(feedsRouter(deps));
+  router.use(
+    handle(async (req) => {
+      throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);
+    }),
+  );
+  router.use(errorMiddleware);
+  return router;
 }
 
 /** Everything under /api. JSON in and out; one error shape. */

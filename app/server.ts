@@ -4,7 +4,8 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { buildAdmin, ADMIN_ROOT } from '../admin/index.js';
-import { apiRouter } from '../api/index.js';
+import { apiRouter, dashboardRouter } from '../api/index.js';
+import { feedSettings } from '../core/feeds/settings.js';
 import { requestId } from '../api/http.js';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
@@ -49,6 +50,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   const throttle = new LoginThrottle(deps.db, deps.config);
   app.use('/api', apiRouter({ ...deps, throttle }));
+  app.use('/dashboard', dashboardRouter({ ...deps, throttle, settings: feedSettings(deps.config) }));
   const { router } = await buildAdmin({ db: deps.db, log: deps.log, jobs: deps.jobs, throttle, session: sessionOptions });
   app.use(ADMIN_ROOT, router);
   app.get('/', (_req, res) => res.redirect(ADMIN_ROOT));

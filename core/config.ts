@@ -38,6 +38,11 @@ const configSchema = z.object({
   SEED_DEMO: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(30),
+  FEED_PREVIEW_ROWS: z.coerce.number().int().min(1).max(1000).default(50),
+  FEED_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(60).default(2 * 3600),
+  FEED_MAX_UPLOAD_MB: z.coerce.number().min(1).max(2048).default(200),
+  FEED_FUZZY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.7),
+  FEED_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

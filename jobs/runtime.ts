@@ -36,7 +36,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   if (opts.work) {
     for (const definition of definitions) {
       // pg-boss runs one job at a time per work() registration: register as many as the concurrency.
-      for (let slot = 0; slot < config.JOB_CONCURRENCY; slot++) await boss.work(definition.name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+      for (let slot = 0; slot < (definition.concurrency?.(config) ?? config.JOB_CONCURRENCY); slot++) await boss.work(definition.name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
         if (!job) return undefined;
         const jobLog = log.child({ job: job.id, queue: job.name, attempt: job.retryCount + 1 });
         const ctx = { ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id };

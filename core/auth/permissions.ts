@@ -2,10 +2,10 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'feeds', 'metrics'] as const;
 export type Resource = (typeof resources)[number];
 
-export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view'] as const;
+export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun'] as const;
 export type Action = (typeof actions)[number];
 
 const read = ['list', 'show'] as const;
@@ -24,18 +24,24 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     auditLog: read,
     jobs: [...read, 'retry'],
     dashboards: ['view'],
+    // Feeds: `new` is preview and commit; `rerun` loads a feed again; delete takes its facts with it.
+    feeds: [...read, 'new', 'delete', 'rerun'],
+    metrics: ['view'],
   },
   ops: {
     businesses: read,
     shops: read,
     products: crud,
     dashboards: ['view'],
+    feeds: [...read, 'new'],
+    metrics: ['view'],
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
     businesses: read,
     shops: read,
     dashboards: ['view'],
+    metrics: ['view'],
   },
 };
 

@@ -1,0 +1,138 @@
+import busboy from 'busboy';
+import { Router, type Request } from 'express';
+import { PassThrough } from 'node:stream';
+import { z } from 'zod';
+import { commitFeed } from '../core/feeds/commit.js';
+import { deleteFeed, feedTransformStatus, listFeeds, rerunFeed } from '../core/feeds/feeds.js';
+import { previewFeed } from '../core/feeds/preview.js';
+import { autoCreateInput, autoCreateProducts } from '../core/feeds/products.js';
+import type { FeedSettings } from '../core/feeds/settings.js';
+import { dataTypes, templateCsv, type DataType } from '../core/feeds/templates.js';
+import { AppError } from '../core/errors.js';
+import type { JobQueue } from '../core/queue.js';
+import { contextOf, handle, parse } from './http.js';
+
+const dataTypeField = z.enum(dataTypes, { message: 'must be "sales" or "costs"' });
+
+/**
+ * Reads a multipart upload as it arrives: the `file` part is streamed straight to the caller (who keeps
+ * it in PostgreSQL), fields are collected. Fields must come before the file to be known in time, which
+ * browsers' FormData does when fields are appended first; the data type may also come in the query.
+ */
+function streamUpload(req: Request, maxBytes: number, onFile: (file: { filename: string; stream: AsyncIterable<Buffer>; fields: Record<string, string> }) => Promise<unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    if (!req.is('multipart/form-data')) {
+      reject(new AppError('unsupported_media_type', 'Send the file as multipart/form-data with a "file" field.'));
+      return;
+    }
+    const fields: Record<string, string> = {};
+    let handled: Promise<unknown> | null = null;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
+    } catch (error) {
+      reject(new AppError('bad_request', `The upload could not be read: ${(error as Error).message}.`));
+      return;
+    }
+    parser.on('field', (name, value) => (fields[name] = value));
+    parser.on('file', (name, file, info) => {
+      if (name !== 'file') {
+        file.resume();
+        return;
+      }
+      const stream = new PassThrough();
+      file.pipe(stream);
+      handled = onFile({ filename: info.filename || 'upload', stream, fields: { ...fields } });
+      handled.catch(() => file.resume());
+    });
+    parser.on('error', (error: Error) => reject(new AppError('bad_request', `The upload could not be read: ${error.message}.`)));
+    parser.on('close', () => {
+      if (!handled) reject(new AppError('validation_failed', 'No file was uploaded: send it in a form field named "file".'));
+      else handled.then(resolve, reject);
+    });
+    req.pipe(parser);
+  });
+}
+
+const commitBody = z.object({
+  upload_token: z.string().min(1),
+  data_type: dataTypeField.optional(),
+  auto_create_products: z.boolean().default(false),
+  skip_invalid_rows: z.boolean().default(false),
+  business_id: z.string().uuid().optional(),
+});
+
+/** The data-feed endpoints under /dashboard, named as the source document names them. */
+export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): Router {
+  const router = Router();
+  router.post(
+    '/data-feeds/preview',
+    handle(async (req, res) => {
+      const ctx = contextOf(req);
+      const result = await streamUpload(req, deps.settings.maxUploadBytes, async ({ filename, stream, fields }) => {
+        const dataType: DataType = parse(dataTypeField, fields.data_type ?? req.query.data_type ?? 'sales', 'data_type');
+        const businessId = fields.business_id ?? (typeof req.query.business_id === 'string' ? req.query.business_id : undefined);
+        return previewFeed(ctx, deps.settings, { businessId, dataType, filename, stream });
+      });
+      res.json(result);
+    }),
+  );
+  router.post(
+    '/data-feeds/commit',
+    handle(async (req, res) => {
+      const body = parse(commitBody, req.body, 'commit request');
+      const result = await commitFeed(contextOf(req), deps.jobs, deps.settings, {
+        uploadToken: body.upload_token,
+        dataType: body.data_type,
+        autoCreateProducts: body.auto_create_products,
+        skipInvalidRows: body.skip_invalid_rows,
+        businessId: body.business_id,
+      });
+      res.status(202).json(result);
+    }),
+  );
+  router.post(
+    '/data-feeds/auto-create-products',
+    handle(async (req, res) => {
+      res.json(await autoCreateProducts(contextOf(req), parse(autoCreateInput, req.body, 'request')));
+    }),
+  );
+  router.get(
+    '/data-feeds',
+    handle(async (req, res) => {
+      const limit = parse(z.coerce.number().int().min(1).max(200).default(20), req.query.limit, 'limit');
+      res.json({ success: true, feeds: await listFeeds(contextOf(req), limit) });
+    }),
+  );
+  router.get(
+    '/data-feeds/templates/:dataType.csv',
+    handle(async (req, res) => {
+      contextOf(req);
+      const dataType = parse(dataTypeField, req.params.dataType, 'data type');
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="${dataType}-template.csv"`);
+      res.send(templateCsv(dataType));
+    }),
+  );
+  const feedId = (req: Request) => parse(z.coerce.number().int().positive(), req.params.feed, 'feed id');
+  router.get(
+    '/data-feeds/:feed/transform-status',
+    handle(async (req, res) => {
+      res.json(await feedTransformStatus(contextOf(req), feedId(req)));
+    }),
+  );
+  router.post(
+    '/data-feeds/:feed/rerun',
+    handle(async (req, res) => {
+      res.status(202).json(await rerunFeed(contextOf(req), deps.jobs, feedId(req)));
+    }),
+  );
+  router.delete(
+    '/data-feeds/:feed',
+    handle(async (req, res) => {
+      await deleteFeed(contextOf(req), feedId(req));
+      res.status(204).end();
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,150 @@
+import type { PoolClient } from 'pg';
+import { assertCan } from '../auth/permissions.js';
+import { writeAudit } from '../auth/audit.js';
+import type { Context } from '../context.js';
+import { AppError } from '../errors.js';
+import type { JobQueue } from '../queue.js';
+import { loadMatcher } from './preview.js';
+import type { RowIssue } from './rows.js';
+import type { FeedSettings } from './settings.js';
+import { openFeedTable } from './table.js';
+import type { DataType } from './templates.js';
+import { findUpload } from './uploads.js';
+import { createProducts } from './products.js';
+
+export const PROCESS_FEED_QUEUE = 'feeds.process';
+
+export interface CommitInput {
+  uploadToken: string;
+  dataType?: DataType;
+  autoCreateProducts: boolean;
+  /** Load the valid rows and report the others, instead of refusing the whole file. */
+  skipInvalidRows: boolean;
+  businessId?: string;
+}
+
+export interface CommitResult {
+  success: true;
+  feed_id: number;
+  record_count: number;
+  status: 'queued';
+  skipped_rows: number;
+  created_products: Record<string, string>;
+}
+
+const BATCH_ROWS = 5000;
+const MAX_REPORTED_ISSUES = 200;
+
+/** Column layouts of the staging tables, in the order the batches send them. */
+const staging = {
+  sales: {
+    table: 'staging_sales_items',
+    columns: ['data_feed_id', 'row_number', 'business_id', 'product_id', 'product_name', 'quantity', 'unit_price', 'discount', 'transaction_date', 'customer', 'channel', 'order_id'],
+    types: ['int', 'int', 'uuid', 'uuid', 'text', 'numeric', 'numeric', 'numeric', 'date', 'text', 'text', 'text'],
+  },
+  costs: {
+    table: 'staging_costs',
+    columns: ['data_feed_id', 'row_number', 'business_id', 'product_id', 'product_name', 'cost', 'cost_date', 'cost_type'],
+    types: ['int', 'int', 'uuid', 'uuid', 'text', 'numeric', 'date', 'text'],
+  },
+} as const;
+
+async function insertBatch(client: PoolClient, dataType: DataType, columns: unknown[][]): Promise<void> {
+  const layout = staging[dataType];
+  const unnest = layout.types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+  await client.query(`INSERT INTO ${layout.table} (${layout.columns.join(', ')}) SELECT * FROM unnest(${unnest})`, columns);
+}
+
+/**
+ * Reads the whole upload again with full validation, writes its rows to staging in batches, creates the
+ * feed and queues its load. All or nothing: a refused commit leaves no feed and no staging rows, and the
+ * upload stays available under its token to fix and commit again.
+ */
+export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSettings, input: CommitInput): Promise<CommitResult> {
+  assertCan(ctx.user, 'feeds', 'new');
+  const upload = await findUpload(ctx, input.uploadToken);
+  if (input.businessId && input.businessId !== upload.businessId) throw new AppError('gone', 'This upload has expired or does not exist. Upload the file again to get a new preview.');
+  const dataType = input.dataType ?? upload.dataType;
+  if (dataType !== upload.dataType) throw new AppError('validation_failed', `This upload was previewed as ${upload.dataType}, not ${dataType}. Preview it again as ${dataType}.`);
+  const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
+  const feed = await openFeedTable(dataType, upload, settings.previewRows);
+  const client = await ctx.db.pool.connect();
+  const issues: RowIssue[] = [];
+  let invalidRows = 0;
+  const missingNames = new Map<string, string>();
+  try {
+    await client.query('BEGIN');
+    const created = await client.query<{ id: number }>(
+      `INSERT INTO data_feeds (business_id, user_id, data_type, filename, upload_token, status, summary) VALUES ($1, $2, $3, $4, $5, 'processing', '{}') RETURNING id`,
+      [upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token],
+    );
+    const feedId = created.rows[0]!.id;
+    const layout = staging[dataType];
+    let batch: unknown[][] = layout.columns.map(() => []);
+    let batchSize = 0;
+    let records = 0;
+    for await (const row of feed.rows()) {
+      const name = row.normalized.product_name;
+      const match = name ? matcher.match(name) : null;
+      const rowIssues = [...row.issues];
+      if (match?.status === 'missing') {
+        if (input.autoCreateProducts) missingNames.set(name!.toLowerCase(), name!);
+        else rowIssues.push({ row: row.rowNumber, column: 'product_name', value: name!, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
+      }
+      if (rowIssues.length > 0) {
+        invalidRows++;
+        if (issues.length < MAX_REPORTED_ISSUES) issues.push(...rowIssues.slice(0, MAX_REPORTED_ISSUES - issues.length));
+        continue;
+      }
+      const productId = match && match.status !== 'missing' ? match.product_id : null;
+      const n = row.normalized;
+      const values =
+        dataType === 'sales'
+          ? [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.quantity, n.price, n.discount ?? '0', n.transaction_date, n.customer, n.channel, n.order_id]
+          : [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.cost, n.cost_date, n.cost_type!.toLowerCase()];
+      values.forEach((value, i) => batch[i]!.push(value));
+      batchSize++;
+      records++;
+      if (batchSize === BATCH_ROWS) {
+        await insertBatch(client, dataType, batch);
+        batch = layout.columns.map(() => []);
+        batchSize = 0;
+      }
+    }
+    if (batchSize > 0) await insertBatch(client, dataType, batch);
+    if (invalidRows > 0 && !input.skipInvalidRows) {
+      throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix them and commit again, or commit with skip_invalid_rows to load only the valid rows.`, {
+        invalid_rows: invalidRows,
+        errors: issues,
+        errors_truncated: invalidRows > 0 && issues.length >= MAX_REPORTED_ISSUES,
+      });
+    }
+    if (records === 0) throw new AppError('validation_failed', `${upload.filename} has no rows that can be loaded.`, { invalid_rows: invalidRows, errors: issues });
+    const createdProducts = await createProducts(ctx, client, upload.businessId, [...missingNames.values()]);
+    if (Object.keys(createdProducts).length > 0) {
+      await client.query(
+        `UPDATE ${layout.table} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
+        [feedId],
+      );
+    }
+    const queuedAt = new Date().toISOString();
+    const summary = {
+      stage: 'queued',
+      queued_at: queuedAt,
+      updated_at: queuedAt,
+      issues: invalidRows > 0 ? [{ type: 'warning', code: 'rows_skipped', message: `${invalidRows} invalid row(s) were skipped.`, rows: issues.slice(0, 50) }] : [],
+      error: null,
+    };
+    await client.query(`UPDATE data_feeds SET status = 'queued', record_count = $2, summary = $3, updated_at = now() WHERE id = $1`, [feedId, records, summary]);
+    await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'commit', businessId: upload.businessId, after: { filename: upload.filename, dataType, records, skippedRows: invalidRows, createdProducts } });
+    await client.query('COMMIT');
+    await queue.send(PROCESS_FEED_QUEUE, { feedId }, { singletonKey: `feed-${feedId}` });
+    return { success: true, feed_id: feedId, record_count: records, status: 'queued', skipped_rows: invalidRows, created_products: createdProducts };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+    feed.table.close();
+  }
+}

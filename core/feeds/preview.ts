@@ -1,0 +1,126 @@
+import { assertCan } from '../auth/permissions.js';
+import type { Context } from '../context.js';
+import { AppError } from '../errors.js';
+import { ProductMatcher, type ProductMatch } from './matching.js';
+import type { RowIssue } from './rows.js';
+import type { FeedSettings } from './settings.js';
+import { openFeedTable } from './table.js';
+import type { DataType } from './templates.js';
+import { deleteUpload, findUpload, storeUpload } from './uploads.js';
+
+export interface PreviewRow {
+  row_number: number;
+  original: Record<string, string>;
+  normalized: Record<string, string | null>;
+  valid: boolean;
+  issues: RowIssue[];
+  product_match: ProductMatch | null;
+}
+
+export interface PreviewResult {
+  success: true;
+  upload_token: string;
+  data_type: DataType;
+  filename: string;
+  headers: string[];
+  column_mapping: Record<string, string>;
+  rows: PreviewRow[];
+  summary: {
+    total_rows: number;
+    valid_rows: number;
+    invalid_rows: number;
+    new_product_candidates: string[];
+    /** True when the file has more rows than the preview shows; totals then count the shown rows. */
+    truncated: boolean;
+    date_formats: Record<string, string | null>;
+    format: 'csv' | 'xlsx';
+    encoding?: string;
+    delimiter?: string;
+    ignored_columns: string[];
+  };
+}
+
+/** The business a feed is for: a scoped user's own; an admin must name one. */
+export async function feedBusinessId(ctx: Context, requested: string | undefined): Promise<string> {
+  if (ctx.scope.kind === 'business') {
+    if (requested && requested !== ctx.scope.businessId) throw new AppError('forbidden', 'You can only load data into your own business.');
+    return ctx.scope.businessId;
+  }
+  if (!requested) throw new AppError('bad_request', 'Say which business the data is for: business_id is required for admins.');
+  const exists = await ctx.db.prisma.business.findUnique({ where: { id: requested } }).catch(() => null);
+  if (!exists) throw new AppError('not_found', `Business ${requested} was not found.`);
+  return requested;
+}
+
+export async function loadMatcher(ctx: Context, businessId: string, threshold: number): Promise<ProductMatcher> {
+  const catalog = await ctx.db.prisma.product.findMany({ where: { businessId }, select: { id: true, name: true } });
+  return new ProductMatcher(catalog, threshold);
+}
+
+/**
+ * Keeps the uploaded file under a new token and shows its first rows as they would load: original and
+ * normalized values, problems per row, and each product's match in the business's catalog.
+ */
+export async function previewFeed(
+  ctx: Context,
+  settings: FeedSettings,
+  input: { businessId?: string; dataType: DataType; filename: string; stream: AsyncIterable<Buffer> },
+): Promise<PreviewResult> {
+  assertCan(ctx.user, 'feeds', 'new');
+  const businessId = await feedBusinessId(ctx, input.businessId);
+  const stored = await storeUpload(ctx, { businessId, dataType: input.dataType, filename: input.filename, stream: input.stream }, { maxBytes: settings.maxUploadBytes, ttlSeconds: settings.uploadTtlSeconds });
+  try {
+    return await previewUpload(ctx, settings, stored.token);
+  } catch (error) {
+    // A file we cannot read is not kept: there is nothing to commit.
+    await deleteUpload(ctx, stored.token);
+    throw error;
+  }
+}
+
+/** The preview of an upload already kept (also used to show a token's preview again). */
+export async function previewUpload(ctx: Context, settings: FeedSettings, token: string): Promise<PreviewResult> {
+  assertCan(ctx.user, 'feeds', 'new');
+  const upload = await findUpload(ctx, token);
+  const feed = await openFeedTable(upload.dataType, upload, settings.previewRows + 1);
+  const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
+  const rows: PreviewRow[] = [];
+  let truncated = false;
+  try {
+    for await (const row of feed.rows()) {
+      if (rows.length === settings.previewRows) {
+        truncated = true;
+        break;
+      }
+      const name = row.normalized.product_name;
+      const match = name ? matcher.match(name) : null;
+      const issues = [...row.issues];
+      if (match?.status === 'missing') issues.push({ row: row.rowNumber, column: 'product_name', value: name!, reason: 'is not in your catalog' });
+      rows.push({ row_number: row.rowNumber, original: row.original, normalized: row.normalized, valid: row.issues.length === 0, issues, product_match: match });
+    }
+  } finally {
+    feed.table.close();
+  }
+  const candidates = new Set(rows.filter((row) => row.product_match?.status === 'missing').map((row) => row.normalized.product_name!));
+  return {
+    success: true,
+    upload_token: upload.token,
+    data_type: upload.dataType,
+    filename: upload.filename,
+    headers: feed.table.headers,
+    column_mapping: Object.fromEntries([...feed.mapping.columns].map(([column, index]) => [column, feed.table.headers[index]!])),
+    rows,
+    summary: {
+      total_rows: rows.length,
+      valid_rows: rows.filter((row) => row.valid).length,
+      invalid_rows: rows.filter((row) => !row.valid).length,
+      new_product_candidates: [...candidates].sort((a, b) => a.localeCompare(b)),
+      truncated,
+      date_formats: Object.fromEntries(feed.dateFormats),
+      format: feed.table.format,
+      encoding: feed.table.encoding,
+      delimiter: feed.table.delimiter,
+      ignored_columns: feed.mapping.unknown,
+    },
+  };
+}

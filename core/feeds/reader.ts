@@ -1,0 +1,208 @@
+import { Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse';
+import ExcelJS from 'exceljs';
+import { AppError } from '../errors.js';
+import { createDecoder, detectEncoding, type TextEncodingName } from './encoding.js';
+
+/** A file that can be read from the start as many times as needed (an upload kept in PostgreSQL). */
+export interface FileSource {
+  filename: string;
+  open(): Readable;
+}
+
+export interface TableRow {
+  /** Spreadsheet row number: the header is row 1, the first data row is row 2. */
+  rowNumber: number;
+  cells: string[];
+}
+
+export interface Table {
+  format: 'csv' | 'xlsx';
+  encoding?: TextEncodingName;
+  delimiter?: string;
+  headers: string[];
+  rows: AsyncIterable<TableRow>;
+  /** Stops reading (the preview reads only what it shows). */
+  close(): void;
+}
+
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+const OLE_MAGIC = [0xd0, 0xcf, 0x11, 0xe0];
+
+/**
+ * Opens a CSV (any of our encodings and delimiters) or the first sheet of an XLSX workbook as a
+ * stream of rows. Memory stays flat: rows are produced as the bytes arrive.
+ */
+export async function openTable(source: FileSource): Promise<Table> {
+  const head = await readHead(source.open(), 64 * 1024);
+  if (head.length === 0) throw new AppError('validation_failed', `${source.filename} is empty. Upload a file with a header row and at least one data row.`);
+  if (startsWith(head, ZIP_MAGIC)) return openXlsx(source);
+  if (startsWith(head, OLE_MAGIC)) {
+    throw new AppError('unsupported_media_type', `${source.filename} is an old Excel (.xls) workbook. Open it in Excel and save it as .xlsx or CSV, then upload that.`);
+  }
+  return openCsv(source, head);
+}
+
+function startsWith(bytes: Uint8Array, magic: number[]): boolean {
+  return magic.every((byte, i) => bytes[i] === byte);
+}
+
+async function readHead(stream: Readable, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (length >= bytes) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/** The delimiter of a CSV from its first lines: the candidate that splits them into the most equal columns. */
+export function sniffDelimiter(text: string): string {
+  const lines = splitLogicalLines(text).slice(0, 20).filter((line) => line.trim() !== '');
+  let best = ',';
+  let bestScore = 0;
+  for (const candidate of [',', ';', '\t', '|']) {
+    const counts = lines.map((line) => countOutsideQuotes(line, candidate));
+    const first = counts[0] ?? 0;
+    if (first === 0) continue;
+    const consistent = counts.filter((count) => count === first).length;
+    const score = consistent * 1000 + first;
+    if (score > bestScore) {
+      best = candidate;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/** Lines, keeping quoted newlines inside their line. */
+function splitLogicalLines(text: string): string[] {
+  const lines: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    if ((char === '\n' || char === '\r') && !quoted) {
+      if (current) lines.push(current);
+      current = '';
+    } else current += char;
+  }
+  if (current) lines.push(current);
+  // The last line may be cut off mid-way.
+  return lines.length > 1 ? lines.slice(0, -1) : lines;
+}
+
+function countOutsideQuotes(line: string, delimiter: string): number {
+  let count = 0;
+  let quoted = false;
+  for (const char of line) {
+    if (char === '"') quoted = !quoted;
+    else if (char === delimiter && !quoted) count++;
+  }
+  return count;
+}
+
+const isBlank = (cells: string[]) => cells.every((cell) => cell.trim() === '');
+
+function openCsv(source: FileSource, head: Buffer): Table {
+  const { encoding, bomLength } = detectEncoding(head);
+  const sampleText = createDecoder(encoding).decode(head.subarray(bomLength));
+  const delimiter = sniffDelimiter(sampleText);
+  const stream = source.open();
+  const decoder = createDecoder(encoding);
+  let skip = bomLength;
+  const text = Readable.from(
+    (async function* () {
+      for await (const chunk of stream) {
+        let bytes = chunk as Buffer;
+        if (skip > 0) {
+          const cut = Math.min(skip, bytes.length);
+          bytes = bytes.subarray(cut);
+          skip -= cut;
+        }
+        const decoded = decoder.decode(bytes, { stream: true });
+        if (decoded) yield decoded;
+      }
+      const rest = decoder.decode();
+      if (rest) yield rest;
+    })(),
+  );
+  const parser = text.pipe(parseCsv({ delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true }));
+  const records = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
+  return {
+    format: 'csv',
+    encoding,
+    delimiter,
+    headers: [],
+    rows: (async function* () {
+      let index = 0;
+      for (;;) {
+        const next = await records.next();
+        if (next.done) return;
+        index++;
+        if (!isBlank(next.value)) yield { rowNumber: index, cells: next.value };
+      }
+    })(),
+    close: () => {
+      stream.destroy();
+      parser.destroy();
+    },
+  };
+}
+
+function cellText(value: ExcelJS.CellValue): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) {
+    const iso = value.toISOString();
+    return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+  }
+  if (typeof value === 'object') {
+    if ('richText' in value) return value.richText.map((part) => part.text).join('');
+    if ('result' in value) return cellText(value.result as ExcelJS.CellValue);
+    if ('text' in value) return String(value.text);
+    if ('error' in value) return '';
+    return '';
+  }
+  return String(value);
+}
+
+function openXlsx(source: FileSource): Table {
+  const stream = source.open();
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' });
+  return {
+    format: 'xlsx',
+    headers: [],
+    rows: (async function* () {
+      try {
+        for await (const sheet of reader) {
+          for await (const row of sheet) {
+            const values = (row.values as ExcelJS.CellValue[]).slice(1);
+            const cells = Array.from(values, (value) => cellText(value));
+            if (!isBlank(cells)) yield { rowNumber: row.number, cells };
+          }
+          // Only the first sheet holds the feed.
+          return;
+        }
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        throw new AppError('validation_failed', `${source.filename} could not be read as an Excel workbook (${error instanceof Error ? error.message : String(error)}). Save it again as .xlsx or CSV.`);
+      }
+    })(),
+    close: () => stream.destroy(),
+  };
+}
+
+/** The header row and the rows after it. */
+export async function withHeaders(table: Table): Promise<Table> {
+  const iterator = table.rows[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) throw new AppError('validation_failed', 'The file has no header row. The first row must name the columns, for example: product_name, quantity, price, transaction_date.');
+  return {
+    ...table,
+    headers: first.value.cells.map((cell) => cell.trim()),
+    rows: { [Symbol.asyncIterator]: () => iterator },
+  };
+}

@@ -1,0 +1,60 @@
+import { AppError } from '../errors.js';
+import { openTable, withHeaders, type FileSource, type Table, type TableRow } from './reader.js';
+import { normalizeRow, type NormalizedRow } from './rows.js';
+import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
+import { detectDateFormat, type DateFormat } from './values.js';
+
+/** A feed file opened against its template: headers mapped, date formats detected from a sample. */
+export interface FeedTable {
+  table: Table;
+  mapping: HeaderMapping;
+  dateFormats: Map<string, DateFormat | null>;
+  /** The rows read to detect formats; they are yielded again first by `rows()`. */
+  sample: TableRow[];
+  rows(): AsyncGenerator<NormalizedRow>;
+}
+
+/**
+ * Opens an upload for a data type. A file whose header lacks a required column is refused here with
+ * the columns it has and the ones it needs, before any row is read.
+ */
+export async function openFeedTable(dataType: DataType, source: FileSource, sampleSize: number): Promise<FeedTable> {
+  const table = await withHeaders(await openTable(source));
+  const mapping = mapHeaders(dataType, table.headers);
+  if (mapping.missing.length > 0) {
+    table.close();
+    throw new AppError('validation_failed', `${source.filename} is missing the column${mapping.missing.length > 1 ? 's' : ''} ${mapping.missing.join(', ')}. Rename your headers or download the ${dataType} template.`, {
+      missing_columns: mapping.missing,
+      found_columns: table.headers,
+      required_columns: templates[dataType].filter((c) => c.required).map((c) => c.name),
+    });
+  }
+  const iterator = table.rows[Symbol.asyncIterator]();
+  const sample: TableRow[] = [];
+  while (sample.length < sampleSize) {
+    const next = await iterator.next();
+    if (next.done) break;
+    sample.push(next.value);
+  }
+  const dateFormats = new Map<string, DateFormat | null>();
+  for (const column of templates[dataType].filter((c) => c.kind === 'date')) {
+    const index = mapping.columns.get(column.name);
+    if (index === undefined) continue;
+    dateFormats.set(column.name, detectDateFormat(sample.map((row) => row.cells[index] ?? '')));
+  }
+  const headers = table.headers;
+  return {
+    table,
+    mapping,
+    dateFormats,
+    sample,
+    async *rows() {
+      for (const row of sample) yield normalizeRow(dataType, headers, mapping, dateFormats, row.rowNumber, row.cells);
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield normalizeRow(dataType, headers, mapping, dateFormats, next.value.rowNumber, next.value.cells);
+      }
+    },
+  };
+}

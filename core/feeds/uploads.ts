@@ -1,0 +1,120 @@
+import { Readable } from 'node:stream';
+import type { Context } from '../context.js';
+import { AppError } from '../errors.js';
+import type { FileSource } from './reader.js';
+import type { DataType } from './templates.js';
+
+const CHUNK_BYTES = 1024 * 1024;
+
+export interface UploadLimits {
+  maxBytes: number;
+  ttlSeconds: number;
+}
+
+export interface StoredUpload {
+  token: string;
+  businessId: string;
+  dataType: DataType;
+  filename: string;
+  byteSize: number;
+}
+
+/**
+ * Streams an upload into PostgreSQL in 1 MiB chunks under a new token, refusing it (and keeping
+ * nothing) once it passes `maxBytes`. The file is then readable by any process until it expires.
+ */
+export async function storeUpload(ctx: Context, input: { businessId: string; dataType: DataType; filename: string; stream: AsyncIterable<Buffer> }, limits: UploadLimits): Promise<StoredUpload> {
+  const client = await ctx.db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const created = await client.query<{ token: string }>(
+      `INSERT INTO upload_files (business_id, user_id, data_type, filename, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING token`,
+      [input.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, input.dataType, input.filename, limits.ttlSeconds],
+    );
+    const token = created.rows[0]!.token;
+    let seq = 0;
+    let size = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      await client.query('INSERT INTO upload_chunks (token, seq, data) VALUES ($1, $2, $3)', [token, seq++, Buffer.concat(pending)]);
+      pending = [];
+      pendingBytes = 0;
+    };
+    for await (const chunk of input.stream) {
+      size += chunk.length;
+      if (size > limits.maxBytes) {
+        throw new AppError('payload_too_large', `${input.filename} is larger than the ${Math.round(limits.maxBytes / 1024 / 1024)} MB allowed. Split it into smaller files.`);
+      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= CHUNK_BYTES) await flush();
+    }
+    await flush();
+    await client.query('UPDATE upload_files SET byte_size = $2 WHERE token = $1', [token, size]);
+    await client.query('COMMIT');
+    return { token, businessId: input.businessId, dataType: input.dataType, filename: input.filename, byteSize: size };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The upload behind a token, if it is still there and belongs to the caller's business; a 410 otherwise
+ * (an unknown token and another business's token look the same from outside).
+ */
+export async function findUpload(ctx: Context, token: string): Promise<StoredUpload & FileSource> {
+  const gone = new AppError('gone', 'This upload has expired or does not exist. Upload the file again to get a new preview.');
+  if (!/^[0-9a-f-]{36}$/i.test(token)) throw gone;
+  const result = await ctx.db.pool.query<{ token: string; business_id: string; data_type: DataType; filename: string; byte_size: string }>(
+    'SELECT token, business_id, data_type, filename, byte_size FROM upload_files WHERE token = $1 AND expires_at > now()',
+    [token],
+  );
+  const row = result.rows[0];
+  if (!row || (ctx.scope.kind === 'business' && row.business_id !== ctx.scope.businessId)) throw gone;
+  return {
+    token: row.token,
+    businessId: row.business_id,
+    dataType: row.data_type,
+    filename: row.filename,
+    byteSize: Number(row.byte_size),
+    open: () => readChunks(ctx, row.token),
+  };
+}
+
+/** The bytes of an upload as a stream, a few chunks at a time. */
+function readChunks(ctx: Context, token: string): Readable {
+  let next = 0;
+  let done = false;
+  return new Readable({
+    highWaterMark: 4 * CHUNK_BYTES,
+    async read() {
+      if (done) return;
+      try {
+        const rows = await ctx.db.pool.query<{ data: Buffer }>('SELECT data FROM upload_chunks WHERE token = $1 AND seq >= $2 ORDER BY seq LIMIT 4', [token, next]);
+        next += rows.rows.length;
+        for (const row of rows.rows) this.push(row.data);
+        if (rows.rows.length < 4) {
+          done = true;
+          this.push(null);
+        }
+      } catch (error) {
+        this.destroy(error as Error);
+      }
+    },
+  });
+}
+
+export async function deleteUpload(ctx: Context, token: string): Promise<void> {
+  await ctx.db.pool.query('DELETE FROM upload_files WHERE token = $1', [token]);
+}
+
+/** Housekeeping: uploads past their time. */
+export async function purgeExpiredUploads(ctx: Context): Promise<number> {
+  const result = await ctx.db.pool.query('DELETE FROM upload_files WHERE expires_at < now()');
+  return result.rowCount ?? 0;
+}

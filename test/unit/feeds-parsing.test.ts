@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../core/config.js';
+import { detectEncoding } from '../../core/feeds/encoding.js';
+import { ProductMatcher, similarity } from '../../core/feeds/matching.js';
+import { openTable, sniffDelimiter, withHeaders, type FileSource } from '../../core/feeds/reader.js';
+import { mapHeaders, normaliseHeader, templateCsv } from '../../core/feeds/templates.js';
+import { detectDateFormat, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
+
+const fixture = (name: string): FileSource => ({ filename: name, open: () => Readable.from([fs.readFileSync(path.join(projectRoot, 'test', 'fixtures', 'feeds', name))]) });
+
+async function readAll(name: string) {
+  const table = await withHeaders(await openTable(fixture(name)));
+  const rows: string[][] = [];
+  for await (const row of table.rows) rows.push(row.cells);
+  return { table, rows };
+}
+
+describe('locale-safe numbers', () => {
+  it.each([
+    ['1,234.50', '1234.50'],
+    ['1.234,50', '1234.50'],
+    ['$1,234.50', '1234.50'],
+    ['€ 1.234,50', '1234.50'],
+    ['(12.00)', '-12.00'],
+    ['-3', '-3'],
+    ['12-', '-12'],
+    ['12,5', '12.5'],
+    ['0.75', '0.75'],
+    ['1,000,000', '1000000'],
+    ['1.000', '1000'],
+    ['2', '2'],
+    ["1'234.5", '1234.5'],
+    ['007', '7'],
+    ['12%', '12'],
+    ['', null],
+    ['ten', null],
+    ['1,2,3', null],
+    ['1.2.3,4,5', null],
+  ])('%s → %s', (raw, expected) => {
+    expect(parseDecimal(raw)).toBe(expected);
+  });
+});
+
+describe('dates', () => {
+  it.each([
+    ['2025-09-29', 'YYYY-MM-DD', '2025-09-29'],
+    ['29/09/2025', 'DD/MM/YYYY', '2025-09-29'],
+    ['09/29/2025', 'MM/DD/YYYY', '2025-09-29'],
+    ['29.09.2025', 'DD.MM.YYYY', '2025-09-29'],
+    ['2025/9/1', 'YYYY/MM/DD', '2025-09-01'],
+    ['20250929', 'YYYYMMDD', '2025-09-29'],
+    ['2025-09-29T14:30:00Z', 'ISO-8601 timestamp', '2025-09-29'],
+    ['45929', 'excel-serial', '2025-09-29'],
+    ['2025-02-30', 'YYYY-MM-DD', null],
+    ['31/04/2025', 'DD/MM/YYYY', null],
+  ] as const)('%s as %s → %s', (raw, format, expected) => {
+    expect(parseDateAs(raw, format)).toBe(expected);
+  });
+
+  it('detects a column’s format from samples, settling day/month order when a sample shows it', () => {
+    expect(detectDateFormat(['2025-09-01', '2025-09-13'])).toBe('YYYY-MM-DD');
+    expect(detectDateFormat(['03/04/2025', '13/04/2025'])).toBe('DD/MM/YYYY');
+    expect(detectDateFormat(['03/04/2025', '04/13/2025'])).toBe('MM/DD/YYYY');
+    expect(detectDateFormat(['03/04/2025'])).toBe('DD/MM/YYYY');
+    expect(detectDateFormat(['03/04/2025'], true)).toBe('MM/DD/YYYY');
+    expect(detectDateFormat(['01.09.2025'])).toBe('DD.MM.YYYY');
+    expect(detectDateFormat(['soon'])).toBeNull();
+  });
+});
+
+describe('headers', () => {
+  it.each([
+    ['Product Name', 'product_name'],
+    ['product_name', 'product_name'],
+    [' PRODUCT ', 'product'],
+    ['Unit-Price (€)', 'unit_price'],
+    ['Transaction Date', 'transaction_date'],
+  ])('%s → %s', (raw, expected) => {
+    expect(normaliseHeader(raw)).toBe(expected);
+  });
+
+  it('maps variants and synonyms onto the template, and names what is missing', () => {
+    const mapping = mapHeaders('sales', ['PRODUCT', 'Qty', 'Unit Price', 'Date', 'Notes']);
+    expect([...mapping.columns]).toEqual([['product_name', 0], ['quantity', 1], ['price', 2], ['transaction_date', 3]]);
+    expect(mapping.unknown).toEqual(['Notes']);
+    expect(mapHeaders('sales', ['product_name', 'quantity', 'transaction_date']).missing).toEqual(['price']);
+  });
+
+  it('offers a template with every column and an example row', () => {
+    expect(templateCsv('sales').split('\r\n')[0]).toBe('product_name,quantity,price,transaction_date,discount,customer,channel,order_id');
+    expect(templateCsv('costs').split('\r\n')[0]).toBe('product_name,cost,cost_date,cost_type');
+  });
+});
+
+describe('encodings and delimiters', () => {
+  it.each([
+    [[0xef, 0xbb, 0xbf, 0x61], 'utf-8', 3],
+    [[0xff, 0xfe, 0x61, 0x00], 'utf-16le', 2],
+    [[0xfe, 0xff, 0x00, 0x61], 'utf-16be', 2],
+    [[0x61, 0x00, 0x62, 0x00, 0x63, 0x00, 0x64, 0x00], 'utf-16le', 0],
+    [[0x43, 0x72, 0xc3, 0xa8, 0x6d, 0x65], 'utf-8', 0],
+    [[0x43, 0x72, 0xe8, 0x6d, 0x65], 'windows-1252', 0],
+  ])('%j → %s', (bytes, encoding, bomLength) => {
+    expect(detectEncoding(Uint8Array.from(bytes))).toEqual({ encoding, bomLength });
+  });
+
+  it.each([
+    ['a,b,c\n1,2,3\n', ','],
+    ['a;b;c\n1,5;2,5;3\n', ';'],
+    ['a\tb\tc\n1\t2\t3\n', '\t'],
+    ['"x,y";b\n"1,2";3\n', ';'],
+  ])('%j → %j', (text, delimiter) => {
+    expect(sniffDelimiter(text)).toBe(delimiter);
+  });
+});
+
+describe('reading each fixture file', () => {
+  it('UTF-8 with BOM, semicolons, decimal commas', async () => {
+    const { table, rows } = await readAll('sales-bom-semicolon.csv');
+    expect(table).toMatchObject({ encoding: 'utf-8', delimiter: ';', headers: ['Product Name', 'Quantity', 'Price', 'Transaction Date'] });
+    expect(rows).toEqual([['Croissant', '1.000', '1.234,50', '01.09.2025'], ['Croissant', '2', '2,95', '13.09.2025']]);
+  });
+
+  it('UTF-16 with tabs and CRLF', async () => {
+    const { table, rows } = await readAll('sales-utf16le.csv');
+    expect(table).toMatchObject({ encoding: 'utf-16le', delimiter: '\t', headers: ['product_name', 'quantity', 'price', 'transaction_date'] });
+    expect(rows).toHaveLength(2);
+  });
+
+  it('Windows-1252 with accents and currency symbols', async () => {
+    const { table, rows } = await readAll('sales-windows1252.csv');
+    expect(table.encoding).toBe('windows-1252');
+    expect(rows[0]).toEqual(['Crème brûlée', '2', '$1,234.50', '09/13/2025']);
+  });
+
+  it('quoted fields with newlines, and empty trailing rows dropped', async () => {
+    const { rows } = await readAll('sales-quoted-newlines.csv');
+    expect(rows).toEqual([
+      ['Croissant', '(2.00)', '2.95', '2025-09-05', 'refund,\r\nsecond line'],
+      ['Croissant', '5', '2.95', '2025-09-05', ''],
+    ]);
+  });
+
+  it('the first sheet of an XLSX workbook, formulas by their results, dates as dates', async () => {
+    const { table, rows } = await readAll('sales.xlsx');
+    expect(table.format).toBe('xlsx');
+    expect(table.headers).toEqual(['Product Name', 'Quantity', 'Price', 'Transaction Date', 'Channel']);
+    expect(rows).toEqual([['Croissant', '6', '2.95', '2025-09-06', 'Offline'], ['Croissant', '1', '2.95', '2025-09-07', 'Online']]);
+  });
+
+  it('refuses an old .xls and binary data with what to do instead', async () => {
+    await expect(openTable(fixture('old-excel.xls'))).rejects.toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/save it as \.xlsx or CSV/) });
+    await expect(openTable(fixture('binary.bin'))).rejects.toMatchObject({ code: 'unsupported_media_type' });
+  });
+});
+
+describe('product matching', () => {
+  const matcher = new ProductMatcher([{ id: 'p1', name: 'Croissant' }, { id: 'p2', name: 'Pain au Chocolat' }, { id: 'p3', name: 'Baguette' }], 0.7);
+
+  it('exact ignores case and spacing; fuzzy above the threshold with its score; otherwise missing', () => {
+    expect(matcher.match(' CROISSANT ')).toMatchObject({ status: 'exact', product_id: 'p1', score: 1 });
+    const fuzzy = matcher.match('Croisant');
+    expect(fuzzy).toMatchObject({ status: 'fuzzy', product_id: 'p1' });
+    expect(fuzzy.status === 'fuzzy' && fuzzy.score).toBeGreaterThanOrEqual(0.7);
+    expect(matcher.match('Cold Brew')).toMatchObject({ status: 'missing' });
+  });
+
+  it('scores on a 0–1 scale', () => {
+    expect(similarity('abc', 'abc')).toBe(1);
+    expect(similarity('Pain au chocolat', 'pain-au-chocolat')).toBe(1);
+    expect(similarity('abcd', 'wxyz')).toBe(0);
+  });
+});
