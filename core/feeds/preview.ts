@@ -101,7 +101,12 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
   } finally {
     feed.table.close();
   }
-  const candidates = new Set(rows.filter((row) => row.product_match?.status === 'missing').map((row) => row.normalized.product_name!));
+  // One candidate per product, whatever the case it is written in (the first spelling wins).
+  const candidates = new Map<string, string>();
+  for (const row of rows) {
+    const name = row.normalized.product_name;
+    if (row.product_match?.status === 'missing' && name && !candidates.has(name.toLowerCase())) candidates.set(name.toLowerCase(), name);
+  }
   return {
     success: true,
     upload_token: upload.token,
@@ -114,7 +119,7 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       total_rows: rows.length,
       valid_rows: rows.filter((row) => row.valid).length,
       invalid_rows: rows.filter((row) => !row.valid).length,
-      new_product_candidates: [...candidates].sort((a, b) => a.localeCompare(b)),
+      new_product_candidates: [...candidates.values()].sort((a, b) => a.localeCompare(b)),
       truncated,
       date_formats: Object.fromEntries(feed.dateFormats),
       format: feed.table.format,

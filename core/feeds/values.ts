@@ -118,9 +118,10 @@ function isCalendarDate(iso: string): boolean {
 const formatOrder: DateFormat[] = ['YYYY-MM-DD', 'ISO-8601 timestamp', 'YYYY/MM/DD', 'DD/MM/YYYY', 'MM/DD/YYYY', 'DD.MM.YYYY', 'DD-MM-YYYY', 'MM-DD-YYYY', 'YYYYMMDD', 'excel-serial'];
 
 /**
- * The date format of a column from sample values: the first format (day-first before month-first, as
- * most of our customers write) that reads every non-empty sample. "03/04/2025" alone is ambiguous and is
- * read day-first; a "13/04/2025" or "04/13/2025" in the sample settles it.
+ * The date format of a column from sample values: the format that reads the most samples, the earlier
+ * in the list on a tie (day-first before month-first, as most of our customers write). So one bad value
+ * does not hide the column's format, "03/04/2025" alone is read day-first, and a "13/04/2025" or
+ * "04/13/2025" in the sample settles the order.
  */
 export function detectDateFormat(samples: string[], preferMonthFirst = false): DateFormat | null {
   const values = samples.map((s) => s.trim()).filter(Boolean);
@@ -128,5 +129,14 @@ export function detectDateFormat(samples: string[], preferMonthFirst = false): D
   const order = preferMonthFirst
     ? formatOrder.map((f) => (f === 'DD/MM/YYYY' ? 'MM/DD/YYYY' : f === 'MM/DD/YYYY' ? 'DD/MM/YYYY' : f === 'DD-MM-YYYY' ? 'MM-DD-YYYY' : f === 'MM-DD-YYYY' ? 'DD-MM-YYYY' : f))
     : formatOrder;
-  return order.find((format) => values.every((value) => parseDateAs(value, format) !== null)) ?? null;
+  let best: DateFormat | null = null;
+  let bestCount = 0;
+  for (const format of order) {
+    const count = values.filter((value) => parseDateAs(value, format) !== null).length;
+    if (count > bestCount) {
+      best = format;
+      bestCount = count;
+    }
+  }
+  return best;
 }

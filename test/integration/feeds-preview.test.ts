@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { uploadPreview } from '../helpers/feeds.js';
+
+let app: TestApp;
+let t: Tenants;
+let opsToken: string;
+
+beforeAll(async () => {
+  app = await startTestApp({ FEED_PREVIEW_ROWS: '3', FEED_MAX_UPLOAD_MB: '1' });
+  t = await seedTenants(app.system);
+  opsToken = (await apiClient(app.url, t.users.opsA.email)).token;
+});
+afterAll(async () => app?.close());
+
+describe('POST /dashboard/data-feeds/preview', () => {
+  it('happy path: headers, first rows with original and normalized values, badges, product matches, totals', async () => {
+    const res = await uploadPreview(app.url, opsToken, { name: 'sales-basic.csv' }, { data_type: 'sales' });
+    expect(res.status).toBe(200);
+    const body = res.body;
+    expect(body.success).toBe(true);
+    expect(body.upload_token).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.headers).toEqual(['product_name', 'quantity', 'price', 'transaction_date', 'discount', 'customer', 'channel', 'order_id']);
+    expect(body.rows).toHaveLength(3);
+    expect(body.rows[0]).toMatchObject({
+      row_number: 2,
+      original: { product_name: 'Croissant', quantity: '10', price: '2.95' },
+      normalized: { product_name: 'Croissant', quantity: '10', price: '2.95', transaction_date: '2025-09-01', customer: 'alice@example.com' },
+      valid: true,
+      issues: [],
+      product_match: { status: 'exact', product_id: t.productA, score: 1 },
+    });
+    expect(body.rows[1].product_match).toMatchObject({ status: 'exact', product_id: t.productA });
+    expect(body.rows[2].product_match).toMatchObject({ status: 'fuzzy', product_id: t.productA, product_name: 'Croissant' });
+    expect(body.rows[2].product_match.score).toBeGreaterThanOrEqual(0.7);
+    expect(body.summary).toMatchObject({ total_rows: 3, valid_rows: 3, invalid_rows: 0, truncated: true, date_formats: { transaction_date: 'YYYY-MM-DD' }, format: 'csv', encoding: 'utf-8', delimiter: ',' });
+    const stored = await app.db.pool.query('SELECT business_id, data_type, byte_size FROM upload_files WHERE token = $1', [body.upload_token]);
+    expect(stored.rows[0]).toMatchObject({ business_id: t.businessA, data_type: 'sales' });
+  });
+
+  it('names products that are not in the catalog as candidates, with their closest matches', async () => {
+    const bytes = Buffer.from('product_name,quantity,price,transaction_date\nCold Brew,1,4.50,2025-09-01\nCroissants,2,2.95,2025-09-01\ncold brew,1,4.50,2025-09-02\n');
+    const res = await uploadPreview(app.url, opsToken, { name: 'candidates.csv', bytes });
+    expect(res.status).toBe(200);
+    expect(res.body.summary).toMatchObject({ new_product_candidates: ['Cold Brew'], truncated: false, valid_rows: 3 });
+    expect(res.body.rows[0].product_match).toMatchObject({ status: 'missing' });
+    expect(res.body.rows[0].issues).toEqual([{ row: 2, column: 'product_name', value: 'Cold Brew', reason: 'is not in your catalog' }]);
+    expect(res.body.rows[1].product_match).toMatchObject({ status: 'fuzzy', product_name: 'Croissant', candidates: [expect.objectContaining({ product_name: 'Croissant' })] });
+  });
+
+  it('missing columns: 422 naming what is missing and what the file has', async () => {
+    const res = await uploadPreview(app.url, opsToken, { name: 'sales-missing-columns.csv' }, { data_type: 'sales' });
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/missing the column price/);
+    expect(res.body.error.details).toMatchObject({ missing_columns: ['price'], found_columns: ['product_name', 'quantity', 'transaction_date'] });
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files WHERE filename = $1', ['sales-missing-columns.csv'])).rows[0].n).toBe(0);
+  });
+
+  it('invalid data: each bad row is marked with row number, column, value and reason', async () => {
+    const res = await uploadPreview(app.url, opsToken, { name: 'sales-invalid.csv' });
+    expect(res.status).toBe(200);
+    const [ten, feb30, empty] = res.body.rows;
+    expect(ten).toMatchObject({ valid: false, issues: [{ row: 2, column: 'quantity', value: 'ten', reason: 'is not a number' }] });
+    expect(feb30.valid).toBe(false);
+    expect(feb30.issues[0]).toMatchObject({ row: 3, column: 'transaction_date', value: '2025-02-30' });
+    expect(empty.issues[0]).toMatchObject({ row: 4, column: 'product_name', reason: 'is empty' });
+    expect(res.body.summary).toMatchObject({ valid_rows: 0, invalid_rows: 3 });
+  });
+
+  it.each([
+    ['sales-bom-semicolon.csv', { encoding: 'utf-8', delimiter: ';', date: 'DD.MM.YYYY' }, { quantity: '1000', price: '1234.50', transaction_date: '2025-09-01' }],
+    ['sales-utf16le.csv', { encoding: 'utf-16le', delimiter: '\t', date: 'YYYY-MM-DD' }, { quantity: '3', price: '2.95', transaction_date: '2025-09-03' }],
+    ['sales-windows1252.csv', { encoding: 'windows-1252', delimiter: ',', date: 'MM/DD/YYYY' }, { product_name: 'Crème brûlée', price: '1234.50', transaction_date: '2025-09-13' }],
+    ['sales-quoted-newlines.csv', { encoding: 'utf-8', delimiter: ',', date: 'YYYY-MM-DD' }, { quantity: '-2.00', price: '2.95' }],
+    ['sales.xlsx', { encoding: undefined, delimiter: undefined, date: 'YYYY-MM-DD' }, { quantity: '6', price: '2.95', transaction_date: '2025-09-06', channel: 'Offline' }],
+  ])('reads %s', async (name, detected, firstRow) => {
+    const res = await uploadPreview(app.url, opsToken, { name });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.summary.encoding).toBe(detected.encoding);
+    expect(res.body.summary.delimiter).toBe(detected.delimiter);
+    expect(res.body.summary.date_formats.transaction_date).toBe(detected.date);
+    expect(res.body.rows[0].normalized).toMatchObject(firstRow);
+  });
+
+  it('refuses an old .xls (415), binary data (415), a file over the size limit (413) and a wrong data type (400)', async () => {
+    expect((await uploadPreview(app.url, opsToken, { name: 'old-excel.xls' })).status).toBe(415);
+    expect((await uploadPreview(app.url, opsToken, { name: 'binary.bin' })).status).toBe(415);
+    const big = Buffer.from(`product_name,quantity,price,transaction_date\n${'Croissant,1,2.95,2025-09-01\n'.repeat(45_000)}`);
+    const tooBig = await uploadPreview(app.url, opsToken, { name: 'big.csv', bytes: big });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.error.message).toMatch(/larger than the 1 MB allowed/);
+    expect((await uploadPreview(app.url, opsToken, { name: 'sales-basic.csv' }, { data_type: 'invoices' })).status).toBe(400);
+  });
+
+  it('managers and signed-out callers cannot preview; an admin must name the business', async () => {
+    const manager = (await apiClient(app.url, t.users.managerA.email)).token;
+    expect((await uploadPreview(app.url, manager, { name: 'sales-basic.csv' })).status).toBe(403);
+    expect((await uploadPreview(app.url, 'not-a-token', { name: 'sales-basic.csv' })).status).toBe(401);
+    const admin = (await apiClient(app.url, t.users.admin.email)).token;
+    expect((await uploadPreview(app.url, admin, { name: 'sales-basic.csv' })).status).toBe(400);
+    const ok = await uploadPreview(app.url, admin, { name: 'sales-basic.csv' }, { business_id: t.businessB });
+    expect(ok.status).toBe(200);
+    expect(ok.body.rows[0].product_match.status).toBe('missing');
+  });
+});
