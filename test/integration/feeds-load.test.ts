@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+
+let app: TestApp;
+let t: Tenants;
+let ops: string;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  t = await seedTenants(app.system);
+  ops = (await apiClient(app.url, t.users.opsA.email)).token;
+});
+afterAll(async () => app?.close());
+
+/** Exact cents arithmetic for the expected totals, independent of the product's SQL. */
+const cents = (decimal: string) => Math.round(Number(decimal) * 100);
+
+async function factTotals(feedId: number) {
+  const result = await app.db.pool.query(
+    `SELECT count(*)::int AS records, sum(gross_revenue)::text AS revenue, sum(cogs_amount)::text AS cogs, sum(gross_margin_amount)::text AS margin
+     FROM fact_sales WHERE data_feed_id = $1`,
+    [feedId],
+  );
+  return result.rows[0] as { records: number; revenue: string; cogs: string; margin: string };
+}
+
+async function previewAndCommit(csv: string, commit: Record<string, unknown> = {}, token = ops) {
+  const preview = await uploadPreview(app.url, token, { name: 'feed.csv', bytes: Buffer.from(csv) });
+  expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+  return callJson(app.url, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: preview.body.data_type, ...commit });
+}
+
+const salesCsv = [
+  'product_name,quantity,price,transaction_date,discount,customer,channel,order_id',
+  'Croissant,10,2.95,2025-09-01,0,alice@example.com,Offline,R-1',
+  'croissant,2,2.95,2025-09-01,0.50,bob@example.com,online,R-2',
+  'Croisant,1,2.95,2025-09-02,,alice@example.com,Offline,R-3',
+  'Cold Brew,3,4.50,2025-09-02,0,,Online,R-4',
+].join('\n');
+
+describe('commit and load', () => {
+  it('refuses a commit with products missing from the catalog, naming each row, and keeps nothing', async () => {
+    const before = await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds');
+    const res = await previewAndCommit(salesCsv);
+    expect(res.status).toBe(422);
+    expect(res.body!.error.details.errors).toEqual([expect.objectContaining({ row: 5, column: 'product_name', value: 'Cold Brew' })]);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds')).rows[0].n).toBe(before.rows[0].n);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items')).rows[0].n).toBe(0);
+  });
+
+  it('commits with auto-created products, moves queued → transforming → transformed, and loads revenue, COGS and margin', async () => {
+    const res = await previewAndCommit(salesCsv, { auto_create_products: true });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ success: true, record_count: 4, status: 'queued', created_products: { 'Cold Brew': expect.any(String) } });
+    const feedId = res.body!.feed_id as number;
+    const done = await waitForFeed(app.url, ops, feedId);
+    expect(done.status).toBe('transformed');
+    // Croissant costs 0.90 (seeded); Cold Brew was created with no cost, so COGS is 0 for it, with a warning.
+    const lines = [
+      { qty: 10, price: '2.95', cost: '0.90', discount: '0' },
+      { qty: 2, price: '2.95', cost: '0.90', discount: '0.50' },
+      { qty: 1, price: '2.95', cost: '0.90', discount: '0' },
+      { qty: 3, price: '4.50', cost: '0', discount: '0' },
+    ];
+    const revenue = lines.reduce((sum, l) => sum + l.qty * cents(l.price), 0);
+    const cogs = lines.reduce((sum, l) => sum + l.qty * cents(l.cost), 0);
+    const margin = revenue - cogs - lines.reduce((sum, l) => sum + cents(l.discount), 0);
+    const totals = await factTotals(feedId);
+    expect(totals).toEqual({ records: 4, revenue: (revenue / 100).toFixed(2), cogs: (cogs / 100).toFixed(2), margin: (margin / 100).toFixed(2) });
+    expect(done.summary).toMatchObject({
+      stage: 'transformed',
+      metrics: { records: 4, gross_revenue: revenue / 100, cogs_amount: cogs / 100, gross_margin_amount: margin / 100, gross_margin_percent: Math.round((10000 * margin) / revenue) / 100 },
+      issues: [{ type: 'warning', code: 'missing_product_cost', message: '1 product had no cost price; COGS assumed 0.' }],
+      error: null,
+    });
+    for (const key of ['queued_at', 'transform_started_at', 'transform_finished_at', 'updated_at']) expect(done.summary[key]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(done.summary.transform_finished_at)).toBeGreaterThanOrEqual(Date.parse(done.summary.transform_started_at));
+    // Lineage, dimensions, and staging purged.
+    const facts = await app.db.pool.query(`SELECT source_row, c.name AS channel FROM fact_sales f LEFT JOIN dim_channel c ON c.id = f.channel_id WHERE data_feed_id = $1 ORDER BY source_row`, [feedId]);
+    expect(facts.rows).toEqual([{ source_row: 2, channel: 'Offline' }, { source_row: 3, channel: 'Online' }, { source_row: 4, channel: 'Offline' }, { source_row: 5, channel: 'Online' }]);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(0);
+    const daily = await app.db.pool.query(`SELECT date_key::text, gross_revenue::text FROM vw_sales_daily WHERE business_id = $1 AND date_key BETWEEN '2025-09-01' AND '2025-09-02' ORDER BY date_key`, [t.businessA]);
+    expect(daily.rows).toEqual([{ date_key: '2025-09-01', gross_revenue: '35.40' }, { date_key: '2025-09-02', gross_revenue: '16.45' }]);
+    const newCustomers = await app.db.pool.query(`SELECT date_key::text, new_customers::int FROM vw_new_customers_daily WHERE business_id = $1 ORDER BY date_key`, [t.businessA]);
+    expect(newCustomers.rows).toEqual([{ date_key: '2025-09-01', new_customers: 2 }]);
+    const returning = await app.db.pool.query(`SELECT date_key::text, returning_customers::int FROM vw_returning_customers_daily WHERE business_id = $1`, [t.businessA]);
+    expect(returning.rows).toEqual([{ date_key: '2025-09-02', returning_customers: 1 }]);
+  });
+
+  it('is idempotent: the same file committed twice loads the same facts per feed, and a rerun does not double', async () => {
+    const first = await previewAndCommit(salesCsv, { auto_create_products: true });
+    const second = await previewAndCommit(salesCsv, { auto_create_products: true });
+    const a = first.body!.feed_id as number;
+    const b = second.body!.feed_id as number;
+    await waitForFeed(app.url, ops, a);
+    await waitForFeed(app.url, ops, b);
+    const totalsA = await factTotals(a);
+    expect(await factTotals(b)).toEqual(totalsA);
+    expect(second.body!.created_products).toEqual({});
+
+    const admin = (await apiClient(app.url, t.users.admin.email)).token;
+    expect((await callJson(app.url, ops, 'POST', `/dashboard/data-feeds/${a}/rerun`)).status).toBe(403);
+    const rerun = await callJson(app.url, admin, 'POST', `/dashboard/data-feeds/${a}/rerun`);
+    expect(rerun.status).toBe(202);
+    const again = await waitForFeed(app.url, ops, a);
+    expect(again.status).toBe('transformed');
+    expect(await factTotals(a)).toEqual(totalsA);
+
+    expect((await callJson(app.url, ops, 'DELETE', `/dashboard/data-feeds/${b}`)).status).toBe(403);
+    expect((await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${b}`)).status).toBe(204);
+    expect((await factTotals(b)).records).toBe(0);
+    expect((await factTotals(a)).records).toBe(4);
+    const audit = await app.db.prisma.auditLog.findMany({ where: { resource: 'feeds', recordId: { in: [String(a), String(b)] } }, orderBy: { id: 'asc' } });
+    expect(audit.map((e) => e.action)).toEqual(['commit', 'commit', 'rerun', 'delete']);
+  });
+
+  it('skip_invalid_rows loads the good rows and reports the others in the summary', async () => {
+    const csv = 'product_name,quantity,price,transaction_date\nCroissant,ten,2.95,2025-09-03\nCroissant,2,2.95,2025-09-03\n';
+    const refused = await previewAndCommit(csv);
+    expect(refused.status).toBe(422);
+    expect(refused.body!.error.details).toMatchObject({ invalid_rows: 1, errors: [{ row: 2, column: 'quantity', value: 'ten', reason: 'is not a number' }] });
+    const res = await previewAndCommit(csv, { skip_invalid_rows: true });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ record_count: 1, skipped_rows: 1 });
+    const done = await waitForFeed(app.url, ops, res.body!.feed_id);
+    expect(done.summary.issues).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'rows_skipped', rows: [expect.objectContaining({ row: 2 })] })]));
+  });
+
+  it('an expired or unknown token is 410 Gone', async () => {
+    const preview = await uploadPreview(app.url, ops, { name: 'sales-basic.csv' });
+    await app.db.pool.query(`UPDATE upload_files SET expires_at = now() - interval '1 second' WHERE token = $1`, [preview.body.upload_token]);
+    const expired = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+    expect(expired.status).toBe(410);
+    expect(expired.body!.error.message).toMatch(/Upload the file again/);
+    expect((await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: '00000000-0000-4000-8000-000000000000' })).status).toBe(410);
+  });
+
+  it('nobody outside the business can commit, read or poll its feeds', async () => {
+    const preview = await uploadPreview(app.url, ops, { name: 'sales-basic.csv' });
+    const other = (await apiClient(app.url, t.users.opsB.email)).token;
+    expect((await callJson(app.url, other, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true })).status).toBe(410);
+    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+    const feedId = committed.body!.feed_id as number;
+    expect((await callJson(app.url, other, 'GET', `/dashboard/data-feeds/${feedId}/transform-status`)).status).toBe(404);
+    const otherList = await callJson(app.url, other, 'GET', '/dashboard/data-feeds');
+    expect(otherList.body!.feeds.map((f: { id: number }) => f.id)).not.toContain(feedId);
+    const manager = (await apiClient(app.url, t.users.managerA.email)).token;
+    expect((await callJson(app.url, manager, 'GET', `/dashboard/data-feeds/${feedId}/transform-status`)).status).toBe(403);
+    expect((await callJson(app.url, manager, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token })).status).toBe(403);
+    expect((await callJson(app.url, manager, 'GET', '/dashboard/data-feeds')).status).toBe(403);
+  });
+
+  it('a cost feed sets purchase cost prices and adds production costs from their dates on', async () => {
+    const costs = 'product_name,cost,cost_date,cost_type\nCroissant,1.10,2025-08-01,Purchase\nCroissant,0.15,2025-08-01,packaging\nCroissant,0.25,2025-09-03,labour\n';
+    const preview = await uploadPreview(app.url, ops, { name: 'costs.csv', bytes: Buffer.from(costs) }, { data_type: 'costs' });
+    expect(preview.status).toBe(200);
+    const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: 'costs' });
+    expect(commit.status).toBe(202);
+    expect((await waitForFeed(app.url, ops, commit.body!.feed_id)).status).toBe('transformed');
+    expect((await app.db.prisma.product.findUniqueOrThrow({ where: { id: t.productA } })).costPriceCents).toBe(110);
+    // Before 3 September: 1.10 + 0.15 packaging; from then on also 0.25 labour.
+    const sales = 'product_name,quantity,price,transaction_date\nCroissant,1,2.95,2025-09-02\nCroissant,1,2.95,2025-09-03\n';
+    const res = await previewAndCommit(sales);
+    await waitForFeed(app.url, ops, res.body!.feed_id);
+    const unitCosts = await app.db.pool.query(`SELECT date_key::text, unit_cost::text FROM fact_sales WHERE data_feed_id = $1 ORDER BY date_key`, [res.body!.feed_id]);
+    expect(unitCosts.rows).toEqual([{ date_key: '2025-09-02', unit_cost: '1.2500' }, { date_key: '2025-09-03', unit_cost: '1.5000' }]);
+  });
+
+  it('"Create missing" creates products for the business and answers name → id', async () => {
+    const res = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/auto-create-products', { products: [{ name: 'Matcha Latte', category: 'Coffee', selling_price: '4.20', cost_price: '1,10' }, { name: 'croissant' }] });
+    expect(res.status).toBe(200);
+    expect(res.body!.created).toEqual(['Matcha Latte']);
+    expect(res.body!.products.croissant).toBe(t.productA);
+    const matcha = await app.db.prisma.product.findUniqueOrThrow({ where: { id: res.body!.products['Matcha Latte'] } });
+    expect(matcha).toMatchObject({ businessId: t.businessA, sellingPriceCents: 420, costPriceCents: 110, category: 'Coffee' });
+  });
+
+  it('offers each data type’s template for download', async () => {
+    const res = await fetch(`${app.url}/dashboard/data-feeds/templates/sales.csv`, { headers: { authorization: `Bearer ${ops}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain('sales-template.csv');
+    expect((await res.text()).split('\r\n')[0]).toBe('product_name,quantity,price,transaction_date,discount,customer,channel,order_id');
+  });
+});
