@@ -5,6 +5,7 @@ import { authRouter, identifyCaller, type AuthDeps } from './auth.js';
 import { contextOf, errorMiddleware, handle } from './http.js';
 import { jobsRouter } from './jobs.js';
 import { feedsRouter } from './feeds.js';
+import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { checkHealth } from '../core/system/health.js';
@@ -22,6 +23,7 @@ export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Rou
   router.use(express.json({ limit: '1mb' }));
   router.use(identifyCaller(deps));
   router.use(feedsRouter(deps));
+  router.use(metricsRouter());
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);

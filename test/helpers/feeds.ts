@@ -9,7 +9,7 @@ export async function uploadPreview(baseUrl: string, token: string, file: { name
   const form = new FormData();
   for (const [key, value] of Object.entries(fields)) form.append(key, value);
   const bytes = file.bytes ?? fs.readFileSync(fixturePath(file.name));
-  form.append('file', new Blob([bytes]), file.name);
+  form.append('file', new Blob([new Uint8Array(bytes)]), file.name);
   const res = await fetch(`${baseUrl}/dashboard/data-feeds/preview`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }

@@ -1,0 +1,131 @@
+import { assertCan } from '../auth/permissions.js';
+import type { Context } from '../context.js';
+import { AppError } from '../errors.js';
+import { previousRange, resolveRange, todayIn, type DateRange, type Grouping, type RangeName } from './ranges.js';
+
+export interface MetricsQuery {
+  businessId?: string;
+  range: RangeName;
+  from?: string;
+  to?: string;
+  groupBy: Grouping;
+  productId?: string;
+}
+
+export interface Kpi {
+  records: number;
+  quantity: number;
+  orders: number;
+  gross_revenue: number;
+  discount: number;
+  cogs_amount: number;
+  gross_margin_amount: number;
+  gross_margin_percent: number | null;
+  avg_order_value: number | null;
+}
+
+/** The business the metrics are about (a scoped user's own; an admin names one) and its date range. */
+async function resolve(ctx: Context, query: MetricsQuery): Promise<{ businessId: string; range: DateRange }> {
+  assertCan(ctx.user, 'metrics', 'view');
+  let businessId: string;
+  if (ctx.scope.kind === 'business') {
+    if (query.businessId && query.businessId !== ctx.scope.businessId) throw new AppError('forbidden', 'You can only see your own business’s metrics.');
+    businessId = ctx.scope.businessId;
+  } else {
+    if (!query.businessId) throw new AppError('bad_request', 'Say which business: business_id is required for admins.');
+    businessId = query.businessId;
+  }
+  const business = await ctx.db.prisma.business.findUnique({ where: { id: businessId } }).catch(() => null);
+  if (!business) throw new AppError('not_found', `Business ${businessId} was not found.`);
+  return { businessId, range: resolveRange(query.range, todayIn(business.timezone), { from: query.from, to: query.to }) };
+}
+
+const num = (value: string | null | undefined) => (value === null || value === undefined ? 0 : Number(value));
+
+async function kpiFor(ctx: Context, businessId: string, range: DateRange, productId?: string): Promise<Kpi> {
+  const result = await ctx.db.pool.query<Record<string, string | null>>(
+    `SELECT count(*) AS records, sum(quantity) AS quantity, count(DISTINCT order_id) AS orders, sum(gross_revenue) AS gross_revenue, sum(discount) AS discount,
+            sum(cogs_amount) AS cogs_amount, sum(gross_margin_amount) AS gross_margin_amount,
+            round(100 * sum(gross_margin_amount) / NULLIF(sum(gross_revenue), 0), 2) AS gross_margin_percent,
+            round(sum(gross_revenue) / NULLIF(count(DISTINCT order_id), 0), 2) AS avg_order_value
+     FROM fact_sales WHERE business_id = $1 AND date_key BETWEEN $2 AND $3 AND ($4::uuid IS NULL OR product_id = $4)`,
+    [businessId, range.from, range.to, productId ?? null],
+  );
+  const row = result.rows[0]!;
+  return {
+    records: num(row.records),
+    quantity: num(row.quantity),
+    orders: num(row.orders),
+    gross_revenue: num(row.gross_revenue),
+    discount: num(row.discount),
+    cogs_amount: num(row.cogs_amount),
+    gross_margin_amount: num(row.gross_margin_amount),
+    gross_margin_percent: row.gross_margin_percent === null ? null : Number(row.gross_margin_percent),
+    avg_order_value: row.avg_order_value === null ? null : Number(row.avg_order_value),
+  };
+}
+
+/** KPI cards: totals for the range, and the same for the period just before it. */
+export async function kpiSummary(ctx: Context, query: MetricsQuery): Promise<{ success: true; range: DateRange; kpi: Kpi; previous: Kpi & { range: DateRange } }> {
+  const { businessId, range } = await resolve(ctx, query);
+  const previous = previousRange(range);
+  const [kpi, before] = await Promise.all([kpiFor(ctx, businessId, range, query.productId), kpiFor(ctx, businessId, previous, query.productId)]);
+  return { success: true, range, kpi, previous: { ...before, range: previous } };
+}
+
+/** The best-selling products of the range, by revenue. */
+export async function topProducts(ctx: Context, query: MetricsQuery & { limit: number }) {
+  const { businessId, range } = await resolve(ctx, query);
+  const result = await ctx.db.pool.query<Record<string, string>>(
+    `SELECT f.product_id, coalesce(p.name, '(unknown product)') AS product_name, sum(f.quantity) AS quantity, sum(f.gross_revenue) AS gross_revenue,
+            sum(f.gross_margin_amount) AS gross_margin_amount, round(100 * sum(f.gross_margin_amount) / NULLIF(sum(f.gross_revenue), 0), 2) AS gross_margin_percent
+     FROM fact_sales f LEFT JOIN products p ON p.id = f.product_id
+     WHERE f.business_id = $1 AND f.date_key BETWEEN $2 AND $3
+     GROUP BY f.product_id, p.name ORDER BY sum(f.gross_revenue) DESC, p.name LIMIT $4`,
+    [businessId, range.from, range.to, query.limit],
+  );
+  return {
+    success: true as const,
+    range,
+    products: result.rows.map((row) => ({
+      product_id: row.product_id ?? null,
+      product_name: row.product_name!,
+      quantity: Number(row.quantity),
+      gross_revenue: Number(row.gross_revenue),
+      gross_margin_amount: Number(row.gross_margin_amount),
+      gross_margin_percent: row.gross_margin_percent === null ? null : Number(row.gross_margin_percent),
+    })),
+  };
+}
+
+/** A time series over the range, one point per day, week or month, with empty periods as zeros. */
+export async function trend(ctx: Context, query: MetricsQuery) {
+  const { businessId, range } = await resolve(ctx, query);
+  const result = await ctx.db.pool.query<Record<string, string>>(
+    `WITH periods AS (
+       SELECT generate_series(date_trunc($4, $2::date), date_trunc($4, $3::date), ('1 ' || $4)::interval)::date AS period
+     ), sales AS (
+       SELECT date_trunc($4, date_key)::date AS period, sum(quantity) AS quantity, sum(gross_revenue) AS gross_revenue,
+              sum(cogs_amount) AS cogs_amount, sum(gross_margin_amount) AS gross_margin_amount
+       FROM fact_sales WHERE business_id = $1 AND date_key BETWEEN $2 AND $3 AND ($5::uuid IS NULL OR product_id = $5)
+       GROUP BY 1
+     )
+     SELECT p.period::text AS period, coalesce(s.quantity, 0) AS quantity, coalesce(s.gross_revenue, 0) AS gross_revenue,
+            coalesce(s.cogs_amount, 0) AS cogs_amount, coalesce(s.gross_margin_amount, 0) AS gross_margin_amount
+     FROM periods p LEFT JOIN sales s ON s.period = p.period ORDER BY p.period`,
+    [businessId, range.from, range.to, query.groupBy, query.productId ?? null],
+  );
+  return {
+    success: true as const,
+    range,
+    group_by: query.groupBy,
+    product_id: query.productId ?? null,
+    points: result.rows.map((row) => ({
+      period: row.period!,
+      quantity: Number(row.quantity),
+      gross_revenue: Number(row.gross_revenue),
+      cogs_amount: Number(row.cogs_amount),
+      gross_margin_amount: Number(row.gross_margin_amount),
+    })),
+  };
+}

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { todayIn } from '../../core/warehouse/ranges.js';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+
+let app: TestApp;
+let t: Tenants;
+let ops: string;
+let today: string;
+const day = (offset: number) => {
+  const date = new Date(`${today}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + offset);
+  return date.toISOString().slice(0, 10);
+};
+
+beforeAll(async () => {
+  app = await startTestApp();
+  t = await seedTenants(app.system);
+  ops = (await apiClient(app.url, t.users.opsA.email)).token;
+  today = todayIn('Europe/London');
+  // Croissant costs 0.90; Tart is created at 0 cost, then given 2.00.
+  const csv = [
+    'product_name,quantity,price,transaction_date,discount,order_id',
+    `Croissant,10,3.00,${day(0)},1.00,A`,
+    `Croissant,5,3.00,${day(-1)},0,B`,
+    `Tart,2,12.00,${day(-1)},0,B`,
+    `Tart,1,12.00,${day(-10)},0,C`,
+    `Croissant,100,3.00,${day(-40)},0,D`,
+  ].join('\n');
+  const preview = await uploadPreview(app.url, ops, { name: 'sales.csv', bytes: Buffer.from(csv) });
+  const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+  await waitForFeed(app.url, ops, commit.body!.feed_id);
+  // Business B has sales on the same days that must never show up for A.
+  const b = (await apiClient(app.url, t.users.opsB.email)).token;
+  const previewB = await uploadPreview(app.url, b, { name: 'b.csv', bytes: Buffer.from(`product_name,quantity,price,transaction_date\nOil change,9,49.00,${day(0)}\n`) });
+  const commitB = await callJson(app.url, b, 'POST', '/dashboard/data-feeds/commit', { upload_token: previewB.body.upload_token });
+  await waitForFeed(app.url, b, commitB.body!.feed_id);
+});
+afterAll(async () => app?.close());
+
+describe('GET /dashboard/metrics/*', () => {
+  it('kpi: totals of the range and of the period before', async () => {
+    const res = await callJson(app.url, ops, 'GET', '/dashboard/metrics/kpi?range=last_7_days');
+    expect(res.status).toBe(200);
+    // Revenue 30 + 15 + 24 = 69; COGS 15 × 0.90 = 13.50 (Tart has no cost); discount 1; margin 54.50.
+    expect(res.body!.range).toEqual({ name: 'last_7_days', from: day(-6), to: day(0) });
+    expect(res.body!.kpi).toEqual({ records: 3, quantity: 17, orders: 2, gross_revenue: 69, discount: 1, cogs_amount: 13.5, gross_margin_amount: 54.5, gross_margin_percent: 78.99, avg_order_value: 34.5 });
+    expect(res.body!.previous).toMatchObject({ records: 1, gross_revenue: 12, range: { from: day(-13), to: day(-7) } });
+    const last30 = await callJson(app.url, ops, 'GET', '/dashboard/metrics/kpi?range=last_30_days');
+    expect(last30.body!.kpi.gross_revenue).toBe(81);
+    const custom = await callJson(app.url, ops, 'GET', `/dashboard/metrics/kpi?range=custom&from=${day(-45)}&to=${day(-30)}`);
+    expect(custom.body!.kpi).toMatchObject({ records: 1, gross_revenue: 300 });
+  });
+
+  it('top products by revenue, and a trend with empty days as zeros, also per product', async () => {
+    const top = await callJson(app.url, ops, 'GET', '/dashboard/metrics/top-products?range=last_7_days');
+    expect(top.body!.products.map((p: any) => [p.product_name, p.gross_revenue])).toEqual([['Croissant', 45], ['Tart', 24]]);
+    const series = await callJson(app.url, ops, 'GET', '/dashboard/metrics/trend?range=last_7_days&group_by=day');
+    expect(series.body!.points).toHaveLength(7);
+    expect(series.body!.points.at(-1)).toEqual({ period: day(0), quantity: 10, gross_revenue: 30, cogs_amount: 9, gross_margin_amount: 20 });
+    expect(series.body!.points.at(-2)).toMatchObject({ period: day(-1), gross_revenue: 39 });
+    expect(series.body!.points.slice(0, 5).every((p: any) => p.gross_revenue === 0)).toBe(true);
+    const croissant = top.body!.products[0].product_id as string;
+    const drill = await callJson(app.url, ops, 'GET', `/dashboard/metrics/trend?range=last_7_days&group_by=day&product_id=${croissant}`);
+    expect(drill.body!.points.at(-2)).toMatchObject({ gross_revenue: 15 });
+    const monthly = await callJson(app.url, ops, 'GET', '/dashboard/metrics/trend?range=last_30_days&group_by=month');
+    expect(monthly.body!.points.reduce((sum: number, p: any) => sum + p.gross_revenue, 0)).toBe(81);
+  });
+
+  it('is scoped: a manager sees their own business, never another; bad queries are 400', async () => {
+    const manager = (await apiClient(app.url, t.users.managerA.email)).token;
+    const mine = await callJson(app.url, manager, 'GET', '/dashboard/metrics/kpi?range=last_7_days');
+    expect(mine.body!.kpi.gross_revenue).toBe(69);
+    expect((await callJson(app.url, manager, 'GET', `/dashboard/metrics/kpi?business_id=${t.businessB}`)).status).toBe(403);
+    const admin = (await apiClient(app.url, t.users.admin.email)).token;
+    expect((await callJson(app.url, admin, 'GET', '/dashboard/metrics/kpi')).status).toBe(400);
+    const b = await callJson(app.url, admin, 'GET', `/dashboard/metrics/kpi?range=last_7_days&business_id=${t.businessB}`);
+    expect(b.body!.kpi.gross_revenue).toBe(441);
+    expect((await callJson(app.url, manager, 'GET', '/dashboard/metrics/kpi?range=yesterday')).status).toBe(400);
+    expect((await callJson(app.url, manager, 'GET', '/dashboard/metrics/trend?group_by=hour')).status).toBe(400);
+  });
+});
