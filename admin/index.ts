@@ -14,6 +14,8 @@ import { loadPrincipal, signIn, type LoginThrottle } from '../core/auth/signIn.j
 import { systemPrincipal } from '../core/auth/principal.js';
 import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
+import { feedResources } from '../resources/feeds.js';
+import { metricsPageHandler } from '../dashboards/metrics.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import { discardStaleDevelopmentBundle } from './bundle.js';
@@ -38,14 +40,20 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   const componentLoader = new ComponentLoader();
   const components = {
     Home: componentLoader.add('Home', path.join(projectRoot, 'dashboards', 'components', 'Home.tsx')),
+    DataFeedUpload: componentLoader.add('DataFeedUpload', path.join(projectRoot, 'actions', 'components', 'DataFeedUpload.tsx')),
+    Metrics: componentLoader.add('Metrics', path.join(projectRoot, 'dashboards', 'components', 'Metrics.tsx')),
   };
   const admin = new AdminJS({
     componentLoader,
     dashboard: { component: components.Home, handler: homeHandler({ db: deps.db, log: deps.log }) },
+    pages: {
+      metrics: { component: components.Metrics, icon: 'BarChart2', handler: metricsPageHandler({ db: deps.db, log: deps.log }) },
+    },
     rootPath: ADMIN_ROOT,
     loginPath: `${ADMIN_ROOT}/login`,
     logoutPath: `${ADMIN_ROOT}/logout`,
     resources: [
+      ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload }),
       ...catalogResources(resourceDeps),
       ...organisationResources(resourceDeps),
       ...accessResources(resourceDeps),

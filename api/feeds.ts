@@ -3,8 +3,9 @@ import { Router, type Request } from 'express';
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { commitFeed } from '../core/feeds/commit.js';
-import { deleteFeed, feedTransformStatus, listFeeds, rerunFeed } from '../core/feeds/feeds.js';
-import { previewFeed } from '../core/feeds/preview.js';
+import { feedTransformStatus, listFeeds, rerunFeed } from '../core/feeds/feeds.js';
+import { deleteRecord } from '../core/records/service.js';
+import { previewFeed, previewUpload } from '../core/feeds/preview.js';
 import { autoCreateInput, autoCreateProducts } from '../core/feeds/products.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { dataTypes, templateCsv, type DataType } from '../core/feeds/templates.js';
@@ -116,6 +117,12 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
   );
   const feedId = (req: Request) => parse(z.coerce.number().int().positive(), req.params.feed, 'feed id');
   router.get(
+    '/data-feeds/preview/:token',
+    handle(async (req, res) => {
+      res.json(await previewUpload(contextOf(req), deps.settings, String(req.params.token)));
+    }),
+  );
+  router.get(
     '/data-feeds/:feed/transform-status',
     handle(async (req, res) => {
       res.json(await feedTransformStatus(contextOf(req), feedId(req)));
@@ -130,7 +137,8 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
   router.delete(
     '/data-feeds/:feed',
     handle(async (req, res) => {
-      await deleteFeed(contextOf(req), feedId(req));
+      // The feed's facts, staging rows and cost history go with it (foreign keys cascade).
+      await deleteRecord(contextOf(req), 'feeds', String(feedId(req)));
       res.status(204).end();
     }),
   );

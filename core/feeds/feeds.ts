@@ -94,14 +94,3 @@ export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): 
   await queue.send(PROCESS_FEED_QUEUE, { feedId });
   return { success: true, feed_id: feedId, status: 'queued' };
 }
-
-/** Deletes a feed; its facts, staging rows and cost history go with it (foreign keys cascade). */
-export async function deleteFeed(ctx: Context, feedId: number): Promise<void> {
-  assertCan(ctx.user, 'feeds', 'delete');
-  const feed = await findFeed(ctx, feedId);
-  if (feed.status === 'transforming') throw new AppError('conflict', `Data feed ${feedId} is loading right now; delete it when it has finished.`);
-  await ctx.db.prisma.$transaction(async (tx) => {
-    await tx.dataFeed.delete({ where: { id: feedId } });
-    await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'delete', businessId: feed.business_id, before: { filename: feed.filename, status: feed.status, record_count: feed.record_count } }, tx);
-  });
-}

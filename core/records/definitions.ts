@@ -22,6 +22,8 @@ export interface RecordDefinition {
   delegate: string;
   /** Human name for messages. */
   label: string;
+  /** How ids look: uuids for records people make, integers for feeds, bigints for log rows. */
+  idKind: 'uuid' | 'int' | 'bigint';
   /** True when every row belongs to one business (the business is required on create). */
   ownedByBusiness: boolean;
   /** Rows of this resource a scoped user may touch. */
@@ -63,6 +65,7 @@ const productFields = {
 
 const products: RecordDefinition = {
   resource: 'products',
+  idKind: 'uuid',
   ownedByBusiness: true,
   model: 'Product',
   delegate: 'product',
@@ -91,6 +94,7 @@ function isTimeZone(zone: string): boolean {
 
 const businesses: RecordDefinition = {
   resource: 'businesses',
+  idKind: 'uuid',
   ownedByBusiness: false,
   model: 'Business',
   delegate: 'business',
@@ -105,6 +109,7 @@ const shopFields = { businessId: uuid, name: requiredText(), code: optionalText.
 
 const shops: RecordDefinition = {
   resource: 'shops',
+  idKind: 'uuid',
   ownedByBusiness: true,
   model: 'Shop',
   delegate: 'shop',
@@ -130,6 +135,7 @@ const userFields = {
 
 const users: RecordDefinition = {
   resource: 'users',
+  idKind: 'uuid',
   ownedByBusiness: false,
   model: 'User',
   delegate: 'user',
@@ -175,6 +181,7 @@ async function assertAnotherActiveAdmin(ctx: Context, userId: string): Promise<v
 
 const auditLog: RecordDefinition = {
   resource: 'auditLog',
+  idKind: 'bigint',
   ownedByBusiness: false,
   model: 'AuditLog',
   delegate: 'auditLog',
@@ -183,7 +190,22 @@ const auditLog: RecordDefinition = {
   businessIdOf: (row) => (row.businessId as string | null) ?? null,
 };
 
-export const recordDefinitions = { products, businesses, shops, users, auditLog } satisfies Partial<Record<Resource, RecordDefinition>>;
+/** Data feeds are created by a commit (core/feeds), never by a form; here they are listed, shown and deleted. */
+const feeds: RecordDefinition = {
+  resource: 'feeds',
+  idKind: 'int',
+  ownedByBusiness: true,
+  model: 'DataFeed',
+  delegate: 'dataFeed',
+  label: 'Data feed',
+  scopeWhere: (scope) => ({ businessId: scope.businessId }),
+  businessIdOf: (row) => row.businessId as string,
+  async beforeDelete(_ctx, existing) {
+    if (existing.status === 'transforming') throw new AppError('conflict', 'This feed is loading right now; delete it when it has finished.');
+  },
+};
+
+export const recordDefinitions = { products, businesses, shops, users, auditLog, feeds } satisfies Partial<Record<Resource, RecordDefinition>>;
 export type RecordResource = keyof typeof recordDefinitions;
 
 export function definitionOf(resource: RecordResource): RecordDefinition {

@@ -95,12 +95,18 @@ async function findInScope(ctx: Context, client: Prisma.TransactionClient, def: 
 }
 
 function idValue(def: RecordDefinition, id: string): unknown {
-  if (def.model === 'AuditLog') {
-    if (!/^\d{1,18}$/.test(id)) throw new AppError('not_found', `${def.label} ${id} was not found.`);
-    return BigInt(id);
+  const missing = () => new AppError('not_found', `${def.label} ${id} was not found.`);
+  switch (def.idKind) {
+    case 'bigint':
+      if (!/^\d{1,18}$/.test(id)) throw missing();
+      return BigInt(id);
+    case 'int':
+      if (!/^\d{1,9}$/.test(id)) throw missing();
+      return Number(id);
+    case 'uuid':
+      if (!z.string().uuid().safeParse(id).success) throw missing();
+      return id;
   }
-  if (!z.string().uuid().safeParse(id).success) throw new AppError('not_found', `${def.label} ${id} was not found.`);
-  return id;
 }
 
 export async function getRecord(ctx: Context, resource: RecordResource, id: string): Promise<Row> {

@@ -1,0 +1,331 @@
+import React, { useCallback, useEffect, useRef, useState } from 'react';
+import { Badge, Box, Button, CheckBox, H3, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+
+type Match =
+  | { status: 'exact'; product_name: string; score: number }
+  | { status: 'fuzzy'; product_name: string; score: number }
+  | { status: 'missing'; candidates: { product_name: string; score: number }[] };
+
+interface PreviewRow {
+  row_number: number;
+  normalized: Record<string, string | null>;
+  valid: boolean;
+  issues: { column: string; value: string; reason: string }[];
+  product_match: Match | null;
+}
+
+interface Preview {
+  upload_token: string;
+  data_type: 'sales' | 'costs';
+  filename: string;
+  headers: string[];
+  rows: PreviewRow[];
+  summary: { total_rows: number; valid_rows: number; invalid_rows: number; new_product_candidates: string[]; truncated: boolean; date_formats: Record<string, string | null>; format: string; encoding?: string; delimiter?: string };
+}
+
+interface FeedStatus {
+  feed_id: number;
+  status: string;
+  record_count: number;
+  summary: {
+    stage?: string;
+    metrics?: { records: number; gross_revenue: number; cogs_amount: number; gross_margin_amount: number; gross_margin_percent: number | null };
+    issues?: { type: string; code: string; message: string }[];
+    error?: { message: string } | null;
+  };
+}
+
+interface Business {
+  id: string;
+  name: string;
+}
+
+async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) {
+    const error = json?.error;
+    const details = error?.details;
+    const rows = Array.isArray(details?.errors) ? details.errors.slice(0, 5).map((e: { row: number; column: string; value: string; reason: string }) => `row ${e.row}, ${e.column} "${e.value}" ${e.reason}`) : [];
+    const missing = Array.isArray(details?.missing_columns) ? [`missing: ${details.missing_columns.join(', ')}; the file has: ${details.found_columns.join(', ')}`] : [];
+    throw new Error([error?.message ?? `Request failed (${res.status})`, ...missing, ...rows].join('\n'));
+  }
+  return json as T;
+}
+
+const money = (value: number) => value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const terminal = (status: string) => status === 'transformed' || status === 'failed';
+const statusColor: Record<string, 'primary' | 'success' | 'danger' | 'info' | 'secondary'> = { processing: 'secondary', queued: 'info', transforming: 'primary', transformed: 'success', failed: 'danger' };
+
+function MatchBadge({ match }: { match: Match | null }) {
+  if (!match) return null;
+  if (match.status === 'exact') return <Badge size="sm" variant="success">exact</Badge>;
+  if (match.status === 'fuzzy') return <Badge size="sm" variant="info">≈ {match.product_name} ({Math.round(match.score * 100)}%)</Badge>;
+  const best = match.candidates[0];
+  return <Badge size="sm" variant="danger">missing{best ? ` · closest: ${best.product_name} (${Math.round(best.score * 100)}%)` : ''}</Badge>;
+}
+
+/** The Data Feeds workbench: drop a file, check the preview, create missing products, commit, watch it load. */
+const DataFeedUpload: React.FC = () => {
+  const [dataType, setDataType] = useState<'sales' | 'costs'>('sales');
+  const [businesses, setBusinesses] = useState<Business[] | null>(null);
+  const [businessId, setBusinessId] = useState('');
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [skipInvalid, setSkipInvalid] = useState(false);
+  const [feed, setFeed] = useState<FeedStatus | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    // Admins choose the business the file is for; everyone else loads into their own.
+    call<{ data: { user: { role: string } } }>('GET', '/api/me').then(({ data }) => {
+      if (data.user.role === 'admin') call<{ data: Business[] }>('GET', '/api/businesses?perPage=500&sortBy=name&direction=asc').then((res) => setBusinesses(res.data));
+    });
+  }, []);
+
+  const upload = useCallback(
+    async (file: File) => {
+      setError(null);
+      setPreview(null);
+      setFeed(null);
+      setBusy(`Reading ${file.name}…`);
+      try {
+        const form = new FormData();
+        form.append('data_type', dataType);
+        if (businessId) form.append('business_id', businessId);
+        form.append('file', file);
+        setPreview(await call<Preview>('POST', '/dashboard/data-feeds/preview', form));
+      } catch (reason) {
+        setError((reason as Error).message);
+      } finally {
+        setBusy(null);
+      }
+    },
+    [dataType, businessId],
+  );
+
+  const createMissing = async () => {
+    if (!preview) return;
+    setBusy('Creating products…');
+    setError(null);
+    try {
+      await call('POST', '/dashboard/data-feeds/auto-create-products', { business_id: businessId || undefined, products: preview.summary.new_product_candidates.map((name) => ({ name })) });
+      setPreview(await call<Preview>('GET', `/dashboard/data-feeds/preview/${preview.upload_token}`));
+    } catch (reason) {
+      setError((reason as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const commit = async () => {
+    if (!preview) return;
+    setBusy('Committing…');
+    setError(null);
+    try {
+      const result = await call<{ feed_id: number; record_count: number; status: string }>('POST', '/dashboard/data-feeds/commit', {
+        upload_token: preview.upload_token,
+        data_type: preview.data_type,
+        business_id: businessId || undefined,
+        auto_create_products: true,
+        skip_invalid_rows: skipInvalid,
+      });
+      setFeed({ feed_id: result.feed_id, status: result.status, record_count: result.record_count, summary: { stage: result.status } });
+    } catch (reason) {
+      setError((reason as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  useEffect(() => {
+    if (!feed || terminal(feed.status)) return undefined;
+    const timer = setTimeout(() => {
+      call<FeedStatus>('GET', `/dashboard/data-feeds/${feed.feed_id}/transform-status`).then(setFeed, (reason: Error) => setError(reason.message));
+    }, 1000);
+    return () => clearTimeout(timer);
+  }, [feed]);
+
+  const metrics = feed?.summary.metrics;
+  const adminRoot = window.location.pathname.split('/resources/')[0];
+  return (
+    <Box variant="white" p="xl" data-testid="data-feed-upload">
+      <H3>Load a sales or cost file</H3>
+      <Text mb="lg">
+        CSV (any delimiter, UTF-8, UTF-16 or Windows-1252) or Excel .xlsx (first sheet). Templates:{' '}
+        <a href="/dashboard/data-feeds/templates/sales.csv">sales</a> · <a href="/dashboard/data-feeds/templates/costs.csv">costs</a>
+      </Text>
+      <Box flex flexDirection="row" style={{ gap: 16 }} mb="lg">
+        <Box>
+          <Label htmlFor="data-type">Data type</Label>
+          <select id="data-type" data-testid="data-type" value={dataType} onChange={(e) => setDataType(e.target.value as 'sales' | 'costs')}>
+            <option value="sales">Sales</option>
+            <option value="costs">Costs</option>
+          </select>
+        </Box>
+        {businesses && (
+          <Box>
+            <Label htmlFor="business">Business</Label>
+            <select id="business" data-testid="business" value={businessId} onChange={(e) => setBusinessId(e.target.value)}>
+              <option value="">Choose…</option>
+              {businesses.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {b.name}
+                </option>
+              ))}
+            </select>
+          </Box>
+        )}
+      </Box>
+      <Box
+        data-testid="drop-zone"
+        p="xxl"
+        mb="lg"
+        style={{ border: `2px dashed ${dragging ? '#3040d6' : '#c0c0ca'}`, borderRadius: 8, textAlign: 'center', cursor: 'pointer', background: dragging ? '#f0f2ff' : undefined }}
+        onClick={() => input.current?.click()}
+        onDragOver={(e: React.DragEvent) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(e: React.DragEvent) => {
+          e.preventDefault();
+          setDragging(false);
+          const file = e.dataTransfer.files[0];
+          if (file) void upload(file);
+        }}
+      >
+        <Text>Drop a file here, or click to choose one</Text>
+        <input
+          ref={input}
+          data-testid="feed-file"
+          type="file"
+          accept=".csv,.txt,.tsv,.xlsx"
+          style={{ display: 'none' }}
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file) void upload(file);
+            e.target.value = '';
+          }}
+        />
+      </Box>
+      {busy && (
+        <Box mb="lg" data-testid="busy">
+          <Loader />
+          <Text>{busy}</Text>
+        </Box>
+      )}
+      {error && <MessageBox mb="lg" variant="danger" message={error} style={{ whiteSpace: 'pre-line' }} data-testid="feed-error" />}
+      {preview && !feed && (
+        <Box data-testid="preview">
+          <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} mb="lg">
+            <Badge data-testid="summary-total">{preview.summary.total_rows}{preview.summary.truncated ? '+' : ''} rows shown</Badge>
+            <Badge variant="success" data-testid="summary-valid">{preview.summary.valid_rows} valid</Badge>
+            <Badge variant={preview.summary.invalid_rows ? 'danger' : 'secondary'} data-testid="summary-invalid">{preview.summary.invalid_rows} invalid</Badge>
+            <Badge variant={preview.summary.new_product_candidates.length ? 'danger' : 'secondary'}>{preview.summary.new_product_candidates.length} new products</Badge>
+            {Object.entries(preview.summary.date_formats).map(([column, format]) => (
+              <Badge key={column} variant="secondary">{column}: {format ?? 'unreadable'}</Badge>
+            ))}
+            <Badge variant="secondary">{[preview.summary.format, preview.summary.encoding, preview.summary.delimiter === '\t' ? 'tab' : preview.summary.delimiter].filter(Boolean).join(' · ')}</Badge>
+          </Box>
+          <Box flex flexDirection="row" style={{ gap: 24, alignItems: 'flex-start' }}>
+            <Box style={{ flex: '1 1 auto', minWidth: 0, overflowX: 'auto' }}>
+              <table style={{ borderCollapse: 'collapse', width: '100%' }} data-testid="preview-table">
+                <thead>
+                  <tr>
+                    {['Row', 'Status', 'Product', 'Match', ...preview.headers.filter((h) => !/product/i.test(h))].map((h) => (
+                      <th key={h} style={{ textAlign: 'left', padding: 6, borderBottom: '1px solid #ddd' }}>{h}</th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {preview.rows.map((row) => (
+                    <tr key={row.row_number} data-testid={`preview-row-${row.row_number}`} style={{ background: row.product_match?.status === 'missing' ? '#fff8db' : undefined }}>
+                      <td style={{ padding: 6 }}>{row.row_number}</td>
+                      <td style={{ padding: 6 }}>
+                        {row.valid ? <Badge size="sm" variant="success">valid</Badge> : <Badge size="sm" variant="danger" title={row.issues.map((i) => `${i.column} ${i.reason}`).join('; ')}>invalid: {row.issues.map((i) => `${i.column} ${i.reason}`).join('; ')}</Badge>}
+                      </td>
+                      <td style={{ padding: 6 }}>{row.normalized.product_name}</td>
+                      <td style={{ padding: 6 }}>
+                        <MatchBadge match={row.product_match} />
+                      </td>
+                      {Object.entries(row.normalized)
+                        .filter(([key]) => key !== 'product_name')
+                        .slice(0, preview.headers.length - 1)
+                        .map(([key, value]) => (
+                          <td key={key} style={{ padding: 6 }}>{value ?? ''}</td>
+                        ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Box>
+            <Box variant="grey" p="lg" style={{ flex: '0 0 260px' }} data-testid="missing-panel">
+              <H3>Products</H3>
+              {preview.summary.new_product_candidates.length === 0 ? (
+                <Text>Every product is in your catalog.</Text>
+              ) : (
+                <>
+                  <Text mb="md">Not in your catalog yet:</Text>
+                  <ul>
+                    {preview.summary.new_product_candidates.map((name) => (
+                      <li key={name}>{name}</li>
+                    ))}
+                  </ul>
+                  <Button size="sm" onClick={createMissing} disabled={!!busy} data-testid="create-missing">
+                    Create missing
+                  </Button>
+                </>
+              )}
+            </Box>
+          </Box>
+          <Box mt="xl" flex flexDirection="row" style={{ gap: 16, alignItems: 'center' }}>
+            {preview.summary.invalid_rows > 0 && (
+              <Box flex flexDirection="row" style={{ gap: 8, alignItems: 'center' }}>
+                <CheckBox id="skip-invalid" checked={skipInvalid} onChange={() => setSkipInvalid(!skipInvalid)} />
+                <Label inline htmlFor="skip-invalid">Skip invalid rows</Label>
+              </Box>
+            )}
+            <Button variant="contained" onClick={commit} disabled={!!busy || (preview.summary.invalid_rows > 0 && !skipInvalid)} data-testid="commit">
+              Commit {preview.filename}
+            </Button>
+          </Box>
+        </Box>
+      )}
+      {feed && (
+        <Box data-testid="feed-progress" mt="lg">
+          <Text mb="md">
+            Feed #{feed.feed_id}: <Badge variant={statusColor[feed.status] ?? 'secondary'} data-testid="feed-status">{feed.status}</Badge>
+          </Text>
+          {metrics && (
+            <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} data-testid="feed-chips">
+              <Badge data-testid="chip-records">{metrics.records} records</Badge>
+              <Badge variant="info" data-testid="chip-revenue">revenue {money(metrics.gross_revenue)}</Badge>
+              <Badge variant="secondary" data-testid="chip-cogs">COGS {money(metrics.cogs_amount)}</Badge>
+              <Badge variant="success" data-testid="chip-margin">margin {money(metrics.gross_margin_amount)}</Badge>
+              <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${metrics.gross_margin_percent}%`}</Badge>
+            </Box>
+          )}
+          {(feed.summary.issues ?? []).map((issue) => (
+            <MessageBox key={issue.code} mt="md" variant={issue.type === 'error' ? 'danger' : 'info'} message={issue.message} />
+          ))}
+          {feed.summary.error && <MessageBox mt="md" variant="danger" message={feed.summary.error.message} />}
+          {feed.status === 'transformed' && (
+            <Text mt="lg">
+              <a href={`${adminRoot}/pages/metrics`} data-testid="open-metrics">Open Metrics</a> · <a href={`${adminRoot}/resources/DataFeed`}>All feeds</a>
+            </Text>
+          )}
+        </Box>
+      )}
+    </Box>
+  );
+};
+
+export default DataFeedUpload;

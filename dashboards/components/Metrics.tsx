@@ -1,0 +1,237 @@
+import React, { useEffect, useMemo, useState } from 'react';
+import { ApiClient } from 'adminjs';
+import { Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import { Bar, BarChart, CartesianGrid, Cell, Legend, Line, LineChart, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+
+interface Kpi {
+  records: number;
+  quantity: number;
+  orders: number;
+  gross_revenue: number;
+  discount: number;
+  cogs_amount: number;
+  gross_margin_amount: number;
+  gross_margin_percent: number | null;
+  avg_order_value: number | null;
+}
+interface KpiResponse {
+  range: { from: string; to: string };
+  kpi: Kpi;
+  previous: Kpi;
+}
+interface TopProduct {
+  product_id: string | null;
+  product_name: string;
+  gross_revenue: number;
+  quantity: number;
+  gross_margin_amount: number;
+}
+interface TrendPoint {
+  period: string;
+  gross_revenue: number;
+  gross_margin_amount: number;
+  cogs_amount: number;
+}
+interface PageData {
+  businesses: { id: string; name: string }[] | null;
+  canSeeFeeds: boolean;
+}
+
+const api = new ApiClient();
+const money = (value: number | null | undefined) => (value === null || value === undefined ? '–' : value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+const COLORS = ['#3040d6', '#c0392b', '#27ae60'];
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { credentials: 'same-origin' });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(json?.error?.message ?? `Request failed (${res.status})`);
+  return json as T;
+}
+
+function change(now: number, before: number): string {
+  if (!before) return '';
+  const pct = ((now - before) / Math.abs(before)) * 100;
+  return `${pct >= 0 ? '▲' : '▼'} ${Math.abs(pct).toFixed(1)}% vs previous period`;
+}
+
+/** KPI cards, revenue trend, top products and the revenue split, for the caller's business. */
+const Metrics: React.FC = () => {
+  const [page, setPage] = useState<PageData | null>(null);
+  const [businessId, setBusinessId] = useState('');
+  const [range, setRange] = useState('last_30_days');
+  const [groupBy, setGroupBy] = useState('day');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [product, setProduct] = useState<{ id: string; name: string } | null>(null);
+  const [kpi, setKpi] = useState<KpiResponse | null>(null);
+  const [top, setTop] = useState<TopProduct[]>([]);
+  const [trend, setTrend] = useState<TrendPoint[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [refreshKey, setRefreshKey] = useState(0);
+
+  useEffect(() => {
+    api.getPage({ pageName: 'metrics' }).then((res) => {
+      const data = res.data as PageData;
+      setPage(data);
+      if (data.businesses?.[0]) setBusinessId(data.businesses[0].id);
+    }, (reason: Error) => setError(reason.message));
+  }, []);
+
+  const query = useMemo(() => {
+    const params = new URLSearchParams({ range, group_by: groupBy });
+    if (range === 'custom') {
+      params.set('from', from);
+      params.set('to', to);
+    }
+    if (businessId) params.set('business_id', businessId);
+    return params;
+  }, [range, groupBy, from, to, businessId]);
+
+  useEffect(() => {
+    if (!page || (page.businesses && !businessId) || (range === 'custom' && (!from || !to))) return;
+    const productQuery = new URLSearchParams(query);
+    if (product) productQuery.set('product_id', product.id);
+    setError(null);
+    Promise.all([
+      getJson<KpiResponse>(`/dashboard/metrics/kpi?${productQuery}`),
+      getJson<{ products: TopProduct[] }>(`/dashboard/metrics/top-products?${query}`),
+      getJson<{ points: TrendPoint[] }>(`/dashboard/metrics/trend?${productQuery}`),
+    ]).then(
+      ([k, t, s]) => {
+        setKpi(k);
+        setTop(t.products);
+        setTrend(s.points);
+      },
+      (reason: Error) => setError(reason.message),
+    );
+  }, [page, query, product, refreshKey]);
+
+  // When a feed finishes loading, the numbers change: watch the latest feed and refresh then.
+  useEffect(() => {
+    if (!page?.canSeeFeeds) return undefined;
+    let last: string | null = null;
+    const timer = setInterval(() => {
+      getJson<{ feeds: { id: number; status: string; summary: { transform_finished_at?: string } }[] }>('/dashboard/data-feeds?limit=1').then(({ feeds }) => {
+        const latest = feeds[0] ? `${feeds[0].id}:${feeds[0].status}:${feeds[0].summary.transform_finished_at ?? ''}` : '';
+        if (last !== null && latest !== last) setRefreshKey((key) => key + 1);
+        last = latest;
+      }, () => undefined);
+    }, 5000);
+    return () => clearInterval(timer);
+  }, [page]);
+
+  if (!page) return error ? <MessageBox m="xl" variant="danger" message={error} /> : <Loader />;
+  const k = kpi?.kpi;
+  const split = k ? [
+    { name: 'COGS', value: Math.max(0, k.cogs_amount) },
+    { name: 'Discounts', value: Math.max(0, k.discount) },
+    { name: 'Margin', value: Math.max(0, k.gross_margin_amount) },
+  ] : [];
+  return (
+    <Box variant="grey" data-testid="metrics-page">
+      <Box variant="white" p="xl" mb="lg" flex flexDirection="row" style={{ gap: 16, flexWrap: 'wrap', alignItems: 'flex-end' }}>
+        <H2 style={{ marginRight: 'auto' }}>Metrics{product ? ` · ${product.name}` : ''}</H2>
+        {page.businesses && (
+          <Box>
+            <Label htmlFor="m-business">Business</Label>
+            <select id="m-business" value={businessId} onChange={(e) => setBusinessId(e.target.value)}>
+              {page.businesses.map((b) => <option key={b.id} value={b.id}>{b.name}</option>)}
+            </select>
+          </Box>
+        )}
+        <Box>
+          <Label htmlFor="m-range">Range</Label>
+          <select id="m-range" data-testid="range" value={range} onChange={(e) => setRange(e.target.value)}>
+            <option value="last_7_days">Last 7 days</option>
+            <option value="last_30_days">Last 30 days</option>
+            <option value="this_quarter">This quarter</option>
+            <option value="custom">Custom</option>
+          </select>
+        </Box>
+        {range === 'custom' && (
+          <>
+            <Box><Label htmlFor="m-from">From</Label><input id="m-from" type="date" value={from} onChange={(e) => setFrom(e.target.value)} /></Box>
+            <Box><Label htmlFor="m-to">To</Label><input id="m-to" type="date" value={to} onChange={(e) => setTo(e.target.value)} /></Box>
+          </>
+        )}
+        <Box>
+          <Label htmlFor="m-group">Group by</Label>
+          <select id="m-group" data-testid="group-by" value={groupBy} onChange={(e) => setGroupBy(e.target.value)}>
+            <option value="day">Day</option>
+            <option value="week">Week</option>
+            <option value="month">Month</option>
+          </select>
+        </Box>
+        {product && <Button size="sm" onClick={() => setProduct(null)} data-testid="clear-product">All products</Button>}
+      </Box>
+      {error && <MessageBox mb="lg" variant="danger" message={error} />}
+      {k && (
+        <Box flex flexDirection="row" style={{ gap: 16, flexWrap: 'wrap' }} mb="lg" data-testid="kpi-cards">
+          {[
+            ['Revenue', money(k.gross_revenue), change(k.gross_revenue, kpi!.previous.gross_revenue), 'kpi-revenue'],
+            ['COGS', money(k.cogs_amount), change(k.cogs_amount, kpi!.previous.cogs_amount), 'kpi-cogs'],
+            ['Gross margin', money(k.gross_margin_amount), change(k.gross_margin_amount, kpi!.previous.gross_margin_amount), 'kpi-margin'],
+            ['Margin %', k.gross_margin_percent === null ? '–' : `${k.gross_margin_percent}%`, '', 'kpi-margin-percent'],
+            ['Orders', String(k.orders), change(k.orders, kpi!.previous.orders), 'kpi-orders'],
+            ['Avg order value', money(k.avg_order_value), '', 'kpi-aov'],
+          ].map(([label, value, delta, id]) => (
+            <Box key={id} variant="white" p="lg" style={{ minWidth: 170 }} data-testid={id}>
+              <H5>{label}</H5>
+              <H2>{value}</H2>
+              <Text variant="sm">{delta}</Text>
+            </Box>
+          ))}
+        </Box>
+      )}
+      <Box flex flexDirection="row" style={{ gap: 16, flexWrap: 'wrap' }}>
+        <Box variant="white" p="lg" style={{ flex: '2 1 520px', height: 340 }} data-testid="trend-chart">
+          <H5>Revenue and margin by {groupBy}</H5>
+          <ResponsiveContainer width="100%" height="90%">
+            <LineChart data={trend}>
+              <CartesianGrid strokeDasharray="3 3" />
+              <XAxis dataKey="period" />
+              <YAxis />
+              <Tooltip formatter={(value: number) => money(value)} />
+              <Legend />
+              <Line type="monotone" dataKey="gross_revenue" name="Revenue" stroke={COLORS[0]} dot={false} isAnimationActive={false} />
+              <Line type="monotone" dataKey="gross_margin_amount" name="Margin" stroke={COLORS[2]} dot={false} isAnimationActive={false} />
+            </LineChart>
+          </ResponsiveContainer>
+        </Box>
+        <Box variant="white" p="lg" style={{ flex: '1 1 300px', height: 340 }} data-testid="split-chart">
+          <H5>Where revenue goes</H5>
+          <ResponsiveContainer width="100%" height="90%">
+            <PieChart>
+              <Pie data={split} dataKey="value" nameKey="name" innerRadius="50%" outerRadius="80%" isAnimationActive={false}>
+                {split.map((entry, i) => <Cell key={entry.name} fill={COLORS[i % COLORS.length]} />)}
+              </Pie>
+              <Tooltip formatter={(value: number) => money(value)} />
+              <Legend />
+            </PieChart>
+          </ResponsiveContainer>
+        </Box>
+        <Box variant="white" p="lg" style={{ flex: '1 1 100%', height: 360 }} data-testid="top-products-chart">
+          <H5>Top products by revenue (click one for its trend)</H5>
+          <ResponsiveContainer width="100%" height="90%">
+            <BarChart data={top}>
+              <CartesianGrid strokeDasharray="3 3" />
+              <XAxis dataKey="product_name" />
+              <YAxis />
+              <Tooltip formatter={(value: number) => money(value)} />
+              <Bar
+                dataKey="gross_revenue"
+                name="Revenue"
+                fill={COLORS[0]}
+                isAnimationActive={false}
+                cursor="pointer"
+                onClick={(entry: TopProduct) => entry.product_id && setProduct({ id: entry.product_id, name: entry.product_name })}
+              />
+            </BarChart>
+          </ResponsiveContainer>
+        </Box>
+      </Box>
+    </Box>
+  );
+};
+
+export default Metrics;

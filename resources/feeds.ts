@@ -1,0 +1,42 @@
+import type { ResourceWithOptions } from 'adminjs';
+import type { JobQueue } from '../core/queue.js';
+import { rerunFeedAction, uploadFeedAction } from '../actions/feeds.js';
+import { allowed } from './context.js';
+import { navigation } from './navigation.js';
+import { recordsResource, type ResourceFactoryDeps } from './records.js';
+
+const statuses = ['processing', 'queued', 'transforming', 'transformed', 'failed'];
+
+/** Data Feeds: the history of loaded files with their status and summary, and the upload workbench. */
+export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, components: { upload: string }): ResourceWithOptions[] {
+  return [
+    {
+      resource: recordsResource(deps, 'feeds'),
+      options: {
+        id: 'DataFeed',
+        navigation: navigation.data,
+        titleProperty: 'filename',
+        listProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'business', 'createdAt'],
+        filterProperties: ['status', 'dataType', 'filename', 'business', 'createdAt'],
+        showProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'business', 'userId', 'uploadToken', 'createdAt', 'updatedAt', 'summary'],
+        sort: { sortBy: 'createdAt', direction: 'desc' },
+        properties: {
+          status: { availableValues: statuses.map((status) => ({ value: status, label: status })) },
+          dataType: { availableValues: ['sales', 'costs'].map((value) => ({ value, label: value })) },
+          summary: { type: 'textarea' },
+        },
+        actions: {
+          list: { isAccessible: allowed('feeds', 'list') },
+          search: { isAccessible: allowed('feeds', 'list') },
+          show: { isAccessible: allowed('feeds', 'show') },
+          new: { isAccessible: false },
+          edit: { isAccessible: false },
+          delete: { isAccessible: allowed('feeds', 'delete'), guard: 'Delete this feed? Its facts are removed from the warehouse too.' },
+          bulkDelete: { isAccessible: allowed('feeds', 'delete') },
+          upload: uploadFeedAction(components.upload),
+          rerun: rerunFeedAction(deps, queue),
+        },
+      },
+    },
+  ];
+}
