@@ -14,6 +14,11 @@ export interface QueueDefinition {
   options: Omit<PgBoss.Queue, 'name'>;
   /** Cron expression (UTC) when the queue is fed by a schedule. */
   schedule?: string;
+  /**
+   * Seconds a job may run before pg-boss takes it for dead (a killed worker) and retries it; overrides
+   * `options.expireInSeconds` from the configuration.
+   */
+  timeoutSeconds?: (config: Config) => number;
   /** Jobs of this queue one worker process runs at once (default JOB_CONCURRENCY). */
   concurrency?: (config: Config) => number;
   handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>): Promise<unknown>;
@@ -34,7 +39,8 @@ export const queues: QueueDefinition[] = [
   {
     // ProcessDataFeedJob: a committed feed's staging rows into fact_sales (or product costs).
     name: PROCESS_FEED_QUEUE,
-    options: { retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 3600 },
+    options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
+    timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
     handle: async (ctx, job) => processDataFeed(ctx, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id),
   },

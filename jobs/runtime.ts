@@ -29,9 +29,10 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   boss.on('error', (error: Error) => log.error({ err: error }, 'job queue error'));
   await boss.start();
   for (const definition of definitions) {
-    await boss.createQueue(definition.name, { name: definition.name, ...definition.options });
+    const options = { name: definition.name, ...definition.options, ...(definition.timeoutSeconds ? { expireInSeconds: definition.timeoutSeconds(config) } : {}) };
+    await boss.createQueue(definition.name, options);
     // createQueue keeps an existing queue's options; apply the code's current ones.
-    await boss.updateQueue(definition.name, { name: definition.name, ...definition.options });
+    await boss.updateQueue(definition.name, options);
   }
   if (opts.work) {
     for (const definition of definitions) {

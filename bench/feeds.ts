@@ -1,0 +1,105 @@
+/**
+ * Data-feed benchmark (`npm run bench:feeds`): a generated sales CSV (1,000,000 rows, 2,000 products by
+ * default) through preview and commit-to-transformed, against PostgreSQL's own COPY of the same file
+ * into an unlogged table, measured in the same run. Prints latencies, rows/s, peak RSS and the ratio.
+ * BENCH_ROWS and BENCH_PRODUCTS change the size; DATABASE_URL uses that server instead of an embedded one.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startBackhouse } from '../app/runtime.js';
+import { loadConfig } from '../core/config.js';
+import { createLogger } from '../core/log.js';
+import { systemContext } from '../core/context.js';
+import { createRecord } from '../core/records/service.js';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 2_000);
+const PASSWORD = 'bench-password-123';
+
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-bench-feeds-'));
+// The baseline COPY reads the file as the database server's user: let it in.
+fs.chmodSync(workDir, 0o755);
+const csvPath = path.join(workDir, 'sales.csv');
+
+function generateCsv(): number {
+  const out = fs.openSync(csvPath, 'w');
+  const lines: string[] = ['product_name,quantity,price,transaction_date,discount,customer,channel,order_id'];
+  const start = Date.UTC(2025, 0, 1);
+  for (let i = 0; i < ROWS; i++) {
+    const product = `Product ${String(i % PRODUCTS).padStart(5, '0')}`;
+    const date = new Date(start + (i % 365) * 86_400_000).toISOString().slice(0, 10);
+    lines.push(`${product},${1 + (i % 7)},${(1 + (i % 500) / 10).toFixed(2)},${date},${i % 10 === 0 ? '0.50' : '0'},customer${i % 50_000}@example.com,${i % 3 === 0 ? 'Online' : 'Offline'},O-${Math.floor(i / 3)}`);
+    if (lines.length === 10_000) {
+      fs.writeSync(out, `${lines.join('\n')}\n`);
+      lines.length = 0;
+    }
+  }
+  if (lines.length) fs.writeSync(out, `${lines.join('\n')}\n`);
+  fs.closeSync(out);
+  return fs.statSync(csvPath).size;
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+
+console.log(`generating ${ROWS.toLocaleString()} rows × ${PRODUCTS} products…`);
+const bytes = generateCsv();
+console.log(`file: ${(bytes / 1024 / 1024).toFixed(1)} MB`);
+
+const config = loadConfig({ ...process.env, DATA_DIR: path.join(workDir, 'data'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SEED_DEMO: 'false', ADMIN_EMAIL: 'bench-admin@example.com', ADMIN_PASSWORD: PASSWORD, FEED_MAX_UPLOAD_MB: '1024' });
+const running = await startBackhouse('all', config, createLogger(config.LOG_LEVEL));
+try {
+  const ctx = systemContext('bench', running.db, running.log);
+  const business = (await createRecord(ctx, 'businesses', { name: 'Bench business' })).id as string;
+  await running.db.pool.query(
+    `INSERT INTO products (business_id, name, selling_price_cents, cost_price_cents) SELECT $1, 'Product ' || lpad(g::text, 5, '0'), 100, 40 FROM generate_series(0, $2 - 1) g`,
+    [business, PRODUCTS],
+  );
+  await createRecord(ctx, 'users', { email: 'bench-ops@example.com', role: 'ops', businessId: business, password: PASSWORD });
+  const login = await fetch(`${running.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench-ops@example.com', password: PASSWORD }) });
+  const { token } = (await login.json()) as { token: string };
+  const auth = { authorization: `Bearer ${token}` };
+
+  // Baseline: PostgreSQL's own COPY of the same file into an unlogged table.
+  await running.db.pool.query(`CREATE UNLOGGED TABLE bench_copy (product_name text, quantity numeric, price numeric, transaction_date date, discount numeric, customer text, channel text, order_id text)`);
+  await running.db.pool.query(`GRANT pg_read_server_files TO CURRENT_USER`).catch(() => undefined);
+  const copyStart = performance.now();
+  await running.db.pool.query(`COPY bench_copy FROM '${csvPath}' WITH (FORMAT csv, HEADER true)`);
+  const copySeconds = (performance.now() - copyStart) / 1000;
+
+  peakRss = process.memoryUsage().rss;
+  const previewStart = performance.now();
+  const form = new FormData();
+  form.append('data_type', 'sales');
+  form.append('file', await fs.openAsBlob(csvPath), 'sales.csv');
+  const preview = await fetch(`${running.url}/dashboard/data-feeds/preview`, { method: 'POST', headers: auth, body: form });
+  const previewBody = (await preview.json()) as { upload_token: string; summary: unknown };
+  const previewSeconds = (performance.now() - previewStart) / 1000;
+  if (preview.status !== 200) throw new Error(`preview failed: ${JSON.stringify(previewBody)}`);
+
+  const commitStart = performance.now();
+  const commit = await fetch(`${running.url}/dashboard/data-feeds/commit`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ upload_token: previewBody.upload_token }) });
+  const commitBody = (await commit.json()) as { feed_id: number; record_count: number };
+  if (commit.status !== 202) throw new Error(`commit failed: ${JSON.stringify(commitBody)}`);
+  const committedSeconds = (performance.now() - commitStart) / 1000;
+  let status = 'queued';
+  while (status !== 'transformed' && status !== 'failed') {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const res = await fetch(`${running.url}/dashboard/data-feeds/${commitBody.feed_id}/transform-status`, { headers: auth });
+    status = ((await res.json()) as { status: string }).status;
+  }
+  const totalSeconds = (performance.now() - commitStart) / 1000;
+  clearInterval(sampler);
+  const facts = await running.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM fact_sales WHERE data_feed_id = $1', [commitBody.feed_id]);
+  console.log(`upload + preview (file streamed into PostgreSQL, first rows parsed): ${previewSeconds.toFixed(2)} s`);
+  console.log(`commit request (re-parse, validate, stage):                          ${committedSeconds.toFixed(2)} s`);
+  console.log(`commit request to ${status}:                                     ${totalSeconds.toFixed(2)} s  (${Math.round(ROWS / totalSeconds).toLocaleString()} rows/s, ${facts.rows[0]!.n} facts)`);
+  console.log(`bare COPY of the same file into an unlogged table:                 ${copySeconds.toFixed(2)} s  (${Math.round(ROWS / copySeconds).toLocaleString()} rows/s)`);
+  console.log(`ratio commit-to-transformed / COPY:                                ${(totalSeconds / copySeconds).toFixed(2)}×  (target ≤ 3×)`);
+  console.log(`peak RSS of the app process:                                       ${(peakRss / 1024 / 1024).toFixed(0)} MB  (target < 300 MB)`);
+} finally {
+  clearInterval(sampler);
+  await running.stop();
+  fs.rmSync(workDir, { recursive: true, force: true });
+}

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../core/config.js';
+import { startJobs } from '../../jobs/runtime.js';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+
+/**
+ * A worker process killed (SIGKILL) in the middle of loading a feed: no partial facts are visible, the
+ * job is taken for dead once its time is up and retried, and the totals then match a clean run.
+ */
+let app: TestApp;
+let t: Tenants;
+let ops: string;
+let worker: ChildProcess | null = null;
+
+beforeAll(async () => {
+  app = await startTestApp({ FEED_JOB_TIMEOUT_SECONDS: '2' }, 'web');
+  t = await seedTenants(app.system);
+  ops = (await apiClient(app.url, t.users.opsA.email)).token;
+});
+afterAll(async () => {
+  worker?.kill('SIGKILL');
+  await app?.close();
+});
+
+const csv = ['product_name,quantity,price,transaction_date,discount', ...Array.from({ length: 3000 }, (_, i) => `Croissant,${1 + (i % 5)},2.95,2025-09-${String(1 + (i % 28)).padStart(2, '0')},${i % 4 === 0 ? '0.25' : '0'}`)].join('\n');
+
+async function commitFile(): Promise<number> {
+  const preview = await uploadPreview(app.url, ops, { name: 'crash.csv', bytes: Buffer.from(csv) });
+  const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+  expect(commit.status).toBe(202);
+  return commit.body!.feed_id as number;
+}
+
+const totals = async (feedId: number) =>
+  (await app.db.pool.query('SELECT count(*)::int AS n, sum(gross_revenue)::text AS revenue, sum(cogs_amount)::text AS cogs, sum(gross_margin_amount)::text AS margin FROM fact_sales WHERE data_feed_id = $1', [feedId])).rows[0];
+
+describe('a worker killed during the load', () => {
+  it('leaves no partial facts, and the retried job loads exactly what a clean run does', { timeout: 120_000 }, async () => {
+    const feedId = await commitFile();
+    // Hold the load at its last step (purging staging), after its facts are written in its transaction.
+    const blocker = new pg.Client({ connectionString: app.database.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE staging_sales_items IN SHARE MODE');
+
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: app.database.url, FEED_JOB_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'warn', SEED_DEMO: 'false', NODE_ENV: 'test' };
+    worker = spawn(process.execPath, ['--import', 'tsx', 'cli/start.ts', '--worker'], { cwd: projectRoot, env, stdio: 'ignore' });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const waiting = await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM staging_sales_items%'`);
+      if (waiting.rowCount) break;
+      if (Date.now() > deadline) throw new Error('the worker never reached the end of the load');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const during = await app.db.pool.query<{ status: string }>('SELECT status::text FROM data_feeds WHERE id = $1', [feedId]);
+    expect(during.rows[0]!.status).toBe('transforming');
+
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker!.once('exit', resolve));
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+
+    // The dead worker's transaction never committed: nothing of it is visible, staging is intact.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await totals(feedId)).n).toBe(0);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(3000);
+
+    // Once its time is up, pg-boss's maintenance takes the job for dead and puts it up for retry.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await app.jobs.boss.maintain();
+    const job = await app.db.pool.query<{ state: string; retry_count: number }>(`SELECT state::text, retry_count FROM pgboss.job WHERE name = 'feeds.process' AND data->>'feedId' = $1`, [String(feedId)]);
+    expect(job.rows[0]).toMatchObject({ state: 'retry', retry_count: 1 });
+
+    // A healthy worker picks the retry up (after the queue's backoff delay).
+    const healthy = await startJobs(app.db, { ...app.config, FEED_JOB_TIMEOUT_SECONDS: 600 }, app.log, { work: true });
+    try {
+      const retried = await waitForFeed(app.url, ops, feedId, 60_000);
+      expect(retried.status).toBe('transformed');
+      const clean = await commitFile();
+      await waitForFeed(app.url, ops, clean, 60_000);
+      const crashed = await totals(feedId);
+      expect(crashed.n).toBe(3000);
+      const { n: _n, ...money } = crashed;
+      const { n: _m, ...cleanMoney } = await totals(clean);
+      expect(money).toEqual(cleanMoney);
+    } finally {
+      await healthy.stop();
+    }
+  });
+});
