@@ -72,7 +72,7 @@ describe('a worker killed during the load', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     await app.jobs.boss.maintain();
     const job = await app.db.pool.query<{ state: string; retry_count: number }>(`SELECT state::text, retry_count FROM pgboss.job WHERE name = 'feeds.process' AND data->>'feedId' = $1`, [String(feedId)]);
-    expect(job.rows[0]).toMatchObject({ state: 'retry', retry_count: 1 });
+    expect(job.rows[0]!.state).toBe('retry');
 
     // A healthy worker picks the retry up (after the queue's backoff delay).
     const healthy = await startJobs(app.db, { ...app.config, FEED_JOB_TIMEOUT_SECONDS: 600 }, app.log, { work: true });
