@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import ExcelJS from 'exceljs';
 import { AppError } from '../errors.js';
@@ -130,7 +130,10 @@ function openCsv(source: FileSource, head: Buffer): Table {
       if (rest) yield rest;
     })(),
   );
-  const parser = text.pipe(parseCsv({ delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true }));
+  const parser = parseCsv({ delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true });
+  // pipeline() passes a failing read (a lost database connection) on to the parser, whose iterator then
+  // rejects, and tears everything down when the reader stops early; stopping early is not an error.
+  pipeline(text, parser, () => undefined);
   const records = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
   return {
     format: 'csv',
@@ -147,8 +150,7 @@ function openCsv(source: FileSource, head: Buffer): Table {
       }
     })(),
     close: () => {
-      stream.destroy();
-      parser.destroy();
+      if (!parser.destroyed) parser.destroy();
     },
   };
 }

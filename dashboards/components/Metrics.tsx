@@ -1,19 +1,9 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { ApiClient } from 'adminjs';
 import { Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import type { Kpi } from '../../core/warehouse/metrics.js';
 import { Bar, BarChart, CartesianGrid, Cell, Legend, Line, LineChart, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 
-interface Kpi {
-  records: number;
-  quantity: number;
-  orders: number;
-  gross_revenue: number;
-  discount: number;
-  cogs_amount: number;
-  gross_margin_amount: number;
-  gross_margin_percent: number | null;
-  avg_order_value: number | null;
-}
 interface KpiResponse {
   range: { from: string; to: string };
   kpi: Kpi;

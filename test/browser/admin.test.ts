@@ -1,20 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumAvailable, chromiumMissingMessage, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { launchBrowser, requireChromiumOrSkip, screenshotPath, signInAs } from '../helpers/browser.js';
 import { PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 
-// Without Chromium this file cannot run: in CI that is a failure, elsewhere a loud skip.
-if (!chromiumAvailable()) {
-  if (process.env.CI) throw new Error(chromiumMissingMessage);
-  console.warn(`\n*** SKIPPING BROWSER TESTS: ${chromiumMissingMessage}\n`);
-}
+const canRun = requireChromiumOrSkip();
 
 let app: TestApp;
 let t: Tenants;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!chromiumAvailable()) return;
+  if (!canRun) return;
   app = await startTestApp();
   t = await seedTenants(app.system);
   browser = await launchBrowser();
@@ -34,14 +30,9 @@ function collectErrors(page: Page): string[] {
   return errors;
 }
 
-async function signIn(page: Page, email: string): Promise<void> {
-  await page.goto(`${app.url}/admin/login`);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', PASSWORD);
-  await Promise.all([page.waitForURL(/\/admin\/?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
-}
+const signIn = (page: Page, email: string) => signInAs(page, app.url, email, PASSWORD);
 
-describe.skipIf(!chromiumAvailable())('the admin in a real browser', () => {
+describe.skipIf(!canRun)('the admin in a real browser', () => {
   it('an admin signs in, opens Products, creates one and sees it listed', { timeout: 90_000 }, async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const errors = collectErrors(page);

@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumAvailable, chromiumMissingMessage, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { launchBrowser, requireChromiumOrSkip, screenshotPath, signInAs } from '../helpers/browser.js';
 import { PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { fixturePath } from '../helpers/feeds.js';
 
-if (!chromiumAvailable()) {
-  if (process.env.CI) throw new Error(chromiumMissingMessage);
-  console.warn(`\n*** SKIPPING BROWSER TESTS: ${chromiumMissingMessage}\n`);
-}
+const canRun = requireChromiumOrSkip();
 
 let app: TestApp;
 let t: Tenants;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!chromiumAvailable()) return;
+  if (!canRun) return;
   app = await startTestApp();
   t = await seedTenants(app.system);
   browser = await launchBrowser();
@@ -24,14 +21,9 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function signIn(page: Page, email: string): Promise<void> {
-  await page.goto(`${app.url}/admin/login`);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', PASSWORD);
-  await Promise.all([page.waitForURL(/\/admin\/?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
-}
+const signIn = (page: Page, email: string) => signInAs(page, app.url, email, PASSWORD);
 
-describe.skipIf(!chromiumAvailable())('Data Feeds and Metrics in a real browser', () => {
+describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
   it('ops drops a file in, sees the preview, creates the missing product, commits, watches it load, then sees the charts', { timeout: 120_000 }, async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const pageErrors: string[] = [];

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { projectRoot } from '../../core/config.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -23,3 +23,19 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 export const screenshotPath = (name: string) => path.join(artifactsDir, `${name}.png`);
+
+/** Without Chromium a browser test file cannot run: in CI that is a failure, elsewhere a loud skip. */
+export function requireChromiumOrSkip(): boolean {
+  if (chromiumAvailable()) return true;
+  if (process.env.CI) throw new Error(chromiumMissingMessage);
+  console.warn(`\n*** SKIPPING BROWSER TESTS: ${chromiumMissingMessage}\n`);
+  return false;
+}
+
+/** Signs in through the admin's login form and waits for the home page. */
+export async function signInAs(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/admin/login`);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+  await Promise.all([page.waitForURL(/\/admin\/?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+}

@@ -174,3 +174,41 @@ describe('product matching', () => {
     expect(similarity('abcd', 'wxyz')).toBe(0);
   });
 });
+
+describe('stopping early and failing sources', () => {
+  const header = 'product_name,quantity,price,transaction_date\n';
+  const body = 'Croissant,1,2.95,2025-09-01\n'.repeat(100_000);
+  const chunked = (text: string, fail = false): FileSource => ({
+    filename: 'big.csv',
+    open: () =>
+      Readable.from(
+        (async function* () {
+          const bytes = Buffer.from(text);
+          for (let i = 0; i < bytes.length; i += 16 * 1024) {
+            if (fail && i > 256 * 1024) throw new Error('connection lost');
+            yield bytes.subarray(i, i + 16 * 1024);
+          }
+        })(),
+      ),
+  });
+
+  it('a preview that stops after a few rows of a large file closes cleanly (regression: an unhandled stream error crashed the process)', async () => {
+    const table = await withHeaders(await openTable(chunked(header + body)));
+    let n = 0;
+    for await (const _row of table.rows) if (++n === 5) break;
+    table.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(n).toBe(5);
+  });
+
+  it('a source that fails half-way makes the reader reject instead of hanging', async () => {
+    const table = await withHeaders(await openTable(chunked(header + body, true)));
+    await expect(
+      (async () => {
+        for await (const _row of table.rows) {
+          // read on
+        }
+      })(),
+    ).rejects.toThrow('connection lost');
+  });
+});
