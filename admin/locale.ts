@@ -15,6 +15,9 @@ export const translations = {
     AuditLog: 'Audit log',
     Job: 'Jobs',
     DataFeed: 'Data Feeds',
+    StagedSalesRow: 'Staged sales rows',
+    StagedCostRow: 'Staged cost rows',
+    ProductCost: 'Product costs',
     metrics: 'Metrics',
   },
   actions: {

@@ -2,6 +2,8 @@ import type { ResourceWithOptions } from 'adminjs';
 import { standardActions } from './access.js';
 import { navigation } from './navigation.js';
 import { recordsResource, type ResourceFactoryDeps } from './records.js';
+import { browseSpecs } from '../core/warehouse/browse.js';
+import { browseScreen } from './browse-resource.js';
 
 /** Catalog screens: products (more to come: costs, categories). */
 export function catalogResources(deps: ResourceFactoryDeps): ResourceWithOptions[] {
@@ -26,5 +28,7 @@ export function catalogResources(deps: ResourceFactoryDeps): ResourceWithOptions
         actions: standardActions('products'),
       },
     },
+    // Cost history from cost feeds: what a product's unit cost is made of, and since when.
+    browseScreen('ProductCost', browseSpecs.productCosts, deps, navigation.catalog),
   ];
 }

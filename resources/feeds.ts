@@ -1,6 +1,8 @@
 import type { ResourceWithOptions } from 'adminjs';
 import type { JobQueue } from '../core/queue.js';
 import { rerunFeedAction, uploadFeedAction } from '../actions/feeds.js';
+import { browseSpecs } from '../core/warehouse/browse.js';
+import { browseScreen } from './browse-resource.js';
 import { allowed } from './context.js';
 import { navigation } from './navigation.js';
 import { recordsResource, type ResourceFactoryDeps } from './records.js';
@@ -38,5 +40,7 @@ export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, compon
         },
       },
     },
+    browseScreen('StagedSalesRow', browseSpecs.stagingSales, deps, navigation.data),
+    browseScreen('StagedCostRow', browseSpecs.stagingCosts, deps, navigation.data),
   ];
 }

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'feeds', 'metrics'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'feeds', 'metrics', 'staging'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun'] as const;
@@ -27,6 +27,8 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Feeds: `new` is preview and commit; `rerun` loads a feed again; delete takes its facts with it.
     feeds: [...read, 'new', 'delete', 'rerun'],
     metrics: ['view'],
+    // Staged rows of feeds that have not loaded (yet): for admins investigating a failed load.
+    staging: read,
   },
   ops: {
     businesses: read,

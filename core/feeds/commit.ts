@@ -1,4 +1,7 @@
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
@@ -32,27 +35,60 @@ export interface CommitResult {
   created_products: Record<string, string>;
 }
 
-const BATCH_ROWS = 5000;
 const MAX_REPORTED_ISSUES = 200;
 
-/** Column layouts of the staging tables, in the order the batches send them. */
+/** Column order of the staging tables as the commit writes them. */
 const staging = {
   sales: {
     table: 'staging_sales_items',
     columns: ['data_feed_id', 'row_number', 'business_id', 'product_id', 'product_name', 'quantity', 'unit_price', 'discount', 'transaction_date', 'customer', 'channel', 'order_id'],
-    types: ['int', 'int', 'uuid', 'uuid', 'text', 'numeric', 'numeric', 'numeric', 'date', 'text', 'text', 'text'],
   },
   costs: {
     table: 'staging_costs',
     columns: ['data_feed_id', 'row_number', 'business_id', 'product_id', 'product_name', 'cost', 'cost_date', 'cost_type'],
-    types: ['int', 'int', 'uuid', 'uuid', 'text', 'numeric', 'date', 'text'],
   },
 } as const;
 
-async function insertBatch(client: PoolClient, dataType: DataType, columns: unknown[][]): Promise<void> {
-  const layout = staging[dataType];
-  const unnest = layout.types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
-  await client.query(`INSERT INTO ${layout.table} (${layout.columns.join(', ')}) SELECT * FROM unnest(${unnest})`, columns);
+/** A value in COPY's text format: \N for null; backslash, tab and line breaks escaped. */
+function copyValue(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  return String(value).replace(/[\\\t\n\r]/g, (char) => (char === '\\' ? '\\\\' : char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
+}
+
+/**
+ * Rows into a staging table through COPY, buffered into ~256 KiB writes and respecting backpressure,
+ * so a million rows stream in without piling up in memory.
+ */
+class StagingWriter {
+  private buffer: string[] = [];
+  private size = 0;
+  private readonly stream: NodeJS.WritableStream & { destroyed?: boolean };
+
+  constructor(client: PoolClient, dataType: DataType) {
+    const layout = staging[dataType];
+    this.stream = client.query(copyFrom(`COPY ${layout.table} (${layout.columns.join(', ')}) FROM STDIN`));
+  }
+
+  async write(values: (string | number | null | undefined)[]): Promise<void> {
+    const line = `${values.map(copyValue).join('\t')}\n`;
+    this.buffer.push(line);
+    this.size += line.length;
+    if (this.size >= 256 * 1024) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const chunk = this.buffer.join('');
+    this.buffer = [];
+    this.size = 0;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+    this.stream.end();
+    await finished(this.stream);
+  }
 }
 
 /**
@@ -80,8 +116,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
     );
     const feedId = created.rows[0]!.id;
     const layout = staging[dataType];
-    let batch: unknown[][] = layout.columns.map(() => []);
-    let batchSize = 0;
+    const writer = new StagingWriter(client, dataType);
     let records = 0;
     for await (const row of feed.rows()) {
       const name = row.normalized.product_name;
@@ -102,16 +137,10 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
         dataType === 'sales'
           ? [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.quantity, n.price, n.discount ?? '0', n.transaction_date, n.customer, n.channel, n.order_id]
           : [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.cost, n.cost_date, n.cost_type!.toLowerCase()];
-      values.forEach((value, i) => batch[i]!.push(value));
-      batchSize++;
+      await writer.write(values);
       records++;
-      if (batchSize === BATCH_ROWS) {
-        await insertBatch(client, dataType, batch);
-        batch = layout.columns.map(() => []);
-        batchSize = 0;
-      }
     }
-    if (batchSize > 0) await insertBatch(client, dataType, batch);
+    await writer.end();
     if (invalidRows > 0 && !input.skipInvalidRows) {
       throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix them and commit again, or commit with skip_invalid_rows to load only the valid rows.`, {
         invalid_rows: invalidRows,

@@ -75,6 +75,11 @@ const products: RecordDefinition = {
   createSchema: z.object({ ...productFields, businessId: uuid.optional() }),
   updateSchema: z.object(productFields).partial(),
   uniqueFields: { products_business_id_name_key: 'name' },
+  async beforeDelete(ctx, existing) {
+    // Facts keep their product id without a foreign key (for load speed): never orphan them.
+    const sold = await ctx.db.pool.query('SELECT 1 FROM fact_sales WHERE business_id = $1 AND product_id = $2 LIMIT 1', [existing.businessId, existing.id]);
+    if (sold.rowCount) throw new AppError('conflict', 'This product has sales in the warehouse: untick "Active" instead of deleting it.');
+  },
 };
 
 const businessFields = {

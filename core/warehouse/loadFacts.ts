@@ -87,27 +87,31 @@ async function loadSales(client: PoolClient, businessId: string, feedId: number)
     [businessId, feedId],
   );
   // Unit cost: the product's cost price plus, per production-cost type, the latest cost in force that day.
-  await client.query(
-    `INSERT INTO fact_sales (business_id, data_feed_id, source_row, date_key, product_id, channel_id, customer_id, order_id,
-                             quantity, unit_price, unit_cost, discount, gross_revenue, cogs_amount, gross_margin_amount, gross_margin_percent)
-     SELECT s.business_id, s.data_feed_id, s.row_number, s.transaction_date, s.product_id, ch.id, cu.id, s.order_id,
-            s.quantity, s.unit_price, c.unit_cost, s.discount,
-            round(s.quantity * s.unit_price, 2),
-            round(s.quantity * c.unit_cost, 2),
-            round(s.quantity * s.unit_price, 2) - round(s.quantity * c.unit_cost, 2) - s.discount,
-            round(100 * (round(s.quantity * s.unit_price, 2) - round(s.quantity * c.unit_cost, 2) - s.discount) / NULLIF(round(s.quantity * s.unit_price, 2), 0), 2)
-     FROM staging_sales_items s
-     LEFT JOIN products p ON p.id = s.product_id
-     LEFT JOIN dim_channel ch ON ch.name = initcap(trim(s.channel))
-     LEFT JOIN dim_customer cu ON cu.business_id = s.business_id AND cu.customer_key = lower(trim(s.customer))
-     CROSS JOIN LATERAL (
+  // Most businesses have no production costs: then the per-row lookup is skipped altogether.
+  const production = await client.query('SELECT 1 FROM product_costs WHERE business_id = $1 AND cost_type <> $2 LIMIT 1', [businessId, 'purchase']);
+  const unitCost =
+    production.rowCount === 0
+      ? 'CROSS JOIN LATERAL (SELECT coalesce(p.cost_price_cents, 0) / 100.0 AS unit_cost) c'
+      : `CROSS JOIN LATERAL (
        SELECT coalesce(p.cost_price_cents, 0) / 100.0 + coalesce((
          SELECT sum(latest.amount) FROM (
            SELECT DISTINCT ON (pc.cost_type) pc.amount FROM product_costs pc
            WHERE pc.business_id = s.business_id AND pc.product_id = s.product_id AND pc.cost_type <> 'purchase' AND pc.effective_from <= s.transaction_date
            ORDER BY pc.cost_type, pc.effective_from DESC, pc.id DESC
          ) latest), 0) AS unit_cost
-     ) c
+     ) c`;
+  await client.query(
+    `INSERT INTO fact_sales (business_id, data_feed_id, source_row, date_key, product_id, channel_id, customer_id, order_id,
+                             quantity, unit_price, unit_cost, discount, gross_revenue, cogs_amount, gross_margin_amount, gross_margin_percent)
+     SELECT s.business_id, s.data_feed_id, s.row_number, s.transaction_date, s.product_id, ch.id, cu.id, s.order_id,
+            s.quantity, s.unit_price, c.unit_cost, s.discount, r.revenue, r.cogs, r.revenue - r.cogs - s.discount,
+            round(100 * (r.revenue - r.cogs - s.discount) / NULLIF(r.revenue, 0), 2)
+     FROM staging_sales_items s
+     LEFT JOIN products p ON p.id = s.product_id AND p.business_id = s.business_id
+     LEFT JOIN dim_channel ch ON ch.name = initcap(trim(s.channel))
+     LEFT JOIN dim_customer cu ON cu.business_id = s.business_id AND cu.customer_key = lower(trim(s.customer))
+     ${unitCost}
+     CROSS JOIN LATERAL (SELECT round(s.quantity * s.unit_price, 2) AS revenue, round(s.quantity * c.unit_cost, 2) AS cogs) r
      WHERE s.data_feed_id = $1`,
     [feedId],
   );

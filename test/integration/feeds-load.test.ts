@@ -183,3 +183,20 @@ describe('commit and load', () => {
     expect((await res.text()).split('\r\n')[0]).toBe('product_name,quantity,price,transaction_date,discount,customer,channel,order_id');
   });
 });
+
+describe('integrity around the loaded facts', () => {
+  it('a product with sales cannot be deleted (deactivate it instead)', async () => {
+    const res = await callJson(app.url, ops, 'DELETE', `/api/products/${t.productA}`);
+    expect(res.status).toBe(409);
+    expect(res.body!.error.message).toMatch(/has sales in the warehouse/);
+  });
+
+  it('text with backslashes reaches the warehouse unchanged (COPY escaping)', async () => {
+    const csv = 'product_name,quantity,price,transaction_date,order_id\n"Back\\\\slash Bun",1,1.00,2025-09-09,"A\\\\B"\n';
+    const res = await previewAndCommit(csv, { auto_create_products: true });
+    expect(res.status).toBe(202);
+    await waitForFeed(app.url, ops, res.body!.feed_id);
+    const rows = await app.db.pool.query(`SELECT p.name, f.order_id FROM fact_sales f JOIN products p ON p.id = f.product_id WHERE f.data_feed_id = $1`, [res.body!.feed_id]);
+    expect(rows.rows).toEqual([{ name: 'Back\\\\slash Bun', order_id: 'A\\\\B' }]);
+  });
+});
