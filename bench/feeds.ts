@@ -98,6 +98,7 @@ try {
   const preview = await fetch(`${base}/dashboard/data-feeds/preview`, { method: 'POST', headers: auth, body: form });
   const previewBody = (await preview.json()) as { upload_token: string; summary: unknown };
   const previewSeconds = (performance.now() - previewStart) / 1000;
+  const rssAfterPreview = peakRssOf(app.pid!);
   if (preview.status !== 200) throw new Error(`preview failed: ${JSON.stringify(previewBody)}`);
 
   const commitStart = performance.now();
@@ -105,6 +106,7 @@ try {
   const commitBody = (await commit.json()) as { feed_id: number; record_count: number };
   if (commit.status !== 202) throw new Error(`commit failed: ${JSON.stringify(commitBody)}`);
   const committedSeconds = (performance.now() - commitStart) / 1000;
+  const rssAfterCommit = peakRssOf(app.pid!);
   let status = 'queued';
   while (status !== 'transformed' && status !== 'failed') {
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -119,7 +121,8 @@ try {
   console.log(`commit request to ${status}:                                     ${totalSeconds.toFixed(2)} s  (${Math.round(ROWS / totalSeconds).toLocaleString()} rows/s, ${facts.rows[0]!.n} facts)`);
   console.log(`bare COPY of the same file into an unlogged table:                 ${copySeconds.toFixed(2)} s  (${Math.round(ROWS / copySeconds).toLocaleString()} rows/s)`);
   console.log(`ratio commit-to-transformed / COPY:                                ${(totalSeconds / copySeconds).toFixed(2)}×  (target ≤ 3×)`);
-  console.log(`peak RSS of the app process (VmHWM, whole run):                    ${(peakRss / 1024 / 1024).toFixed(0)} MB  (target < 300 MB)`);
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+  console.log(`peak RSS of the app process (VmHWM, whole run):                    ${mb(peakRss)}  (target < 300 MB; after upload + preview ${mb(rssAfterPreview)}, after the commit request ${mb(rssAfterCommit)})`);
 } finally {
   await closeDb(db);
   app.kill('SIGTERM');

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../core/config.js';
 import { startJobs } from '../../jobs/runtime.js';
-import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { adminClient, apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
 
 /**
@@ -40,6 +40,15 @@ const totals = async (feedId: number) =>
 describe('a worker killed during the load', () => {
   it('leaves no partial facts, and the retried job loads exactly what a clean run does', { timeout: 120_000 }, async () => {
     const feedId = await commitFile();
+    // No worker yet: the staged rows wait, and admins (only) can inspect them in the admin.
+    const admin = await adminClient(app.url, t.users.admin.email);
+    const staged = await admin.call('GET', `/admin/api/resources/StagedSalesRow/actions/list?filters.dataFeedId=${feedId}&perPage=5`);
+    expect(staged.status).toBe(200);
+    expect(staged.body!.meta.total).toBe(3000);
+    expect(staged.body!.records[0].params).toMatchObject({ dataFeedId: feedId, productName: 'Croissant' });
+    const shown = await admin.call('GET', `/admin/api/resources/StagedSalesRow/records/${feedId}:2/show`);
+    expect(shown.body!.record.params).toMatchObject({ rowNumber: 2, transactionDate: '2025-09-01' });
+    expect((await (await adminClient(app.url, t.users.opsA.email)).call('GET', '/admin/api/resources/StagedSalesRow/actions/list')).status).toBe(403);
     // Hold the load at its last step (purging staging), after its facts are written in its transaction.
     const blocker = new pg.Client({ connectionString: app.database.url });
     await blocker.connect();
