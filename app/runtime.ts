@@ -7,7 +7,6 @@ import { ensureFirstAdmin, seedDemoBusiness } from '../core/demo/seed.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadSecrets } from '../core/secrets.js';
 import { startJobs, type JobRuntime } from '../jobs/runtime.js';
-import { createApp } from './server.js';
 
 export type RunMode = 'all' | 'web' | 'worker';
 
@@ -43,6 +42,9 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     let url: string | null = null;
     if (mode !== 'worker') {
       const secrets = await loadSecrets(db, config, log);
+      // Loaded only by processes that serve the web: importing AdminJS alone costs ~260 MB of memory
+      // (it brings its bundler), which a worker-only process does not need.
+      const { createApp } = await import('./server.js');
       const app = await createApp({ db, config, log, jobs, secrets });
       server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.PORT, config.HOST, () => resolve(listening)).on('error', reject);
