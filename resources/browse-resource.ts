@@ -1,39 +1,21 @@
 import type { ActionContext, Filter, ParamsType, ResourceWithOptions } from 'adminjs';
-import { BaseProperty, BaseRecord, BaseResource, ForbiddenError } from 'adminjs';
+import { BaseProperty, BaseRecord } from 'adminjs';
 import { AppError } from '../core/errors.js';
 import { browseRow, browseRows, type BrowseRow, type BrowseSpec } from '../core/warehouse/browse.js';
 import { allowed, coreContext, toAdminError, type AdminDeps } from './context.js';
+import { ReadOnlyResource } from './read-only-resource.js';
 
 /** A read-only admin screen over a warehouse table (core/warehouse/browse.ts decides rows and access). */
-export class BrowseResource extends BaseResource {
-  private readonly props: BaseProperty[];
-
+export class BrowseResource extends ReadOnlyResource {
   constructor(
-    private readonly resourceId: string,
+    resourceId: string,
     private readonly spec: BrowseSpec,
     private readonly deps: AdminDeps,
   ) {
-    super();
-    this.props = [
+    super(resourceId, 'warehouse', [
       new BaseProperty({ path: 'id', type: 'string', isId: true, isSortable: false }),
       ...spec.columns.map((column) => new BaseProperty({ path: column.name, type: column.type === 'number' ? 'number' : column.type, isSortable: false })),
-    ];
-  }
-
-  override id(): string {
-    return this.resourceId;
-  }
-  override databaseName(): string {
-    return 'warehouse';
-  }
-  override databaseType(): string {
-    return 'postgresql';
-  }
-  override properties(): BaseProperty[] {
-    return this.props;
-  }
-  override property(path: string): BaseProperty | null {
-    return this.props.find((p) => p.path() === path) ?? null;
+    ]);
   }
 
   private filtersOf(filter: Filter): Record<string, string> {
@@ -65,21 +47,6 @@ export class BrowseResource extends BaseResource {
       if (error instanceof AppError && error.code === 'not_found') return null;
       return toAdminError(error);
     }
-  }
-
-  override async findMany(ids: (string | number)[], context?: ActionContext): Promise<BaseRecord[]> {
-    const found = await Promise.all(ids.map((id) => this.findOne(String(id), context)));
-    return found.filter((record): record is BaseRecord => record !== null);
-  }
-
-  override async create(): Promise<ParamsType> {
-    throw new ForbiddenError('This table is read-only.');
-  }
-  override async update(): Promise<ParamsType> {
-    throw new ForbiddenError('This table is read-only.');
-  }
-  override async delete(): Promise<void> {
-    throw new ForbiddenError('This table is read-only.');
   }
 }
 

@@ -1,8 +1,9 @@
 import type { ActionContext, Filter, ParamsType } from 'adminjs';
-import { BaseProperty, BaseRecord, BaseResource, ForbiddenError } from 'adminjs';
+import { BaseProperty, BaseRecord } from 'adminjs';
 import { AppError } from '../core/errors.js';
 import { getJob, jobStates, listJobs, type JobRow, type JobState } from '../core/queue.js';
 import { coreContext, toAdminError, type AdminDeps } from './context.js';
+import { ReadOnlyResource } from './read-only-resource.js';
 
 const properties = [
   new BaseProperty({ path: 'id', type: 'string', isId: true, isSortable: false }),
@@ -18,25 +19,9 @@ const properties = [
 ];
 
 /** Background jobs (pg-boss) as a read-only admin screen, read through core/queue. */
-export class JobsResource extends BaseResource {
+export class JobsResource extends ReadOnlyResource {
   constructor(private readonly deps: AdminDeps) {
-    super();
-  }
-
-  override id(): string {
-    return 'Job';
-  }
-  override databaseName(): string {
-    return 'pg-boss';
-  }
-  override databaseType(): string {
-    return 'postgresql';
-  }
-  override properties(): BaseProperty[] {
-    return properties;
-  }
-  override property(path: string): BaseProperty | null {
-    return properties.find((p) => p.path() === path) ?? null;
+    super('Job', 'pg-boss', properties);
   }
 
   private filterOf(filter: Filter): { queue?: string; state?: JobState } {
@@ -74,20 +59,5 @@ export class JobsResource extends BaseResource {
       if (error instanceof AppError && error.code === 'not_found') return null;
       return toAdminError(error);
     }
-  }
-
-  override async findMany(ids: (string | number)[], context?: ActionContext): Promise<BaseRecord[]> {
-    const found = await Promise.all(ids.map((id) => this.findOne(String(id), context)));
-    return found.filter((record): record is BaseRecord => record !== null);
-  }
-
-  override async create(): Promise<ParamsType> {
-    throw new ForbiddenError('Jobs are created by the product, not by hand.');
-  }
-  override async update(): Promise<ParamsType> {
-    throw new ForbiddenError('Jobs cannot be edited; retry a failed job instead.');
-  }
-  override async delete(): Promise<void> {
-    throw new ForbiddenError('Jobs cannot be deleted by hand.');
   }
 }
