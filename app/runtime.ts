@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
-import { ensureFirstAdmin, seedDemoBusiness } from '../core/demo/seed.js';
+import { ensureFirstAdmin, seedDemoBusiness, seedDemoSales } from '../core/demo/seed.js';
+import { feedSettings } from '../core/feeds/settings.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadSecrets } from '../core/secrets.js';
 import { startJobs, type JobRuntime } from '../jobs/runtime.js';
@@ -37,8 +38,8 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     log.info('stopped');
   };
   try {
-    await seedOnFirstStart(db, config, log);
     jobs = await startJobs(db, config, log, { work: mode !== 'web' });
+    await seedOnFirstStart(db, config, log, jobs);
     let url: string | null = null;
     if (mode !== 'worker') {
       const secrets = await loadSecrets(db, config, log);
@@ -63,12 +64,16 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
 }
 
 /** First admin when nobody can sign in; the demo business unless SEED_DEMO=false. Credentials shown once. */
-async function seedOnFirstStart(db: Db, config: Config, log: Logger): Promise<void> {
+async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRuntime): Promise<void> {
   const ctx = systemContext('seed', db, log);
   const created = [];
   const admin = await ensureFirstAdmin(ctx, config);
   if (admin) created.push(admin);
-  if (config.SEED_DEMO) created.push(...(await seedDemoBusiness(ctx)));
+  if (config.SEED_DEMO) {
+    created.push(...(await seedDemoBusiness(ctx)));
+    const feedId = await seedDemoSales(ctx, jobs, feedSettings(config));
+    if (feedId) log.info({ feedId }, 'demo sales of the last 90 days queued for loading');
+  }
   for (const login of created) {
     log.warn(
       { email: login.email, role: login.role, initialPassword: login.generatedPassword ?? '(from ADMIN_PASSWORD)' },

@@ -1,8 +1,14 @@
+import { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import { generatePassword } from '../auth/passwords.js';
 import { createRecord } from '../records/service.js';
 import { writeAudit } from '../auth/audit.js';
+import { commitFeed } from '../feeds/commit.js';
+import type { FeedSettings } from '../feeds/settings.js';
+import { storeUpload } from '../feeds/uploads.js';
+import type { JobQueue } from '../queue.js';
+import { todayIn } from '../warehouse/ranges.js';
 
 /** Fixed id so that seeding can tell, on every start, whether the demo business is already there. */
 export const DEMO_BUSINESS_ID = '0b5e0000-0000-4000-8000-000000000001';
@@ -71,4 +77,33 @@ export async function seedDemoBusiness(ctx: Context): Promise<CreatedLogin[]> {
     logins.push({ email: user.email, role: user.role, generatedPassword: password });
   }
   return logins;
+}
+
+/**
+ * Ninety days of the demo bakery's sales, ending yesterday in its time zone, loaded through the real
+ * pipeline (upload, commit, the ETL job), so the Metrics page has something to show on first start.
+ * Deterministic: the same quantities every time. Does nothing when the demo business already has feeds.
+ */
+export async function seedDemoSales(ctx: Context, queue: JobQueue, settings: FeedSettings): Promise<number | null> {
+  const business = await ctx.db.prisma.business.findUnique({ where: { id: DEMO_BUSINESS_ID } });
+  if (!business || (await ctx.db.prisma.dataFeed.count({ where: { businessId: DEMO_BUSINESS_ID } })) > 0) return null;
+  const today = todayIn(business.timezone);
+  const lines = ['transaction_date,product_name,quantity,price,discount,channel,customer,order_id'];
+  let order = 1000;
+  for (let daysAgo = 90; daysAgo >= 1; daysAgo--) {
+    const date = new Date(`${today}T00:00:00Z`);
+    date.setUTCDate(date.getUTCDate() - daysAgo);
+    const day = date.toISOString().slice(0, 10);
+    const weekend = date.getUTCDay() === 0 || date.getUTCDay() === 6;
+    demoProducts.forEach(([name, , , sellingPriceCents], index) => {
+      // A steady pattern with a weekly rhythm and a slow upward trend.
+      const quantity = 2 + ((index * 7 + daysAgo * 3) % 9) + (weekend ? 4 : 0) + Math.floor((90 - daysAgo) / 30);
+      const channel = (index + daysAgo) % 4 === 0 ? 'Online' : 'Offline';
+      const customer = `guest${(index * 13 + daysAgo * 5) % 40}@demo.example`;
+      lines.push(`${day},${name},${quantity},${(sellingPriceCents / 100).toFixed(2)},${(index + daysAgo) % 11 === 0 ? '0.50' : '0'},${channel},${customer},D-${order++}`);
+    });
+  }
+  const stored = await storeUpload(ctx, { businessId: DEMO_BUSINESS_ID, dataType: 'sales', filename: 'demo-sales-last-90-days.csv', stream: Readable.from([Buffer.from(lines.join('\n'))]) }, { maxBytes: settings.maxUploadBytes, ttlSeconds: settings.uploadTtlSeconds });
+  const result = await commitFeed(ctx, queue, settings, { uploadToken: stored.token, autoCreateProducts: false, skipInvalidRows: false });
+  return result.feed_id;
 }

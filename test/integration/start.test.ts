@@ -92,6 +92,17 @@ describe('npm start on a fresh machine', () => {
     const { token } = (await login.json()) as { token: string };
     const products = (await (await fetch(`${first.url}/api/products?perPage=100`, { headers: { authorization: `Bearer ${token}` } })).json()) as { meta: { total: number } };
     expect(products.meta.total).toBe(12);
+    // The demo's sales went through the real pipeline: the Metrics page has numbers at once.
+    const deadline = Date.now() + 60_000;
+    let kpi: { kpi: { records: number; gross_revenue: number } } | null = null;
+    while (Date.now() < deadline) {
+      kpi = (await (await fetch(`${first.url}/dashboard/metrics/kpi?range=last_30_days`, { headers: { authorization: `Bearer ${token}` } })).json()) as typeof kpi;
+      if (kpi!.kpi.records > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    // The last 30 days end today, and the demo's sales end yesterday: 29 days of 12 products.
+    expect(kpi!.kpi.records).toBe(29 * 12);
+    expect(kpi!.kpi.gross_revenue).toBeGreaterThan(0);
     const health = (await (await fetch(`${first.url}/api/healthz`)).json()) as { status: string; database: { ok: boolean }; jobQueue: { ok: boolean } };
     expect(health).toMatchObject({ status: 'ok', database: { ok: true }, jobQueue: { ok: true } });
 
@@ -106,6 +117,8 @@ describe('npm start on a fresh machine', () => {
     const token2 = ((await again.json()) as { token: string }).token;
     const after = (await (await fetch(`${second.url}/api/products?perPage=100`, { headers: { authorization: `Bearer ${token2}` } })).json()) as { meta: { total: number } };
     expect(after.meta.total).toBe(12);
+    const feeds = (await (await fetch(`${second.url}/dashboard/data-feeds`, { headers: { authorization: `Bearer ${token2}` } })).json()) as { feeds: unknown[] };
+    expect(feeds.feeds).toHaveLength(1);
     expect(await stop(second, 'SIGINT')).toBe(0);
     expect(await portIsClosed(pgPort)).toBe(true);
   }, 180_000);
