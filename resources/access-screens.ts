@@ -41,7 +41,7 @@ export function accessResources(deps: ResourceFactoryDeps): ResourceWithOptions[
         navigation: navigation.access,
         listProperties: ['at', 'userEmail', 'action', 'resource', 'recordId'],
         filterProperties: ['userEmail', 'action', 'resource', 'recordId', 'at'],
-        showProperties: ['id', 'at', 'userEmail', 'userId', 'business', 'action', 'resource', 'recordId', 'requestId', 'before', 'after'],
+        showProperties: ['id', 'at', 'userEmail', 'userId', 'businessId', 'action', 'resource', 'recordId', 'requestId', 'before', 'after'],
         sort: { sortBy: 'at', direction: 'desc' },
         properties: {
           before: { type: 'textarea' },

@@ -18,14 +18,15 @@ export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, compon
         id: 'DataFeed',
         navigation: navigation.data,
         titleProperty: 'filename',
-        listProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'business', 'createdAt'],
-        filterProperties: ['status', 'dataType', 'filename', 'business', 'createdAt'],
-        showProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'business', 'userId', 'uploadToken', 'createdAt', 'updatedAt', 'summary'],
+        listProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'businessId', 'createdAt'],
+        filterProperties: ['status', 'dataType', 'filename', 'businessId', 'createdAt'],
+        showProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'businessId', 'userId', 'uploadToken', 'createdAt', 'updatedAt', 'summary'],
         sort: { sortBy: 'createdAt', direction: 'desc' },
         properties: {
           status: { availableValues: statuses.map((status) => ({ value: status, label: status })) },
           dataType: { availableValues: ['sales', 'costs'].map((value) => ({ value, label: value })) },
           summary: { type: 'textarea' },
+          businessId: { type: 'reference', reference: 'Business' },
         },
         actions: {
           list: { isAccessible: allowed('feeds', 'list') },
