@@ -16,13 +16,18 @@ export interface BrowseSpec {
   orderBy: string;
 }
 
+/** Staged rows are named "feed:row" and belong to the business of their feed. */
+const stagedRowKey = {
+  id: { sql: `s.data_feed_id || ':' || s.row_number`, parse: splitFeedRow, where: 's.data_feed_id = $1 AND s.row_number = $2' },
+  businessColumn: 's.business_id',
+};
+
 export const browseSpecs = {
   stagingSales: {
     resource: 'staging',
     label: 'Staged sales row',
     from: 'staging_sales_items s',
-    id: { sql: `s.data_feed_id || ':' || s.row_number`, parse: splitFeedRow, where: 's.data_feed_id = $1 AND s.row_number = $2' },
-    businessColumn: 's.business_id',
+    ...stagedRowKey,
     columns: [
       { name: 'dataFeedId', sql: 's.data_feed_id', type: 'number' },
       { name: 'rowNumber', sql: 's.row_number', type: 'number' },
@@ -42,8 +47,7 @@ export const browseSpecs = {
     resource: 'staging',
     label: 'Staged cost row',
     from: 'staging_costs s',
-    id: { sql: `s.data_feed_id || ':' || s.row_number`, parse: splitFeedRow, where: 's.data_feed_id = $1 AND s.row_number = $2' },
-    businessColumn: 's.business_id',
+    ...stagedRowKey,
     columns: [
       { name: 'dataFeedId', sql: 's.data_feed_id', type: 'number' },
       { name: 'rowNumber', sql: 's.row_number', type: 'number' },

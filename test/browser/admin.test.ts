@@ -1,24 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, requireChromiumOrSkip, screenshotPath, signInAs } from '../helpers/browser.js';
-import { PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { screenshotPath, useBrowserApp } from '../helpers/browser.js';
 
-const canRun = requireChromiumOrSkip();
-
-let app: TestApp;
-let t: Tenants;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!canRun) return;
-  app = await startTestApp();
-  t = await seedTenants(app.system);
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+const session = useBrowserApp();
+const { canRun, signIn } = session;
 
 /** Errors the page logs, except the font stylesheet AdminJS asks a public host for (no network here). */
 function collectErrors(page: Page): string[] {
@@ -30,13 +15,12 @@ function collectErrors(page: Page): string[] {
   return errors;
 }
 
-const signIn = (page: Page, email: string) => signInAs(page, app.url, email, PASSWORD);
 
 describe.skipIf(!canRun)('the admin in a real browser', () => {
   it('an admin signs in, opens Products, creates one and sees it listed', { timeout: 90_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await session.browser.newPage({ viewport: { width: 1400, height: 900 } });
     const errors = collectErrors(page);
-    await signIn(page, t.users.admin.email);
+    await signIn(page, session.t.users.admin.email);
     await page.getByTestId('tile-products').waitFor();
     await page.screenshot({ path: screenshotPath('admin-home') });
     await page.getByText('Catalog', { exact: true }).click();
@@ -45,7 +29,7 @@ describe.skipIf(!canRun)('the admin in a real browser', () => {
     await expectText(page, 'Croissant');
     await page.screenshot({ path: screenshotPath('admin-products-list') });
 
-    await page.goto(`${app.url}/admin/resources/Product/actions/new`);
+    await page.goto(`${session.app.url}/admin/resources/Product/actions/new`);
     await page.fill('input[name="name"]', 'Browser Baguette');
     await page.fill('input[name="category"]', 'Bread');
     await page.fill('input[name="sellingPriceCents"]', '325');
@@ -59,19 +43,19 @@ describe.skipIf(!canRun)('the admin in a real browser', () => {
     await page.getByRole('button', { name: /save/i }).click();
     await page.waitForURL(/\/admin\/resources\/Product(\/records\/[^/]+\/show|$|\?)/);
 
-    await page.goto(`${app.url}/admin/resources/Product`);
+    await page.goto(`${session.app.url}/admin/resources/Product`);
     await expectText(page, 'Browser Baguette');
     await page.screenshot({ path: screenshotPath('admin-product-created') });
-    const saved = await app.db.prisma.product.findFirstOrThrow({ where: { name: 'Browser Baguette' } });
-    expect(saved).toMatchObject({ businessId: t.businessA, sellingPriceCents: 325, costPriceCents: 90, category: 'Bread', unit: 'each', active: true });
-    expect(await app.db.prisma.auditLog.count({ where: { recordId: saved.id, action: 'create', userId: t.users.admin.id } })).toBe(1);
+    const saved = await session.app.db.prisma.product.findFirstOrThrow({ where: { name: 'Browser Baguette' } });
+    expect(saved).toMatchObject({ businessId: session.t.businessA, sellingPriceCents: 325, costPriceCents: 90, category: 'Bread', unit: 'each', active: true });
+    expect(await session.app.db.prisma.auditLog.count({ where: { recordId: saved.id, action: 'create', userId: session.t.users.admin.id } })).toBe(1);
     expect(errors).toEqual([]);
     await page.close();
   });
 
   it('a manager sees no Products menu, and typing its address shows no products', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await signIn(page, t.users.managerA.email);
+    const page = await session.browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await signIn(page, session.t.users.managerA.email);
     await page.getByTestId('tile-shops').waitFor();
     expect(await page.getByTestId('tile-products').count()).toBe(0);
     expect(await page.getByText('Catalog', { exact: true }).count()).toBe(0);
@@ -83,7 +67,7 @@ describe.skipIf(!canRun)('the admin in a real browser', () => {
     expect(await page.getByText('People And Access', { exact: true }).count()).toBe(0);
     await page.screenshot({ path: screenshotPath('manager-home') });
 
-    await page.goto(`${app.url}/admin/resources/Product`);
+    await page.goto(`${session.app.url}/admin/resources/Product`);
     await page.waitForLoadState('networkidle');
     await page.screenshot({ path: screenshotPath('manager-products-typed-url') });
     expect(await page.getByText('Croissant').count()).toBe(0);

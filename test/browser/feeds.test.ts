@@ -1,36 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, requireChromiumOrSkip, screenshotPath, signInAs } from '../helpers/browser.js';
-import { PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { screenshotPath, useBrowserApp } from '../helpers/browser.js';
 import { fixturePath } from '../helpers/feeds.js';
 
-const canRun = requireChromiumOrSkip();
+const session = useBrowserApp();
+const { canRun, signIn } = session;
 
-let app: TestApp;
-let t: Tenants;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!canRun) return;
-  app = await startTestApp();
-  t = await seedTenants(app.system);
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
-
-const signIn = (page: Page, email: string) => signInAs(page, app.url, email, PASSWORD);
 
 describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
   it('ops drops a file in, sees the preview, creates the missing product, commits, watches it load, then sees the charts', { timeout: 120_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await signIn(page, t.users.opsA.email);
+    await signIn(page, session.t.users.opsA.email);
     // The first visit bundles the admin's components (recharts included), which takes a while.
-    await page.goto(`${app.url}/admin/resources/DataFeed/actions/upload`);
+    await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
     await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
     await page.getByTestId('feed-file').setInputFiles(fixturePath('sales-basic.csv'));
     await page.getByTestId('preview-table').waitFor();
@@ -41,7 +25,7 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
 
     await page.getByTestId('create-missing').click();
     await page.getByTestId('missing-panel').getByText('Every product is in your catalog.').waitFor();
-    expect(await app.db.prisma.product.count({ where: { businessId: t.businessA, name: 'Cold Brew' } })).toBe(1);
+    expect(await session.app.db.prisma.product.count({ where: { businessId: session.t.businessA, name: 'Cold Brew' } })).toBe(1);
 
     await page.getByTestId('commit').click();
     await page.getByTestId('feed-status').getByText('transformed').waitFor({ timeout: 30_000 });
@@ -50,12 +34,12 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.screenshot({ path: screenshotPath('feeds-transformed'), fullPage: true });
 
     // The feed's history lists it with its status.
-    await page.goto(`${app.url}/admin/resources/DataFeed`);
+    await page.goto(`${session.app.url}/admin/resources/DataFeed`);
     await page.getByText('sales-basic.csv').first().waitFor();
     await page.getByText('transformed').first().waitFor();
     await page.screenshot({ path: screenshotPath('feeds-history') });
 
-    await page.goto(`${app.url}/admin/pages/metrics`);
+    await page.goto(`${session.app.url}/admin/pages/metrics`);
     await page.getByTestId('metrics-page').waitFor({ timeout: 60_000 });
     await page.getByTestId('range').selectOption('custom');
     await page.fill('#m-from', '2025-09-01');
@@ -76,13 +60,13 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
   });
 
   it('a manager gets no Data Feeds screen but does see their Metrics', { timeout: 90_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await signIn(page, t.users.managerA.email);
+    const page = await session.browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await signIn(page, session.t.users.managerA.email);
     expect(await page.getByText('Data', { exact: true }).count()).toBe(0);
-    await page.goto(`${app.url}/admin/resources/DataFeed/actions/upload`);
+    await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
     await page.waitForLoadState('networkidle');
     expect(await page.getByTestId('data-feed-upload').count()).toBe(0);
-    await page.goto(`${app.url}/admin/pages/metrics`);
+    await page.goto(`${session.app.url}/admin/pages/metrics`);
     await page.getByTestId('metrics-page').waitFor({ timeout: 60_000 });
     await page.close();
   });

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from './app.js';
 import { projectRoot } from '../../core/config.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -38,4 +40,29 @@ export async function signInAs(page: Page, baseUrl: string, email: string, passw
   await page.fill('input[name="email"]', email);
   await page.fill('input[name="password"]', password);
   await Promise.all([page.waitForURL(/\/admin\/?$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/**
+ * A browser test file's setup: the product on a fresh database with two seeded businesses, and a
+ * browser. Fields are filled before the tests run; `canRun` is false (and nothing starts) without Chromium.
+ */
+export function useBrowserApp() {
+  const session = {
+    canRun: requireChromiumOrSkip(),
+    app: undefined as unknown as TestApp,
+    t: undefined as unknown as Tenants,
+    browser: undefined as unknown as Browser,
+    signIn: (page: Page, email: string) => signInAs(page, session.app.url, email, PASSWORD),
+  };
+  beforeAll(async () => {
+    if (!session.canRun) return;
+    session.app = await startTestApp();
+    session.t = await seedTenants(session.app.system);
+    session.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.app?.close();
+  });
+  return session;
 }
