@@ -43,7 +43,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
         const ctx = { ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id };
         const started = Date.now();
         try {
-          const output = await definition.handle(ctx, job);
+          const output = await definition.handle(ctx, job, config, { send: (queue, data, options) => boss.send(queue, data, options ?? {}) });
           jobLog.info({ ms: Date.now() - started }, 'job completed');
           return output;
         } catch (error) {

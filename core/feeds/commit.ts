@@ -49,10 +49,14 @@ const staging = {
   },
 } as const;
 
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
 /** A value in COPY's text format: \N for null; backslash, tab and line breaks escaped. */
 function copyValue(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '\\N';
-  return String(value).replace(/[\\\t\n\r]/g, (char) => (char === '\\' ? '\\\\' : char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
+  const text = String(value);
+  if (!COPY_SPECIAL.test(text)) return text;
+  return text.replace(/[\\\t\n\r]/g, (char) => (char === '\\' ? '\\\\' : char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
 }
 
 /**
@@ -69,14 +73,15 @@ class StagingWriter {
     this.stream = client.query(copyFrom(`COPY ${layout.table} (${layout.columns.join(', ')}) FROM STDIN`));
   }
 
-  async write(values: (string | number | null | undefined)[]): Promise<void> {
+  /** Adds a row; true when the buffer is full and `flush()` is due. */
+  add(values: (string | number | null | undefined)[]): boolean {
     const line = `${values.map(copyValue).join('\t')}\n`;
     this.buffer.push(line);
     this.size += line.length;
-    if (this.size >= 256 * 1024) await this.flush();
+    return this.size >= 256 * 1024;
   }
 
-  private async flush(): Promise<void> {
+  async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
     const chunk = this.buffer.join('');
     this.buffer = [];
@@ -118,7 +123,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
     const layout = staging[dataType];
     const writer = new StagingWriter(client, dataType);
     let records = 0;
-    for await (const row of feed.rows()) {
+    for await (const row of feed.rows(false)) {
       const name = row.normalized.product_name;
       const match = name ? matcher.match(name) : null;
       const rowIssues = [...row.issues];
@@ -137,7 +142,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
         dataType === 'sales'
           ? [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.quantity, n.price, n.discount ?? '0', n.transaction_date, n.customer, n.channel, n.order_id]
           : [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.cost, n.cost_date, n.cost_type!.toLowerCase()];
-      await writer.write(values);
+      if (writer.add(values)) await writer.flush();
       records++;
     }
     await writer.end();

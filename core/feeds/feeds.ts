@@ -67,7 +67,7 @@ export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): 
                SELECT f.data_feed_id, f.source_row, f.business_id, f.product_id, coalesce(p.name, '(deleted product)'), f.quantity, f.unit_price, f.discount, f.date_key, cu.customer_key, ch.name, f.order_id
                FROM fact_sales f LEFT JOIN products p ON p.id = f.product_id LEFT JOIN dim_channel ch ON ch.id = f.channel_id
                LEFT JOIN dim_customer cu ON cu.business_id = f.business_id AND cu.id = f.customer_id
-               WHERE f.business_id = $1 AND f.data_feed_id = $2`,
+               WHERE f.business_id = $1 AND f.segment IN (0, $2) AND f.data_feed_id = $2`,
               [feed.business_id, feedId],
             )
           : await client.query(

@@ -87,7 +87,7 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
   const rows: PreviewRow[] = [];
   let truncated = false;
   try {
-    for await (const row of feed.rows()) {
+    for await (const row of feed.rows(true)) {
       if (rows.length === settings.previewRows) {
         truncated = true;
         break;

@@ -1,4 +1,4 @@
-import { Readable, pipeline } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import ExcelJS from 'exceljs';
 import { AppError } from '../errors.js';
@@ -107,34 +107,36 @@ function countOutsideQuotes(line: string, delimiter: string): number {
 
 const isBlank = (cells: string[]) => cells.every((cell) => cell.trim() === '');
 
+/** Bytes in the file's encoding to UTF-8 text, without its byte-order mark; split characters are kept whole. */
+function decoderStream(encoding: TextEncodingName, bomLength: number): Transform {
+  const decoder = createDecoder(encoding);
+  let skip = bomLength;
+  return new Transform({
+    readableObjectMode: true,
+    transform(chunk: Buffer, _encoding, done) {
+      let bytes = chunk;
+      if (skip > 0) {
+        const cut = Math.min(skip, bytes.length);
+        bytes = bytes.subarray(cut);
+        skip -= cut;
+      }
+      const text = decoder.decode(bytes, { stream: true });
+      done(null, text || undefined);
+    },
+    flush(done) {
+      done(null, decoder.decode() || undefined);
+    },
+  });
+}
+
 function openCsv(source: FileSource, head: Buffer): Table {
   const { encoding, bomLength } = detectEncoding(head);
   const sampleText = createDecoder(encoding).decode(head.subarray(bomLength));
   const delimiter = sniffDelimiter(sampleText);
-  const stream = source.open();
-  const decoder = createDecoder(encoding);
-  let skip = bomLength;
-  const text = Readable.from(
-    (async function* () {
-      for await (const chunk of stream) {
-        let bytes = chunk as Buffer;
-        if (skip > 0) {
-          const cut = Math.min(skip, bytes.length);
-          bytes = bytes.subarray(cut);
-          skip -= cut;
-        }
-        const decoded = decoder.decode(bytes, { stream: true });
-        if (decoded) yield decoded;
-      }
-      const rest = decoder.decode();
-      if (rest) yield rest;
-    })(),
-  );
-  const parser = parseCsv({ delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true });
-  // pipeline() passes a failing read (a lost database connection) on to the parser, whose iterator then
-  // rejects, and tears everything down when the reader stops early; stopping early is not an error.
-  pipeline(text, parser, () => undefined);
-  const records = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
+  const text = decoderStream(encoding, bomLength);
+  // pipeline() passes a failing read (a lost database connection) on to the decoder, whose reader then fails,
+  // and tears everything down when the reader stops early; stopping early is not an error.
+  pipeline(source.open(), text, () => undefined);
   return {
     format: 'csv',
     encoding,
@@ -142,17 +144,118 @@ function openCsv(source: FileSource, head: Buffer): Table {
     headers: [],
     rows: (async function* () {
       let index = 0;
-      for (;;) {
-        const next = await records.next();
-        if (next.done) return;
-        index++;
-        if (!isBlank(next.value)) yield { rowNumber: index, cells: next.value };
+      for await (const batch of csvRecords(text, delimiter)) {
+        for (const cells of batch) {
+          index++;
+          if (!isBlank(cells)) yield { rowNumber: index, cells };
+        }
       }
     })(),
     close: () => {
-      if (!parser.destroyed) parser.destroy();
+      if (!text.destroyed) text.destroy();
     },
   };
+}
+
+/**
+ * The records of CSV text, in batches. Text without quote characters is split on line breaks and the
+ * delimiter, which is all that CSV does to it and several times faster than a general parser on the
+ * million-row files of large feeds. From the first chunk with a quote (or with line breaks other than the
+ * file's first one) on, csv-parse reads the rest, so quoted fields, embedded line breaks and odd files are
+ * read exactly as before. Empty lines are skipped, as csv-parse's skip_empty_lines does.
+ */
+async function* csvRecords(text: AsyncIterable<string>, delimiter: string): AsyncGenerator<string[][]> {
+  const chunks = text[Symbol.asyncIterator]();
+  let carry = '';
+  let lineBreak: '\n' | '\r\n' | null = null;
+  for (;;) {
+    const next = await chunks.next();
+    const chunk = carry + (next.done ? '' : next.value);
+    if (lineBreak === null) {
+      const newline = chunk.indexOf('\n');
+      if (newline >= 0) lineBreak = chunk[newline - 1] === '\r' ? '\r\n' : '\n';
+      // A single line without a break at its end.
+      else if (next.done) lineBreak = '\n';
+    }
+    const end = next.done ? chunk.length : chunk.lastIndexOf('\n') + 1;
+    const records = lineBreak === null ? (chunk.includes('"') || chunk.includes('\r') ? null : []) : splitPlain(chunk.slice(0, end), delimiter, lineBreak);
+    if (records === null) {
+      yield* parseRest(chunk, chunks, delimiter, lineBreak);
+      return;
+    }
+    if (records.length > 0) yield records;
+    carry = chunk.slice(end);
+    if (next.done) return;
+  }
+}
+
+/** Lines without quotes split into fields; null when the text needs the full parser. */
+function splitPlain(body: string, delimiter: string, lineBreak: '\n' | '\r\n'): string[][] | null {
+  if (body.includes('"')) return null;
+  const lines = body.split('\n');
+  const records: string[][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    if (lineBreak === '\r\n') {
+      // The last line of the file may end without a line break.
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      else if (i < lines.length - 1) return null;
+    }
+    if (line.includes('\r')) return null;
+    if (line !== '') records.push(line.split(delimiter));
+  }
+  return records;
+}
+
+/** csv-parse over `first` and the chunks after it. */
+async function* parseRest(first: string, rest: AsyncIterator<string>, delimiter: string, lineBreak: '\n' | '\r\n' | null): AsyncGenerator<string[][]> {
+  const parser = parseCsv({ delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true, ...(lineBreak ? { record_delimiter: lineBreak } : {}) });
+  const input = Readable.from(
+    (async function* () {
+      yield first;
+      for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+    })(),
+  );
+  pipeline(input, parser, () => undefined);
+  try {
+    // Records are taken as many as the parser holds at a time: one promise per batch, not per row.
+    yield* drain<string[]>(parser);
+  } finally {
+    parser.destroy();
+  }
+}
+
+/** The records of an object stream in the batches it has buffered, ending when it ends, failing when it fails. */
+async function* drain<T>(stream: Readable): AsyncGenerator<T[]> {
+  for (;;) {
+    const batch: T[] = [];
+    for (let record = stream.read() as T | null; record !== null; record = stream.read() as T | null) batch.push(record);
+    if (batch.length > 0) {
+      yield batch;
+      continue;
+    }
+    if (stream.readableEnded || stream.destroyed) {
+      if (stream.errored) throw stream.errored;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        stream.off('readable', settle);
+        stream.off('end', settle);
+        stream.off('close', settle);
+        stream.off('error', fail);
+        resolve();
+      };
+      const fail = (error: Error) => {
+        settle();
+        reject(error);
+      };
+      stream.once('readable', settle);
+      stream.once('end', settle);
+      stream.once('close', settle);
+      stream.once('error', fail);
+    });
+  }
 }
 
 function cellText(value: ExcelJS.CellValue): string {

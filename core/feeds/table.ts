@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import { openTable, withHeaders, type FileSource, type Table, type TableRow } from './reader.js';
-import { normalizeRow, type NormalizedRow } from './rows.js';
+import { createRowNormalizer, type NormalizedRow } from './rows.js';
 import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
 import { detectDateFormat, type DateFormat } from './values.js';
 
@@ -11,7 +11,8 @@ export interface FeedTable {
   dateFormats: Map<string, DateFormat | null>;
   /** The rows read to detect formats; they are yielded again first by `rows()`. */
   sample: TableRow[];
-  rows(): AsyncGenerator<NormalizedRow>;
+  /** Every row, checked; with the original values when `keepOriginal` (the preview shows them). */
+  rows(keepOriginal: boolean): AsyncGenerator<NormalizedRow>;
 }
 
 /**
@@ -42,18 +43,18 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
     if (index === undefined) continue;
     dateFormats.set(column.name, detectDateFormat(sample.map((row) => row.cells[index] ?? '')));
   }
-  const headers = table.headers;
+  const normalize = createRowNormalizer(dataType, table.headers, mapping, dateFormats);
   return {
     table,
     mapping,
     dateFormats,
     sample,
-    async *rows() {
-      for (const row of sample) yield normalizeRow(dataType, headers, mapping, dateFormats, row.rowNumber, row.cells);
+    async *rows(keepOriginal) {
+      for (const row of sample) yield normalize(row.rowNumber, row.cells, keepOriginal);
       for (;;) {
         const next = await iterator.next();
         if (next.done) return;
-        yield normalizeRow(dataType, headers, mapping, dateFormats, next.value.rowNumber, next.value.cells);
+        yield normalize(next.value.rowNumber, next.value.cells, keepOriginal);
       }
     },
   };

@@ -2,19 +2,23 @@ import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import { AppError } from '../errors.js';
 import type { FileSource } from './reader.js';
-import type { DataType } from './templates.js';
+import { dataTypes, type DataType } from './templates.js';
 
 const CHUNK_BYTES = 1024 * 1024;
 
+/** What an upload is for: a feed of one data type, or a mapping's data source. */
+export type UploadKind = DataType | 'data_source';
+
 export interface UploadLimits {
   maxBytes: number;
-  ttlSeconds: number;
+  /** Null keeps the upload until it is deleted (a data source's file is read again at approval and execution). */
+  ttlSeconds: number | null;
 }
 
-export interface StoredUpload {
+export interface StoredUpload<K extends UploadKind = DataType> {
   token: string;
   businessId: string;
-  dataType: DataType;
+  dataType: K;
   filename: string;
   byteSize: number;
 }
@@ -23,12 +27,12 @@ export interface StoredUpload {
  * Streams an upload into PostgreSQL in 1 MiB chunks under a new token, refusing it (and keeping
  * nothing) once it passes `maxBytes`. The file is then readable by any process until it expires.
  */
-export async function storeUpload(ctx: Context, input: { businessId: string; dataType: DataType; filename: string; stream: AsyncIterable<Buffer> }, limits: UploadLimits): Promise<StoredUpload> {
+export async function storeUpload<K extends UploadKind>(ctx: Context, input: { businessId: string; dataType: K; filename: string; stream: AsyncIterable<Buffer> }, limits: UploadLimits): Promise<StoredUpload<K>> {
   const client = await ctx.db.pool.connect();
   try {
     await client.query('BEGIN');
     const created = await client.query<{ token: string }>(
-      `INSERT INTO upload_files (business_id, user_id, data_type, filename, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING token`,
+      `INSERT INTO upload_files (business_id, user_id, data_type, filename, expires_at) VALUES ($1, $2, $3, $4, COALESCE(now() + make_interval(secs => $5), 'infinity')) RETURNING token`,
       [input.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, input.dataType, input.filename, limits.ttlSeconds],
     );
     const token = created.rows[0]!.token;
@@ -67,12 +71,21 @@ export async function storeUpload(ctx: Context, input: { businessId: string; dat
  * The upload behind a token, if it is still there and belongs to the caller's business; a 410 otherwise
  * (an unknown token and another business's token look the same from outside).
  */
-export async function findUpload(ctx: Context, token: string): Promise<StoredUpload & FileSource> {
+export function findUpload(ctx: Context, token: string): Promise<StoredUpload & FileSource> {
+  return findUploadOf(ctx, token, dataTypes);
+}
+
+/** The file of a data source, as `findUpload` finds a feed's (feeds and data sources never open each other's). */
+export function findDataSourceUpload(ctx: Context, token: string): Promise<StoredUpload<'data_source'> & FileSource> {
+  return findUploadOf(ctx, token, ['data_source'] as const);
+}
+
+async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, kinds: readonly K[]): Promise<StoredUpload<K> & FileSource> {
   const gone = new AppError('gone', 'This upload has expired or does not exist. Upload the file again to get a new preview.');
   if (!/^[0-9a-f-]{36}$/i.test(token)) throw gone;
-  const result = await ctx.db.pool.query<{ token: string; business_id: string; data_type: DataType; filename: string; byte_size: string }>(
-    'SELECT token, business_id, data_type, filename, byte_size FROM upload_files WHERE token = $1 AND expires_at > now()',
-    [token],
+  const result = await ctx.db.pool.query<{ token: string; business_id: string; data_type: K; filename: string; byte_size: string }>(
+    'SELECT token, business_id, data_type, filename, byte_size FROM upload_files WHERE token = $1 AND expires_at > now() AND data_type = ANY($2)',
+    [token, kinds],
   );
   const row = result.rows[0];
   if (!row || (ctx.scope.kind === 'business' && row.business_id !== ctx.scope.businessId)) throw gone;

@@ -5,28 +5,9 @@
 
 /** A decimal string ("-1234.50") from text like "1,234.50", "1.234,50", "$1,234.50", "(12.00)", "12%"; null if not a number. */
 export function parseDecimal(raw: string): string | null {
-  let text = raw.trim().replace(/[\s\u00a0\u202f]/g, '');
-  if (!text) return null;
-  let negative = false;
-  if (/^\(.*\)$/.test(text)) {
-    negative = true;
-    text = text.slice(1, -1);
-  }
-  if (text.endsWith('-')) {
-    negative = true;
-    text = text.slice(0, -1);
-  }
-  if (text.startsWith('-')) {
-    negative = !negative;
-    text = text.slice(1);
-  } else if (text.startsWith('+')) text = text.slice(1);
-  text = text.replace(/^[$€£¥₹]|^(USD|EUR|GBP)|[$€£¥₹%]$|(USD|EUR|GBP)$/gi, '');
-  if (text.startsWith('-')) {
-    negative = !negative;
-    text = text.slice(1);
-  }
-  if (!/^[\d.,']+$/.test(text) || !/\d/.test(text)) return null;
-  text = text.replace(/'/g, '');
+  const number = splitNumberText(raw);
+  if (!number) return null;
+  const text = number.body.replace(/'/g, '');
   const lastComma = text.lastIndexOf(',');
   const lastDot = text.lastIndexOf('.');
   let integer: string;
@@ -57,9 +38,43 @@ export function parseDecimal(raw: string): string | null {
   } else {
     integer = text;
   }
-  if (!/^\d*$/.test(integer) || !/^\d*$/.test(fraction) || (integer === '' && fraction === '')) return null;
-  integer = integer.replace(/^0+(?=\d)/, '') || '0';
-  const value = fraction ? `${integer}.${fraction}` : integer;
+  return composeDecimal(number.negative, integer, fraction);
+}
+
+/**
+ * The sign of a number's text and its body of digits and marks (`.`, `,`, `'`), without spaces, currency,
+ * percent sign, sign or accounting parentheses; null when anything else is left.
+ */
+export function splitNumberText(raw: string): { negative: boolean; body: string } | null {
+  let text = raw.trim().replace(/[\s\u00a0\u202f]/g, '');
+  if (!text) return null;
+  let negative = false;
+  if (/^\(.*\)$/.test(text)) {
+    negative = true;
+    text = text.slice(1, -1);
+  }
+  if (text.endsWith('-')) {
+    negative = true;
+    text = text.slice(0, -1);
+  }
+  if (text.startsWith('-')) {
+    negative = !negative;
+    text = text.slice(1);
+  } else if (text.startsWith('+')) text = text.slice(1);
+  text = text.replace(/^[$€£¥₹]|^(USD|EUR|GBP)|[$€£¥₹%]$|(USD|EUR|GBP)$/gi, '');
+  if (text.startsWith('-')) {
+    negative = !negative;
+    text = text.slice(1);
+  }
+  if (!/^[\d.,']+$/.test(text) || !/\d/.test(text)) return null;
+  return { negative, body: text };
+}
+
+/** A decimal string from its sign, integer digits and fraction digits; null when they are not digits. */
+export function composeDecimal(negative: boolean, integerDigits: string, fractionDigits: string): string | null {
+  if (!/^\d*$/.test(integerDigits) || !/^\d*$/.test(fractionDigits) || (integerDigits === '' && fractionDigits === '')) return null;
+  const integer = integerDigits.replace(/^0+(?=\d)/, '') || '0';
+  const value = fractionDigits ? `${integer}.${fractionDigits}` : integer;
   return negative && /[1-9]/.test(value) ? `-${value}` : value;
 }
 
@@ -115,7 +130,8 @@ function isCalendarDate(iso: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === iso;
 }
 
-const formatOrder: DateFormat[] = ['YYYY-MM-DD', 'ISO-8601 timestamp', 'YYYY/MM/DD', 'DD/MM/YYYY', 'MM/DD/YYYY', 'DD.MM.YYYY', 'DD-MM-YYYY', 'MM-DD-YYYY', 'YYYYMMDD', 'excel-serial'];
+/** Every date format this module reads, in the order detection tries them. */
+export const dateFormats: readonly DateFormat[] = ['YYYY-MM-DD', 'ISO-8601 timestamp', 'YYYY/MM/DD', 'DD/MM/YYYY', 'MM/DD/YYYY', 'DD.MM.YYYY', 'DD-MM-YYYY', 'MM-DD-YYYY', 'YYYYMMDD', 'excel-serial'];
 
 /**
  * The date format of a column from sample values: the format that reads the most samples, the earlier
@@ -127,8 +143,8 @@ export function detectDateFormat(samples: string[], preferMonthFirst = false): D
   const values = samples.map((s) => s.trim()).filter(Boolean);
   if (values.length === 0) return null;
   const order = preferMonthFirst
-    ? formatOrder.map((f) => (f === 'DD/MM/YYYY' ? 'MM/DD/YYYY' : f === 'MM/DD/YYYY' ? 'DD/MM/YYYY' : f === 'DD-MM-YYYY' ? 'MM-DD-YYYY' : f === 'MM-DD-YYYY' ? 'DD-MM-YYYY' : f))
-    : formatOrder;
+    ? dateFormats.map((f) => (f === 'DD/MM/YYYY' ? 'MM/DD/YYYY' : f === 'MM/DD/YYYY' ? 'DD/MM/YYYY' : f === 'DD-MM-YYYY' ? 'MM-DD-YYYY' : f === 'MM-DD-YYYY' ? 'DD-MM-YYYY' : f))
+    : dateFormats;
   let best: DateFormat | null = null;
   let bestCount = 0;
   for (const format of order) {

@@ -182,7 +182,7 @@ export async function deleteRecord(ctx: Context, resource: RecordResource, id: s
   try {
     await ctx.db.prisma.$transaction(async (tx) => {
       const before = await findInScope(ctx, tx, def, id);
-      await def.beforeDelete?.(ctx, before);
+      await def.beforeDelete?.(ctx, before, tx);
       await delegateOf(tx, def).delete({ where: { id: before.id } });
       await writeAudit(ctx, { resource, recordId: String(before.id), action: 'delete', businessId: def.businessIdOf(before), before: redact(def, before) }, tx);
     });

@@ -8,7 +8,8 @@ import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
 
 /**
  * A worker process killed (SIGKILL) in the middle of loading a feed: no partial facts are visible, the
- * job is taken for dead once its time is up and retried, and the totals then match a clean run.
+ * job is taken for dead once its time is up and retried, and the totals then match a clean run. The feed
+ * is large enough for a fact partition of its own (FEED_PARTITION_MIN_ROWS), the path large files take.
  */
 let app: TestApp;
 let t: Tenants;
@@ -16,7 +17,7 @@ let ops: string;
 let worker: ChildProcess | null = null;
 
 beforeAll(async () => {
-  app = await startTestApp({ FEED_JOB_TIMEOUT_SECONDS: '2' }, 'web');
+  app = await startTestApp({ FEED_JOB_TIMEOUT_SECONDS: '2', FEED_PARTITION_MIN_ROWS: '1000' }, 'web');
   t = await seedTenants(app.system);
   ops = (await apiClient(app.url, t.users.opsA.email)).token;
 });
@@ -55,7 +56,7 @@ describe('a worker killed during the load', () => {
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE staging_sales_items IN SHARE MODE');
 
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: app.database.url, FEED_JOB_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'warn', SEED_DEMO: 'false', NODE_ENV: 'test' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: app.database.url, FEED_JOB_TIMEOUT_SECONDS: '2', FEED_PARTITION_MIN_ROWS: '1000', LOG_LEVEL: 'warn', SEED_DEMO: 'false', NODE_ENV: 'test' };
     worker = spawn(process.execPath, ['--import', 'tsx', 'cli/start.ts', '--worker'], { cwd: projectRoot, env, stdio: 'ignore' });
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -75,6 +76,7 @@ describe('a worker killed during the load', () => {
     // The dead worker's transaction never committed: nothing of it is visible, staging is intact.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await totals(feedId)).n).toBe(0);
+    expect((await app.db.pool.query(`SELECT 1 FROM pg_class WHERE relname = $1`, [`fact_sales_feed_${feedId}`])).rowCount).toBe(0);
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(3000);
 
     // Once its time is up, pg-boss's maintenance takes the job for dead and puts it up for retry.

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../core/config.js';
 import { detectEncoding } from '../../core/feeds/encoding.js';
 import { ProductMatcher, similarity } from '../../core/feeds/matching.js';
+import { parse as parseCsvSync } from 'csv-parse/sync';
 import { openTable, sniffDelimiter, withHeaders, type FileSource } from '../../core/feeds/reader.js';
 import { mapHeaders, normaliseHeader, templateCsv } from '../../core/feeds/templates.js';
 import { detectDateFormat, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
@@ -210,5 +211,50 @@ describe('stopping early and failing sources', () => {
         }
       })(),
     ).rejects.toThrow('connection lost');
+  });
+});
+
+describe('plain CSV is split by hand, everything else by csv-parse, with the same records either way', () => {
+  /** What csv-parse alone reads from the whole text, numbered and filtered as the reader does. */
+  function reference(text: string) {
+    const records = parseCsvSync(text, { delimiter: ',', relax_column_count: true, skip_empty_lines: true, relax_quotes: true }) as string[][];
+    return records.flatMap((cells, i) => (cells.every((cell) => cell.trim() === '') ? [] : [{ rowNumber: i + 1, cells }]));
+  }
+  /** The reader over the text cut into pieces of `size` bytes, so records and line breaks straddle chunks. */
+  async function read(text: string, size: number) {
+    const source: FileSource = {
+      filename: 'cut.csv',
+      open: () =>
+        Readable.from(
+          (function* () {
+            const bytes = Buffer.from(text);
+            for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+          })(),
+        ),
+    };
+    const table = await openTable(source);
+    const rows: { rowNumber: number; cells: string[] }[] = [];
+    for await (const row of table.rows) rows.push(row);
+    return rows;
+  }
+  const many = (line: string, n: number) => Array.from({ length: n }, (_, i) => line.replace('#', String(i))).join('\n');
+  const cases: [string, string][] = [
+    ['LF with a trailing break', 'a,b,c\n1,2,3\n4,5,6\n'],
+    ['LF without a trailing break', 'a,b,c\n1,2,3\n4,5,6'],
+    ['CRLF', 'a,b,c\r\n1,2,3\r\n4,5,6\r\n'],
+    ['CRLF without a trailing break', 'a,b,c\r\n1,2,3\r\n4,5,6'],
+    ['empty lines and blank records', 'a,b,c\n\n1,2,3\n,,\n   \n4,5,6\n\n\n'],
+    ['ragged rows and a trailing delimiter', 'a,b,c,\n1,2\n1,2,3,4,5\n'],
+    ['a quote long after the start', `a,b,c\n${many('#,x,y', 3000)}\n"q,1",2,3\n"multi\nline",5,6\n${many('#,z,w', 50)}\n`],
+    ['a lone carriage return late in an LF file', `a,b\n${many('#,x', 2000)}\n1,2\r3,4\n5,6\n`],
+    ['a bare LF late in a CRLF file', `a,b\r\n${many('#,x', 2000).replace(/\n/g, '\r\n')}\r\n1,2\n3,4\r\n`],
+    ['old Mac line breaks', 'a,b\r1,2\r3,4\r'],
+    ['one line', 'a,b,c'],
+    ['quotes with doubled quotes', 'a,b\n"say ""hi""",2\n'],
+    ['unicode', 'name,qty\nCafé crème,2\nZoë’s tart,1\n'],
+  ];
+  it.each(cases)('%s', async (_name, text) => {
+    const expected = reference(text);
+    for (const size of [3, 64, 1 << 20]) expect(await read(text, size)).toEqual(expected);
   });
 });

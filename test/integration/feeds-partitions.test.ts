@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+
+/**
+ * Large feeds load into a fact partition of their own (here from 4 rows, FEED_PARTITION_MIN_ROWS), small ones
+ * into the shared partition. Either way the facts, reruns, double commits and deletes must come out the same.
+ */
+let app: TestApp;
+let t: Tenants;
+let ops: string;
+let admin: string;
+
+beforeAll(async () => {
+  app = await startTestApp({ FEED_PARTITION_MIN_ROWS: '4' });
+  t = await seedTenants(app.system);
+  ops = (await apiClient(app.url, t.users.opsA.email)).token;
+  admin = (await apiClient(app.url, t.users.admin.email)).token;
+});
+afterAll(async () => app?.close());
+
+// Croissant is seeded at a cost of 0.90.
+const large = [
+  'product_name,quantity,price,transaction_date,discount,customer,channel,order_id',
+  'Croissant,10,2.95,2025-09-01,0,alice@example.com,Offline,R-1',
+  'croissant,2,2.95,2025-09-01,0.50,bob@example.com,online,R-2',
+  'Croissant,1,3.10,2025-09-02,,alice@example.com,Offline,R-3',
+  'Croissant,4,2.50,2025-09-03,1.00,,Online,R-4',
+].join('\n');
+// Independently: revenue 29.50 + 5.90 + 3.10 + 10.00; COGS 0.90 × 17 units; margin = revenue − COGS − discounts.
+const expected = { records: 4, revenue: '48.50', cogs: '15.30', margin: '31.70' };
+const small = ['product_name,quantity,price,transaction_date', 'Croissant,3,2.95,2025-09-04'].join('\n');
+
+async function commit(csv: string): Promise<number> {
+  const preview = await uploadPreview(app.url, ops, { name: 'feed.csv', bytes: Buffer.from(csv) });
+  const res = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  const done = await waitForFeed(app.url, ops, res.body!.feed_id as number);
+  expect(done.status, JSON.stringify(done.summary)).toBe('transformed');
+  return res.body!.feed_id as number;
+}
+
+const totals = async (feedId: number) =>
+  (
+    await app.db.pool.query(
+      `SELECT count(*)::int AS records, sum(gross_revenue)::text AS revenue, sum(cogs_amount)::text AS cogs, sum(gross_margin_amount)::text AS margin
+       FROM fact_sales WHERE data_feed_id = $1`,
+      [feedId],
+    )
+  ).rows[0];
+
+/** Which partition holds a feed's facts, as PostgreSQL sees it. */
+const partitionsOf = async (feedId: number) =>
+  (await app.db.pool.query<{ partition: string }>(`SELECT DISTINCT tableoid::regclass::text AS partition FROM fact_sales WHERE data_feed_id = $1`, [feedId])).rows.map((r) => r.partition);
+const tableExists = async (name: string) => ((await app.db.pool.query('SELECT 1 FROM pg_class WHERE relname = $1', [name])).rowCount ?? 0) > 0;
+
+describe('fact partitions', () => {
+  let first: number;
+
+  it('loads a large feed into its own indexed partition and a small one into the shared partition', async () => {
+    first = await commit(large);
+    expect(await totals(first)).toEqual(expected);
+    expect(await partitionsOf(first)).toEqual([`fact_sales_feed_${first}`]);
+    const indexes = await app.db.pool.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname', [`fact_sales_feed_${first}`]);
+    expect(indexes.rows.map((r) => r.indexdef.replace(/^.* USING /, ''))).toEqual(['btree (business_id, customer_id, date_key)', 'btree (business_id, date_key, product_id)']);
+    const smallFeed = await commit(small);
+    expect(await partitionsOf(smallFeed)).toEqual(['fact_sales_shared']);
+    expect((await totals(smallFeed)).revenue).toBe('8.85');
+  });
+
+  it('gives the same facts for the same file committed twice, and a rerun replaces the partition without doubling', async () => {
+    const second = await commit(large);
+    expect(await totals(second)).toEqual(expected);
+    const rerun = await callJson(app.url, admin, 'POST', `/dashboard/data-feeds/${first}/rerun`);
+    expect(rerun.status).toBe(202);
+    expect((await waitForFeed(app.url, admin, first)).status).toBe('transformed');
+    expect(await totals(first)).toEqual(expected);
+    expect(await partitionsOf(first)).toEqual([`fact_sales_feed_${first}`]);
+  });
+
+  it('shows partitioned facts in the metrics like any other', async () => {
+    const kpi = await callJson(app.url, ops, 'GET', '/dashboard/metrics/kpi?range=custom&from=2025-09-01&to=2025-09-03');
+    expect(kpi.status).toBe(200);
+    // Two loads of the large file (the first rerun in place), nothing else in those days.
+    expect(kpi.body!.kpi).toMatchObject({ records: 8, gross_revenue: 97 });
+  });
+
+  it('drops a deleted feed\'s partition whole, leaving other feeds alone', async () => {
+    const res = await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${first}`);
+    expect(res.status).toBeLessThan(300);
+    expect(await tableExists(`fact_sales_feed_${first}`)).toBe(false);
+    expect((await totals(first)).records).toBe(0);
+    const others = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM fact_sales');
+    expect(others.rows[0]!.n).toBe(5);
+  });
+
+  it('removes what a failed load left in staging when its feed is deleted', async () => {
+    const feedId = await commit(small);
+    // What a load that failed leaves behind: its staged rows (no foreign key cascades them away).
+    await app.db.pool.query(
+      `INSERT INTO staging_sales_items (data_feed_id, row_number, business_id, product_name, quantity, unit_price, transaction_date) VALUES ($1, 2, $2, 'Croissant', 1, 2.95, '2025-09-05')`,
+      [feedId, t.businessA],
+    );
+    expect((await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${feedId}`)).status).toBeLessThan(300);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(0);
+    expect((await totals(feedId)).records).toBe(0);
+  });
+});
