@@ -44,6 +44,13 @@ const configSchema = z.object({
   FEED_FUZZY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.7),
   FEED_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   FEED_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(3600),
+  FEED_PARTITION_MIN_ROWS: z.coerce.number().int().min(1).default(50_000),
+  MAPPING_LLM_BASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  MAPPING_LLM_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  MAPPING_LLM_MODEL: z.preprocess(emptyAsUndefined, z.string().default('gpt-4o-mini')),
+  MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
+  MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
+  MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

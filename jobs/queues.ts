@@ -3,8 +3,12 @@ import { z } from 'zod';
 import type { Config } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { PROCESS_FEED_QUEUE } from '../core/feeds/commit.js';
+import { executeMapping, MAPPING_EXECUTE_QUEUE } from '../core/mapping/execute.js';
+import type { JobQueue } from '../core/queue.js';
 import { purgeExpiredUploads } from '../core/feeds/uploads.js';
 import { processDataFeed } from '../core/warehouse/loadFacts.js';
+import { checkViewStaleness } from '../core/warehouse/alerts.js';
+import { refreshRequest, refreshViews, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
 
@@ -21,7 +25,8 @@ export interface QueueDefinition {
   timeoutSeconds?: (config: Config) => number;
   /** Jobs of this queue one worker process runs at once (default JOB_CONCURRENCY). */
   concurrency?: (config: Config) => number;
-  handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>): Promise<unknown>;
+  /** `queue` lets a job send follow-up jobs (a load asking for a refresh of the views it touched). */
+  handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>, config: Config, queue: Pick<JobQueue, 'send'>): Promise<unknown>;
 }
 
 export const queues: QueueDefinition[] = [
@@ -42,6 +47,36 @@ export const queues: QueueDefinition[] = [
     options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
     timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
-    handle: async (ctx, job) => processDataFeed(ctx, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id),
+    handle: async (ctx, job, config) => processDataFeed(ctx, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id, { ownPartitionMinRows: config.FEED_PARTITION_MIN_ROWS }),
+  },
+  {
+    // A data source's file into its canonical table with the approved mapping (core/mapping/execute.ts).
+    // A retry after a killed worker loads again from the start: batches upsert on natural keys.
+    name: MAPPING_EXECUTE_QUEUE,
+    options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
+    timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
+    concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
+    handle: async (ctx, job, _config, queue) => executeMapping(ctx, queue, z.object({ executionId: z.string().uuid() }).parse(job.data).executionId),
+  },
+  {
+    // Materialized views: the ones a load touched (incremental) or the ones asked for. Refreshes take
+    // turns under an advisory lock, so a job may first wait for another to finish.
+    name: WAREHOUSE_REFRESH_QUEUE,
+    options: { retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
+    handle: async (ctx, job) => refreshViews(ctx, refreshRequest.parse(job.data)),
+  },
+  {
+    // Every view in full, nightly (UTC), also moving date-relative views such as invoice ageing on a day.
+    name: 'warehouse.refresh-nightly',
+    options: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 3600, policy: 'singleton' },
+    schedule: '0 2 * * *',
+    handle: async (ctx) => refreshViews(ctx, { trigger: 'full' }),
+  },
+  {
+    // Views older than their refresh policy: open an alert (and warn) until they are fresh again.
+    name: 'warehouse.staleness-check',
+    options: { retryLimit: 1, retryDelay: 60, policy: 'singleton' },
+    schedule: '*/10 * * * *',
+    handle: async (ctx) => checkViewStaleness(ctx),
   },
 ];

@@ -1,0 +1,232 @@
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import { assertCan } from '../auth/permissions.js';
+import { AppError, forbidden } from '../errors.js';
+
+/** The queue whose jobs call refreshViews (jobs/queues.ts); loaders send `RefreshRequest`s to it. */
+export const WAREHOUSE_REFRESH_QUEUE = 'warehouse.refresh';
+
+export interface WarehouseView {
+  /** The materialized view (schema public; the reporting role reads it as reporting.<name>). */
+  name: string;
+  /** Tables and other materialized views it reads, exactly (the test compares with PostgreSQL's). */
+  dependsOn: string[];
+  /** Refresh policy: how old its last successful refresh may get before it counts as stale. */
+  maxStalenessSeconds: number;
+  /** True when its rows carry manager_id: a team-limited reader sees only their team's rows. */
+  teamScoped: boolean;
+}
+
+/**
+ * Every view is refreshed after each load that touches what it reads (incremental) and in full every
+ * night. One night plus two hours of slack: a view older than that means the nightly refresh failed or
+ * no worker is running.
+ */
+const NIGHTLY = 26 * 3600;
+
+/** The registry: every materialized view of prisma/migrations/*_kpi_views, and what it reads. */
+export const warehouseViews: readonly WarehouseView[] = [
+  { name: 'daily_revenue', dependsOn: ['canonical_orders', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
+  { name: 'monthly_revenue', dependsOn: ['daily_revenue'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
+  { name: 'top_customers', dependsOn: ['canonical_orders', 'canonical_customers', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
+  { name: 'orders_by_status', dependsOn: ['canonical_orders', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
+  { name: 'product_sales', dependsOn: ['canonical_order_items', 'canonical_orders', 'canonical_products', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
+  { name: 'category_sales', dependsOn: ['product_sales'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
+  { name: 'new_returning_customers', dependsOn: ['canonical_orders'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'customer_retention', dependsOn: ['canonical_orders'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'invoice_balances', dependsOn: ['canonical_invoices', 'canonical_payments'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'invoice_status', dependsOn: ['invoice_balances'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  // Its buckets move with the calendar, not only with the data: the nightly refresh moves them.
+  { name: 'invoice_ageing', dependsOn: ['invoice_balances', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'payments_monthly', dependsOn: ['canonical_payments'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'inventory_current', dependsOn: ['canonical_inventory_levels', 'canonical_products'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+];
+
+const viewsByName = new Map(warehouseViews.map((view) => [view.name, view]));
+
+export const refreshTriggers = ['full', 'incremental', 'manual'] as const;
+export type RefreshTrigger = (typeof refreshTriggers)[number];
+
+/** What a refresh job carries: the views to refresh (all when absent) and why. */
+export const refreshRequest = z.object({
+  views: z.array(z.string()).min(1).optional(),
+  trigger: z.enum(refreshTriggers),
+});
+export type RefreshRequest = z.infer<typeof refreshRequest>;
+
+/** The given views and every view that reads them, directly or through other views. */
+function withDownstream(names: Iterable<string>): Set<string> {
+  const selected = new Set(names);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const view of warehouseViews) {
+      if (!selected.has(view.name) && view.dependsOn.some((dependency) => selected.has(dependency))) {
+        selected.add(view.name);
+        grew = true;
+      }
+    }
+  }
+  return selected;
+}
+
+/** The given views in an order where each comes after every view it reads (registry order among equals). */
+export function refreshOrder(names: Iterable<string>): string[] {
+  const pending = new Set(names);
+  const ordered: string[] = [];
+  while (pending.size > 0) {
+    const ready = warehouseViews.find((view) => pending.has(view.name) && !view.dependsOn.some((dependency) => pending.has(dependency)));
+    if (!ready) throw new Error(`The view registry has a dependency cycle among: ${[...pending].join(', ')}`);
+    ordered.push(ready.name);
+    pending.delete(ready.name);
+  }
+  return ordered;
+}
+
+/**
+ * The views to refresh after new rows landed in `tables` (canonical_orders…): those that read them,
+ * directly or through other views, in refresh order. Empty when no view reads them.
+ */
+export function viewsDependingOn(tables: string[]): string[] {
+  const direct = warehouseViews.filter((view) => view.dependsOn.some((dependency) => tables.includes(dependency))).map((view) => view.name);
+  return refreshOrder(withDownstream(direct));
+}
+
+export interface ViewRefresh {
+  view: string;
+  /** Concurrent once the view is populated (readers are never blocked); plain the first time. */
+  mode: 'concurrently' | 'plain';
+  durationMs: number;
+}
+
+export interface RefreshResult {
+  trigger: RefreshTrigger;
+  /** Time spent waiting for another refresh to finish first. */
+  waitedMs: number;
+  views: ViewRefresh[];
+}
+
+// One key for every refresh: views read one another, so two refreshes never run side by side.
+const REFRESH_LOCK = 'backhouse.warehouse.refresh';
+
+/**
+ * Refreshes the given views (all when none are given) and everything downstream of them, in dependency
+ * order, recording each refresh in refresh_jobs. Refreshes serve every business, so only callers who
+ * see all of them (the system, admins) may start one.
+ *
+ * Two refreshes never run at once: each holds a PostgreSQL advisory lock for its whole run. A second one
+ * waits for the first (up to `waitSeconds`, then fails with a conflict and its job is retried) rather
+ * than skipping, because the first may already have passed the views whose new data the second was
+ * asked to show. Refreshes are idempotent, so the wait costs time, never correctness.
+ *
+ * A view fails → its row is marked failed and the error is thrown; views after it are left for the retry.
+ */
+export async function refreshViews(ctx: Context, request: RefreshRequest & { waitSeconds?: number }): Promise<RefreshResult> {
+  if (ctx.scope.kind !== 'all') throw forbidden('Only administrators can refresh the warehouse views: a refresh serves every business.');
+  const unknown = (request.views ?? []).filter((name) => !viewsByName.has(name));
+  if (unknown.length > 0) {
+    throw new AppError('validation_failed', `Unknown warehouse view ${unknown.join(', ')}. Known views: ${warehouseViews.map((v) => v.name).join(', ')}.`, { views: unknown });
+  }
+  const order = refreshOrder(withDownstream(request.views ?? warehouseViews.map((view) => view.name)));
+  const waitSeconds = request.waitSeconds ?? 600;
+
+  const client = await ctx.db.pool.connect();
+  let locked = false;
+  let unlockError: Error | undefined;
+  try {
+    const waitedMs = await takeRefreshLock(client, waitSeconds);
+    locked = true;
+    // Holding the lock, no other refresh runs: a row still "running" was left by a process that died.
+    await client.query(`UPDATE refresh_jobs SET status = 'failed', finished_at = now(), error = 'interrupted: the process refreshing it stopped' WHERE status = 'running'`);
+    const refreshed: ViewRefresh[] = [];
+    for (const view of order) refreshed.push(await refreshOne(ctx, client, view, request.trigger));
+    ctx.log.info({ trigger: request.trigger, waitedMs, views: refreshed }, 'warehouse views refreshed');
+    return { trigger: request.trigger, waitedMs, views: refreshed };
+  } finally {
+    if (locked) {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [REFRESH_LOCK]).catch((error: Error) => {
+        unlockError = error;
+      });
+    }
+    // A connection that could not give the lock back is closed instead of pooled: closing releases it.
+    client.release(unlockError);
+  }
+}
+
+/** Waits for the refresh lock (up to `waitSeconds`) and answers how long that took. */
+async function takeRefreshLock(client: pg.PoolClient, waitSeconds: number): Promise<number> {
+  const started = performance.now();
+  try {
+    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${waitSeconds * 1000}`]);
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [REFRESH_LOCK]);
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') {
+      throw new AppError('conflict', `Another refresh of the warehouse views has been running for more than ${waitSeconds} s, so this one stopped waiting. Its job is retried later; nothing needs doing unless this repeats.`);
+    }
+    throw error;
+  } finally {
+    await client.query('RESET lock_timeout');
+  }
+  return Math.round(performance.now() - started);
+}
+
+async function refreshOne(ctx: Context, client: pg.PoolClient, view: string, trigger: RefreshTrigger): Promise<ViewRefresh> {
+  const populated = await client.query<{ ispopulated: boolean }>(`SELECT ispopulated FROM pg_matviews WHERE schemaname = 'public' AND matviewname = $1`, [view]);
+  if (populated.rowCount === 0) throw new Error(`Materialized view ${view} is in the registry but not in the database: a migration is missing.`);
+  const mode: ViewRefresh['mode'] = populated.rows[0]!.ispopulated ? 'concurrently' : 'plain';
+  const job = await client.query<{ id: string }>(`INSERT INTO refresh_jobs (view_name, trigger) VALUES ($1, $2) RETURNING id`, [view, trigger]);
+  const jobId = job.rows[0]!.id;
+  const started = performance.now();
+  try {
+    await client.query(`REFRESH MATERIALIZED VIEW ${mode === 'concurrently' ? 'CONCURRENTLY ' : ''}${pg.escapeIdentifier(view)}`);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await client.query(`UPDATE refresh_jobs SET status = 'failed', finished_at = now(), duration_ms = $2, error = $3 WHERE id = $1`, [jobId, Math.round(performance.now() - started), message]);
+    ctx.log.error({ view, trigger, err: error }, 'warehouse view refresh failed');
+    throw error;
+  }
+  const durationMs = Math.round(performance.now() - started);
+  await client.query(`UPDATE refresh_jobs SET status = 'succeeded', finished_at = now(), duration_ms = $2 WHERE id = $1`, [jobId, durationMs]);
+  return { view, mode, durationMs };
+}
+
+export type RefreshStatus = 'running' | 'succeeded' | 'failed';
+
+export interface ViewFreshness {
+  view: string;
+  maxStalenessSeconds: number;
+  /** End of the last successful refresh; null when it never succeeded. */
+  lastRefreshedAt: Date | null;
+  ageSeconds: number | null;
+  stale: boolean;
+  /** The latest attempt, successful or not (a failure shows here while the view keeps its older data). */
+  lastAttempt: { status: RefreshStatus; startedAt: Date; error: string | null } | null;
+}
+
+/** Per registered view: when it was last refreshed, and whether that is older than its policy allows. */
+export async function viewFreshness(ctx: Context): Promise<ViewFreshness[]> {
+  assertCan(ctx.user, 'dashboards', 'view');
+  const names = warehouseViews.map((view) => view.name);
+  const rows = await ctx.db.pool.query<{ view_name: string; finished_at: Date | null; age_seconds: number | null; status: RefreshStatus | null; started_at: Date; error: string | null }>(
+    `SELECT v.view_name, s.finished_at, extract(epoch FROM now() - s.finished_at)::float8 AS age_seconds, a.status, a.started_at, a.error
+       FROM unnest($1::text[]) AS v(view_name)
+       LEFT JOIN LATERAL (SELECT finished_at FROM refresh_jobs WHERE view_name = v.view_name AND status = 'succeeded' ORDER BY started_at DESC LIMIT 1) s ON true
+       LEFT JOIN LATERAL (SELECT status, started_at, error FROM refresh_jobs WHERE view_name = v.view_name ORDER BY started_at DESC, id DESC LIMIT 1) a ON true`,
+    [names],
+  );
+  const byName = new Map(rows.rows.map((row) => [row.view_name, row]));
+  return warehouseViews.map((view) => {
+    const row = byName.get(view.name);
+    const ageSeconds = row?.age_seconds ?? null;
+    return {
+      view: view.name,
+      maxStalenessSeconds: view.maxStalenessSeconds,
+      lastRefreshedAt: row?.finished_at ?? null,
+      ageSeconds,
+      stale: ageSeconds === null || ageSeconds > view.maxStalenessSeconds,
+      lastAttempt: row?.status ? { status: row.status, startedAt: row.started_at, error: row.error } : null,
+    };
+  });
+}
