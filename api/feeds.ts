@@ -20,7 +20,7 @@ const dataTypeField = z.enum(dataTypes, { message: 'must be "sales" or "costs"' 
  * it in PostgreSQL), fields are collected. Fields must come before the file to be known in time, which
  * browsers' FormData does when fields are appended first; the data type may also come in the query.
  */
-function streamUpload(req: Request, maxBytes: number, onFile: (file: { filename: string; stream: AsyncIterable<Buffer>; fields: Record<string, string> }) => Promise<unknown>): Promise<unknown> {
+export function streamUpload(req: Request, maxBytes: number, onFile: (file: { filename: string; stream: AsyncIterable<Buffer>; fields: Record<string, string> }) => Promise<unknown>): Promise<unknown> {
   return new Promise((resolve, reject) => {
     if (!req.is('multipart/form-data')) {
       reject(new AppError('unsupported_media_type', 'Send the file as multipart/form-data with a "file" field.'));

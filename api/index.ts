@@ -3,7 +3,10 @@ import { AppError } from '../core/errors.js';
 import type { JobQueue } from '../core/queue.js';
 import { authRouter, identifyCaller, type AuthDeps } from './auth.js';
 import { contextOf, errorMiddleware, handle } from './http.js';
+import { dashboardsRouter } from './dashboards.js';
 import { jobsRouter } from './jobs.js';
+import { mappingRouter } from './mapping.js';
+import { mappingExecutionsRouter } from './mapping-executions.js';
 import { feedsRouter } from './feeds.js';
 import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
@@ -59,6 +62,9 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/users', recordsRouter('users'));
   router.use('/audit-log', recordsRouter('auditLog', { readOnly: true }));
   router.use('/jobs', jobsRouter(deps.jobs));
+  router.use(mappingRouter(deps));
+  router.use('/mapping', mappingExecutionsRouter(deps.jobs));
+  router.use(dashboardsRouter());
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);

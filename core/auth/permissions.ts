@@ -2,10 +2,10 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'feeds', 'metrics', 'staging'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions'] as const;
 export type Resource = (typeof resources)[number];
 
-export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun'] as const;
+export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
 export type Action = (typeof actions)[number];
 
 const read = ['list', 'show'] as const;
@@ -23,12 +23,22 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     products: crud,
     auditLog: read,
     jobs: [...read, 'retry'],
-    dashboards: ['view'],
+    // Admins compose dashboards and grant them to roles; everyone views the ones granted to their role.
+    dashboards: ['view', ...crud],
+    dashboardWidgets: crud,
+    dashboardPermissions: crud,
     // Feeds: `new` is preview and commit; `rerun` loads a feed again; delete takes its facts with it.
     feeds: [...read, 'new', 'delete', 'rerun'],
     metrics: ['view'],
     // Staged rows of feeds that have not loaded (yet): for admins investigating a failed load.
     staging: read,
+    // Mapping: `new` uploads a data source / saves a mapping version; only admins approve one.
+    dataSources: [...read, 'new'],
+    mappings: [...read, 'new', 'approve'],
+    // Unmasked values of columns flagged as personal data (emails, phones, cards, IBANs, addresses).
+    pii: ['view'],
+    // Loads of a data source with its layout's approved mapping: `new` executes; reads show progress and rejects.
+    mappingExecutions: [...read, 'new'],
   },
   ops: {
     businesses: read,
@@ -37,6 +47,12 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     dashboards: ['view'],
     feeds: [...read, 'new'],
     metrics: ['view'],
+    dataSources: [...read, 'new'],
+    mappings: [...read, 'new'],
+    // Ops upload the files themselves, so masking their own file's samples would hide nothing from them.
+    pii: ['view'],
+    // Approval (admins only) is the gate; loading with an approved mapping is ops' daily work with their uploads.
+    mappingExecutions: [...read, 'new'],
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
@@ -44,6 +60,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     shops: read,
     dashboards: ['view'],
     metrics: ['view'],
+    // Managers may look at their business's data sources and proposals, with personal data masked.
+    dataSources: read,
+    mappings: read,
   },
 };
 

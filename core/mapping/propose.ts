@@ -25,6 +25,8 @@ export interface ProposedMapping {
   columns: ProposedColumn[];
   /** Other tables the file could be, best first, with their fit. */
   alternatives: { table: string; score: number }[];
+  /** Set when a proposer (the LLM one) could not give its own answer and this is the deterministic proposal instead. */
+  fallback?: { reason: string };
 }
 
 /** One way to propose a mapping; the deterministic one below works offline, an LLM-backed one may wrap it. */
