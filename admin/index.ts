@@ -16,6 +16,8 @@ import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
 import { feedResources } from '../resources/feeds.js';
 import { metricsPageHandler } from '../dashboards/metrics.js';
+import { dashboardsPageHandler } from '../dashboards/dashboards.js';
+import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import { discardStaleDevelopmentBundle } from './bundle.js';
@@ -42,12 +44,14 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     Home: componentLoader.add('Home', path.join(projectRoot, 'dashboards', 'components', 'Home.tsx')),
     DataFeedUpload: componentLoader.add('DataFeedUpload', path.join(projectRoot, 'actions', 'components', 'DataFeedUpload.tsx')),
     Metrics: componentLoader.add('Metrics', path.join(projectRoot, 'dashboards', 'components', 'Metrics.tsx')),
+    Dashboards: componentLoader.add('Dashboards', path.join(projectRoot, 'dashboards', 'components', 'Dashboards.tsx')),
   };
   const admin = new AdminJS({
     componentLoader,
     dashboard: { component: components.Home, handler: homeHandler({ db: deps.db, log: deps.log }) },
     pages: {
       metrics: { component: components.Metrics, icon: 'BarChart2', handler: metricsPageHandler({ db: deps.db, log: deps.log }) },
+      dashboards: { component: components.Dashboards, icon: 'PieChart', handler: dashboardsPageHandler({ db: deps.db, log: deps.log }) },
     },
     rootPath: ADMIN_ROOT,
     loginPath: `${ADMIN_ROOT}/login`,
@@ -58,6 +62,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...organisationResources(resourceDeps),
       ...accessResources(resourceDeps),
       ...systemResources(resourceDeps, deps.jobs),
+      ...dashboardResources(resourceDeps),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },
     locale: { language: 'en', availableLanguages: ['en'], translations: { en: translations } },

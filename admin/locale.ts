@@ -19,6 +19,10 @@ export const translations = {
     StagedCostRow: 'Staged cost rows',
     ProductCost: 'Product costs',
     metrics: 'Metrics',
+    dashboards: 'Dashboards',
+    Dashboard: 'Dashboards (compose)',
+    DashboardWidget: 'Dashboard widgets',
+    DashboardPermission: 'Dashboard grants',
   },
   actions: {
     retry: 'Retry',

@@ -1,3 +1,4 @@
+import type { Prisma } from '@prisma/client';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import type { Resource } from '../auth/permissions.js';
@@ -6,6 +7,9 @@ import { assertPasswordStrength, hashPassword } from '../auth/passwords.js';
 import { normaliseEmail } from '../auth/signIn.js';
 import { roles } from '../auth/principal.js';
 import { AppError } from '../errors.js';
+import { removeFeedData } from '../warehouse/loadFacts.js';
+import { assertWidgetSpec, widgetTypes } from '../warehouse/dashboards.js';
+import { warehouseViews } from '../warehouse/views.js';
 
 export type Row = Record<string, unknown>;
 export type Where = Record<string, unknown>;
@@ -38,8 +42,8 @@ export interface RecordDefinition {
   redact?(row: Row): Row;
   /** Fields a form may send that are not columns (a new password). */
   virtualFields?: string[];
-  /** Checks before a row is deleted (the last admin stays). */
-  beforeDelete?(ctx: Context, existing: Row): Promise<void>;
+  /** Checks before a row is deleted (the last admin stays), and what goes with it, in the same transaction. */
+  beforeDelete?(ctx: Context, existing: Row, tx: Prisma.TransactionClient): Promise<void>;
   /** Unique constraints → field names, for a readable 409. */
   uniqueFields?: Record<string, string>;
 }
@@ -205,12 +209,108 @@ const feeds: RecordDefinition = {
   label: 'Data feed',
   scopeWhere: (scope) => ({ businessId: scope.businessId }),
   businessIdOf: (row) => row.businessId as string,
-  async beforeDelete(_ctx, existing) {
+  async beforeDelete(_ctx, existing, tx) {
     if (existing.status === 'transforming') throw new AppError('conflict', 'This feed is loading right now; delete it when it has finished.');
+    await removeFeedData((sql, params) => tx.$executeRawUnsafe(sql, ...params), existing.businessId as string, existing.id as number);
   },
 };
 
-export const recordDefinitions = { products, businesses, shops, users, auditLog, feeds } satisfies Partial<Record<Resource, RecordDefinition>>;
+/** Every business's dashboards (business null) and each business's own; only admins list or write them. */
+const dashboardScope = (scope: BusinessScope): Where => ({ OR: [{ businessId: null }, { businessId: scope.businessId }] });
+
+const dashboardFields = {
+  name: requiredText(),
+  description: optionalText.optional(),
+  businessId: z.preprocess(emptyToNull, uuid.nullable()).optional(),
+};
+
+const dashboards: RecordDefinition = {
+  resource: 'dashboards',
+  idKind: 'uuid',
+  ownedByBusiness: false,
+  model: 'Dashboard',
+  delegate: 'dashboard',
+  label: 'Dashboard',
+  scopeWhere: dashboardScope,
+  businessIdOf: (row) => (row.businessId as string | null) ?? null,
+  createSchema: z.object(dashboardFields),
+  updateSchema: z.object(dashboardFields).partial(),
+  uniqueFields: { dashboards_business_id_name_key: 'name' },
+  async prepare(ctx, data, existing) {
+    return existing || ctx.user.kind !== 'user' ? data : { ...data, createdBy: ctx.user.id };
+  },
+};
+
+/** A form sends the widget's fields as JSON text; the API sends an object. */
+const jsonObject = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}, z.record(z.string(), z.unknown(), 'must be a JSON object such as {"x": "month", "y": ["revenue"]}'));
+
+const widgetFieldsInput = {
+  dashboardId: uuid,
+  title: requiredText(),
+  type: z.enum(widgetTypes),
+  viewName: z.enum(warehouseViews.map((view) => view.name) as [string, ...string[]]),
+  fields: jsonObject,
+  refreshIntervalSeconds: z.preprocess(emptyToUndefined, z.coerce.number().int('must be whole seconds').min(5, 'must be at least 5 seconds').max(86_400, 'must be at most a day').default(300)),
+  position: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(10_000).default(0)),
+};
+
+const dashboardWidgets: RecordDefinition = {
+  resource: 'dashboardWidgets',
+  idKind: 'uuid',
+  ownedByBusiness: false,
+  model: 'DashboardWidget',
+  delegate: 'dashboardWidget',
+  label: 'Dashboard widget',
+  scopeWhere: (scope) => ({ dashboard: dashboardScope(scope) }),
+  businessIdOf: () => null,
+  createSchema: z.object(widgetFieldsInput),
+  updateSchema: z.object(widgetFieldsInput).partial(),
+  async prepare(ctx, data, existing) {
+    // Type, view and fields are checked together, whichever of them changes.
+    const merged = { ...existing, ...data };
+    await assertWidgetSpec(ctx.db, { type: String(merged.type), viewName: String(merged.viewName), fields: merged.fields });
+    return data;
+  },
+};
+
+const permissionFields = {
+  dashboardId: uuid,
+  role: z.enum(roles),
+  canView: bool.default(true),
+  canEdit: bool.default(false),
+};
+
+/** A dashboard granted to a role. Editing dashboards is the admins' (the permission matrix), so only they are granted it. */
+const dashboardPermissions: RecordDefinition = {
+  resource: 'dashboardPermissions',
+  idKind: 'uuid',
+  ownedByBusiness: false,
+  model: 'DashboardPermission',
+  delegate: 'dashboardPermission',
+  label: 'Dashboard grant',
+  scopeWhere: (scope) => ({ dashboard: dashboardScope(scope) }),
+  businessIdOf: () => null,
+  createSchema: z.object(permissionFields),
+  updateSchema: z.object(permissionFields).partial(),
+  uniqueFields: { dashboard_permissions_dashboard_id_role_key: 'role' },
+  async prepare(_ctx, data, existing) {
+    const merged = { ...existing, ...data };
+    const problems: { field: string; reason: string }[] = [];
+    if (merged.canEdit === true && merged.role !== 'admin') problems.push({ field: 'canEdit', reason: 'only admins edit dashboards; grant other roles view only' });
+    if (merged.canEdit === true && merged.canView === false) problems.push({ field: 'canView', reason: 'editing needs viewing' });
+    if (problems.length) throw new AppError('validation_failed', 'The dashboard grant could not be saved.', problems);
+    return data;
+  },
+};
+
+export const recordDefinitions = { products, businesses, shops, users, auditLog, feeds, dashboards, dashboardWidgets, dashboardPermissions } satisfies Partial<Record<Resource, RecordDefinition>>;
 export type RecordResource = keyof typeof recordDefinitions;
 
 export function definitionOf(resource: RecordResource): RecordDefinition {

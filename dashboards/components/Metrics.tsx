@@ -1,8 +1,8 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { ApiClient } from 'adminjs';
-import { Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import { Box, Button, H2, H5, Label, Loader, MessageBox } from '@adminjs/design-system';
 import type { Kpi } from '../../core/warehouse/metrics.js';
-import { Bar, BarChart, CartesianGrid, Cell, Legend, Line, LineChart, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { BarChartView, CHART_COLORS, DonutChartView, KpiCard, LineChartView, type ChartRow } from './charts.js';
 
 interface KpiResponse {
   range: { from: string; to: string };
@@ -29,7 +29,6 @@ interface PageData {
 
 const api = new ApiClient();
 const money = (value: number | null | undefined) => (value === null || value === undefined ? '–' : value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
-const COLORS = ['#3040d6', '#c0392b', '#27ae60'];
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { credentials: 'same-origin' });
@@ -164,60 +163,30 @@ const Metrics: React.FC = () => {
             ['Margin %', k.gross_margin_percent === null ? '–' : `${k.gross_margin_percent}%`, '', 'kpi-margin-percent'],
             ['Orders', String(k.orders), change(k.orders, kpi!.previous.orders), 'kpi-orders'],
             ['Avg order value', money(k.avg_order_value), '', 'kpi-aov'],
-          ].map(([label, value, delta, id]) => (
-            <Box key={id} variant="white" p="lg" style={{ minWidth: 170 }} data-testid={id}>
-              <H5>{label}</H5>
-              <H2>{value}</H2>
-              <Text variant="sm">{delta}</Text>
-            </Box>
-          ))}
+          ].map(([label, value, delta, id]) => <KpiCard key={id} label={label!} value={value!} note={delta} testId={id} />)}
         </Box>
       )}
       <Box flex flexDirection="row" style={{ gap: 16, flexWrap: 'wrap' }}>
         <Box variant="white" p="lg" style={{ flex: '2 1 520px', height: 340 }} data-testid="trend-chart">
           <H5>Revenue and margin by {groupBy}</H5>
-          <ResponsiveContainer width="100%" height="90%">
-            <LineChart data={trend}>
-              <CartesianGrid strokeDasharray="3 3" />
-              <XAxis dataKey="period" />
-              <YAxis />
-              <Tooltip formatter={(value: number) => money(value)} />
-              <Legend />
-              <Line type="monotone" dataKey="gross_revenue" name="Revenue" stroke={COLORS[0]} dot={false} isAnimationActive={false} />
-              <Line type="monotone" dataKey="gross_margin_amount" name="Margin" stroke={COLORS[2]} dot={false} isAnimationActive={false} />
-            </LineChart>
-          </ResponsiveContainer>
+          <LineChartView
+            rows={trend as unknown as ChartRow[]}
+            x="period"
+            series={[{ key: 'gross_revenue', name: 'Revenue', color: CHART_COLORS[0] }, { key: 'gross_margin_amount', name: 'Margin', color: CHART_COLORS[2] }]}
+          />
         </Box>
         <Box variant="white" p="lg" style={{ flex: '1 1 300px', height: 340 }} data-testid="split-chart">
           <H5>Where revenue goes</H5>
-          <ResponsiveContainer width="100%" height="90%">
-            <PieChart>
-              <Pie data={split} dataKey="value" nameKey="name" innerRadius="50%" outerRadius="80%" isAnimationActive={false}>
-                {split.map((entry, i) => <Cell key={entry.name} fill={COLORS[i % COLORS.length]} />)}
-              </Pie>
-              <Tooltip formatter={(value: number) => money(value)} />
-              <Legend />
-            </PieChart>
-          </ResponsiveContainer>
+          <DonutChartView rows={split} nameKey="name" valueKey="value" />
         </Box>
         <Box variant="white" p="lg" style={{ flex: '1 1 100%', height: 360 }} data-testid="top-products-chart">
           <H5>Top products by revenue (click one for its trend)</H5>
-          <ResponsiveContainer width="100%" height="90%">
-            <BarChart data={top}>
-              <CartesianGrid strokeDasharray="3 3" />
-              <XAxis dataKey="product_name" />
-              <YAxis />
-              <Tooltip formatter={(value: number) => money(value)} />
-              <Bar
-                dataKey="gross_revenue"
-                name="Revenue"
-                fill={COLORS[0]}
-                isAnimationActive={false}
-                cursor="pointer"
-                onClick={(entry: TopProduct) => entry.product_id && setProduct({ id: entry.product_id, name: entry.product_name })}
-              />
-            </BarChart>
-          </ResponsiveContainer>
+          <BarChartView
+            rows={top as unknown as ChartRow[]}
+            x="product_name"
+            series={[{ key: 'gross_revenue', name: 'Revenue', color: CHART_COLORS[0] }]}
+            onBarClick={(entry) => entry.product_id && setProduct({ id: String(entry.product_id), name: String(entry.product_name) })}
+          />
         </Box>
       </Box>
     </Box>

@@ -23,7 +23,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-const screens = ['Product', 'ProductCost', 'Business', 'Shop', 'User', 'AuditLog', 'Job', 'DataFeed', 'StagedSalesRow', 'StagedCostRow'];
+const screens = ['Product', 'ProductCost', 'Business', 'Shop', 'User', 'AuditLog', 'Job', 'DataFeed', 'StagedSalesRow', 'StagedCostRow', 'Dashboard', 'DashboardWidget', 'DashboardPermission'];
 
 describe('admin screens', () => {
   it.each(screens)('%s lists, and shows its first record', async (resource) => {

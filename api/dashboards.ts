@@ -1,0 +1,24 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { dashboardData, getDashboard, listDashboards } from '../core/warehouse/dashboards.js';
+import { contextOf, handle, parse } from './http.js';
+
+const dataQuery = z.object({
+  business_id: z.string().uuid().optional(),
+  widget_id: z.string().uuid().optional(),
+});
+
+/** Dashboards under /api: the list, one dashboard's widget specs, and their data (GET /api/dashboard/:id/data). */
+export function dashboardsRouter(): Router {
+  const router = Router();
+  router.get('/dashboards', handle(async (req, res) => res.json({ data: await listDashboards(contextOf(req)) })));
+  router.get('/dashboard/:id', handle(async (req, res) => res.json({ data: await getDashboard(contextOf(req), String(req.params.id)) })));
+  router.get(
+    '/dashboard/:id/data',
+    handle(async (req, res) => {
+      const query = parse(dataQuery, req.query, 'query');
+      res.json({ data: await dashboardData(contextOf(req), String(req.params.id), { businessId: query.business_id, widgetId: query.widget_id }) });
+    }),
+  );
+  return router;
+}
