@@ -24,6 +24,10 @@ export const translations = {
     DashboardWidget: 'Dashboard widgets',
     DashboardPermission: 'Dashboard grants',
   },
+  // Page names in the sidebar.
+  pages: {
+    mapping: 'Data sources',
+  },
   actions: {
     retry: 'Retry',
     sendProbe: 'Send worker probe',

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { proposerFromConfig } from '../core/mapping/llm-proposer.js';
-import { approveMapping, previewMapping, proposeMapping, saveMapping } from '../core/mapping/mappings.js';
-import { createDataSource, getDataSource, sourceSettings } from '../core/mapping/sources.js';
+import { approveMapping, listMappingVersions, previewMapping, proposeMapping, saveMapping } from '../core/mapping/mappings.js';
+import { createDataSource, getDataSource, listDataSources, sourceSettings } from '../core/mapping/sources.js';
 import { streamUpload } from './feeds.js';
 import { contextOf, handle, parse } from './http.js';
 
@@ -19,6 +19,7 @@ const columnsField = z.array(z.unknown()).min(1, 'must list at least one column'
 const saveBody = z.object({ data_source_id: z.string().min(1), table: z.string().min(1), columns: columnsField });
 const previewBody = z.object({ data_source_id: z.string().min(1), columns: columnsField });
 const approveBody = z.object({ mapping_version_id: z.string().min(1) });
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 /**
  * Data sources and their mappings: upload, propose, save, preview and approve. Each column mapping is
@@ -36,6 +37,19 @@ export function mappingRouter(deps: { config: Config; log: Logger }): Router {
         createDataSource(ctx, settings, { businessId: fields.business_id, name: fields.name, filename, stream }),
       );
       res.status(201).json(created);
+    }),
+  );
+  router.get(
+    '/data-sources',
+    handle(async (req, res) => {
+      const query = parse(listQuery, req.query, 'query');
+      res.json({ data: await listDataSources(contextOf(req), { take: query.limit }) });
+    }),
+  );
+  router.get(
+    '/data-sources/:id/mappings',
+    handle(async (req, res) => {
+      res.json({ data: await listMappingVersions(contextOf(req), String(req.params.id)) });
     }),
   );
   router.get(

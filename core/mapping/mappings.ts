@@ -11,7 +11,7 @@ import type { PiiKind } from './pii.js';
 import type { LearnedMappings, MappingProposer } from './propose.js';
 import { columnsForCaller, findDataSource, readSourceRows, type DataSourceRecord, type SourceColumnInfo, type SourceSettings } from './sources.js';
 import type { ValueKind } from './sniff.js';
-import { columnMappingSchema, compileMapping, type ColumnMapping, type MappingIssue, type RowError, type Transform, type Value } from './transforms.js';
+import { columnMappingSchema, compileMapping, transformChoices, type ColumnMapping, type MappingIssue, type RowError, type Transform, type Value } from './transforms.js';
 
 /**
  * The columns a row of each canonical table cannot load without: its natural key (the UNIQUE constraint
@@ -294,6 +294,30 @@ async function findVersion(ctx: Context, id: string): Promise<VersionWithFields>
   const version = await ctx.db.prisma.mappingVersion.findUnique({ where: { id }, include: { fields: true } });
   if (!version || !scopeIncludes(ctx.scope, version.businessId)) throw missing;
   return version;
+}
+
+/** Every version of a data source's layout (its business and header fingerprint), newest first: the drafts waiting for approval and the approved one. */
+export async function listMappingVersions(ctx: Context, dataSourceId: string): Promise<MappingVersionView[]> {
+  assertCan(ctx.user, 'mappings', 'list');
+  const source = await findDataSource(ctx, dataSourceId);
+  const versions = await ctx.db.prisma.mappingVersion.findMany({
+    where: { businessId: source.businessId, headerFingerprint: source.fingerprint },
+    include: { fields: true },
+    orderBy: { version: 'desc' },
+    take: 50,
+  });
+  return versions.map(versionView);
+}
+
+/** What a mapping screen offers: each canonical table's columns (natural key marked) and the transforms' choices. */
+export function mappingCatalog(): { tables: { name: string; columns: { name: string; required: boolean }[] }[]; transforms: typeof transformChoices } {
+  return {
+    tables: Object.entries(canonicalTables).map(([name, columns]) => ({
+      name,
+      columns: columns.map((column) => ({ name: column.name, required: (requiredColumns[name] ?? []).includes(column.name) })),
+    })),
+    transforms: transformChoices,
+  };
 }
 
 /**

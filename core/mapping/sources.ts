@@ -203,6 +203,49 @@ export async function createDataSource(
   return viewOf(ctx, recordOf(row));
 }
 
+export interface DataSourceSummary {
+  id: string;
+  name: string;
+  filename: string;
+  business_id: string;
+  created_at: string;
+  columns: number;
+  approved_mapping: DataSourceView['approved_mapping'] | null;
+  last_execution: { id: string; status: string; rows_loaded: number; rows_rejected: number; finished_at: string | null } | null;
+}
+
+/** The caller's data sources, newest first, with their layout's approved mapping and their last execution. */
+export async function listDataSources(ctx: Context, options: { take: number }): Promise<DataSourceSummary[]> {
+  assertCan(ctx.user, 'dataSources', 'list');
+  const result = await ctx.db.pool.query<{
+    id: string; name: string; filename: string; business_id: string; created_at: Date; columns: number;
+    version_id: string | null; version: number | null; target_table: string | null;
+    execution_id: string | null; execution_status: string | null; rows_loaded: number | null; rows_rejected: number | null; finished_at: Date | null;
+  }>(
+    `SELECT s.id, s.name, s.filename, s.business_id, s.created_at, jsonb_array_length(s.columns) AS columns,
+            v.id AS version_id, v.version, v.target_table,
+            e.id AS execution_id, e.status AS execution_status, e.rows_loaded, e.rows_rejected, e.finished_at
+     FROM data_sources s
+     LEFT JOIN mapping_versions v ON v.business_id = s.business_id AND v.header_fingerprint = s.header_fingerprint AND v.status = 'approved'
+     LEFT JOIN LATERAL (SELECT * FROM mapping_executions x WHERE x.data_source_id = s.id ORDER BY x.created_at DESC LIMIT 1) e ON true
+     WHERE ($1::uuid IS NULL OR s.business_id = $1::uuid)
+     ORDER BY s.created_at DESC, s.id LIMIT $2`,
+    [ctx.scope.kind === 'business' ? ctx.scope.businessId : null, options.take],
+  );
+  return result.rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    filename: row.filename,
+    business_id: row.business_id,
+    created_at: row.created_at.toISOString(),
+    columns: row.columns,
+    approved_mapping: row.version_id ? { version_id: row.version_id, version: row.version!, table: row.target_table! } : null,
+    last_execution: row.execution_id
+      ? { id: row.execution_id, status: row.execution_status!, rows_loaded: row.rows_loaded!, rows_rejected: row.rows_rejected!, finished_at: row.finished_at?.toISOString() ?? null }
+      : null,
+  }));
+}
+
 export async function getDataSource(ctx: Context, id: string): Promise<DataSourceView> {
   assertCan(ctx.user, 'dataSources', 'show');
   return viewOf(ctx, await findDataSource(ctx, id));

@@ -229,6 +229,9 @@ const transformOptions = [
 ] as const;
 const transformOps = transformOptions.map((option) => option.shape.op.value);
 
+/** The steps and their choices, for a screen that builds transforms. */
+export const transformChoices = { ops: transformOps, dateFormats: dateFormatChoices, numberLocales, castTypes } as const;
+
 /** One transform step, as stored in a mapping. */
 export const transformSchema = z.discriminatedUnion('op', transformOptions, {
   error: (issue) => (issue.code === 'invalid_union' ? `must be one of: ${transformOps.join(', ')}` : undefined),

@@ -120,6 +120,7 @@ export function pivotSeries(rows: ChartRow[], x: string, measures: string[], ser
 
 /** One dashboard widget drawn from its rows, by its type. */
 export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: ChartRow[] }> = ({ type, fields, rows }) => {
+  if (type !== 'kpi' && rows.length === 0) return <Text data-testid="widget-empty">No data yet: it appears after a load of the tables this view reads.</Text>;
   switch (type) {
     case 'kpi': {
       const value = fields.value ?? '';

@@ -196,6 +196,23 @@ describe('the mapping workflow', () => {
     expect(columnOf(proposed.body!, 'Rep')).toMatchObject({ target: 'manager_ref', reason: 'learned from source Webshop orders' });
   });
 
+  it("lists the business's data sources newest first, and a source's layout versions; other businesses see none of them", async () => {
+    const listed = await opsA.call('GET', '/api/data-sources');
+    expect(listed.status).toBe(200);
+    const rows = listed.body!.data as { id: string; business_id: string; created_at: string; approved_mapping: { version: number; table: string } | null }[];
+    expect(rows.every((row) => row.business_id === t.businessA)).toBe(true);
+    expect(rows.map((row) => row.created_at)).toEqual([...rows.map((row) => row.created_at)].sort().reverse());
+    expect(rows.find((row) => row.id === sourceId)).toMatchObject({ approved_mapping: { version: 2, table: 'orders' }, last_execution: null });
+    expect(((await managerA.call('GET', '/api/data-sources')).body!.data as { id: string }[]).map((row) => row.id)).toContain(sourceId);
+    expect(((await opsB.call('GET', '/api/data-sources')).body!.data as { id: string }[]).map((row) => row.id)).not.toContain(sourceId);
+    expect((await opsA.call('GET', '/api/data-sources?limit=0')).status).toBe(400);
+
+    const versions = await opsA.call('GET', `/api/data-sources/${sourceId}/mappings`);
+    expect(versions.status).toBe(200);
+    expect((versions.body!.data as { version: number; status: string }[]).map((v) => [v.version, v.status])).toEqual([[2, 'approved'], [1, 'superseded']]);
+    expect((await opsB.call('GET', `/api/data-sources/${sourceId}/mappings`)).status).toBe(404);
+  });
+
   it('masks personal data for managers in every answer, and keeps them out of uploads, saves and previews', async () => {
     const shown = await managerA.call('GET', `/api/data-sources/${sourceId}`);
     expect(shown.status).toBe(200);
