@@ -43,6 +43,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   const components = {
     Home: componentLoader.add('Home', path.join(projectRoot, 'dashboards', 'components', 'Home.tsx')),
     DataFeedUpload: componentLoader.add('DataFeedUpload', path.join(projectRoot, 'actions', 'components', 'DataFeedUpload.tsx')),
+    FeedStatusCell: componentLoader.add('FeedStatusCell', path.join(projectRoot, 'actions', 'components', 'FeedStatusCell.tsx')),
     Metrics: componentLoader.add('Metrics', path.join(projectRoot, 'dashboards', 'components', 'Metrics.tsx')),
     Dashboards: componentLoader.add('Dashboards', path.join(projectRoot, 'dashboards', 'components', 'Dashboards.tsx')),
   };
@@ -57,7 +58,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     loginPath: `${ADMIN_ROOT}/login`,
     logoutPath: `${ADMIN_ROOT}/logout`,
     resources: [
-      ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload }),
+      ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload, status: components.FeedStatusCell }),
       ...catalogResources(resourceDeps),
       ...organisationResources(resourceDeps),
       ...accessResources(resourceDeps),

@@ -9,8 +9,8 @@ import { recordsResource, type ResourceFactoryDeps } from './records.js';
 
 const statuses = ['processing', 'queued', 'transforming', 'transformed', 'failed'];
 
-/** Data Feeds: the history of loaded files with their status and summary, and the upload workbench. */
-export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, components: { upload: string }): ResourceWithOptions[] {
+/** Data Feeds: the history of loaded files with their live status and summary, and the upload workbench. */
+export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, components: { upload: string; status: string }): ResourceWithOptions[] {
   return [
     {
       resource: recordsResource(deps, 'feeds'),
@@ -23,7 +23,8 @@ export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, compon
         showProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'businessId', 'userId', 'uploadToken', 'createdAt', 'updatedAt', 'summary'],
         sort: { sortBy: 'createdAt', direction: 'desc' },
         properties: {
-          status: { availableValues: statuses.map((status) => ({ value: status, label: status })) },
+          // Badge, summary chips and error, live while the feed loads; the filter stays the plain status select.
+          status: { availableValues: statuses.map((status) => ({ value: status, label: status })), components: { list: components.status, show: components.status } },
           dataType: { availableValues: ['sales', 'costs'].map((value) => ({ value, label: value })) },
           summary: { type: 'textarea' },
           businessId: { type: 'reference', reference: 'Business' },

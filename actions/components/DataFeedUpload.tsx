@@ -1,5 +1,6 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import { FeedChips, FeedStatusBadge, isFinalStatus, requestJson as call, transformStatusUrl, type FeedStatus } from './feed-status.js';
 
 type Match =
   | { status: 'exact'; product_name: string; score: number }
@@ -23,44 +24,10 @@ interface Preview {
   summary: { total_rows: number; valid_rows: number; invalid_rows: number; new_product_candidates: string[]; truncated: boolean; date_formats: Record<string, string | null>; format: string; encoding?: string; delimiter?: string };
 }
 
-interface FeedStatus {
-  feed_id: number;
-  status: string;
-  record_count: number;
-  summary: {
-    stage?: string;
-    metrics?: { records: number; gross_revenue: number; cogs_amount: number; gross_margin_amount: number; gross_margin_percent: number | null };
-    issues?: { type: string; code: string; message: string }[];
-    error?: { message: string } | null;
-  };
-}
-
 interface Business {
   id: string;
   name: string;
 }
-
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(url, {
-    method,
-    credentials: 'same-origin',
-    headers: body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => null);
-  if (!res.ok) {
-    const error = json?.error;
-    const details = error?.details;
-    const rows = Array.isArray(details?.errors) ? details.errors.slice(0, 5).map((e: { row: number; column: string; value: string; reason: string }) => `row ${e.row}, ${e.column} "${e.value}" ${e.reason}`) : [];
-    const missing = Array.isArray(details?.missing_columns) ? [`missing: ${details.missing_columns.join(', ')}; the file has: ${details.found_columns.join(', ')}`] : [];
-    throw new Error([error?.message ?? `Request failed (${res.status})`, ...missing, ...rows].join('\n'));
-  }
-  return json as T;
-}
-
-const money = (value: number) => value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const terminal = (status: string) => status === 'transformed' || status === 'failed';
-const statusColor: Record<string, 'primary' | 'success' | 'danger' | 'info' | 'secondary'> = { processing: 'secondary', queued: 'info', transforming: 'primary', transformed: 'success', failed: 'danger' };
 
 function MatchBadge({ match }: { match: Match | null }) {
   if (!match) return null;
@@ -146,9 +113,9 @@ const DataFeedUpload: React.FC = () => {
   };
 
   useEffect(() => {
-    if (!feed || terminal(feed.status)) return undefined;
+    if (!feed || isFinalStatus(feed.status)) return undefined;
     const timer = setTimeout(() => {
-      call<FeedStatus>('GET', `/dashboard/data-feeds/${feed.feed_id}/transform-status`).then(setFeed, (reason: Error) => setError(reason.message));
+      call<FeedStatus>('GET', transformStatusUrl(feed.feed_id)).then(setFeed, (reason: Error) => setError(reason.message));
     }, 1000);
     return () => clearTimeout(timer);
   }, [feed]);
@@ -302,17 +269,9 @@ const DataFeedUpload: React.FC = () => {
       {feed && (
         <Box data-testid="feed-progress" mt="lg">
           <Text mb="md">
-            Feed #{feed.feed_id}: <Badge variant={statusColor[feed.status] ?? 'secondary'} data-testid="feed-status">{feed.status}</Badge>
+            Feed #{feed.feed_id}: <FeedStatusBadge status={feed.status} />
           </Text>
-          {metrics && (
-            <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} data-testid="feed-chips">
-              <Badge data-testid="chip-records">{metrics.records} records</Badge>
-              <Badge variant="info" data-testid="chip-revenue">revenue {money(metrics.gross_revenue)}</Badge>
-              <Badge variant="secondary" data-testid="chip-cogs">COGS {money(metrics.cogs_amount)}</Badge>
-              <Badge variant="success" data-testid="chip-margin">margin {money(metrics.gross_margin_amount)}</Badge>
-              <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${metrics.gross_margin_percent}%`}</Badge>
-            </Box>
-          )}
+          {metrics && <FeedChips metrics={metrics} />}
           {(feed.summary.issues ?? []).map((issue) => (
             <MessageBox key={issue.code} mt="md" variant={issue.type === 'error' ? 'danger' : 'info'} message={issue.message} />
           ))}

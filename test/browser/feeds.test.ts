@@ -1,11 +1,12 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { apiClient } from '../helpers/app.js';
 import { screenshotPath, useBrowserApp } from '../helpers/browser.js';
-import { fixturePath } from '../helpers/feeds.js';
+import { callJson, fixturePath, uploadPreview } from '../helpers/feeds.js';
 
 const session = useBrowserApp();
 const { canRun, signIn } = session;
-
 
 describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
   it('ops drops a file in, sees the preview, creates the missing product, commits, watches it load, then sees the charts', { timeout: 120_000 }, async () => {
@@ -37,7 +38,6 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.goto(`${session.app.url}/admin/resources/DataFeed`);
     await page.getByText('sales-basic.csv').first().waitFor();
     await page.getByText('transformed').first().waitFor();
-    await page.screenshot({ path: screenshotPath('feeds-history') });
 
     await page.goto(`${session.app.url}/admin/pages/metrics`);
     await page.getByTestId('metrics-page').waitFor({ timeout: 60_000 });
@@ -69,6 +69,76 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.goto(`${session.app.url}/admin/pages/metrics`);
     await page.getByTestId('metrics-page').waitFor({ timeout: 60_000 });
     await page.close();
+  });
+});
+
+describe.skipIf(!canRun)('the Data Feeds history, live', () => {
+  async function commitSales(token: string, filename: string, csv: string): Promise<number> {
+    const preview = await uploadPreview(session.app.url, token, { name: filename, bytes: Buffer.from(csv) });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    const commit = await callJson(session.app.url, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+    expect(commit.status, JSON.stringify(commit.body)).toBe(202);
+    return commit.body!.feed_id as number;
+  }
+
+  it('an open list shows loading feeds in progress, then transformed with their chips, or failed with the error, without a reload', { timeout: 150_000 }, async () => {
+    const ops = (await apiClient(session.app.url, session.t.users.opsA.email)).token;
+    // Holds every load at its first write to fact_sales, so the feeds stay in progress until released.
+    const blocker = new pg.Client({ connectionString: session.app.database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE fact_sales IN SHARE MODE');
+      const loading = await commitSales(ops, 'history-live.csv', ['product_name,quantity,price,transaction_date', 'Croissant,10,2.95,2025-10-01', 'Croissant,4,2.95,2025-10-02', 'Sourdough Loaf,2,6.50,2025-10-02'].join('\n'));
+      const failing = await commitSales(ops, 'history-failing.csv', ['product_name,quantity,price,transaction_date', 'Croissant,1,2.95,2025-10-03'].join('\n'));
+
+      const page = await session.browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await signIn(page, session.t.users.opsA.email);
+      const listUrl = `${session.app.url}/admin/resources/DataFeed`;
+      await page.goto(listUrl);
+      const loadingCell = page.getByTestId(`feed-status-cell-${loading}`);
+      const failingCell = page.getByTestId(`feed-status-cell-${failing}`);
+      // The first visit bundles the admin's components, which takes a while.
+      await loadingCell.waitFor({ timeout: 90_000 });
+      for (const cell of [loadingCell, failingCell]) {
+        expect(await cell.getByTestId('feed-status').getAttribute('data-status')).toMatch(/^(queued|transforming)$/);
+        expect(await cell.getByTestId('feed-chips').count()).toBe(0);
+      }
+      await page.screenshot({ path: screenshotPath('feeds-history-loading'), fullPage: true });
+      // Survives only if the page is never reloaded.
+      await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
+
+      // The second feed's staged rows vanish, as when the database restarts before a load: that load fails.
+      await session.app.db.pool.query('DELETE FROM staging_sales_items WHERE data_feed_id = $1', [failing]);
+      await blocker.query('ROLLBACK');
+
+      await loadingCell.locator('[data-testid="feed-status"][data-status="transformed"]').waitFor({ timeout: 30_000 });
+      // 14 croissants at 2.95 (cost 0.90) and 2 loaves at 6.50 with no cost price.
+      await expect(loadingCell.getByTestId('chip-records').textContent()).resolves.toBe('3 records');
+      await expect(loadingCell.getByTestId('chip-revenue').textContent()).resolves.toMatch(/54\.30/);
+      await expect(loadingCell.getByTestId('chip-cogs').textContent()).resolves.toMatch(/12\.60/);
+      await expect(loadingCell.getByTestId('chip-margin').textContent()).resolves.toMatch(/41\.70/);
+      await expect(loadingCell.getByTestId('chip-margin-percent').textContent()).resolves.toBe('76.8%');
+      await expect(loadingCell.getByTestId('feed-warnings').textContent()).resolves.toMatch(/1 warning.*1 product had no cost price/);
+
+      await failingCell.locator('[data-testid="feed-status"][data-status="failed"]').waitFor({ timeout: 30_000 });
+      await expect(failingCell.getByTestId('feed-failure').textContent()).resolves.toMatch(/staged rows of this feed are gone/);
+      expect(await failingCell.getByTestId('feed-chips').count()).toBe(0);
+
+      expect(page.url()).toBe(listUrl);
+      expect(await page.evaluate(() => (window as { stillTheSamePage?: boolean }).stillTheSamePage)).toBe(true);
+      await page.screenshot({ path: screenshotPath('feeds-history'), fullPage: true });
+
+      // The feed's own page shows the same status and chips.
+      await page.goto(`${listUrl}/records/${loading}/show`);
+      await page.getByTestId(`feed-status-cell-${loading}`).getByTestId('chip-records').getByText('3 records').waitFor();
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    } finally {
+      await blocker.end();
+    }
   });
 });
 

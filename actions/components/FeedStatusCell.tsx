@@ -1,0 +1,90 @@
+import React, { useEffect, useMemo, useState } from 'react';
+import { useTranslation, type BasePropertyProps } from 'adminjs';
+import { Badge, Box, Text, ValueGroup } from '@adminjs/design-system';
+import { FeedChips, FeedStatusBadge, isFinalStatus, RequestError, requestJson, transformStatusUrl, type FeedStatus, type FeedSummary } from './feed-status.js';
+
+const POLL_MS = 2000;
+
+/** The record carries the summary as JSON text (see RecordsResource); an unreadable one shows as empty. */
+function summaryOf(value: unknown): FeedSummary {
+  if (typeof value !== 'string' || value === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as FeedSummary) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The status of a data feed in the Data Feeds list and on its page: badge, summary chips, warnings and
+ * the error of a failed load. While the feed is still loading it asks for its status every two seconds,
+ * so the history follows the load without a reload.
+ */
+const FeedStatusCell: React.FC<BasePropertyProps> = ({ record, property, where }) => {
+  const { translateProperty } = useTranslation();
+  const feedId = record?.id ?? '';
+  const recordStatus = String(record?.params.status ?? '');
+  const recordSummary = record?.params.summary as unknown;
+  const fromRecord = useMemo<FeedStatus>(() => ({ feed_id: Number(feedId), status: recordStatus, record_count: Number(record?.params.recordCount ?? 0), summary: summaryOf(recordSummary) }), [feedId, recordStatus, recordSummary, record?.params.recordCount]);
+  // What polling learned, tied to the record it started from: when AdminJS hands over a newer record
+  // (the list refetched), that record wins.
+  const [live, setLive] = useState<{ basis: FeedStatus; feed: FeedStatus } | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const feed = live?.basis === fromRecord ? live.feed : fromRecord;
+
+  useEffect(() => {
+    if (!feedId || isFinalStatus(fromRecord.status)) return undefined;
+    let active = true;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        const next = await requestJson<FeedStatus>('GET', transformStatusUrl(feedId));
+        if (!active) return;
+        setLive({ basis: fromRecord, feed: next });
+        setProblem(null);
+        if (isFinalStatus(next.status)) return;
+      } catch (reason) {
+        if (!active) return;
+        setProblem((reason as Error).message);
+        // Refused or gone (deleted, or no longer ours): asking again will not change that.
+        if (reason instanceof RequestError && reason.status >= 400 && reason.status < 500) return;
+      }
+      timer = setTimeout(poll, POLL_MS);
+    };
+    timer = setTimeout(poll, POLL_MS);
+    return () => {
+      active = false;
+      clearTimeout(timer);
+    };
+  }, [feedId, fromRecord]);
+
+  const warnings = (feed.summary.issues ?? []).filter((issue) => issue.type === 'warning');
+  const content = (
+    <Box flex flexDirection="column" style={{ gap: 6, alignItems: 'flex-start', maxWidth: 460 }} data-testid={`feed-status-cell-${feedId}`}>
+      <FeedStatusBadge status={feed.status} />
+      {feed.summary.metrics && <FeedChips metrics={feed.summary.metrics} />}
+      {warnings.length > 0 && (
+        <Box flex flexDirection="row" style={{ gap: 6, alignItems: 'center' }} data-testid="feed-warnings">
+          <Badge size="sm" outline variant="info" title={warnings.map((warning) => warning.message).join('\n')}>
+            {warnings.length} {warnings.length === 1 ? 'warning' : 'warnings'}
+          </Badge>
+          <Text variant="sm">{warnings[0]!.message}</Text>
+        </Box>
+      )}
+      {feed.status === 'failed' && feed.summary.error && (
+        <Text variant="sm" color="error" data-testid="feed-failure">
+          {feed.summary.error.message}
+        </Text>
+      )}
+      {problem && (
+        <Text variant="sm" color="grey60" data-testid="feed-status-problem">
+          Live status unavailable: {problem}
+        </Text>
+      )}
+    </Box>
+  );
+  return where === 'show' ? <ValueGroup label={translateProperty(property.label, property.resourceId)}>{content}</ValueGroup> : content;
+};
+
+export default FeedStatusCell;

@@ -1,0 +1,94 @@
+import React from 'react';
+import { Badge, Box, Icon } from '@adminjs/design-system';
+
+/**
+ * A data feed's state as the upload workbench and the Data Feeds list both show it: the same badge,
+ * the same summary chips, the same answer from `GET /dashboard/data-feeds/:id/transform-status`.
+ */
+
+export interface FeedMetrics {
+  records: number;
+  gross_revenue: number;
+  cogs_amount: number;
+  gross_margin_amount: number;
+  gross_margin_percent: number | null;
+}
+
+export interface FeedIssue {
+  type: string;
+  code: string;
+  message: string;
+}
+
+export interface FeedSummary {
+  stage?: string;
+  metrics?: FeedMetrics;
+  issues?: FeedIssue[];
+  error?: { message: string } | null;
+}
+
+export interface FeedStatus {
+  feed_id: number;
+  status: string;
+  record_count: number;
+  summary: FeedSummary;
+}
+
+/** A refused or failed request, with its HTTP status (0 when the server was not reached). */
+export class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** JSON over the admin's session cookie; an error answer becomes a RequestError with the server's message and row details. */
+export async function requestJson<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
+  }).catch((reason: Error) => {
+    throw new RequestError(reason.message, 0);
+  });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) {
+    const error = json?.error;
+    const details = error?.details;
+    const rows = Array.isArray(details?.errors) ? details.errors.slice(0, 5).map((e: { row: number; column: string; value: string; reason: string }) => `row ${e.row}, ${e.column} "${e.value}" ${e.reason}`) : [];
+    const missing = Array.isArray(details?.missing_columns) ? [`missing: ${details.missing_columns.join(', ')}; the file has: ${details.found_columns.join(', ')}`] : [];
+    throw new RequestError([error?.message ?? `Request failed (${res.status})`, ...missing, ...rows].join('\n'), res.status);
+  }
+  return json as T;
+}
+
+export const transformStatusUrl = (feedId: number | string) => `/dashboard/data-feeds/${feedId}/transform-status`;
+
+export const money = (value: number) => value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** transformed and failed are final: nothing changes them but a re-run. */
+export const isFinalStatus = (status: string) => status === 'transformed' || status === 'failed';
+
+const statusVariant: Record<string, 'primary' | 'success' | 'danger' | 'info' | 'secondary'> = { processing: 'secondary', queued: 'info', transforming: 'primary', transformed: 'success', failed: 'danger' };
+
+/** The status in its colour; a status still moving carries a small spinner. */
+export const FeedStatusBadge: React.FC<{ status: string; testId?: string }> = ({ status, testId = 'feed-status' }) => (
+  <Badge variant={statusVariant[status] ?? 'secondary'} data-testid={testId} data-status={status}>
+    {!isFinalStatus(status) && <Icon icon="Loader" spin size={12} mr="sm" />}
+    {status}
+  </Badge>
+);
+
+/** Records, gross revenue, COGS, margin and margin % of a loaded feed. */
+export const FeedChips: React.FC<{ metrics: FeedMetrics }> = ({ metrics }) => (
+  <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} data-testid="feed-chips">
+    <Badge data-testid="chip-records">{metrics.records} records</Badge>
+    <Badge variant="info" data-testid="chip-revenue">revenue {money(metrics.gross_revenue)}</Badge>
+    <Badge variant="secondary" data-testid="chip-cogs">COGS {money(metrics.cogs_amount)}</Badge>
+    <Badge variant="success" data-testid="chip-margin">margin {money(metrics.gross_margin_amount)}</Badge>
+    <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${metrics.gross_margin_percent}%`}</Badge>
+  </Box>
+);
