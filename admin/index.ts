@@ -17,6 +17,7 @@ import { catalogResources } from '../resources/catalog.js';
 import { feedResources } from '../resources/feeds.js';
 import { metricsPageHandler } from '../dashboards/metrics.js';
 import { dashboardsPageHandler } from '../dashboards/dashboards.js';
+import { mappingPageHandler } from '../dashboards/mapping.js';
 import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
@@ -46,6 +47,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     FeedStatusCell: componentLoader.add('FeedStatusCell', path.join(projectRoot, 'actions', 'components', 'FeedStatusCell.tsx')),
     Metrics: componentLoader.add('Metrics', path.join(projectRoot, 'dashboards', 'components', 'Metrics.tsx')),
     Dashboards: componentLoader.add('Dashboards', path.join(projectRoot, 'dashboards', 'components', 'Dashboards.tsx')),
+    Mapping: componentLoader.add('Mapping', path.join(projectRoot, 'dashboards', 'components', 'Mapping.tsx')),
   };
   const admin = new AdminJS({
     componentLoader,
@@ -53,6 +55,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     pages: {
       metrics: { component: components.Metrics, icon: 'BarChart2', handler: metricsPageHandler({ db: deps.db, log: deps.log }) },
       dashboards: { component: components.Dashboards, icon: 'PieChart', handler: dashboardsPageHandler({ db: deps.db, log: deps.log }) },
+      mapping: { component: components.Mapping, icon: 'Shuffle', handler: mappingPageHandler({ db: deps.db, log: deps.log }) },
     },
     rootPath: ADMIN_ROOT,
     loginPath: `${ADMIN_ROOT}/login`,
