@@ -259,6 +259,19 @@ export interface DashboardData {
   widgets: WidgetData[];
 }
 
+/**
+ * Widget answers by (query, reader's scope, the view's last refresh). A materialized view changes only when
+ * it is refreshed, so an answer stays right until its view's refresh time moves, which changes the key:
+ * nothing needs invalidating, and every process may keep its own. Bounded; the oldest entry goes first.
+ */
+const WIDGET_CACHE_ENTRIES = 2000;
+const widgetAnswers = new Map<string, { rows: WidgetRow[]; truncated: boolean }>();
+
+function rememberAnswer(key: string, answer: { rows: WidgetRow[]; truncated: boolean }): void {
+  if (widgetAnswers.size >= WIDGET_CACHE_ENTRIES) widgetAnswers.delete(widgetAnswers.keys().next().value!);
+  widgetAnswers.set(key, answer);
+}
+
 /** The business whose rows a caller reads: their own; an admin names one (or the dashboard's). */
 async function readerBusiness(ctx: Context, dashboard: DashboardDetail, requested: string | undefined): Promise<string> {
   if (ctx.scope.kind === 'business') {
@@ -288,8 +301,9 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
   if (options.widgetId && widgets.length === 0) throw new AppError('not_found', `Widget ${options.widgetId} is not on dashboard ${id}.`);
 
   const freshness = new Map((await viewFreshness(ctx)).map((f) => [f.view, f]));
+  type Planned = { widget: WidgetSpec; error: string } | { widget: WidgetSpec; plan: WidgetPlan; sql: string };
   const planned = await Promise.all(
-    widgets.map(async (widget) => {
+    widgets.map(async (widget): Promise<Planned> => {
       if (!viewNames.has(widget.view)) return { widget, error: `View "${widget.view}" is not a warehouse view.` };
       const type = z.enum(widgetTypes).safeParse(widget.type);
       if (!type.success) return { widget, error: `"${widget.type}" is not a widget type.` };
@@ -300,41 +314,50 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
     }),
   );
 
-  const client = await ctx.db.pool.connect();
-  const answers: WidgetData[] = [];
-  try {
-    await client.query('BEGIN READ ONLY');
-    await client.query('SET LOCAL ROLE backhouse_reporting');
-    await client.query(`SELECT set_config('backhouse.business_id', $1, true), set_config('backhouse.manager_id', $2, true)`, [businessId, managerId ?? '']);
-    for (const entry of planned) {
-      const { widget } = entry;
-      const view = freshness.get(widget.view);
-      const base = {
-        id: widget.id,
-        title: widget.title,
-        type: widget.type,
-        fields: widget.fields,
-        refresh_seconds: widget.refresh_seconds,
-        freshness: { refreshed_at: view?.lastRefreshedAt?.toISOString() ?? null, stale: view?.stale ?? true },
-      };
-      if (!('plan' in entry) || !entry.plan) {
-        answers.push({ ...base, rows: [], truncated: false, error: entry.error ?? null });
-        continue;
-      }
-      const result = await client.query<Record<string, unknown>>(entry.sql);
-      const truncated = result.rows.length > entry.plan.limit;
-      const kept = result.rows.slice(0, entry.plan.limit);
-      if (entry.plan.newestFirst) kept.reverse();
-      const measures = new Set(entry.plan.measures);
-      const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, measures.has(key) ? toNumber(value) : (value as WidgetRow[string])])));
-      answers.push({ ...base, rows, truncated, error: null });
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
+  const entries = planned.map((entry) => {
+    const view = freshness.get(entry.widget.view);
+    const refreshedAt = view?.lastRefreshedAt?.toISOString() ?? null;
+    const cacheKey = 'sql' in entry && refreshedAt ? JSON.stringify([entry.sql, businessId, managerId, refreshedAt]) : null;
+    return { entry, freshness: { refreshed_at: refreshedAt, stale: view?.stale ?? true }, cacheKey };
+  });
+  // Answers by widget id: from the cache, else read under the reader's scope in one read-only transaction.
+  const answered = new Map<string, { rows: WidgetRow[]; truncated: boolean }>();
+  const queries: { widgetId: string; sql: string; plan: WidgetPlan; cacheKey: string | null }[] = [];
+  for (const { entry, cacheKey } of entries) {
+    if (!('sql' in entry)) continue;
+    const known = cacheKey ? widgetAnswers.get(cacheKey) : undefined;
+    if (known) answered.set(entry.widget.id, known);
+    else queries.push({ widgetId: entry.widget.id, sql: entry.sql, plan: entry.plan, cacheKey });
   }
+  if (queries.length > 0) {
+    const client = await ctx.db.pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query('SET LOCAL ROLE backhouse_reporting');
+      await client.query(`SELECT set_config('backhouse.business_id', $1, true), set_config('backhouse.manager_id', $2, true)`, [businessId, managerId ?? '']);
+      for (const query of queries) {
+        const result = await client.query<Record<string, unknown>>(query.sql);
+        const kept = result.rows.slice(0, query.plan.limit);
+        if (query.plan.newestFirst) kept.reverse();
+        const measures = new Set(query.plan.measures);
+        const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, measures.has(key) ? toNumber(value) : (value as WidgetRow[string])])));
+        const answer = { rows, truncated: result.rows.length > query.plan.limit };
+        answered.set(query.widgetId, answer);
+        if (query.cacheKey) rememberAnswer(query.cacheKey, answer);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+  const answers = entries.map(({ entry, freshness: fresh }): WidgetData => {
+    const { widget } = entry;
+    const base = { id: widget.id, title: widget.title, type: widget.type, fields: widget.fields, refresh_seconds: widget.refresh_seconds, freshness: fresh };
+    const answer = answered.get(widget.id);
+    return answer ? { ...base, ...answer, error: null } : { ...base, rows: [], truncated: false, error: 'error' in entry ? entry.error : null };
+  });
   return { dashboard_id: dashboard.id, business_id: businessId, manager_id: managerId, widgets: answers };
 }

@@ -178,6 +178,29 @@ describe('widget data', () => {
     const one = await clients.admin.call('GET', `/api/dashboard/${seeded}/data?business_id=${t.businessA}&widget_id=${widgets['Monthly revenue']!.id}`);
     expect(one.body!.data.widgets.map((w: Widget) => w.title)).toEqual(['Monthly revenue']);
   });
+
+  it('answers follow the views: unchanged until a refresh, then the new rows, never one reader’s answer for another', async () => {
+    const revenue = async (client: Client) => (await widgetsOf(client))['Revenue, all time']!;
+    const opsBefore = await revenue(clients.opsA);
+    const managerBefore = await revenue(clients.managerA);
+    const [source] = await sql(`SELECT id FROM data_sources WHERE business_id = $1`, [t.businessA]);
+    await sql(
+      `INSERT INTO canonical_orders (business_id, order_ref, customer_ref, order_date, status, total_amount, manager_id, data_source_id, source_row) VALUES ($1, 'A9', 'C9', '2026-03-03', 'paid', 1.25, $2, $3, 99)`,
+      [t.businessA, t.users.managerA.id, source!.id],
+    );
+    // The views do not hold the new order yet, and neither do the answers.
+    expect(await revenue(clients.opsA)).toEqual(opsBefore);
+    await refreshViews(app.system, { trigger: 'manual' });
+    const opsAfter = await revenue(clients.opsA);
+    const managerAfter = await revenue(clients.managerA);
+    expect(opsAfter.freshness.refreshed_at).not.toBe(opsBefore.freshness.refreshed_at);
+    expect(cents(String(opsAfter.rows[0]!.revenue))).toBe(cents(String(opsBefore.rows[0]!.revenue)) + 125);
+    expect(cents(String(managerAfter.rows[0]!.revenue))).toBe(cents(String(managerBefore.rows[0]!.revenue)) + 125);
+    expect(managerAfter.rows).not.toEqual(opsAfter.rows);
+    await sql(`DELETE FROM canonical_orders WHERE business_id = $1 AND order_ref = 'A9'`, [t.businessA]);
+    await refreshViews(app.system, { trigger: 'manual' });
+    expect((await revenue(clients.opsA)).rows).toEqual(opsBefore.rows);
+  });
 });
 
 describe('composing and granting', () => {
