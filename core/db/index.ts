@@ -23,6 +23,22 @@ export function connectDb(url: string, poolSize = 10): Db {
   return { url, prisma, pool };
 }
 
+/** Runs `work` in one transaction on one pooled connection: committed when it returns, rolled back when it throws. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function closeDb(db: Db): Promise<void> {
   await Promise.allSettled([db.prisma.$disconnect(), db.pool.end()]);
 }

@@ -1,6 +1,7 @@
 import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
+import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import type { FeedSummary } from '../warehouse/loadFacts.js';
@@ -54,9 +55,7 @@ export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): 
   assertCan(ctx.user, 'feeds', 'rerun');
   const feed = await findFeed(ctx, feedId);
   if (feed.status === 'queued' || feed.status === 'transforming' || feed.status === 'processing') throw new AppError('conflict', `Data feed ${feedId} is ${feed.status}; wait until it has finished.`);
-  const client = await ctx.db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(ctx.db.pool, async (client) => {
     const table = feed.data_type === 'sales' ? 'staging_sales_items' : 'staging_costs';
     const staged = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE data_feed_id = $1`, [feedId]);
     if (Number(staged.rows[0]!.n) === 0) {
@@ -84,13 +83,7 @@ export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): 
       [feedId, queuedAt],
     );
     await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'rerun', businessId: feed.business_id, before: { status: feed.status } });
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   await queue.send(PROCESS_FEED_QUEUE, { feedId });
   return { success: true, feed_id: feedId, status: 'queued' };
 }

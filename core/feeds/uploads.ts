@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
+import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { FileSource } from './reader.js';
 import { dataTypes, type DataType } from './templates.js';
@@ -28,9 +29,7 @@ export interface StoredUpload<K extends UploadKind = DataType> {
  * nothing) once it passes `maxBytes`. The file is then readable by any process until it expires.
  */
 export async function storeUpload<K extends UploadKind>(ctx: Context, input: { businessId: string; dataType: K; filename: string; stream: AsyncIterable<Buffer> }, limits: UploadLimits): Promise<StoredUpload<K>> {
-  const client = await ctx.db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(ctx.db.pool, async (client) => {
     const created = await client.query<{ token: string }>(
       `INSERT INTO upload_files (business_id, user_id, data_type, filename, expires_at) VALUES ($1, $2, $3, $4, COALESCE(now() + make_interval(secs => $5), 'infinity')) RETURNING token`,
       [input.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, input.dataType, input.filename, limits.ttlSeconds],
@@ -57,14 +56,8 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
     }
     await flush();
     await client.query('UPDATE upload_files SET byte_size = $2 WHERE token = $1', [token, size]);
-    await client.query('COMMIT');
     return { token, businessId: input.businessId, dataType: input.dataType, filename: input.filename, byteSize: size };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { z } from 'zod';
 import type { Context } from '../context.js';
-import type { Db } from '../db/index.js';
+import { withTransaction, type Db } from '../db/index.js';
 import { assertCan, can } from '../auth/permissions.js';
 import { AppError, forbidden } from '../errors.js';
 import { viewFreshness, warehouseViews } from './views.js';
@@ -330,28 +330,24 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
     else queries.push({ widgetId: entry.widget.id, sql: entry.sql, plan: entry.plan, cacheKey });
   }
   if (queries.length > 0) {
-    const client = await ctx.db.pool.connect();
-    try {
-      await client.query('BEGIN READ ONLY');
-      await client.query('SET LOCAL ROLE backhouse_reporting');
-      await client.query(`SELECT set_config('backhouse.business_id', $1, true), set_config('backhouse.manager_id', $2, true)`, [businessId, managerId ?? '']);
-      for (const query of queries) {
-        const result = await client.query<Record<string, unknown>>(query.sql);
-        const kept = result.rows.slice(0, query.plan.limit);
-        if (query.plan.newestFirst) kept.reverse();
-        const measures = new Set(query.plan.measures);
-        const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, measures.has(key) ? toNumber(value) : (value as WidgetRow[string])])));
-        const answer = { rows, truncated: result.rows.length > query.plan.limit };
-        answered.set(query.widgetId, answer);
-        if (query.cacheKey) rememberAnswer(query.cacheKey, answer);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    await withTransaction(
+      ctx.db.pool,
+      async (client) => {
+        await client.query('SET LOCAL ROLE backhouse_reporting');
+        await client.query(`SELECT set_config('backhouse.business_id', $1, true), set_config('backhouse.manager_id', $2, true)`, [businessId, managerId ?? '']);
+        for (const query of queries) {
+          const result = await client.query<Record<string, unknown>>(query.sql);
+          const kept = result.rows.slice(0, query.plan.limit);
+          if (query.plan.newestFirst) kept.reverse();
+          const measures = new Set(query.plan.measures);
+          const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, measures.has(key) ? toNumber(value) : (value as WidgetRow[string])])));
+          const answer = { rows, truncated: result.rows.length > query.plan.limit };
+          answered.set(query.widgetId, answer);
+          if (query.cacheKey) rememberAnswer(query.cacheKey, answer);
+        }
+      },
+      'BEGIN READ ONLY',
+    );
   }
   const answers = entries.map(({ entry, freshness: fresh }): WidgetData => {
     const { widget } = entry;
