@@ -59,7 +59,9 @@ function scoreColumn(header: string, kind: ValueKind, table: string, column: Can
   const taught = learned?.get(header);
   if (taught && taught.table === table && taught.column === column.name) return { score: 0.98, reason: `learned from source ${taught.source}` };
   const byHeader = headerScore(header, column);
-  const compatible = kind === 'empty' || column.kinds.includes(kind) || (kind === 'text' && column.kinds.includes('category')) || (kind === 'category' && column.kinds.includes('text'));
+  // Text fits identifiers too: references are often codes or names ("C1", "ACME-01", "Acme Ltd").
+  const compatible =
+    kind === 'empty' || column.kinds.includes(kind) || (kind === 'text' && (column.kinds.includes('category') || column.kinds.includes('identifier'))) || (kind === 'category' && column.kinds.includes('text'));
   if (byHeader) {
     if (compatible) return { score: Math.min(1, byHeader.score + (kind === 'empty' ? 0 : 0.05)), reason: byHeader.reason };
     return { score: byHeader.score * 0.5, reason: `${byHeader.reason}, but the values look like ${kind}` };

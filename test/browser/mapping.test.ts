@@ -43,6 +43,8 @@ describe.skipIf(!canRun)('Data sources and mapping in a real browser', () => {
     await expect(target('Order No').inputValue()).resolves.toBe('order_ref');
     await expect(target('Order Date').inputValue()).resolves.toBe('order_date');
     await expect(target('Total').inputValue()).resolves.toBe('total_amount');
+    await expect(target('Customer').inputValue()).resolves.toBe('customer_ref');
+    await expect(target('Customer Email').inputValue()).resolves.toBe('');
     await expect(ops.page.locator('[data-testid="mapping-row"][data-source="Customer Email"] [data-testid="pii-flag"]').textContent()).resolves.toContain('email');
 
     // Edit: statuses to lower case, so "Paid" and "PAID" are the same status; then preview.

@@ -122,6 +122,13 @@ const cases: Case[] = [
     ['Extended Price', ['2.95', '7.00', '8.85'], 'line_total'],
     ['Cashier', ['Tom', 'Tom', 'Eve', 'Eve', 'Tom'], null],
   ] },
+  { name: 'ERP orders with customer codes and emails', table: 'orders', columns: [
+    ['Order No', ['A-1', 'A-2', 'A-3'], 'order_ref'],
+    ['Order Date', ['05/01/2026', '10/02/2026', '13/03/2026'], 'order_date'],
+    ['Customer', ['C1', 'C2', 'C1'], 'customer_ref'],
+    ['Customer Email', ['ann@example.com', 'bob@example.com', 'ann@example.com'], null],
+    ['Total', ['120.00', '80.50', '42.00'], 'total_amount'],
+  ] },
   { name: 'Newsletter export', table: 'customers', columns: [
     ['Subscriber', ['ann@example.com', 'bob@example.com', 'cy@example.com'], 'email'],
     ['Full Name', ['Ann A', 'Bob B', 'Cy C'], 'name'],
@@ -196,6 +203,16 @@ describe('the deterministic mapping proposer', () => {
     expect(proposal.columns[1]).toMatchObject({ target: 'phone', reason: 'values look like phones' });
     expect(proposal.columns[2]).toMatchObject({ target: 'name', reason: 'header synonym of name', confidence: 1 });
     expect(proposal.columns[0]!.target).toBe('email');
+  });
+
+  it('a reference column of codes wins its synonym over a column whose header only contains the word', async () => {
+    const proposal = await deterministicProposer.propose([
+      { header: 'Order No', samples: ['A-1', 'A-2', 'A-3'] },
+      { header: 'Customer', samples: ['C1', 'C2', 'C1'] },
+      { header: 'Customer Email', samples: ['ann@example.com', 'bob@example.com', 'ann@example.com'] },
+    ], { tableHint: 'orders' });
+    expect(proposal.columns.map((column) => column.target)).toEqual(['order_ref', 'customer_ref', null]);
+    expect(proposal.columns[1]).toMatchObject({ reason: 'header synonym of customer_ref', confidence: 1 });
   });
 });
 
