@@ -1,6 +1,6 @@
 import { Readable, Transform, pipeline } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { AppError } from '../errors.js';
 import { createDecoder, detectEncoding, type TextEncodingName } from './encoding.js';
 
@@ -276,12 +276,14 @@ function cellText(value: ExcelJS.CellValue): string {
 
 function openXlsx(source: FileSource): Table {
   const stream = source.open();
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' });
   return {
     format: 'xlsx',
     headers: [],
     rows: (async function* () {
       try {
+        // Loaded on the first workbook only: exceljs adds ~30 MB to a process that never reads one.
+        const { default: excel } = await import('exceljs');
+        const reader = new excel.stream.xlsx.WorkbookReader(stream, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' });
         for await (const sheet of reader) {
           for await (const row of sheet) {
             const values = (row.values as ExcelJS.CellValue[]).slice(1);
