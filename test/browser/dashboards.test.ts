@@ -35,10 +35,11 @@ describe.skipIf(!canRun)('Dashboards in a real browser', () => {
     await page.goto(`${session.app.url}/admin/pages/dashboards`);
     await page.getByTestId('dashboards-page').waitFor({ timeout: 120_000 });
     await page.locator('[data-testid="widget-line"] path.recharts-curve').first().waitFor({ timeout: 30_000 });
-    expect(await page.locator('[data-testid="widget-bar"] path.recharts-rectangle').count()).toBeGreaterThan(0);
-    expect(await page.locator('[data-testid="widget-donut"] path.recharts-sector').count()).toBeGreaterThan(0);
+    // Each widget reads its own data, so each is waited for on its own.
+    await page.locator('[data-testid="widget-bar"] path.recharts-rectangle').first().waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="widget-donut"] path.recharts-sector').first().waitFor({ timeout: 30_000 });
     await expect(page.locator('[data-testid="widget-kpi"] [data-testid="kpi-value"]').first().textContent()).resolves.toBe('242.50');
-    await expect(page.locator('[data-testid="widget-table"] tbody tr').count()).resolves.toBe(2);
+    await expect.poll(() => page.locator('[data-testid="widget-table"] tbody tr').count(), { timeout: 30_000 }).toBe(2);
     await expect(page.getByTestId('freshness').first().textContent()).resolves.toMatch(/refreshed (just now|\d+ min ago)/);
     await page.screenshot({ path: screenshotPath('dashboards-manager'), fullPage: true });
     expect(pageErrors).toEqual([]);
