@@ -222,7 +222,7 @@ const transformOptions = [
   z.strictObject({ op: z.literal('split'), separator: shortText.min(1), index: z.number().int().min(-1000).max(1000) }),
   z.strictObject({ op: z.literal('concat'), columns: z.array(z.string().min(1)).min(1).max(50), separator: shortText.default('') }),
   z.strictObject({ op: z.literal('replace'), find: shortText.min(1), with: shortText }),
-  /** Placeholders that mean "no value", such as "N/A" or "-", compared exactly. */
+  /** Texts that mean "no value", such as "N/A" or "-", compared exactly. */
   z.strictObject({ op: z.literal('null_if'), values: z.array(shortText).min(1).max(100) }),
   /** Replaces whole values ("Y" → "yes", "bezahlt" → "paid"), compared exactly; others are kept or refused. */
   z.strictObject({ op: z.literal('map'), values: z.record(shortText, shortText), otherwise: z.enum(['keep', 'reject']).default('keep') }),
@@ -311,8 +311,8 @@ function compileStep(transform: Transform, context: CompileContext): Step {
     case 'replace':
       return (value) => (value === null ? null : text(textOf(value).split(transform.find).join(transform.with)));
     case 'null_if': {
-      const placeholders = new Set(transform.values);
-      return (value) => (value !== null && placeholders.has(textOf(value)) ? null : value);
+      const meaningNone = new Set(transform.values);
+      return (value) => (value !== null && meaningNone.has(textOf(value)) ? null : value);
     }
     case 'map': {
       const replacements = new Map(Object.entries(transform.values));

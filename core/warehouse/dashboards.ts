@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { z } from 'zod';
 import type { Context } from '../context.js';
-import { withTransaction, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import { assertCan, can } from '../auth/permissions.js';
 import { AppError, forbidden } from '../errors.js';
+import { readAsReporter } from './reporting.js';
 import { viewFreshness, warehouseViews } from './views.js';
 
 export const widgetTypes = ['kpi', 'line', 'bar', 'table', 'donut'] as const;
@@ -330,24 +331,18 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
     else queries.push({ widgetId: entry.widget.id, sql: entry.sql, plan: entry.plan, cacheKey });
   }
   if (queries.length > 0) {
-    await withTransaction(
-      ctx.db.pool,
-      async (client) => {
-        await client.query('SET LOCAL ROLE backhouse_reporting');
-        await client.query(`SELECT set_config('backhouse.business_id', $1, true), set_config('backhouse.manager_id', $2, true)`, [businessId, managerId ?? '']);
-        for (const query of queries) {
-          const result = await client.query<Record<string, unknown>>(query.sql);
-          const kept = result.rows.slice(0, query.plan.limit);
-          if (query.plan.newestFirst) kept.reverse();
-          const measures = new Set(query.plan.measures);
-          const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, measures.has(key) ? toNumber(value) : (value as WidgetRow[string])])));
-          const answer = { rows, truncated: result.rows.length > query.plan.limit };
-          answered.set(query.widgetId, answer);
-          if (query.cacheKey) rememberAnswer(query.cacheKey, answer);
-        }
-      },
-      'BEGIN READ ONLY',
-    );
+    await readAsReporter(ctx.db.pool, { businessId, managerId }, async (client) => {
+      for (const query of queries) {
+        const result = await client.query<Record<string, unknown>>(query.sql);
+        const kept = result.rows.slice(0, query.plan.limit);
+        if (query.plan.newestFirst) kept.reverse();
+        const measures = new Set(query.plan.measures);
+        const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, measures.has(key) ? toNumber(value) : (value as WidgetRow[string])])));
+        const answer = { rows, truncated: result.rows.length > query.plan.limit };
+        answered.set(query.widgetId, answer);
+        if (query.cacheKey) rememberAnswer(query.cacheKey, answer);
+      }
+    });
   }
   const answers = entries.map(({ entry, freshness: fresh }): WidgetData => {
     const { widget } = entry;

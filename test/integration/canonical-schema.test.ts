@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalTables, type CanonicalColumn } from '../../core/mapping/canonical.js';
+import { readAsReporter } from '../../core/warehouse/reporting.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 /** The canonical tables against the catalog, their natural keys, the metadata constraints, and RLS for the reporting role. */
@@ -217,12 +218,7 @@ describe('metadata constraints', () => {
 describe('row-level security for the reporting role', () => {
   /** Rows each canonical table shows under the reporting role with the given settings, by business (and orders by manager). */
   async function visible(settings: { business?: string; manager?: string }) {
-    const client = await database.db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL ROLE backhouse_reporting');
-      if (settings.business) await client.query(`SELECT set_config('backhouse.business_id', $1, true)`, [settings.business]);
-      if (settings.manager) await client.query(`SELECT set_config('backhouse.manager_id', $1, true)`, [settings.manager]);
+    return readAsReporter(database.db.pool, { businessId: settings.business, managerId: settings.manager }, async (client) => {
       const seen: Record<string, string[]> = {};
       for (const entity of Object.keys(canonicalTables)) {
         const rows = await client.query<{ business_id: string }>(`SELECT DISTINCT business_id FROM canonical_${entity} ORDER BY 1`);
@@ -230,11 +226,8 @@ describe('row-level security for the reporting role', () => {
       }
       const orders = await client.query<{ order_ref: string }>(`SELECT order_ref FROM canonical_orders WHERE order_ref LIKE 'RLS-%' ORDER BY 1`);
       const items = await client.query<{ order_ref: string }>(`SELECT DISTINCT order_ref FROM canonical_order_items WHERE order_ref LIKE 'RLS-%' ORDER BY 1`);
-      await client.query('ROLLBACK');
       return { seen, orders: orders.rows.map((r) => r.order_ref), items: items.rows.map((r) => r.order_ref) };
-    } finally {
-      client.release();
-    }
+    });
   }
 
   beforeAll(async () => {
@@ -273,17 +266,8 @@ describe('row-level security for the reporting role', () => {
   });
 
   it('gives the reporting role no access to the metadata, while the app’s own role sees every business', async () => {
-    const client = await database.db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL ROLE backhouse_reporting');
-      await client.query(`SELECT set_config('backhouse.business_id', $1, true)`, [A]);
-      const denied = await errorOf(client.query('SELECT count(*) FROM data_sources'));
-      expect(denied.code).toBe('42501');
-      await client.query('ROLLBACK');
-    } finally {
-      client.release();
-    }
+    const denied = await errorOf(readAsReporter(database.db.pool, { businessId: A }, (client) => client.query('SELECT count(*) FROM data_sources')));
+    expect(denied.code).toBe('42501');
     const all = await sql<{ business_id: string }>(`SELECT DISTINCT business_id FROM canonical_orders ORDER BY 1`);
     expect(all.map((r) => r.business_id)).toEqual([A, B].sort());
   });

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextFor, systemContext, type Context } from '../../core/context.js';
 import { checkViewStaleness } from '../../core/warehouse/alerts.js';
+import { readAsReporter } from '../../core/warehouse/reporting.js';
 import { refreshOrder, refreshViews, viewFreshness, viewsDependingOn, warehouseViews, WAREHOUSE_REFRESH_QUEUE } from '../../core/warehouse/views.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -530,19 +531,8 @@ describe('freshness and stale alerts', () => {
 // ---- scoped reading ----
 
 describe('the reporting role reads the views through schema reporting, scoped like the canonical tables', () => {
-  async function asReporter<T>(settings: { business?: string; manager?: string }, read: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await database.db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL ROLE backhouse_reporting');
-      if (settings.business) await client.query(`SELECT set_config('backhouse.business_id', $1, true)`, [settings.business]);
-      if (settings.manager) await client.query(`SELECT set_config('backhouse.manager_id', $1, true)`, [settings.manager]);
-      return await read(client);
-    } finally {
-      await client.query('ROLLBACK');
-      client.release();
-    }
-  }
+  const asReporter = <T>(settings: { business?: string; manager?: string }, read: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    readAsReporter(database.db.pool, { businessId: settings.business, managerId: settings.manager }, read);
   const distinct = async (client: pg.PoolClient, view: string, column: string) =>
     (await client.query<{ v: string | null }>(`SELECT DISTINCT ${column}::text AS v FROM reporting.${pg.escapeIdentifier(view)} ORDER BY 1`)).rows.map((r) => r.v);
 
