@@ -1,6 +1,7 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
-import { FeedChips, FeedStatusBadge, isFinalStatus, requestJson as call, transformStatusUrl, type FeedStatus } from './feed-status.js';
+import { requestJson as call } from '../../dashboards/components/request.js';
+import { FeedChips, FeedStatusBadge, isFinalStatus, transformStatusUrl, type FeedStatus } from './feed-status.js';
 
 type Match =
   | { status: 'exact'; product_name: string; score: number }
@@ -52,9 +53,11 @@ const DataFeedUpload: React.FC = () => {
 
   useEffect(() => {
     // Admins choose the business the file is for; everyone else loads into their own.
-    call<{ data: { user: { role: string } } }>('GET', '/api/me').then(({ data }) => {
-      if (data.user.role === 'admin') call<{ data: Business[] }>('GET', '/api/businesses?perPage=500&sortBy=name&direction=asc').then((res) => setBusinesses(res.data));
-    });
+    call<{ data: { user: { role: string } } }>('GET', '/api/me')
+      .then(async ({ data }) => {
+        if (data.user.role === 'admin') setBusinesses((await call<{ data: Business[] }>('GET', '/api/businesses?perPage=500&sortBy=name&direction=asc')).data);
+      })
+      .catch((reason: Error) => setError(`The list of businesses could not be loaded: ${reason.message}`));
   }, []);
 
   const upload = useCallback(

@@ -1,7 +1,8 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { useTranslation, type BasePropertyProps } from 'adminjs';
 import { Badge, Box, Text, ValueGroup } from '@adminjs/design-system';
-import { FeedChips, FeedStatusBadge, isFinalStatus, RequestError, requestJson, transformStatusUrl, type FeedStatus, type FeedSummary } from './feed-status.js';
+import { RequestError, requestJson } from '../../dashboards/components/request.js';
+import { FeedChips, FeedStatusBadge, isFinalStatus, transformStatusUrl, type FeedStatus, type FeedSummary } from './feed-status.js';
 
 const POLL_MS = 2000;
 

@@ -34,37 +34,6 @@ export interface FeedStatus {
   summary: FeedSummary;
 }
 
-/** A refused or failed request, with its HTTP status (0 when the server was not reached). */
-export class RequestError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
-
-/** JSON over the admin's session cookie; an error answer becomes a RequestError with the server's message and row details. */
-export async function requestJson<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(url, {
-    method,
-    credentials: 'same-origin',
-    headers: body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
-  }).catch((reason: Error) => {
-    throw new RequestError(reason.message, 0);
-  });
-  const json = await res.json().catch(() => null);
-  if (!res.ok) {
-    const error = json?.error;
-    const details = error?.details;
-    const rows = Array.isArray(details?.errors) ? details.errors.slice(0, 5).map((e: { row: number; column: string; value: string; reason: string }) => `row ${e.row}, ${e.column} "${e.value}" ${e.reason}`) : [];
-    const missing = Array.isArray(details?.missing_columns) ? [`missing: ${details.missing_columns.join(', ')}; the file has: ${details.found_columns.join(', ')}`] : [];
-    throw new RequestError([error?.message ?? `Request failed (${res.status})`, ...missing, ...rows].join('\n'), res.status);
-  }
-  return json as T;
-}
-
 export const transformStatusUrl = (feedId: number | string) => `/dashboard/data-feeds/${feedId}/transform-status`;
 
 export const money = (value: number) => value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });

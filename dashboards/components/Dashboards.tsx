@@ -1,5 +1,6 @@
 import React, { useEffect, useState } from 'react';
 import { ApiClient } from 'adminjs';
+import { requestJson } from './request.js';
 import { Badge, Box, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 import { WidgetChart, type ChartRow, type WidgetFields } from './charts.js';
 
@@ -28,13 +29,6 @@ interface PageData {
 
 const api = new ApiClient();
 
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { credentials: 'same-origin' });
-  const json = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(json?.error?.message ?? `Request failed (${res.status})`);
-  return json as T;
-}
-
 /** "refreshed 3 min ago" from the view's last refresh. */
 function ago(iso: string | null, now: number): string {
   if (!iso) return 'never refreshed';
@@ -55,7 +49,7 @@ const Widget: React.FC<{ dashboardId: string; spec: WidgetSpec; businessId: stri
     const params = new URLSearchParams({ widget_id: spec.id });
     if (businessId) params.set('business_id', businessId);
     const load = () =>
-      getJson<{ data: { widgets: WidgetData[] } }>(`/api/dashboard/${dashboardId}/data?${params}`).then(
+      requestJson<{ data: { widgets: WidgetData[] } }>('GET', `/api/dashboard/${dashboardId}/data?${params}`).then(
         (res) => {
           if (!live) return;
           setData(res.data.widgets[0] ?? null);
@@ -118,7 +112,15 @@ const Dashboards: React.FC = () => {
   useEffect(() => {
     if (!dashboardId) return;
     setWidgets([]);
-    getJson<{ data: { widgets: WidgetSpec[] } }>(`/api/dashboard/${dashboardId}`).then((res) => setWidgets(res.data.widgets), (reason: Error) => setError(reason.message));
+    // Another dashboard may be chosen before this one's widgets arrive: drop a late answer.
+    let live = true;
+    requestJson<{ data: { widgets: WidgetSpec[] } }>('GET', `/api/dashboard/${dashboardId}`).then(
+      (res) => live && setWidgets(res.data.widgets),
+      (reason: Error) => live && setError(reason.message),
+    );
+    return () => {
+      live = false;
+    };
   }, [dashboardId]);
 
   if (!page) return error ? <MessageBox m="xl" variant="danger" message={error} /> : <Loader />;

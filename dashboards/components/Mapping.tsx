@@ -1,5 +1,6 @@
 import React, { useCallback, useEffect, useState } from 'react';
 import { ApiClient } from 'adminjs';
+import { requestJson } from './request.js';
 import { Badge, Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 
 type Transform = { op: string } & Record<string, unknown>;
@@ -83,23 +84,6 @@ interface Execution {
 }
 
 const api = new ApiClient();
-
-/** A request to /api with the admin's session; errors carry the API's message and its details. */
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(url, {
-    method,
-    credentials: 'same-origin',
-    headers: body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => null);
-  if (!res.ok) {
-    const details = Array.isArray(json?.error?.details) ? json.error.details : [];
-    const lines = details.slice(0, 8).map((d: { column?: string; field?: string; step?: number; reason?: string }) => `${d.column ?? d.field ?? ''}${d.step === undefined ? '' : ` (step ${d.step})`}: ${d.reason ?? ''}`);
-    throw new Error([json?.error?.message ?? `Request failed (${res.status})`, ...lines].join('\n'));
-  }
-  return json as T;
-}
 
 let lineCounter = 0;
 const newKey = () => `line-${++lineCounter}`;
@@ -207,7 +191,7 @@ const Mapping: React.FC = () => {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const loadSources = useCallback(() => call<{ data: SourceSummary[] }>('GET', '/api/data-sources').then((res) => setSources(res.data), (reason: Error) => setError(reason.message)), []);
+  const loadSources = useCallback(() => requestJson<{ data: SourceSummary[] }>('GET', '/api/data-sources').then((res) => setSources(res.data), (reason: Error) => setError(reason.message)), []);
 
   useEffect(() => {
     api.getPage({ pageName: 'mapping' }).then((res) => {
@@ -232,7 +216,7 @@ const Mapping: React.FC = () => {
   };
 
   const propose = async (id: string, tableHint?: string) => {
-    const proposal = await call<Proposal>('POST', '/api/mapping/propose', tableHint ? { data_source_id: id, table_hint: tableHint } : { data_source_id: id });
+    const proposal = await requestJson<Proposal>('POST', '/api/mapping/propose', tableHint ? { data_source_id: id, table_hint: tableHint } : { data_source_id: id });
     setTable(proposal.table);
     setLines(linesFromProposal(proposal));
     setProposalNote(`Proposed: ${proposal.table} (confidence ${Math.round(proposal.table_confidence * 100)} %)${proposal.fallback ? `; the language model's answer was not used: ${proposal.fallback.reason}` : ''}`);
@@ -241,7 +225,7 @@ const Mapping: React.FC = () => {
   /** Opens a source: its latest saved version when there is one (the approved one first), else a fresh proposal. */
   const open = (id: string) =>
     run('Opening', async () => {
-      const [opened, saved] = await Promise.all([call<Source>('GET', `/api/data-sources/${id}`), call<{ data: Version[] }>('GET', `/api/data-sources/${id}/mappings`)]);
+      const [opened, saved] = await Promise.all([requestJson<Source>('GET', `/api/data-sources/${id}`), requestJson<{ data: Version[] }>('GET', `/api/data-sources/${id}/mappings`)]);
       setSource(opened);
       setVersions(saved.data);
       setPreview(null);
@@ -265,7 +249,7 @@ const Mapping: React.FC = () => {
       const file = (form.elements.namedItem('file') as HTMLInputElement).files?.[0];
       if (!file) throw new Error('Choose a CSV or XLSX file first.');
       data.append('file', file);
-      const created = await call<Source>('POST', '/api/data-sources', data);
+      const created = await requestJson<Source>('POST', '/api/data-sources', data);
       form.reset();
       await loadSources();
       await open(created.id);
@@ -280,26 +264,37 @@ const Mapping: React.FC = () => {
   const update = (key: string, change: Partial<EditorLine>) => setLines((current) => current.map((line) => (line.key === key ? { ...line, ...change } : line)));
 
   const reloadVersions = async (id: string) => {
-    const [opened, saved] = await Promise.all([call<Source>('GET', `/api/data-sources/${id}`), call<{ data: Version[] }>('GET', `/api/data-sources/${id}/mappings`)]);
+    const [opened, saved] = await Promise.all([requestJson<Source>('GET', `/api/data-sources/${id}`), requestJson<{ data: Version[] }>('GET', `/api/data-sources/${id}/mappings`)]);
     setSource(opened);
     setVersions(saved.data);
     await loadSources();
   };
 
-  // Follows a running execution until it ends.
+  // Follows a running execution until it ends; a failed poll is tried again. Opening another source
+  // clears the execution, and a reply that arrives after that is dropped.
+  const sourceId = source?.id;
   useEffect(() => {
     if (!execution || execution.status === 'succeeded' || execution.status === 'failed') return;
+    let live = true;
     const timer = setTimeout(() => {
-      call<Execution>('GET', `/api/mapping/executions/${execution.id}`).then(
+      requestJson<Execution>('GET', `/api/mapping/executions/${execution.id}`).then(
         (next) => {
+          if (!live) return;
           setExecution(next);
-          if ((next.status === 'succeeded' || next.status === 'failed') && source) reloadVersions(source.id).catch((reason: Error) => setError(reason.message));
+          if ((next.status === 'succeeded' || next.status === 'failed') && sourceId) reloadVersions(sourceId).catch((reason: Error) => setError(reason.message));
         },
-        (reason: Error) => setError(reason.message),
+        (reason: Error) => {
+          if (!live) return;
+          setError(`${reason.message} (still following the load)`);
+          setExecution({ ...execution });
+        },
       );
     }, 1000);
-    return () => clearTimeout(timer);
-  }, [execution]);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [execution, sourceId]);
 
   if (!page) return <Box variant="grey">{error ? <MessageBox variant="danger" message={error} /> : <Loader />}</Box>;
   const catalogTable = page.catalog.tables.find((t) => t.name === table);
@@ -405,10 +400,10 @@ const Mapping: React.FC = () => {
               <Button size="sm" type="button" variant="text" mt="sm" onClick={() => setLines((current) => [...current, { key: newKey(), source: null, target: '', transforms: [], expression: '', confidence: null, reason: null }])}>+ computed column</Button>
               {missingKeys.length > 0 && <MessageBox variant="warning" mt="default" message={`Map the natural key of ${table}: ${missingKeys.join(', ')}.`} />}
               <Box flex flexDirection="row" mt="lg" style={{ gap: 8 }}>
-                {page.may.preview && <Button type="button" data-testid="preview-mapping" disabled={busy !== null} onClick={() => run('Previewing', async () => setPreview(await call<Preview>('POST', '/api/mapping/preview', { data_source_id: source.id, columns: columnsBody() })))}>Preview</Button>}
+                {page.may.preview && <Button type="button" data-testid="preview-mapping" disabled={busy !== null} onClick={() => run('Previewing', async () => setPreview(await requestJson<Preview>('POST', '/api/mapping/preview', { data_source_id: source.id, columns: columnsBody() })))}>Preview</Button>}
                 {page.may.save && (
                   <Button type="button" variant="primary" data-testid="save-mapping" disabled={busy !== null} onClick={() => run('Saving', async () => {
-                    const saved = await call<Version>('POST', '/api/mapping/save', { data_source_id: source.id, table, columns: columnsBody() });
+                    const saved = await requestJson<Version>('POST', '/api/mapping/save', { data_source_id: source.id, table, columns: columnsBody() });
                     await reloadVersions(source.id);
                     setNotice(`Saved as version ${saved.version} (draft).${page.may.approve ? '' : ' An administrator approves it before it loads.'}`);
                   })}>Save as new version</Button>
@@ -443,7 +438,7 @@ const Mapping: React.FC = () => {
                   <Text>Version {v.version}</Text> <Badge size="sm" variant={statusVariant(v.status)}>{v.status}</Badge> <Text variant="sm">{v.table}, {v.columns.length} columns, saved {new Date(v.created_at).toLocaleString()}</Text>
                   {v.status === 'draft' && page.may.approve && (
                     <Button size="sm" variant="primary" type="button" data-testid="approve-mapping" disabled={busy !== null} onClick={() => run('Approving', async () => {
-                      await call('POST', '/api/mapping/approve', { mapping_version_id: v.id });
+                      await requestJson('POST', '/api/mapping/approve', { mapping_version_id: v.id });
                       await reloadVersions(source.id);
                       setProposalNote(`Showing version ${v.version} (approved).`);
                       setNotice(`Version ${v.version} approved: uploads of this layout now load with it.`);
@@ -455,8 +450,8 @@ const Mapping: React.FC = () => {
               {page.may.execute && (
                 <Box mt="default">
                   <Button type="button" variant="primary" data-testid="execute-mapping" disabled={busy !== null || !source.approved_mapping || execution?.status === 'queued' || execution?.status === 'running'} onClick={() => run('Starting', async () => {
-                    const started = await call<{ execution_id: string }>('POST', '/api/mapping/execute', { data_source_id: source.id });
-                    setExecution(await call<Execution>('GET', `/api/mapping/executions/${started.execution_id}`));
+                    const started = await requestJson<{ execution_id: string }>('POST', '/api/mapping/execute', { data_source_id: source.id });
+                    setExecution(await requestJson<Execution>('GET', `/api/mapping/executions/${started.execution_id}`));
                   })}>Execute: load the whole file</Button>
                   {!source.approved_mapping && <Text variant="sm">Executing needs an approved mapping of this layout.</Text>}
                 </Box>

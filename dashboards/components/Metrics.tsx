@@ -1,5 +1,6 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { ApiClient } from 'adminjs';
+import { requestJson } from './request.js';
 import { Box, Button, H2, H5, Label, Loader, MessageBox } from '@adminjs/design-system';
 import type { Kpi } from '../../core/warehouse/metrics.js';
 import { BarChartView, CHART_COLORS, DonutChartView, KpiCard, LineChartView, type ChartRow } from './charts.js';
@@ -29,13 +30,6 @@ interface PageData {
 
 const api = new ApiClient();
 const money = (value: number | null | undefined) => (value === null || value === undefined ? '–' : value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { credentials: 'same-origin' });
-  const json = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(json?.error?.message ?? `Request failed (${res.status})`);
-  return json as T;
-}
 
 function change(now: number, before: number): string {
   if (!before) return '';
@@ -81,18 +75,24 @@ const Metrics: React.FC = () => {
     const productQuery = new URLSearchParams(query);
     if (product) productQuery.set('product_id', product.id);
     setError(null);
+    // Filters may change again before the answers arrive: only the latest request's answers are shown.
+    let live = true;
     Promise.all([
-      getJson<KpiResponse>(`/dashboard/metrics/kpi?${productQuery}`),
-      getJson<{ products: TopProduct[] }>(`/dashboard/metrics/top-products?${query}`),
-      getJson<{ points: TrendPoint[] }>(`/dashboard/metrics/trend?${productQuery}`),
+      requestJson<KpiResponse>('GET', `/dashboard/metrics/kpi?${productQuery}`),
+      requestJson<{ products: TopProduct[] }>('GET', `/dashboard/metrics/top-products?${query}`),
+      requestJson<{ points: TrendPoint[] }>('GET', `/dashboard/metrics/trend?${productQuery}`),
     ]).then(
       ([k, t, s]) => {
+        if (!live) return;
         setKpi(k);
         setTop(t.products);
         setTrend(s.points);
       },
-      (reason: Error) => setError(reason.message),
+      (reason: Error) => live && setError(reason.message),
     );
+    return () => {
+      live = false;
+    };
   }, [page, query, product, refreshKey]);
 
   // When a feed finishes loading, the numbers change: watch the latest feed and refresh then.
@@ -100,7 +100,7 @@ const Metrics: React.FC = () => {
     if (!page?.canSeeFeeds) return undefined;
     let last: string | null = null;
     const timer = setInterval(() => {
-      getJson<{ feeds: { id: number; status: string; summary: { transform_finished_at?: string } }[] }>('/dashboard/data-feeds?limit=1').then(({ feeds }) => {
+      requestJson<{ feeds: { id: number; status: string; summary: { transform_finished_at?: string } }[] }>('GET', '/dashboard/data-feeds?limit=1').then(({ feeds }) => {
         const latest = feeds[0] ? `${feeds[0].id}:${feeds[0].status}:${feeds[0].summary.transform_finished_at ?? ''}` : '';
         if (last !== null && latest !== last) setRefreshKey((key) => key + 1);
         last = latest;

@@ -1,0 +1,35 @@
+/** A refused or failed request, with its HTTP status (0 when the server was not reached). */
+export class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The lines of an error answer's `details` a person can act on: a feed's rows and columns, or a mapping's column problems. */
+function detailLines(details: unknown): string[] {
+  if (Array.isArray(details)) {
+    return details.slice(0, 8).map((d: { column?: string; field?: string; step?: number; reason?: string }) => `${d.column ?? d.field ?? ''}${d.step === undefined ? '' : ` (step ${d.step})`}: ${d.reason ?? ''}`);
+  }
+  const feed = details as { errors?: { row: number; column: string; value: string; reason: string }[]; missing_columns?: string[]; found_columns?: string[] } | null;
+  const missing = Array.isArray(feed?.missing_columns) ? [`missing: ${feed.missing_columns.join(', ')}; the file has: ${(feed.found_columns ?? []).join(', ')}`] : [];
+  const rows = Array.isArray(feed?.errors) ? feed.errors.slice(0, 5).map((e) => `row ${e.row}, ${e.column} "${e.value}" ${e.reason}`) : [];
+  return [...missing, ...rows];
+}
+
+/** JSON over the admin's session cookie; an error answer becomes a RequestError with the server's message and its details. */
+export async function requestJson<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
+  }).catch((reason: Error) => {
+    throw new RequestError(reason.message, 0);
+  });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) throw new RequestError([json?.error?.message ?? `Request failed (${res.status})`, ...detailLines(json?.error?.details)].join('\n'), res.status);
+  return json as T;
+}
