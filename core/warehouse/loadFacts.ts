@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { Context } from '../context.js';
+import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 
 export type FeedStage = 'queued' | 'transforming' | 'transformed' | 'failed';
@@ -40,26 +41,25 @@ export async function processDataFeed(ctx: Context, feedId: number, traceId: str
   const row = feed.rows[0];
   if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
   const staged = await ctx.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${row.data_type === 'sales' ? 'staging_sales_items' : 'staging_costs'} WHERE data_feed_id = $1`, [feedId]);
-  if (Number(staged.rows[0]!.n) === 0 && row.status === 'transformed') {
+  const stagedRows = Number(staged.rows[0]!.n);
+  if (stagedRows === 0 && row.status === 'transformed') {
     // Already loaded and purged: a duplicate delivery of the job.
     return (await ctx.db.pool.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary;
   }
   await updateFeed(ctx.db.pool, feedId, 'transforming', { stage: 'transforming', transform_started_at: new Date().toISOString(), error: null });
-  const client = await ctx.db.pool.connect();
   try {
-    await client.query('BEGIN');
-    const summary = row.data_type === 'sales' ? await loadSales(client, row.business_id, feedId, options) : await loadCosts(client, row.business_id, feedId);
-    const finished = await updateFeed(client, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
-    await client.query('COMMIT');
+    // Staging is unlogged: a database crash empties it. Loading nothing would replace the feed's facts or costs with none.
+    if (stagedRows === 0) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
+    const finished = await withTransaction(ctx.db.pool, async (client) => {
+      const summary = row.data_type === 'sales' ? await loadSales(client, row.business_id, feedId, stagedRows, options) : await loadCosts(client, row.business_id, feedId);
+      return updateFeed(client, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
+    });
     ctx.log.info({ feedId, metrics: finished.metrics }, 'data feed transformed');
     return finished;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     const message = error instanceof Error ? error.message : String(error);
     await updateFeed(ctx.db.pool, feedId, 'failed', { stage: 'failed', error: { code: error instanceof AppError ? error.code : 'load_failed', message, trace_id: traceId } }).catch(() => undefined);
     throw error;
-  } finally {
-    client.release();
   }
 }
 
@@ -90,10 +90,8 @@ export async function removeFeedData(run: SqlRunner, businessId: string, feedId:
   await run('DELETE FROM staging_costs WHERE data_feed_id = $1', [feedId]);
 }
 
-async function loadSales(client: PoolClient, businessId: string, feedId: number, options: LoadOptions): Promise<Partial<FeedSummary>> {
+async function loadSales(client: PoolClient, businessId: string, feedId: number, staged: number, options: LoadOptions): Promise<Partial<FeedSummary>> {
   await removeFeedFacts((sql, params) => client.query(sql, params), businessId, feedId);
-  const staged = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0]!.n);
-  if (staged === 0) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
   // The feed's distinct customers (with their first day), channels and days, in one pass over its rows: the
   // dimensions are resolved for these few values instead of for every row.
   await client.query(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+import { processDataFeed } from '../../core/warehouse/loadFacts.js';
 
 let app: TestApp;
 let t: Tenants;
@@ -165,6 +166,21 @@ describe('commit and load', () => {
     await waitForFeed(app.url, ops, res.body!.feed_id);
     const unitCosts = await app.db.pool.query(`SELECT date_key::text, unit_cost::text FROM fact_sales WHERE data_feed_id = $1 ORDER BY date_key`, [res.body!.feed_id]);
     expect(unitCosts.rows).toEqual([{ date_key: '2025-09-02', unit_cost: '1.2500' }, { date_key: '2025-09-03', unit_cost: '1.5000' }]);
+  });
+
+  it('a cost feed whose staged rows are gone fails with what to do, and keeps the costs it had loaded', async () => {
+    const costs = 'product_name,cost,cost_date,cost_type\nCroissant,0.05,2025-07-01,napkins\n';
+    const preview = await uploadPreview(app.url, ops, { name: 'costs.csv', bytes: Buffer.from(costs) }, { data_type: 'costs' });
+    const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: 'costs' });
+    const feedId = commit.body!.feed_id as number;
+    expect((await waitForFeed(app.url, ops, feedId)).status).toBe('transformed');
+    // As after a crash: the feed is to be loaded again, and its unlogged staging rows were lost.
+    await app.db.pool.query(`UPDATE data_feeds SET status = 'queued' WHERE id = $1`, [feedId]);
+    await expect(processDataFeed(app.system, feedId, 'test-trace', { ownPartitionMinRows: 50_000 })).rejects.toMatchObject({ code: 'gone' });
+    const feed = await app.db.pool.query(`SELECT status, summary->'error'->>'message' AS message FROM data_feeds WHERE id = $1`, [feedId]);
+    expect(feed.rows[0]).toMatchObject({ status: 'failed', message: expect.stringContaining('upload the file again') });
+    const kept = await app.db.pool.query(`SELECT count(*)::int AS n FROM product_costs WHERE data_feed_id = $1`, [feedId]);
+    expect(kept.rows[0].n).toBe(1);
   });
 
   it('"Create missing" creates products for the business and answers name → id', async () => {
