@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.js';
 import { proposerFromConfig } from '../core/mapping/llm-proposer.js';
 import { approveMapping, listMappingVersions, previewMapping, proposeMapping, saveMapping } from '../core/mapping/mappings.js';
 import { createDataSource, getDataSource, listDataSources, sourceSettings } from '../core/mapping/sources.js';
-import { streamUpload } from './feeds.js';
+import { streamUpload } from './upload.js';
 import { contextOf, handle, parse } from './http.js';
 
 const proposeBody = z.object({

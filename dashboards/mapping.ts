@@ -1,18 +1,14 @@
 import type { PageContext } from 'adminjs';
-import { ForbiddenError } from 'adminjs';
 import { can } from '../core/auth/permissions.js';
 import { mappingCatalog } from '../core/mapping/mappings.js';
-import { listRecords } from '../core/records/service.js';
-import { coreContext, type AdminDeps } from '../resources/context.js';
+import { businessChoices, pageContext, type AdminDeps } from '../resources/context.js';
 
 /** The Data Sources page's starting data: the catalog to map onto, and what the caller's role may do (the API checks again). */
 export function mappingPageHandler(deps: AdminDeps) {
   return async (_request: unknown, _response: unknown, context: PageContext | undefined) => {
-    const ctx = coreContext(deps, context);
-    if (!can(ctx.user, 'dataSources', 'list')) throw new ForbiddenError('Your role may not see data sources.');
-    const businesses = ctx.scope.kind === 'all' ? (await listRecords(ctx, 'businesses', { orderBy: { name: 'asc' }, take: 500 })).rows.map((b) => ({ id: b.id as string, name: b.name as string })) : null;
+    const ctx = pageContext(deps, context, 'dataSources', 'list', 'Your role may not see data sources.');
     return {
-      businesses,
+      businesses: await businessChoices(ctx),
       catalog: mappingCatalog(),
       may: {
         upload: can(ctx.user, 'dataSources', 'new'),

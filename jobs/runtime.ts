@@ -34,6 +34,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     // createQueue keeps an existing queue's options; apply the code's current ones.
     await boss.updateQueue(definition.name, options);
   }
+  const send: JobQueue['send'] = (queue, data, options) => boss.send(queue, data, options ?? {});
   if (opts.work) {
     for (const definition of definitions) {
       // pg-boss runs one job at a time per work() registration: register as many as the concurrency.
@@ -43,7 +44,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
         const ctx = { ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id };
         const started = Date.now();
         try {
-          const output = await definition.handle(ctx, job, config, { send: (queue, data, options) => boss.send(queue, data, options ?? {}) });
+          const output = await definition.handle(ctx, job, config, { send });
           jobLog.info({ ms: Date.now() - started }, 'job completed');
           return output;
         } catch (error) {
@@ -58,9 +59,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   let stopped = false;
   return {
     boss,
-    async send(queue, data, options) {
-      return boss.send(queue, data, options ?? {});
-    },
+    send,
     async retry(queue, id) {
       await boss.retry(queue, id);
     },

@@ -1,4 +1,4 @@
-import type { ActionContext, CurrentAdmin } from 'adminjs';
+import type { ActionContext, CurrentAdmin, PageContext } from 'adminjs';
 import { ForbiddenError, NotFoundError, ValidationError } from 'adminjs';
 import { can, type Action, type Resource } from '../core/auth/permissions.js';
 import { roles, type UserPrincipal } from '../core/auth/principal.js';
@@ -6,6 +6,7 @@ import { contextFor, type Context } from '../core/context.js';
 import type { Db } from '../core/db/index.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { listRecords } from '../core/records/service.js';
 
 export interface AdminDeps {
   db: Db;
@@ -30,6 +31,23 @@ export function coreContext(deps: AdminDeps, actionContext: Pick<ActionContext, 
   const principal = principalOf(actionContext?.currentAdmin);
   if (!principal) throw new ForbiddenError('Sign in first.');
   return contextFor(principal, deps.db, deps.log);
+}
+
+/**
+ * A custom page's caller, refused unless their role may do `action` on `resource` (AdminJS pages have no
+ * access option of their own, so the page's handler asks).
+ */
+export function pageContext(deps: AdminDeps, page: PageContext | undefined, resource: Resource, action: Action, refusal: string): Context {
+  const ctx = coreContext(deps, page);
+  if (!can(ctx.user, resource, action)) throw new ForbiddenError(refusal);
+  return ctx;
+}
+
+/** The businesses an admin picks from on a page; null for everyone else, who sees their own. */
+export async function businessChoices(ctx: Context): Promise<{ id: string; name: string }[] | null> {
+  if (ctx.scope.kind !== 'all') return null;
+  const { rows } = await listRecords(ctx, 'businesses', { orderBy: { name: 'asc' }, take: 500 });
+  return rows.map((business) => ({ id: business.id as string, name: business.name as string }));
 }
 
 /** Core errors as AdminJS shows them: field errors on the form, a notice otherwise. */

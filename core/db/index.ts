@@ -23,19 +23,23 @@ export function connectDb(url: string, poolSize = 10): Db {
   return { url, prisma, pool };
 }
 
-/** Runs `work` in one transaction on one pooled connection: committed when it returns, rolled back when it throws. */
+/**
+ * Runs `work` in one transaction on one pooled connection: committed when it returns, rolled back when it
+ * throws. A connection that cannot even roll back is broken and is closed rather than handed out again.
+ */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query(begin);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
+import { copyValue } from '../db/copy.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { loadMatcher } from './preview.js';
@@ -48,16 +49,6 @@ const staging = {
     columns: ['data_feed_id', 'row_number', 'business_id', 'product_id', 'product_name', 'cost', 'cost_date', 'cost_type'],
   },
 } as const;
-
-const COPY_SPECIAL = /[\\\t\n\r]/;
-
-/** A value in COPY's text format: \N for null; backslash, tab and line breaks escaped. */
-function copyValue(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '\\N';
-  const text = String(value);
-  if (!COPY_SPECIAL.test(text)) return text;
-  return text.replace(/[\\\t\n\r]/g, (char) => (char === '\\' ? '\\\\' : char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
-}
 
 /**
  * Rows into a staging table through COPY, buffered into ~256 KiB writes and respecting backpressure,

@@ -125,7 +125,8 @@ export function parseDateAs(raw: string, format: DateFormat): string | null {
   return isCalendarDate(iso) ? iso : null;
 }
 
-function isCalendarDate(iso: string): boolean {
+/** True for a real day written as YYYY-MM-DD. */
+export function isCalendarDate(iso: string): boolean {
   const date = new Date(`${iso}T00:00:00Z`);
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === iso;
 }

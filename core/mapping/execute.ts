@@ -10,12 +10,14 @@ import { Decimal } from 'decimal.js';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { assertCan } from '../auth/permissions.js';
+import { scopeIncludes } from '../auth/scope.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
+import { copyValue } from '../db/copy.js';
 import { AppError, notFound } from '../errors.js';
 import { openTable, withHeaders, type FileSource } from '../feeds/reader.js';
 import { findDataSourceUpload } from '../feeds/uploads.js';
-import { parseDecimal } from '../feeds/values.js';
+import { isCalendarDate, parseDecimal } from '../feeds/values.js';
 import type { JobQueue } from '../queue.js';
 import { viewsDependingOn, WAREHOUSE_REFRESH_QUEUE } from '../warehouse/views.js';
 import { canonicalTables } from './canonical.js';
@@ -62,7 +64,7 @@ export async function requestExecution(ctx: Context, queue: Pick<JobQueue, 'send
     [input.dataSourceId],
   );
   const source = found.rows[0];
-  if (!source || (ctx.scope.kind === 'business' && source.business_id !== ctx.scope.businessId)) throw notFound(what);
+  if (!source || !scopeIncludes(ctx.scope, source.business_id)) throw notFound(what);
   if (!source.upload_token) throw new AppError('gone', `The file of data source “${source.name}” is no longer stored. Upload the file again as a new data source.`);
   const approved = await ctx.db.pool.query<{ id: string; version: number; target_table: string }>(
     `SELECT id, version, target_table FROM mapping_versions WHERE business_id = $1 AND header_fingerprint = $2 AND status = 'approved'`,
@@ -181,12 +183,6 @@ const booleanTexts = new Map<string, boolean>([
   ...['false', 'f', 'no', 'n', '0'].map((word): [string, boolean] => [word, false]),
 ]);
 
-function isIsoDay(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
-  const day = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(text);
-}
-
 /**
  * The text PostgreSQL stores for a value in a column of that type, or the reason the column refuses it.
  * Transforms usually produce the right type already; text is accepted where it reads unambiguously.
@@ -197,7 +193,7 @@ export function columnText(value: Exclude<Value, null>, type: ColumnType): { tex
     case 'text':
       return { text: shown };
     case 'date':
-      if (value.type === 'date' || (value.type === 'text' && isIsoDay(value.value.trim()))) return { text: shown.trim() };
+      if (value.type === 'date' || (value.type === 'text' && isCalendarDate(value.value.trim()))) return { text: shown.trim() };
       return { refused: `“${shown}” is not a date (add a date_parse transform to read it)` };
     case 'boolean': {
       if (value.type === 'boolean') return { text: String(value.value) };
@@ -213,12 +209,6 @@ export function columnText(value: Exclude<Value, null>, type: ColumnType): { tex
       return { text: rounded.toFixed(type.scale) };
     }
   }
-}
-
-/** A value in COPY's text format: \N for null; backslash, tab and line breaks escaped. */
-function copyField(value: string | null): string {
-  if (value === null) return '\\N';
-  return value.replace(/[\\\t\n\r]/g, (char) => (char === '\\' ? '\\\\' : char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
 }
 
 // ─── The upsert ──────────────────────────────────────────────────────────────────────────────────────────
@@ -350,7 +340,7 @@ export async function executeMapping(ctx: Context, queue: Pick<JobQueue, 'send'>
     [executionId],
   );
   const execution = found.rows[0];
-  if (!execution || (ctx.scope.kind === 'business' && execution.business_id !== ctx.scope.businessId)) throw notFound(`Mapping execution ${executionId}`);
+  if (!execution || !scopeIncludes(ctx.scope, execution.business_id)) throw notFound(`Mapping execution ${executionId}`);
 
   let startedAt: Date;
   try {
@@ -488,14 +478,14 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
           if (target.requiredKey.includes(column.name) && !mapped.errors.some((error) => error.column === column.name)) {
             problems.push({ row: rowNumber, column: column.name, value: null, reason: `is empty, but ${column.name} is part of the natural key of ${target.table}; a row without it cannot be loaded` });
           }
-          fields.push(copyField(null));
+          fields.push(copyValue(null));
           continue;
         }
         const stored = columnText(value, column.type);
         if ('refused' in stored) {
           problems.push({ row: rowNumber, column: column.name, value: String(value.value), reason: stored.refused });
-          fields.push(copyField(null));
-        } else fields.push(copyField(stored.text));
+          fields.push(copyValue(null));
+        } else fields.push(copyValue(stored.text));
       }
       if (problems.length > 0) {
         counts.rowsRejected++;
@@ -563,7 +553,7 @@ async function findExecution(ctx: Context, executionId: string): Promise<{ id: s
   assertUuid(executionId, what);
   const found = await ctx.db.pool.query<{ id: string; business_id: string }>('SELECT id, business_id FROM mapping_executions WHERE id = $1', [executionId]);
   const row = found.rows[0];
-  if (!row || (ctx.scope.kind === 'business' && row.business_id !== ctx.scope.businessId)) throw notFound(what);
+  if (!row || !scopeIncludes(ctx.scope, row.business_id)) throw notFound(what);
   return row;
 }
 

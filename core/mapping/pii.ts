@@ -1,5 +1,6 @@
 import { normaliseHeader } from '../feeds/templates.js';
 import { detectDateFormat } from '../feeds/values.js';
+import { EMAIL } from './sniff.js';
 
 /** The kinds of personal data a column can hold. */
 export const piiKinds = ['email', 'phone', 'card', 'iban', 'address'] as const;
@@ -8,7 +9,6 @@ export type PiiKind = (typeof piiKinds)[number];
 /** Share of a column's non-empty samples that must look like one kind for the column to be flagged. */
 const VALUE_SHARE = 0.5;
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i;
 const IBAN = /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/;
 const INTERNATIONAL_PHONE = /^(\+|00)\d[\d\s().\-/]{5,}$/;
 const GROUPED_PHONE = /^\(?\d{2,5}\)?[\s.\-/]\d{2,5}([\s.\-/]\d{2,5}){0,3}$/;

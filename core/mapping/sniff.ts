@@ -2,7 +2,7 @@ import { parseDecimal, detectDateFormat } from '../feeds/values.js';
 
 export type ValueKind = 'email' | 'phone' | 'date' | 'money' | 'integer' | 'decimal' | 'boolean' | 'identifier' | 'category' | 'text' | 'empty';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i;
+export const EMAIL = /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i;
 const PHONE = /^\+?[\d\s().-]{7,20}$/;
 const MONEY = /^[-(]?\s*([$€£¥₹]|USD|EUR|GBP)\s*[\d.,' ]+\)?$|^[-(]?[\d.,' ]+\s*([$€£¥₹]|USD|EUR|GBP)\)?$/i;
 const BOOLEAN = new Set(['true', 'false', 'yes', 'no', 'y', 'n', '0', '1', 'ja', 'nein', 'si', 'sí', 'oui', 'non', 'paid', 'unpaid']);
