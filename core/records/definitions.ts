@@ -8,7 +8,7 @@ import { normaliseEmail } from '../auth/signIn.js';
 import { roles } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import { removeFeedData } from '../warehouse/loadFacts.js';
-import { assertWidgetSpec, widgetTypes } from '../warehouse/dashboards.js';
+import { assertWidgetSpec, dashboardScope, widgetTypes } from '../warehouse/dashboards.js';
 import { warehouseViews } from '../warehouse/views.js';
 
 export type Row = Record<string, unknown>;
@@ -216,8 +216,6 @@ const feeds: RecordDefinition = {
 };
 
 /** Every business's dashboards (business null) and each business's own; only admins list or write them. */
-const dashboardScope = (scope: BusinessScope): Where => ({ OR: [{ businessId: null }, { businessId: scope.businessId }] });
-
 const dashboardFields = {
   name: requiredText(),
   description: optionalText.optional(),

@@ -203,11 +203,11 @@ export interface DashboardDetail extends DashboardSummary {
 /** Which dashboards a caller may open: admins all; others those granted to their role (can_view), of their business or of every business. */
 function visibleWhere(ctx: Context) {
   if (ctx.scope.kind === 'all' || ctx.user.kind !== 'user') return {};
-  return {
-    permissions: { some: { role: ctx.user.role, canView: true } },
-    OR: [{ businessId: null }, { businessId: ctx.scope.businessId }],
-  };
+  return { permissions: { some: { role: ctx.user.role, canView: true } }, ...dashboardScope(ctx.scope) };
 }
+
+/** Dashboards a business's people may see: their business's own and those every business has. */
+export const dashboardScope = (scope: { businessId: string }) => ({ OR: [{ businessId: null }, { businessId: scope.businessId }] });
 
 const summaryOf = (ctx: Context, row: { id: string; name: string; description: string | null; businessId: string | null }): DashboardSummary => ({
   id: row.id,
