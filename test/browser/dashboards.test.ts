@@ -22,8 +22,6 @@ describe.skipIf(!canRun)('Dashboards in a real browser', () => {
     }
     await q(`INSERT INTO canonical_invoices (business_id, invoice_ref, customer_ref, invoice_date, amount, paid, data_source_id, source_row) VALUES ($1, 'I1', 'C1', '2026-01-06', 120, true, $2, 1), ($1, 'I2', 'C2', '2026-02-11', 80.5, false, $2, 2)`, [t.businessA, source]);
     await refreshViews(app.system, { trigger: 'manual' });
-    // The first request for the admin's components bundles them (recharts included): do it before the page waits on it.
-    await fetch(`${app.url}/admin/frontend/assets/components.bundle.js`);
   }, 180_000);
 
   it('a manager opens Dashboards and sees the charts drawn, a KPI number and the freshness stamp', { timeout: 150_000 }, async () => {

@@ -26,9 +26,6 @@ const page = async () => {
 describe.skipIf(!canRun)('Data sources and mapping in a real browser', () => {
   it('ops maps an export; an admin approves and executes it; the dashboard draws the loaded orders', { timeout: 240_000 }, async () => {
     const { app, t } = session;
-    // The first request for the admin's components bundles them (recharts included): do it before a page waits on it.
-    await fetch(`${app.url}/admin/frontend/assets/components.bundle.js`);
-
     const ops = await page();
     await signIn(ops.page, t.users.opsA.email);
     await ops.page.goto(`${app.url}/admin/pages/mapping`);
