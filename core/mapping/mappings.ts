@@ -29,9 +29,6 @@ export const requiredColumns: Record<string, readonly string[]> = {
   inventory_levels: ['product_ref'],
 };
 
-/** The kinds `field_mappings.pii_kind` records (its CHECK predates IBAN detection). */
-const storedPiiKinds: ReadonlySet<PiiKind> = new Set(['email', 'phone', 'card', 'address']);
-
 /** The transforms a proposal starts a column with, from what its target column holds. */
 export function defaultTransforms(table: string, target: string): Transform[] {
   const kind = canonicalTables[table]?.find((column) => column.name === target)?.kinds[0];
@@ -265,7 +262,6 @@ export async function saveMapping(ctx: Context, input: { dataSourceId: string; t
         fields: {
           create: parsed.map((mapping, position) => {
             const sourceColumn = 'source' in mapping ? mapping.source : null;
-            const pii = sourceColumn === null ? null : (piiBySource.get(sourceColumn) ?? null);
             return {
               position,
               targetColumn: mapping.target,
@@ -274,7 +270,7 @@ export async function saveMapping(ctx: Context, input: { dataSourceId: string; t
               transforms: 'transforms' in mapping ? (mapping.transforms as Prisma.InputJsonValue) : [],
               confidence: reviewed[position]!.notes.confidence ?? null,
               reason: reviewed[position]!.notes.reason ?? null,
-              piiKind: pii && storedPiiKinds.has(pii) ? pii : null,
+              piiKind: sourceColumn === null ? null : (piiBySource.get(sourceColumn) ?? null),
             };
           }),
         },

@@ -256,6 +256,33 @@ describe('the mapping workflow', () => {
   });
 });
 
+describe('personal-data flags of a saved mapping', () => {
+  it('keeps an IBAN column’s flag on the field mapping that reads it, as it keeps the others', async () => {
+    const suppliers = 'Supplier IBAN,Supplier,Email\nGB82WEST12345698765432,West Ltd,ap@west.example\nDE89370400440532013000,Nord GmbH,ap@nord.example\n';
+    const uploaded = await upload(opsA, 'suppliers.csv', suppliers);
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
+    expect(columnOf(uploaded.body, 'Supplier IBAN')).toMatchObject({ pii: 'iban' });
+    const columns = [
+      { target: 'supplier_ref', source: 'Supplier IBAN', transforms: [{ op: 'trim' }] },
+      { target: 'name', source: 'Supplier', transforms: [] },
+      { target: 'email', source: 'Email', transforms: [] },
+    ];
+    const saved = await opsA.call('POST', '/api/mapping/save', { data_source_id: uploaded.body.id, table: 'suppliers', columns });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    expect(saved.body!.columns.map((column: { target: string; pii: string | null }) => [column.target, column.pii])).toEqual([
+      ['supplier_ref', 'iban'],
+      ['name', null],
+      ['email', 'email'],
+    ]);
+    const stored = await app.db.pool.query('SELECT target_column, pii_kind FROM field_mappings WHERE mapping_version_id = $1 ORDER BY position', [saved.body!.id]);
+    expect(stored.rows).toEqual([
+      { target_column: 'supplier_ref', pii_kind: 'iban' },
+      { target_column: 'name', pii_kind: null },
+      { target_column: 'email', pii_kind: 'email' },
+    ]);
+  });
+});
+
 describe('POST /api/data-sources refuses bad files with the feeds’ clear errors', () => {
   it.each([
     ['an empty file', 'empty.csv', Buffer.alloc(0), 422, /is empty/],
