@@ -21,6 +21,7 @@ import { isCalendarDate, parseDecimal } from '../feeds/values.js';
 import type { JobQueue } from '../queue.js';
 import { viewsDependingOn, WAREHOUSE_REFRESH_QUEUE } from '../warehouse/views.js';
 import { canonicalTables } from './canonical.js';
+import { approvedMappingOf, findDataSource } from './sources.js';
 import { compileMapping, type RowError, type SourceRow, type Value } from './transforms.js';
 
 export const MAPPING_EXECUTE_QUEUE = 'mapping.execute';
@@ -57,21 +58,10 @@ export interface ExecutionRequest {
  */
 export async function requestExecution(ctx: Context, queue: Pick<JobQueue, 'send'>, input: { dataSourceId: string }): Promise<ExecutionRequest> {
   assertCan(ctx.user, 'mappingExecutions', 'new');
-  const what = `Data source ${input.dataSourceId}`;
-  assertUuid(input.dataSourceId, what);
-  const found = await ctx.db.pool.query<{ business_id: string; name: string; upload_token: string | null; header_fingerprint: string }>(
-    'SELECT business_id, name, upload_token, header_fingerprint FROM data_sources WHERE id = $1',
-    [input.dataSourceId],
-  );
-  const source = found.rows[0];
-  if (!source || !scopeIncludes(ctx.scope, source.business_id)) throw notFound(what);
-  if (!source.upload_token) throw new AppError('gone', `The file of data source “${source.name}” is no longer stored. Upload the file again as a new data source.`);
-  const approved = await ctx.db.pool.query<{ id: string; version: number; target_table: string }>(
-    `SELECT id, version, target_table FROM mapping_versions WHERE business_id = $1 AND header_fingerprint = $2 AND status = 'approved'`,
-    [source.business_id, source.header_fingerprint],
-  );
-  const version = approved.rows[0];
-  if (!version) {
+  const source = await findDataSource(ctx, input.dataSourceId);
+  if (!source.uploadToken) throw new AppError('gone', `The file of data source “${source.name}” is no longer stored. Upload the file again as a new data source.`);
+  const approved = await approvedMappingOf(ctx, source.businessId, source.fingerprint);
+  if (!approved) {
     throw new AppError('conflict', `Data source “${source.name}” cannot be executed: its file layout has no approved mapping yet. Save a mapping for it and have an administrator approve it, then execute again.`, {
       data_source_id: input.dataSourceId,
     });
@@ -80,7 +70,7 @@ export async function requestExecution(ctx: Context, queue: Pick<JobQueue, 'send
   try {
     const created = await ctx.db.pool.query<{ id: string }>(
       `INSERT INTO mapping_executions (business_id, data_source_id, mapping_version_id, created_by) VALUES ($1, $2, $3, $4) RETURNING id`,
-      [source.business_id, input.dataSourceId, version.id, ctx.user.kind === 'user' ? ctx.user.id : null],
+      [source.businessId, source.id, approved.version_id, ctx.user.kind === 'user' ? ctx.user.id : null],
     );
     executionId = created.rows[0]!.id;
   } catch (error) {
@@ -104,8 +94,8 @@ export async function requestExecution(ctx: Context, queue: Pick<JobQueue, 'send
     resource: 'mappingExecutions',
     recordId: executionId,
     action: 'execute',
-    businessId: source.business_id,
-    after: { dataSourceId: input.dataSourceId, mappingVersionId: version.id, version: version.version, targetTable: version.target_table, jobId },
+    businessId: source.businessId,
+    after: { dataSourceId: source.id, mappingVersionId: approved.version_id, version: approved.version, targetTable: approved.table, jobId },
   });
   return { execution_id: executionId, job_id: jobId, status: 'queued' };
 }

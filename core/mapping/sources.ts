@@ -146,7 +146,8 @@ export async function readSourceRows(ctx: Context, source: DataSourceRecord, lim
   return sampleFile(ctx, source.uploadToken, limit);
 }
 
-async function approvedMappingOf(ctx: Context, businessId: string, fingerprint: string): Promise<DataSourceView['approved_mapping']> {
+/** The approved mapping of a layout (business + header fingerprint), if one is approved. */
+export async function approvedMappingOf(ctx: Context, businessId: string, fingerprint: string): Promise<DataSourceView['approved_mapping']> {
   const approved = await ctx.db.prisma.mappingVersion.findFirst({ where: { businessId, headerFingerprint: fingerprint, status: 'approved' } });
   return approved ? { version_id: approved.id, version: approved.version, table: approved.targetTable } : undefined;
 }

@@ -286,6 +286,17 @@ describe('refusals', () => {
     expect(res.body!.error.message).toMatch(/no approved mapping yet.*administrator approve/);
   });
 
+  it('a source whose file is no longer stored cannot be executed (410, with what to do)', async () => {
+    const purged = await app.db.pool.query<{ id: string }>(
+      `INSERT INTO data_sources (business_id, name, filename, header_fingerprint) VALUES ($1, 'Purged orders', 'orders.csv', 'fp-orders') RETURNING id`,
+      [t.businessA],
+    );
+    const ops = await apiClient(app.url, t.users.opsA.email);
+    const res = await ops.call('POST', '/api/mapping/execute', { data_source_id: purged.rows[0]!.id });
+    expect(res.status).toBe(410);
+    expect(res.body!.error.message).toMatch(/“Purged orders” is no longer stored\. Upload the file again/);
+  });
+
   it('managers may not execute; another business’s executions and sources are not found', async () => {
     const manager = await apiClient(app.url, t.users.managerA.email);
     expect((await manager.call('POST', '/api/mapping/execute', { data_source_id: dataSourceId })).status).toBe(403);
