@@ -72,3 +72,27 @@ export const canonicalTables: Record<string, CanonicalColumn[]> = {
     { name: 'counted_at', synonyms: ['date', 'counted_at', 'as_of', 'stichtag', 'fecha', 'snapshot_date'], kinds: ['date'] },
   ],
 };
+
+/**
+ * Each canonical table's natural key after business_id, in the order of its UNIQUE constraint
+ * canonical_<table>_natural_key: a mapping must fill it and the loader upserts on it. Optional key columns
+ * may be empty in a row: a stock count without a location is the business's one stock room, and one
+ * without a day is counted the day it is loaded. test/integration/mapping-catalog.test.ts holds these to
+ * the database's constraints.
+ */
+export const naturalKeys: Record<string, { columns: readonly string[]; optional?: readonly string[] }> = {
+  customers: { columns: ['customer_ref'] },
+  orders: { columns: ['order_ref'] },
+  order_items: { columns: ['order_ref', 'product_ref'] },
+  invoices: { columns: ['invoice_ref'] },
+  products: { columns: ['product_ref'] },
+  suppliers: { columns: ['supplier_ref'] },
+  payments: { columns: ['payment_ref'] },
+  inventory_levels: { columns: ['product_ref', 'location', 'counted_at'], optional: ['location', 'counted_at'] },
+};
+
+/** The natural-key columns a row must fill itself: a mapping has to map them, and a row leaving one empty is rejected. */
+export function requiredKeyColumns(table: string): readonly string[] {
+  const key = naturalKeys[table];
+  return key ? key.columns.filter((column) => !key.optional?.includes(column)) : [];
+}

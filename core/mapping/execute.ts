@@ -20,7 +20,7 @@ import { findDataSourceUpload } from '../feeds/uploads.js';
 import { isCalendarDate, parseDecimal } from '../feeds/values.js';
 import type { JobQueue } from '../queue.js';
 import { viewsDependingOn, WAREHOUSE_REFRESH_QUEUE } from '../warehouse/views.js';
-import { canonicalTables } from './canonical.js';
+import { canonicalTables, naturalKeys, requiredKeyColumns } from './canonical.js';
 import { approvedMappingOf, findDataSource } from './sources.js';
 import { compileMapping, type RowError, type SourceRow, type Value } from './transforms.js';
 
@@ -117,9 +117,9 @@ interface Target {
   /** Mapped columns, in the mapping's order. */
   columns: TargetColumn[];
   /** The natural key's columns after business_id. */
-  key: string[];
-  /** Key columns a row must fill itself (NOT NULL, no default). */
-  requiredKey: string[];
+  key: readonly string[];
+  /** Key columns a row must fill itself. */
+  requiredKey: readonly string[];
 }
 
 async function describeTarget(ctx: Context, target: string, mapped: string[]): Promise<Target> {
@@ -136,14 +136,6 @@ async function describeTarget(ctx: Context, target: string, mapped: string[]): P
     [table],
   );
   const byName = new Map(columns.rows.map((row) => [row.column_name, row]));
-  const keyRows = await ctx.db.pool.query<{ name: string }>(
-    `SELECT a.attname AS name FROM pg_constraint c CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
-     JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-     WHERE c.conname = $1 AND c.conrelid = $2::regclass ORDER BY k.ord`,
-    [`${table}_natural_key`, table],
-  );
-  const key = keyRows.rows.map((row) => row.name).filter((name) => name !== 'business_id');
-  if (key.length === 0) throw new Error(`${table} has no natural-key constraint ${table}_natural_key: a migration is missing.`);
   const typeOf = (name: string): ColumnType => {
     const row = byName.get(name);
     if (!row) throw new Error(`${table}.${name} is in the canonical catalog but not in the database: a migration is missing.`);
@@ -161,8 +153,8 @@ async function describeTarget(ctx: Context, target: string, mapped: string[]): P
     table: target,
     sqlTable: table,
     columns: mapped.map((name) => ({ name, type: typeOf(name), fallback: fallbackOf(name) })),
-    key,
-    requiredKey: key.filter((name) => byName.get(name)?.is_nullable === 'NO' && byName.get(name)?.column_default === null),
+    key: naturalKeys[target]!.columns,
+    requiredKey: requiredKeyColumns(target),
   };
 }
 

@@ -6,28 +6,12 @@ import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { AppError, notFound } from '../errors.js';
 import { normaliseHeader } from '../feeds/templates.js';
-import { canonicalTables } from './canonical.js';
+import { canonicalTables, requiredKeyColumns } from './canonical.js';
 import type { PiiKind } from './pii.js';
 import type { LearnedMappings, MappingProposer } from './propose.js';
 import { columnsForCaller, findDataSource, readSourceRows, type DataSourceRecord, type SourceColumnInfo, type SourceSettings } from './sources.js';
 import type { ValueKind } from './sniff.js';
 import { columnMappingSchema, compileMapping, transformChoices, type ColumnMapping, type MappingIssue, type RowError, type Transform, type Value } from './transforms.js';
-
-/**
- * The columns a row of each canonical table cannot load without: its natural key (the UNIQUE constraint
- * the loader upserts on), less the parts the table fills itself (a stock count's location may be empty
- * and its date defaults to the load day).
- */
-export const requiredColumns: Record<string, readonly string[]> = {
-  customers: ['customer_ref'],
-  orders: ['order_ref'],
-  order_items: ['order_ref', 'product_ref'],
-  invoices: ['invoice_ref'],
-  products: ['product_ref'],
-  suppliers: ['supplier_ref'],
-  payments: ['payment_ref'],
-  inventory_levels: ['product_ref'],
-};
 
 /** The transforms a proposal starts a column with, from what its target column holds. */
 export function defaultTransforms(table: string, target: string): Transform[] {
@@ -173,7 +157,7 @@ function catalogIssues(table: string, mappings: unknown[]): MappingIssue[] {
       issues.push({ column: target, reason: 'has neither a source column nor an expression; for a fixed value write an expression such as "EUR"' });
     }
   }
-  for (const key of requiredColumns[table] ?? []) {
+  for (const key of requiredKeyColumns(table)) {
     if (!targets.has(key)) issues.push({ column: key, reason: `is part of the natural key of ${table} and must be mapped (rows are matched on it when loaded again)` });
   }
   return issues;
@@ -310,7 +294,7 @@ export function mappingCatalog(): { tables: { name: string; columns: { name: str
   return {
     tables: Object.entries(canonicalTables).map(([name, columns]) => ({
       name,
-      columns: columns.map((column) => ({ name: column.name, required: (requiredColumns[name] ?? []).includes(column.name) })),
+      columns: columns.map((column) => ({ name: column.name, required: requiredKeyColumns(name).includes(column.name) })),
     })),
     transforms: transformChoices,
   };
