@@ -1,11 +1,15 @@
 import type { PageContext } from 'adminjs';
-import { can } from '../core/auth/permissions.js';
+import { listDashboards } from '../core/warehouse/dashboards.js';
 import { businessChoices, pageContext, type AdminDeps } from '../resources/context.js';
 
-/** The Metrics page's starting data. */
+/** The dashboard the Metrics page shows (prisma/migrations/*_sales_dashboard). */
+export const METRICS_DASHBOARD_SLUG = 'sales';
+
+/** The Metrics page's starting data: the sales dashboard, when the caller's role is granted it. */
 export function metricsPageHandler(deps: AdminDeps) {
   return async (_request: unknown, _response: unknown, context: PageContext | undefined) => {
     const ctx = pageContext(deps, context, 'metrics', 'view', 'Your role may not view metrics.');
-    return { businesses: await businessChoices(ctx), canSeeFeeds: can(ctx.user, 'feeds', 'list') };
+    const dashboards = (await listDashboards(ctx)).filter((dashboard) => dashboard.slug === METRICS_DASHBOARD_SLUG);
+    return { businesses: await businessChoices(ctx), dashboards };
   };
 }

@@ -8,7 +8,7 @@ import type { JobQueue } from '../core/queue.js';
 import { purgeExpiredUploads } from '../core/feeds/uploads.js';
 import { processDataFeed } from '../core/warehouse/loadFacts.js';
 import { checkViewStaleness } from '../core/warehouse/alerts.js';
-import { refreshRequest, refreshViews, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
+import { refreshChangedViews, refreshRequest, refreshViews, WAREHOUSE_REFRESH_CHANGED_QUEUE, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
 
@@ -47,7 +47,7 @@ export const queues: QueueDefinition[] = [
     options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
     timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
-    handle: async (ctx, job, config) => processDataFeed(ctx, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id, { ownPartitionMinRows: config.FEED_PARTITION_MIN_ROWS }),
+    handle: async (ctx, job, config, queue) => processDataFeed(ctx, queue, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id, { ownPartitionMinRows: config.FEED_PARTITION_MIN_ROWS }),
   },
   {
     // A data source's file into its canonical table with the approved mapping (core/mapping/execute.ts).
@@ -64,6 +64,14 @@ export const queues: QueueDefinition[] = [
     name: WAREHOUSE_REFRESH_QUEUE,
     options: { retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
     handle: async (ctx, job) => refreshViews(ctx, refreshRequest.parse(job.data)),
+  },
+  {
+    // Views whose sources changed since their last refresh (warehouse_changes): sent after a feed load, and
+    // every minute in case a sender stopped between its commit and the send. At most one waits and one runs.
+    name: WAREHOUSE_REFRESH_CHANGED_QUEUE,
+    options: { retryLimit: 3, retryDelay: 30, retryBackoff: true, expireInSeconds: 3600, policy: 'stately' },
+    schedule: '* * * * *',
+    handle: async (ctx) => refreshChangedViews(ctx),
   },
   {
     // Every view in full, nightly (UTC), also moving date-relative views such as invoice ageing on a day.

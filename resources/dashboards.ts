@@ -17,13 +17,18 @@ export function dashboardResources(deps: ResourceFactoryDeps): ResourceWithOptio
         id: 'Dashboard',
         navigation: navigation.system,
         titleProperty: 'name',
-        listProperties: ['name', 'business', 'description', 'updatedAt'],
-        editProperties: ['name', 'description', 'business'],
-        showProperties: ['id', 'name', 'description', 'business', 'createdAt', 'updatedAt'],
+        listProperties: ['name', 'slug', 'business', 'description', 'updatedAt'],
+        editProperties: ['name', 'description', 'business', 'slug', 'filters'],
+        showProperties: ['id', 'name', 'slug', 'description', 'business', 'filters', 'createdAt', 'updatedAt'],
         sort: { sortBy: 'name', direction: 'asc' },
         properties: {
           business: { description: 'Leave empty for a dashboard every business has (each reader still sees only their own rows).' },
           description: { type: 'textarea' },
+          slug: { description: 'How a page finds the dashboard: "sales" is the Metrics page. Optional.' },
+          filters: {
+            type: 'textarea',
+            description: 'JSON: the filters the page offers and their defaults, e.g. {"range": "last_30_days", "group_by": "day", "product": true}. Widgets keep to them when their fields name "date" / "product".',
+          },
         },
         actions: standardActions('dashboards'),
       },
@@ -45,7 +50,8 @@ export function dashboardResources(deps: ResourceFactoryDeps): ResourceWithOptio
           viewName: { availableValues: choices(warehouseViews.map((view) => view.name)) },
           fields: {
             type: 'textarea',
-            description: 'JSON. kpi: {"value", "series"?}; line/bar: {"x", "y": [...], "series"?}; donut: {"x", "value"}; table: {"columns": [...], "y"?: [...], "sort"?: {"column", "direction"}}; any: "limit". Numbers are summed per x/series.',
+            description:
+              'JSON. kpi: {"value", "series"?, "compare"?: "previous_period"}; line/bar: {"x", "y": [...], "series"?}; donut: {"x", "value"}; table: {"columns": [...], "y"?: [...], "sort"?: {"column", "direction"}}; any: "limit", "ratios": {"name": {"numerator", "denominator", "percent"?}}, "date" (follows the dashboard\'s range), "product" (follows its product filter), "drill" (a click sets the product filter). Numbers are summed per x/series.',
           },
           refreshIntervalSeconds: { description: 'How often the page reads the widget again (5 s to a day).' },
         },

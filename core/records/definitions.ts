@@ -8,7 +8,7 @@ import { normaliseEmail } from '../auth/signIn.js';
 import { roles } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import { removeFeedData } from '../warehouse/loadFacts.js';
-import { assertWidgetSpec, dashboardScope, widgetTypes } from '../warehouse/dashboards.js';
+import { assertWidgetSpec, dashboardFilters, dashboardScope, widgetTypes } from '../warehouse/dashboards.js';
 import { warehouseViews } from '../warehouse/views.js';
 
 export type Row = Record<string, unknown>;
@@ -215,11 +215,24 @@ const feeds: RecordDefinition = {
   },
 };
 
+/** A form sends a JSON field (a widget's fields, a dashboard's filters) as text; the API sends an object. */
+const jsonText = (value: unknown) => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+};
+const jsonObject = z.preprocess(jsonText, z.record(z.string(), z.unknown(), 'must be a JSON object such as {"x": "month", "y": ["revenue"]}'));
+
 /** Every business's dashboards (business null) and each business's own; only admins list or write them. */
 const dashboardFields = {
   name: requiredText(),
   description: optionalText.optional(),
   businessId: z.preprocess(emptyToNull, uuid.nullable()).optional(),
+  slug: z.preprocess(emptyToNull, z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, such as "sales"').nullable()).optional(),
+  filters: z.preprocess((value) => (value === '' || value === null ? {} : jsonText(value)), dashboardFilters).optional(),
 };
 
 const dashboards: RecordDefinition = {
@@ -233,21 +246,11 @@ const dashboards: RecordDefinition = {
   businessIdOf: (row) => (row.businessId as string | null) ?? null,
   createSchema: z.object(dashboardFields),
   updateSchema: z.object(dashboardFields).partial(),
-  uniqueFields: { dashboards_business_id_name_key: 'name' },
+  uniqueFields: { dashboards_business_id_name_key: 'name', dashboards_slug_key: 'slug' },
   async prepare(ctx, data, existing) {
     return existing || ctx.user.kind !== 'user' ? data : { ...data, createdBy: ctx.user.id };
   },
 };
-
-/** A form sends the widget's fields as JSON text; the API sends an object. */
-const jsonObject = z.preprocess((value) => {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-}, z.record(z.string(), z.unknown(), 'must be a JSON object such as {"x": "month", "y": ["revenue"]}'));
 
 const widgetFieldsInput = {
   dashboardId: uuid,

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import type { Db } from '../db/index.js';
 import { assertCan, can } from '../auth/permissions.js';
 import { AppError, forbidden } from '../errors.js';
+import { groupings, previousRange, rangeNames, resolveRange, todayIn, type DateRange, type Grouping, type RangeName } from './ranges.js';
 import { readAsReporter } from './reporting.js';
 import { viewFreshness, warehouseViews } from './views.js';
 
@@ -16,11 +17,20 @@ const defaultLimits: Record<WidgetType, number> = { kpi: 20, line: 366, bar: 366
 
 const column = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'is not a column name');
 
+/** A measure computed from two summed columns: sum(numerator) / sum(denominator), × 100 when `percent`. */
+const ratio = z.object({ numerator: column, denominator: column, percent: z.boolean().default(false) }).strict();
+
 /**
  * What a widget shows of its view. Dimensions: `x` (the axis, or the donut's slices), `series` (one line,
  * bar or number per value), `columns` (a table's text columns). Measures: `y` (lines, bars, a table's
  * number columns) and `value` (a KPI's number, a donut's slice size). Measures are summed over the rows
- * the reader may see, per dimension: a business-wide reader sees every team's rows added up.
+ * the reader may see, per dimension: a business-wide reader sees every team's rows added up; a measure
+ * named in `ratios` is the ratio of two such sums (a margin %, an average order value).
+ *
+ * Dashboard filters a widget opts into: `date` (a date column the dashboard's range keeps to, and whose
+ * values the dashboard's grouping buckets when it is the x axis), `product` (the column the dashboard's
+ * product filter matches), `compare` (a KPI also answers for the period before the range), and `drill`
+ * (a column whose value, on a click, becomes the dashboard's product filter).
  */
 export const widgetFields = z
   .object({
@@ -31,9 +41,45 @@ export const widgetFields = z
     columns: z.array(column).min(1).max(12).optional(),
     sort: z.object({ column, direction: z.enum(['asc', 'desc']).default('desc') }).optional(),
     limit: z.number().int().min(1).max(MAX_WIDGET_ROWS).optional(),
+    ratios: z.record(column, ratio).refine((r) => Object.keys(r).length <= 8, 'may define at most 8 ratios').optional(),
+    date: column.optional(),
+    product: column.optional(),
+    drill: column.optional(),
+    compare: z.literal('previous_period').optional(),
   })
   .strict();
 export type WidgetFields = z.infer<typeof widgetFields>;
+type Ratio = z.infer<typeof ratio>;
+
+/** The filters a dashboard offers, with their defaults; stored in dashboards.filters. */
+export const dashboardFilters = z
+  .object({
+    /** The date range filter and its default; widgets with `date` keep to it. */
+    range: z.enum(rangeNames).optional(),
+    /** The grouping of date axes (day, week, month) and its default; needs `range`. */
+    group_by: z.enum(groupings).optional(),
+    /** A product filter (set by clicking a widget with `drill`); widgets with `product` keep to it. */
+    product: z.boolean().optional(),
+  })
+  .strict()
+  .refine((f) => f.group_by === undefined || f.range !== undefined, { message: 'group_by needs a range: grouping applies to date axes within the range', path: ['group_by'] });
+export type DashboardFilters = z.infer<typeof dashboardFilters>;
+
+/** What a reader asks the filters to be (query parameters of the data endpoint). */
+export interface FilterInput {
+  range?: RangeName;
+  from?: string;
+  to?: string;
+  groupBy?: Grouping;
+  productId?: string;
+}
+
+/** The filters in force for one read: resolved against the business's calendar. */
+export interface AppliedFilters {
+  range: DateRange | null;
+  group_by: Grouping | null;
+  product_id: string | null;
+}
 
 export interface ViewColumn {
   name: string;
@@ -45,6 +91,12 @@ export interface ViewColumn {
 export interface WidgetPlan {
   dimensions: string[];
   measures: string[];
+  /** Measures computed as ratios of sums, by name. */
+  ratios: Record<string, Ratio>;
+  /** Dashboard filters the widget keeps to: its date column, its product column, and the previous-period comparison. */
+  date: string | null;
+  product: string | null;
+  compare: boolean;
   order: { column: string; direction: 'asc' | 'desc' }[];
   limit: number;
   /** Line and bar charts keep the latest points: read newest first, then put back in order. */
@@ -67,23 +119,36 @@ export function widgetPlan(type: WidgetType, rawFields: unknown, columns: ViewCo
   const problems: FieldProblem[] = [];
   const byName = new Map(columns.map((c) => [c.name, c]));
   const known = columns.filter((c) => c.name !== 'business_id').map((c) => c.name);
-  const dimension = (field: string, name: string | undefined, required: boolean): string[] => {
-    if (name === undefined) {
-      if (required) problems.push({ field: `fields.${field}`, reason: `is required for a ${type} widget` });
-      return [];
-    }
+  const dimensionColumn = (field: string, name: string): string[] => {
     if (name === 'business_id' || !byName.has(name)) {
       problems.push({ field: `fields.${field}`, reason: `"${name}" is not a column of the view (columns: ${known.join(', ')})` });
       return [];
     }
     return [name];
   };
-  const measure = (field: string, name: string): string[] => {
+  const dimension = (field: string, name: string | undefined, required: boolean): string[] => {
+    if (name === undefined) {
+      if (required) problems.push({ field: `fields.${field}`, reason: `is required for a ${type} widget` });
+      return [];
+    }
+    return dimensionColumn(field, name);
+  };
+  const numberColumn = (field: string, name: string): boolean => {
     const found = byName.get(name);
-    if (!found || name === 'business_id') problems.push({ field: `fields.${field}`, reason: `"${name}" is not a column of the view (columns: ${known.join(', ')})` });
-    else if (found.category !== 'N') problems.push({ field: `fields.${field}`, reason: `"${name}" is not a number column, so it cannot be summed` });
-    else return [name];
-    return [];
+    if (!found || name === 'business_id') problems.push({ field, reason: `"${name}" is not a column of the view (columns: ${known.join(', ')})` });
+    else if (found.category !== 'N') problems.push({ field, reason: `"${name}" is not a number column, so it cannot be summed` });
+    else return true;
+    return false;
+  };
+  const ratios = fields.ratios ?? {};
+  for (const [name, r] of Object.entries(ratios)) {
+    if (byName.has(name)) problems.push({ field: `fields.ratios.${name}`, reason: 'is a column of the view already; give the ratio a name of its own' });
+    numberColumn(`fields.ratios.${name}.numerator`, r.numerator);
+    numberColumn(`fields.ratios.${name}.denominator`, r.denominator);
+  }
+  const measure = (field: string, name: string): string[] => {
+    if (ratios[name]) return [name];
+    return numberColumn(`fields.${field}`, name) ? [name] : [];
   };
   const unused = (field: keyof WidgetFields) => {
     if (fields[field] !== undefined) problems.push({ field: `fields.${field}`, reason: `is not used by a ${type} widget` });
@@ -114,6 +179,15 @@ export function widgetPlan(type: WidgetType, rawFields: unknown, columns: ViewCo
       for (const field of ['x', 'series', 'value'] as const) unused(field);
       break;
   }
+  if (fields.drill !== undefined) {
+    if (type !== 'bar' && type !== 'table') problems.push({ field: 'fields.drill', reason: `is not used by a ${type} widget (bars and table rows can be clicked)` });
+    else dimensions.push(...dimension('drill', fields.drill, true));
+  }
+  const date = fields.date === undefined ? [] : dimensionColumn('date', fields.date);
+  if (date[0] && byName.get(date[0])?.type !== 'date') problems.push({ field: 'fields.date', reason: `"${date[0]}" is not a date column` });
+  const product = fields.product === undefined ? [] : dimensionColumn('product', fields.product);
+  if (fields.compare && type !== 'kpi') problems.push({ field: 'fields.compare', reason: 'compares a KPI with the previous period; other widgets show the range only' });
+  if (fields.compare && fields.date === undefined) problems.push({ field: 'fields.compare', reason: 'needs fields.date: the previous period is the range before the dashboard\'s' });
   const shown = [...dimensions, ...measures];
   if (new Set(shown).size !== shown.length) problems.push({ field: 'fields', reason: 'names a column twice' });
   if (fields.sort && !shown.includes(fields.sort.column)) problems.push({ field: 'fields.sort.column', reason: `must be one of the columns the widget shows (${shown.join(', ')})` });
@@ -131,7 +205,10 @@ export function widgetPlan(type: WidgetType, rawFields: unknown, columns: ViewCo
           : dimensions.map((name) => ({ column: name, direction: 'asc' as const }));
   // Ties are broken by the dimensions in turn, so the rows (and a cut at the limit) never vary between reads.
   for (const name of dimensions) if (!order.some((o) => o.column === name)) order.push({ column: name, direction: 'asc' });
-  return { plan: { dimensions, measures, order, limit: fields.limit ?? defaultLimits[type], newestFirst: newestFirst && !fields.sort } };
+  const usedRatios = Object.fromEntries(Object.entries(ratios).filter(([name]) => measures.includes(name)));
+  return {
+    plan: { dimensions, measures, ratios: usedRatios, date: date[0] ?? null, product: product[0] ?? null, compare: fields.compare !== undefined, order, limit: fields.limit ?? defaultLimits[type], newestFirst: newestFirst && !fields.sort },
+  };
 }
 
 const viewNames = new Set(warehouseViews.map((view) => view.name));
@@ -166,23 +243,77 @@ export async function assertWidgetSpec(db: Db, spec: { type: string; viewName: s
   }
 }
 
-/** The SELECT of one widget over reporting.<view>. Every name is a checked column, quoted anyway. */
-function widgetSql(view: string, plan: WidgetPlan, columns: ViewColumn[]): string {
+interface WidgetQuery {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * The SELECT of one widget over reporting.<view> under the filters in force. Every name is a checked
+ * column, quoted anyway; every filter value is a parameter. A date x axis within a range is bucketed by
+ * the grouping and lists every period of the range, empty ones as zeros (a ratio of nothing stays null).
+ */
+function widgetQuery(type: WidgetType, view: string, plan: WidgetPlan, columns: ViewColumn[], filters: AppliedFilters): WidgetQuery {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const id = pg.escapeIdentifier;
-  const dimensionExpr = (name: string) => (byName.get(name)?.type === 'date' ? `to_char(${id(name)}, 'YYYY-MM-DD')` : id(name));
-  const select = [...plan.dimensions.map((name) => `${dimensionExpr(name)} AS ${id(name)}`), ...plan.measures.map((name) => `sum(${id(name)}) AS ${id(name)}`)];
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const range = plan.date ? filters.range : null;
+  const where: string[] = [];
+  let bounds: { from: string; to: string } | null = null;
+  if (range && plan.date) {
+    bounds = { from: param(range.from), to: param(range.to) };
+    where.push(`${id(plan.date)} BETWEEN ${bounds.from}::date AND ${bounds.to}::date`);
+  }
+  if (plan.product && filters.product_id) where.push(`${id(plan.product)}::text = ${param(filters.product_id)}`);
+  const bucketed = bounds && filters.group_by && plan.date === plan.dimensions[0] && (type === 'line' || type === 'bar');
+  const grouping = bucketed ? param(filters.group_by) : null;
+  const dimensionExpr = (name: string) =>
+    name === plan.date && grouping
+      ? `to_char(date_trunc(${grouping}::text, ${id(name)}::timestamp), 'YYYY-MM-DD')`
+      : byName.get(name)?.type === 'date'
+        ? `to_char(${id(name)}, 'YYYY-MM-DD')`
+        : id(name);
+  const measureExpr = (name: string) => {
+    const r = plan.ratios[name];
+    if (r) return `round(${r.percent ? '100 * ' : ''}sum(${id(r.numerator)}) / nullif(sum(${id(r.denominator)}), 0), 2)`;
+    // A total over no rows (a KPI of an empty range) is zero; a ratio of nothing stays null.
+    return plan.dimensions.length === 0 ? `coalesce(sum(${id(name)}), 0)` : `sum(${id(name)})`;
+  };
+  const select = [...plan.dimensions.map((name) => `${dimensionExpr(name)} AS ${id(name)}`), ...plan.measures.map((name) => `${measureExpr(name)} AS ${id(name)}`)];
   const groupBy = plan.dimensions.length > 0 ? ` GROUP BY ${plan.dimensions.map((_, i) => i + 1).join(', ')}` : '';
   const shown = [...plan.dimensions, ...plan.measures];
   const orderBy = plan.order.length > 0 ? ` ORDER BY ${plan.order.map((o) => `${shown.indexOf(o.column) + 1} ${o.direction.toUpperCase()} NULLS LAST`).join(', ')}` : '';
-  return `SELECT ${select.join(', ')} FROM reporting.${id(view)}${groupBy}${orderBy} LIMIT ${plan.limit + 1}`;
+  const aggregate = `SELECT ${select.join(', ')} FROM reporting.${id(view)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}${groupBy}`;
+  const limit = ` LIMIT ${plan.limit + 1}`;
+  if (!bounds || !grouping || plan.dimensions.length !== 1) return { text: `${aggregate}${orderBy}${limit}`, values };
+  const x = id(plan.dimensions[0]!);
+  const filled = [`periods.period AS ${x}`, ...plan.measures.map((name) => (plan.ratios[name] ? `data.${id(name)}` : `coalesce(data.${id(name)}, 0) AS ${id(name)}`))];
+  const periods = `SELECT to_char(p, 'YYYY-MM-DD') AS period FROM generate_series(date_trunc(${grouping}::text, ${bounds.from}::date::timestamp), date_trunc(${grouping}::text, ${bounds.to}::date::timestamp), ('1 ' || ${grouping}::text)::interval) AS p`;
+  return { text: `WITH data AS (${aggregate}), periods AS (${periods}) SELECT ${filled.join(', ')} FROM periods LEFT JOIN data ON data.${x} = periods.period${orderBy}${limit}`, values };
+}
+
+/** The filters in force: the dashboard's defaults, changed by what the reader asked; asking for one it does not offer is an error. */
+export function applyFilters(offered: DashboardFilters, input: FilterInput, today: string): AppliedFilters {
+  if (!offered.range && (input.range || input.from || input.to || input.groupBy)) {
+    throw new AppError('bad_request', 'This dashboard has no date filter: leave out range, from, to and group_by.');
+  }
+  if (!offered.product && input.productId) throw new AppError('bad_request', 'This dashboard has no product filter: leave out product_id.');
+  const range = offered.range ? resolveRange(input.range ?? offered.range, today, { from: input.from, to: input.to }) : null;
+  return { range, group_by: range ? (input.groupBy ?? offered.group_by ?? 'day') : null, product_id: input.productId ?? null };
 }
 
 export interface DashboardSummary {
   id: string;
   name: string;
   description: string | null;
+  slug: string | null;
   business_id: string | null;
+  /** The filters the dashboard offers, with their defaults. */
+  filters: DashboardFilters;
   can_edit: boolean;
 }
 
@@ -209,11 +340,14 @@ function visibleWhere(ctx: Context) {
 /** Dashboards a business's people may see: their business's own and those every business has. */
 export const dashboardScope = (scope: { businessId: string }) => ({ OR: [{ businessId: null }, { businessId: scope.businessId }] });
 
-const summaryOf = (ctx: Context, row: { id: string; name: string; description: string | null; businessId: string | null }): DashboardSummary => ({
+const summaryOf = (ctx: Context, row: { id: string; name: string; description: string | null; slug: string | null; businessId: string | null; filters: unknown }): DashboardSummary => ({
   id: row.id,
   name: row.name,
   description: row.description,
+  slug: row.slug,
   business_id: row.businessId,
+  // Checked when saved (core/records/definitions.ts), so the stored shape is trusted here.
+  filters: dashboardFilters.parse(row.filters),
   can_edit: can(ctx.user, 'dashboards', 'edit'),
 });
 
@@ -247,6 +381,10 @@ export interface WidgetData {
   rows: WidgetRow[];
   /** True when the view had more rows than the widget's limit (the latest points, or the first rows in its order, are shown). */
   truncated: boolean;
+  /** A KPI's figures for the period just before the range (fields.compare), else null. */
+  previous: { range: DateRange; rows: WidgetRow[] } | null;
+  /** Which of the dashboard's filters in force this widget keeps to (the others do not apply to it). */
+  filtered_by: { date: boolean; product: boolean };
   freshness: { refreshed_at: string | null; stale: boolean };
   /** Why the widget has no rows when its spec does not fit its view (the other widgets still answer). */
   error: string | null;
@@ -257,98 +395,138 @@ export interface DashboardData {
   business_id: string;
   /** The team the rows are limited to (a manager's own), or null for the whole business. */
   manager_id: string | null;
+  filters: AppliedFilters;
   widgets: WidgetData[];
 }
 
+type Answer = { rows: WidgetRow[]; truncated: boolean };
+
 /**
- * Widget answers by (query, reader's scope, the view's last refresh). A materialized view changes only when
- * it is refreshed, so an answer stays right until its view's refresh time moves, which changes the key:
- * nothing needs invalidating, and every process may keep its own. Bounded; the oldest entry goes first.
+ * Widget answers by (query and its parameters, reader's scope, the view's last refresh). A materialized
+ * view changes only when it is refreshed, so an answer stays right until its view's refresh time moves,
+ * which changes the key: nothing needs invalidating, and every process may keep its own. Bounded; the
+ * oldest entry goes first. (A relative range such as "last 7 days" is resolved to dates before the key
+ * is made, so a new day is a new key.)
  */
 const WIDGET_CACHE_ENTRIES = 2000;
-const widgetAnswers = new Map<string, { rows: WidgetRow[]; truncated: boolean }>();
+const widgetAnswers = new Map<string, Answer>();
 
-function rememberAnswer(key: string, answer: { rows: WidgetRow[]; truncated: boolean }): void {
+function rememberAnswer(key: string, answer: Answer): void {
   if (widgetAnswers.size >= WIDGET_CACHE_ENTRIES) widgetAnswers.delete(widgetAnswers.keys().next().value!);
   widgetAnswers.set(key, answer);
 }
 
-/** The business whose rows a caller reads: their own; an admin names one (or the dashboard's). */
-async function readerBusiness(ctx: Context, dashboard: DashboardDetail, requested: string | undefined): Promise<string> {
+/** The business whose rows a caller reads (their own; an admin names one, or the dashboard's) and its calendar. */
+async function readerBusiness(ctx: Context, dashboard: DashboardDetail, requested: string | undefined): Promise<{ id: string; timezone: string }> {
+  let businessId: string;
   if (ctx.scope.kind === 'business') {
     if (requested && requested !== ctx.scope.businessId) throw forbidden('You can only see your own business’s dashboards.');
-    return ctx.scope.businessId;
+    businessId = ctx.scope.businessId;
+  } else {
+    const named = requested ?? dashboard.business_id;
+    if (!named) throw new AppError('bad_request', 'Say which business to show: business_id is required for admins on a dashboard every business shares.');
+    if (dashboard.business_id && dashboard.business_id !== named) throw new AppError('bad_request', `This dashboard belongs to business ${dashboard.business_id}; ask for that one.`);
+    businessId = named;
   }
-  const businessId = requested ?? dashboard.business_id;
-  if (!businessId) throw new AppError('bad_request', 'Say which business to show: business_id is required for admins on a dashboard every business shares.');
-  if (dashboard.business_id && dashboard.business_id !== businessId) throw new AppError('bad_request', `This dashboard belongs to business ${dashboard.business_id}; ask for that one.`);
   const business = z.string().uuid().safeParse(businessId).success ? await ctx.db.prisma.business.findUnique({ where: { id: businessId } }) : null;
   if (!business) throw new AppError('not_found', `Business ${businessId} was not found.`);
-  return businessId;
+  return { id: business.id, timezone: business.timezone };
 }
 
 const toNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
+interface PlannedWidget {
+  widget: WidgetSpec;
+  plan: WidgetPlan;
+  queries: { current: WidgetQuery; previous: WidgetQuery | null };
+  previousRange: DateRange | null;
+}
+
+/** A widget's spec checked against its view (an error text when it does not fit) and its queries under the filters. */
+async function planWidget(ctx: Context, widget: WidgetSpec, filters: AppliedFilters): Promise<PlannedWidget | { widget: WidgetSpec; error: string }> {
+  if (!viewNames.has(widget.view)) return { widget, error: `View "${widget.view}" is not a warehouse view.` };
+  const type = z.enum(widgetTypes).safeParse(widget.type);
+  if (!type.success) return { widget, error: `"${widget.type}" is not a widget type.` };
+  const columns = await viewColumns(ctx.db, widget.view);
+  const result = widgetPlan(type.data, widget.fields, columns);
+  if ('problems' in result) return { widget, error: `The widget's fields do not fit view ${widget.view}: ${result.problems.map((p) => `${p.field} ${p.reason}`).join('; ')}.` };
+  const { plan } = result;
+  const before = plan.compare && filters.range ? previousRange(filters.range) : null;
+  return {
+    widget,
+    plan,
+    queries: {
+      current: widgetQuery(type.data, widget.view, plan, columns, filters),
+      previous: before ? widgetQuery(type.data, widget.view, plan, columns, { ...filters, range: before }) : null,
+    },
+    previousRange: before,
+  };
+}
+
 /**
  * Each widget's rows, read from reporting.<view> under the reporting role with the caller's business
  * (and, for a manager, their team) set in the transaction: PostgreSQL decides the rows, never the
- * browser. `widgetId` narrows the answer to one widget (each widget polls on its own interval).
+ * browser. The dashboard's filters (range, grouping, product) apply to the widgets that opt into them.
+ * `widgetId` narrows the answer to one widget (each widget polls on its own interval).
  */
-export async function dashboardData(ctx: Context, id: string, options: { businessId?: string; widgetId?: string } = {}): Promise<DashboardData> {
+export async function dashboardData(ctx: Context, id: string, options: { businessId?: string; widgetId?: string; filters?: FilterInput } = {}): Promise<DashboardData> {
   const dashboard = await getDashboard(ctx, id);
-  const businessId = await readerBusiness(ctx, dashboard, options.businessId);
+  const business = await readerBusiness(ctx, dashboard, options.businessId);
+  const filters = applyFilters(dashboard.filters, options.filters ?? {}, todayIn(business.timezone));
   const managerId = ctx.user.kind === 'user' && ctx.user.role === 'manager' ? ctx.user.id : null;
   const widgets = options.widgetId ? dashboard.widgets.filter((w) => w.id === options.widgetId) : dashboard.widgets;
   if (options.widgetId && widgets.length === 0) throw new AppError('not_found', `Widget ${options.widgetId} is not on dashboard ${id}.`);
 
-  const freshness = new Map((await viewFreshness(ctx)).map((f) => [f.view, f]));
-  type Planned = { widget: WidgetSpec; error: string } | { widget: WidgetSpec; plan: WidgetPlan; sql: string };
-  const planned = await Promise.all(
-    widgets.map(async (widget): Promise<Planned> => {
-      if (!viewNames.has(widget.view)) return { widget, error: `View "${widget.view}" is not a warehouse view.` };
-      const type = z.enum(widgetTypes).safeParse(widget.type);
-      if (!type.success) return { widget, error: `"${widget.type}" is not a widget type.` };
-      const columns = await viewColumns(ctx.db, widget.view);
-      const result = widgetPlan(type.data, widget.fields, columns);
-      if ('problems' in result) return { widget, error: `The widget's fields do not fit view ${widget.view}: ${result.problems.map((p) => `${p.field} ${p.reason}`).join('; ')}.` };
-      return { widget, plan: result.plan, sql: widgetSql(widget.view, result.plan, columns) };
-    }),
-  );
+  const freshness = new Map((await viewFreshness(ctx, [...new Set(widgets.map((w) => w.view))])).map((f) => [f.view, f]));
+  const planned = await Promise.all(widgets.map((widget) => planWidget(ctx, widget, filters)));
 
-  const entries = planned.map((entry) => {
-    const view = freshness.get(entry.widget.view);
-    const refreshedAt = view?.lastRefreshedAt?.toISOString() ?? null;
-    const cacheKey = 'sql' in entry && refreshedAt ? JSON.stringify([entry.sql, businessId, managerId, refreshedAt]) : null;
-    return { entry, freshness: { refreshed_at: refreshedAt, stale: view?.stale ?? true }, cacheKey };
-  });
-  // Answers by widget id: from the cache, else read under the reader's scope in one read-only transaction.
-  const answered = new Map<string, { rows: WidgetRow[]; truncated: boolean }>();
-  const queries: { widgetId: string; sql: string; plan: WidgetPlan; cacheKey: string | null }[] = [];
-  for (const { entry, cacheKey } of entries) {
-    if (!('sql' in entry)) continue;
-    const known = cacheKey ? widgetAnswers.get(cacheKey) : undefined;
-    if (known) answered.set(entry.widget.id, known);
-    else queries.push({ widgetId: entry.widget.id, sql: entry.sql, plan: entry.plan, cacheKey });
+  // Answers by query key: from the cache, else read under the reader's scope in one read-only transaction.
+  const keyOf = (query: WidgetQuery, view: string) => {
+    const refreshedAt = freshness.get(view)?.lastRefreshedAt?.toISOString();
+    return refreshedAt ? JSON.stringify([query.text, query.values, business.id, managerId, refreshedAt]) : null;
+  };
+  const answers = new Map<WidgetQuery, Answer>();
+  const pending: { query: WidgetQuery; plan: WidgetPlan; key: string | null }[] = [];
+  for (const entry of planned) {
+    if (!('plan' in entry)) continue;
+    for (const query of [entry.queries.current, entry.queries.previous]) {
+      if (!query) continue;
+      const key = keyOf(query, entry.widget.view);
+      const known = key ? widgetAnswers.get(key) : undefined;
+      if (known) answers.set(query, known);
+      else pending.push({ query, plan: entry.plan, key });
+    }
   }
-  if (queries.length > 0) {
-    await readAsReporter(ctx.db.pool, { businessId, managerId }, async (client) => {
-      for (const query of queries) {
-        const result = await client.query<Record<string, unknown>>(query.sql);
-        const kept = result.rows.slice(0, query.plan.limit);
-        if (query.plan.newestFirst) kept.reverse();
-        const measures = new Set(query.plan.measures);
-        const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, measures.has(key) ? toNumber(value) : (value as WidgetRow[string])])));
-        const answer = { rows, truncated: result.rows.length > query.plan.limit };
-        answered.set(query.widgetId, answer);
-        if (query.cacheKey) rememberAnswer(query.cacheKey, answer);
+  if (pending.length > 0) {
+    await readAsReporter(ctx.db.pool, { businessId: business.id, managerId }, async (client) => {
+      for (const { query, plan, key } of pending) {
+        const result = await client.query<Record<string, unknown>>(query.text, query.values);
+        const kept = result.rows.slice(0, plan.limit);
+        if (plan.newestFirst) kept.reverse();
+        const measures = new Set(plan.measures);
+        const rows = kept.map((row) => Object.fromEntries(Object.entries(row).map(([column, value]) => [column, measures.has(column) ? toNumber(value) : (value as WidgetRow[string])])));
+        const answer = { rows, truncated: result.rows.length > plan.limit };
+        answers.set(query, answer);
+        if (key) rememberAnswer(key, answer);
       }
     });
   }
-  const answers = entries.map(({ entry, freshness: fresh }): WidgetData => {
+
+  const data = planned.map((entry): WidgetData => {
     const { widget } = entry;
-    const base = { id: widget.id, title: widget.title, type: widget.type, fields: widget.fields, refresh_seconds: widget.refresh_seconds, freshness: fresh };
-    const answer = answered.get(widget.id);
-    return answer ? { ...base, ...answer, error: null } : { ...base, rows: [], truncated: false, error: 'error' in entry ? entry.error : null };
+    const view = freshness.get(widget.view);
+    const base = {
+      id: widget.id,
+      title: widget.title,
+      type: widget.type,
+      fields: widget.fields,
+      refresh_seconds: widget.refresh_seconds,
+      freshness: { refreshed_at: view?.lastRefreshedAt?.toISOString() ?? null, stale: view?.stale ?? true },
+    };
+    if (!('plan' in entry)) return { ...base, rows: [], truncated: false, previous: null, filtered_by: { date: false, product: false }, error: entry.error };
+    const previous = entry.queries.previous && entry.previousRange ? { range: entry.previousRange, rows: answers.get(entry.queries.previous)!.rows } : null;
+    const filteredBy = { date: entry.plan.date !== null && filters.range !== null, product: entry.plan.product !== null && filters.product_id !== null };
+    return { ...base, ...answers.get(entry.queries.current)!, previous, filtered_by: filteredBy, error: null };
   });
-  return { dashboard_id: dashboard.id, business_id: businessId, manager_id: managerId, widgets: answers };
+  return { dashboard_id: dashboard.id, business_id: business.id, manager_id: managerId, filters, widgets: data };
 }

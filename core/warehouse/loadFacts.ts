@@ -2,6 +2,8 @@ import type { PoolClient } from 'pg';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
+import type { JobQueue } from '../queue.js';
+import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
 
 export type FeedStage = 'queued' | 'transforming' | 'transformed' | 'failed';
 
@@ -36,7 +38,7 @@ async function updateFeed(client: PoolClient | Context['db']['pool'], feedId: nu
  * transaction that first removes the feed's earlier facts, so a rerun or a retry after a crash never
  * duplicates and never leaves half a load. Staging rows go on success and stay on failure.
  */
-export async function processDataFeed(ctx: Context, feedId: number, traceId: string, options: LoadOptions): Promise<FeedSummary> {
+export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'>, feedId: number, traceId: string, options: LoadOptions): Promise<FeedSummary> {
   const feed = await ctx.db.pool.query<{ id: number; business_id: string; data_type: 'sales' | 'costs'; status: string }>('SELECT id, business_id, data_type, status FROM data_feeds WHERE id = $1', [feedId]);
   const row = feed.rows[0];
   if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
@@ -52,9 +54,13 @@ export async function processDataFeed(ctx: Context, feedId: number, traceId: str
     if (stagedRows === 0) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
     const finished = await withTransaction(ctx.db.pool, async (client) => {
       const summary = row.data_type === 'sales' ? await loadSales(client, row.business_id, feedId, stagedRows, options) : await loadCosts(client, row.business_id, feedId);
-      return updateFeed(client, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
+      const transformed = await updateFeed(client, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
+      if (row.data_type === 'sales') await markSourceChanged((sql, params) => client.query(sql, params), 'fact_sales');
+      return transformed;
     });
     ctx.log.info({ feedId, metrics: finished.metrics }, 'data feed transformed');
+    // The sales views show the new facts once refreshed; the minute schedule would also find them.
+    if (row.data_type === 'sales') await queue.send(WAREHOUSE_REFRESH_CHANGED_QUEUE, {});
     return finished;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -88,6 +94,7 @@ export async function removeFeedData(run: SqlRunner, businessId: string, feedId:
   await removeFeedFacts(run, businessId, feedId);
   await run('DELETE FROM staging_sales_items WHERE data_feed_id = $1', [feedId]);
   await run('DELETE FROM staging_costs WHERE data_feed_id = $1', [feedId]);
+  await markSourceChanged(run, 'fact_sales');
 }
 
 async function loadSales(client: PoolClient, businessId: string, feedId: number, staged: number, options: LoadOptions): Promise<Partial<FeedSummary>> {

@@ -7,6 +7,8 @@ import { AppError, forbidden } from '../errors.js';
 
 /** The queue whose jobs call refreshViews (jobs/queues.ts); loaders send `RefreshRequest`s to it. */
 export const WAREHOUSE_REFRESH_QUEUE = 'warehouse.refresh';
+/** The queue whose jobs call refreshChangedViews: sent after a load, and run every minute as a safety net. */
+export const WAREHOUSE_REFRESH_CHANGED_QUEUE = 'warehouse.refresh-changed';
 
 export interface WarehouseView {
   /** The materialized view (schema public; the reporting role reads it as reporting.<name>). */
@@ -42,6 +44,9 @@ export const warehouseViews: readonly WarehouseView[] = [
   { name: 'invoice_ageing', dependsOn: ['invoice_balances', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
   { name: 'payments_monthly', dependsOn: ['canonical_payments'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
   { name: 'inventory_current', dependsOn: ['canonical_inventory_levels', 'canonical_products'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  // The data feeds' sales (prisma/migrations/*_sales_dashboard): refreshed when warehouse_changes says fact_sales moved.
+  { name: 'sales_daily', dependsOn: ['fact_sales'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'sales_product_daily', dependsOn: ['fact_sales', 'products', 'dim_channel'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
 ];
 
 const viewsByName = new Map(warehouseViews.map((view) => [view.name, view]));
@@ -140,8 +145,10 @@ export async function refreshViews(ctx: Context, request: RefreshRequest & { wai
     locked = true;
     // Holding the lock, no other refresh runs: a row still "running" was left by a process that died.
     await client.query(`UPDATE refresh_jobs SET status = 'failed', finished_at = now(), error = 'interrupted: the process refreshing it stopped' WHERE status = 'running'`);
+    // Read before refreshing: every change up to these versions is committed, so the refresh shows it.
+    const versions = await sourceVersions(client);
     const refreshed: ViewRefresh[] = [];
-    for (const view of order) refreshed.push(await refreshOne(ctx, client, view, request.trigger));
+    for (const view of order) refreshed.push(await refreshOne(ctx, client, view, request.trigger, versions));
     ctx.log.info({ trigger: request.trigger, waitedMs, views: refreshed }, 'warehouse views refreshed');
     return { trigger: request.trigger, waitedMs, views: refreshed };
   } finally {
@@ -172,11 +179,11 @@ async function takeRefreshLock(client: pg.PoolClient, waitSeconds: number): Prom
   return Math.round(performance.now() - started);
 }
 
-async function refreshOne(ctx: Context, client: pg.PoolClient, view: string, trigger: RefreshTrigger): Promise<ViewRefresh> {
+async function refreshOne(ctx: Context, client: pg.PoolClient, view: string, trigger: RefreshTrigger, versions: Record<string, number>): Promise<ViewRefresh> {
   const populated = await client.query<{ ispopulated: boolean }>(`SELECT ispopulated FROM pg_matviews WHERE schemaname = 'public' AND matviewname = $1`, [view]);
   if (populated.rowCount === 0) throw new Error(`Materialized view ${view} is in the registry but not in the database: a migration is missing.`);
   const mode: ViewRefresh['mode'] = populated.rows[0]!.ispopulated ? 'concurrently' : 'plain';
-  const job = await client.query<{ id: string }>(`INSERT INTO refresh_jobs (view_name, trigger) VALUES ($1, $2) RETURNING id`, [view, trigger]);
+  const job = await client.query<{ id: string }>(`INSERT INTO refresh_jobs (view_name, trigger, source_versions) VALUES ($1, $2, $3) RETURNING id`, [view, trigger, versions]);
   const jobId = job.rows[0]!.id;
   const started = performance.now();
   try {
@@ -192,6 +199,59 @@ async function refreshOne(ctx: Context, client: pg.PoolClient, view: string, tri
   return { view, mode, durationMs };
 }
 
+/** Every source's change version (warehouse_changes), as of now. */
+async function sourceVersions(runner: Pick<pg.PoolClient, 'query'>): Promise<Record<string, number>> {
+  const rows = await runner.query<{ source: string; version: string }>('SELECT source, version FROM warehouse_changes');
+  return Object.fromEntries(rows.rows.map((row) => [row.source, Number(row.version)]));
+}
+
+/**
+ * Records, in the loader's transaction, that `source` (a table views read, such as fact_sales) changed.
+ * Run it as the transaction's last statement: it locks the source's row until the commit, which orders
+ * the versions as the commits (see the migration *_sales_dashboard).
+ */
+export async function markSourceChanged(run: (sql: string, params: unknown[]) => Promise<unknown>, source: string): Promise<void> {
+  await run(
+    `INSERT INTO warehouse_changes (source, version) VALUES ($1, 1)
+     ON CONFLICT (source) DO UPDATE SET version = warehouse_changes.version + 1, changed_at = now()`,
+    [source],
+  );
+}
+
+/** The tables a view reads, directly or through the views it reads. */
+function baseSourcesOf(name: string): string[] {
+  const view = viewsByName.get(name);
+  if (!view) return [name];
+  return [...new Set(view.dependsOn.flatMap(baseSourcesOf))];
+}
+
+/**
+ * The views behind their sources: a source's version is above the one their last successful refresh
+ * read. Views whose sources never recorded a change (the canonical tables' loaders ask for refreshes
+ * directly) are never behind by this measure.
+ */
+export async function viewsBehind(ctx: Context): Promise<string[]> {
+  const current = await sourceVersions(ctx.db.pool);
+  if (Object.keys(current).length === 0) return [];
+  const seen = await ctx.db.pool.query<{ view_name: string; source_versions: Record<string, number> | null }>(
+    `SELECT DISTINCT ON (view_name) view_name, source_versions FROM refresh_jobs
+      WHERE status = 'succeeded' AND view_name = ANY($1) ORDER BY view_name, started_at DESC, id DESC`,
+    [warehouseViews.map((view) => view.name)],
+  );
+  const seenBy = new Map(seen.rows.map((row) => [row.view_name, row.source_versions ?? {}]));
+  return warehouseViews
+    .filter((view) => baseSourcesOf(view.name).some((source) => (current[source] ?? 0) > (seenBy.get(view.name)?.[source] ?? 0)))
+    .map((view) => view.name);
+}
+
+/** Refreshes the views behind their sources (and what reads them); nothing when all are current. */
+export async function refreshChangedViews(ctx: Context): Promise<RefreshResult> {
+  if (ctx.scope.kind !== 'all') throw forbidden('Only administrators can refresh the warehouse views: a refresh serves every business.');
+  const behind = await viewsBehind(ctx);
+  if (behind.length === 0) return { trigger: 'incremental', waitedMs: 0, views: [] };
+  return refreshViews(ctx, { views: behind, trigger: 'incremental' });
+}
+
 export type RefreshStatus = 'running' | 'succeeded' | 'failed';
 
 export interface ViewFreshness {
@@ -205,10 +265,11 @@ export interface ViewFreshness {
   lastAttempt: { status: RefreshStatus; startedAt: Date; error: string | null } | null;
 }
 
-/** Per registered view: when it was last refreshed, and whether that is older than its policy allows. */
-export async function viewFreshness(ctx: Context): Promise<ViewFreshness[]> {
+/** Per registered view (or the ones named): when it was last refreshed, and whether that is older than its policy allows. */
+export async function viewFreshness(ctx: Context, only?: string[]): Promise<ViewFreshness[]> {
   assertCan(ctx.user, 'dashboards', 'view');
-  const names = warehouseViews.map((view) => view.name);
+  const views = only ? warehouseViews.filter((view) => only.includes(view.name)) : warehouseViews;
+  const names = views.map((view) => view.name);
   const rows = await ctx.db.pool.query<{ view_name: string; finished_at: Date | null; age_seconds: number | null; status: RefreshStatus | null; started_at: Date; error: string | null }>(
     `SELECT v.view_name, s.finished_at, extract(epoch FROM now() - s.finished_at)::float8 AS age_seconds, a.status, a.started_at, a.error
        FROM unnest($1::text[]) AS v(view_name)
@@ -217,7 +278,7 @@ export async function viewFreshness(ctx: Context): Promise<ViewFreshness[]> {
     [names],
   );
   const byName = new Map(rows.rows.map((row) => [row.view_name, row]));
-  return warehouseViews.map((view) => {
+  return views.map((view) => {
     const row = byName.get(view.name);
     const ageSeconds = row?.age_seconds ?? null;
     return {

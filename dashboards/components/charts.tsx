@@ -3,8 +3,8 @@ import { Box, H2, H5, Text } from '@adminjs/design-system';
 import { Bar, BarChart, CartesianGrid, Cell, Legend, Line, LineChart, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 
 /**
- * The one rendering path for every chart in the product: the Metrics page and the Dashboards page both
- * draw through these components (KPI number, line, bar, donut, table).
+ * The one rendering path for every chart in the product: every page that draws (Dashboards, Metrics,
+ * which is a stored dashboard too) draws through these components (KPI number, line, bar, donut, table).
  */
 
 export type CellValue = string | number | boolean | null;
@@ -21,14 +21,6 @@ export const formatNumber = (value: CellValue | undefined, digits = 2): string =
   typeof value === 'number' ? value.toLocaleString(undefined, { minimumFractionDigits: Number.isInteger(value) ? 0 : digits, maximumFractionDigits: digits }) : value === null || value === undefined ? '–' : String(value);
 const tooltipFormat = (value: number) => formatNumber(value);
 const colorOf = (spec: SeriesSpec, i: number) => spec.color ?? CHART_COLORS[i % CHART_COLORS.length];
-
-export const KpiCard: React.FC<{ label: string; value: string; note?: string; testId?: string }> = ({ label, value, note, testId }) => (
-  <Box variant="white" p="lg" style={{ minWidth: 170 }} data-testid={testId}>
-    <H5>{label}</H5>
-    <H2 data-testid={testId ? `${testId}-value` : 'kpi-value'}>{value}</H2>
-    {note !== undefined && <Text variant="sm">{note}</Text>}
-  </Box>
-);
 
 export const LineChartView: React.FC<{ rows: ChartRow[]; x: string; series: SeriesSpec[] }> = ({ rows, x, series }) => (
   <ResponsiveContainer width="100%" height="90%">
@@ -73,14 +65,14 @@ export const DonutChartView: React.FC<{ rows: ChartRow[]; nameKey: string; value
   );
 };
 
-export const TableView: React.FC<{ rows: ChartRow[]; columns: SeriesSpec[] }> = ({ rows, columns }) => (
+export const TableView: React.FC<{ rows: ChartRow[]; columns: SeriesSpec[]; onRowClick?: (row: ChartRow) => void }> = ({ rows, columns, onRowClick }) => (
   <table style={{ width: '100%', borderCollapse: 'collapse' }} data-testid="widget-table">
     <thead>
       <tr>{columns.map((c) => <th key={c.key} style={{ textAlign: 'left', padding: 4, borderBottom: '1px solid #ddd' }}>{c.name}</th>)}</tr>
     </thead>
     <tbody>
       {rows.map((row, i) => (
-        <tr key={i}>{columns.map((c) => <td key={c.key} style={{ padding: 4, textAlign: typeof row[c.key] === 'number' ? 'right' : 'left' }}>{formatNumber(row[c.key])}</td>)}</tr>
+        <tr key={i} onClick={onRowClick ? () => onRowClick(row) : undefined} style={onRowClick ? { cursor: 'pointer' } : undefined}>{columns.map((c) => <td key={c.key} style={{ padding: 4, textAlign: typeof row[c.key] === 'number' ? 'right' : 'left' }}>{formatNumber(row[c.key])}</td>)}</tr>
       ))}
     </tbody>
   </table>
@@ -93,6 +85,9 @@ export interface WidgetFields {
   series?: string;
   value?: string;
   columns?: string[];
+  ratios?: Record<string, { percent?: boolean }>;
+  /** The column whose value a click on a bar or row hands to the page (its product filter). */
+  drill?: string;
 }
 
 const label = (column: string) => column.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
@@ -118,18 +113,19 @@ export function pivotSeries(rows: ChartRow[], x: string, measures: string[], ser
   return { rows: [...byX.values()], series: [...specs.values()] };
 }
 
-/** One dashboard widget drawn from its rows, by its type. */
-export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: ChartRow[] }> = ({ type, fields, rows }) => {
+/** One dashboard widget drawn from its rows, by its type; bars and table rows answer clicks when `onRowClick` is given. */
+export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: ChartRow[]; onRowClick?: (row: ChartRow) => void }> = ({ type, fields, rows, onRowClick }) => {
   if (type !== 'kpi' && rows.length === 0) return <Text data-testid="widget-empty">No data yet: it appears after a load of the tables this view reads.</Text>;
   switch (type) {
     case 'kpi': {
       const value = fields.value ?? '';
+      const unit = fields.ratios?.[value]?.percent ? ' %' : '';
       if (rows.length === 0) return <H2 data-testid="kpi-value">–</H2>;
       return (
         <Box flex flexDirection="row" style={{ gap: 24, flexWrap: 'wrap' }}>
           {rows.map((row, i) => (
             <Box key={i}>
-              <H2 data-testid="kpi-value">{formatNumber(row[value])}</H2>
+              <H2 data-testid="kpi-value">{formatNumber(row[value])}{row[value] === null || row[value] === undefined ? '' : unit}</H2>
               {fields.series && <Text variant="sm">{String(row[fields.series])}</Text>}
             </Box>
           ))}
@@ -139,12 +135,12 @@ export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: C
     case 'line':
     case 'bar': {
       const pivoted = pivotSeries(rows, fields.x ?? '', fields.y ?? [], fields.series);
-      return type === 'line' ? <LineChartView rows={pivoted.rows} x={fields.x ?? ''} series={pivoted.series} /> : <BarChartView rows={pivoted.rows} x={fields.x ?? ''} series={pivoted.series} />;
+      return type === 'line' ? <LineChartView rows={pivoted.rows} x={fields.x ?? ''} series={pivoted.series} /> : <BarChartView rows={pivoted.rows} x={fields.x ?? ''} series={pivoted.series} onBarClick={onRowClick} />;
     }
     case 'donut':
       return <DonutChartView rows={rows} nameKey={fields.x ?? ''} valueKey={fields.value ?? ''} />;
     case 'table':
-      return <TableView rows={rows} columns={[...(fields.columns ?? []), ...(fields.y ?? [])].map((c) => ({ key: c, name: label(c) }))} />;
+      return <TableView rows={rows} columns={[...(fields.columns ?? []), ...(fields.y ?? [])].map((c) => ({ key: c, name: label(c) }))} onRowClick={onRowClick} />;
     default:
       return <Text>This widget type ({type}) cannot be drawn.</Text>;
   }

@@ -176,7 +176,7 @@ describe('commit and load', () => {
     expect((await waitForFeed(app.url, ops, feedId)).status).toBe('transformed');
     // As after a crash: the feed is to be loaded again, and its unlogged staging rows were lost.
     await app.db.pool.query(`UPDATE data_feeds SET status = 'queued' WHERE id = $1`, [feedId]);
-    await expect(processDataFeed(app.system, feedId, 'test-trace', { ownPartitionMinRows: 50_000 })).rejects.toMatchObject({ code: 'gone' });
+    await expect(processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 50_000 })).rejects.toMatchObject({ code: 'gone' });
     const feed = await app.db.pool.query(`SELECT status, summary->'error'->>'message' AS message FROM data_feeds WHERE id = $1`, [feedId]);
     expect(feed.rows[0]).toMatchObject({ status: 'failed', message: expect.stringContaining('upload the file again') });
     const kept = await app.db.pool.query(`SELECT count(*)::int AS n FROM product_costs WHERE data_feed_id = $1`, [feedId]);

@@ -537,6 +537,13 @@ describe('the reporting role reads the views through schema reporting, scoped li
     (await client.query<{ v: string | null }>(`SELECT DISTINCT ${column}::text AS v FROM reporting.${pg.escapeIdentifier(view)} ORDER BY 1`)).rows.map((r) => r.v);
 
   beforeAll(async () => {
+    // Sales of both businesses for the views over fact_sales (the feeds load them; here they are written directly).
+    for (const business of [A, B]) {
+      await sql(
+        `INSERT INTO fact_sales (business_id, date_key, quantity, unit_price, gross_revenue, cogs_amount, gross_margin_amount) VALUES ($1, '2026-01-05', 2, 3.00, 6.00, 2.00, 4.00)`,
+        [business],
+      );
+    }
     await refreshViews(system, { trigger: 'full' });
   });
 
@@ -576,9 +583,10 @@ describe('jobs', () => {
   });
   afterAll(async () => app?.close());
 
-  it('schedules the nightly full refresh and the staleness check', async () => {
+  it('schedules the refresh of changed views, the nightly full refresh and the staleness check', async () => {
     const schedules = await app.db.pool.query<{ name: string; cron: string }>(`SELECT name, cron FROM pgboss.schedule WHERE name LIKE 'warehouse.%' ORDER BY name`);
     expect(schedules.rows).toEqual([
+      { name: 'warehouse.refresh-changed', cron: '* * * * *' },
       { name: 'warehouse.refresh-nightly', cron: '0 2 * * *' },
       { name: 'warehouse.staleness-check', cron: '*/10 * * * *' },
     ]);

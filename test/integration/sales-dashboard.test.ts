@@ -1,0 +1,237 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteRecord } from '../../core/records/service.js';
+import { widgetPlan, type ViewColumn } from '../../core/warehouse/dashboards.js';
+import { todayIn } from '../../core/warehouse/ranges.js';
+import { refreshChangedViews, viewsBehind } from '../../core/warehouse/views.js';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+
+/**
+ * The Metrics page is the stored dashboard "Sales & margin": its widgets read materialized views over
+ * fact_sales under the dashboard's filters (range, grouping, product, previous period). Its figures must
+ * equal the metrics API's, which sums fact_sales directly; a load or a delete must bring the views up to
+ * date; and a reader sees only their own business.
+ */
+
+let app: TestApp;
+let t: Tenants;
+let ops: string;
+let opsB: string;
+let manager: string;
+let today: string;
+let salesDashboard: string;
+let ordersDashboard: string;
+const day = (offset: number) => {
+  const date = new Date(`${today}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + offset);
+  return date.toISOString().slice(0, 10);
+};
+
+async function loadFeed(token: string, csv: string): Promise<number> {
+  const preview = await uploadPreview(app.url, token, { name: 'sales.csv', bytes: Buffer.from(csv) });
+  const commit = await callJson(app.url, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+  expect(commit.status, JSON.stringify(commit.body)).toBe(202);
+  expect((await waitForFeed(app.url, token, commit.body!.feed_id)).status).toBe('transformed');
+  return commit.body!.feed_id as number;
+}
+
+type Widget = { title: string; rows: Record<string, unknown>[]; previous: { range: { from: string; to: string }; rows: Record<string, unknown>[] } | null; filtered_by: { date: boolean; product: boolean }; error: string | null };
+async function salesData(token: string, query: string): Promise<{ status: number; widgets: Record<string, Widget>; body: any }> {
+  const res = await callJson(app.url, token, 'GET', `/api/dashboard/${salesDashboard}/data?${query}`);
+  const widgets = Object.fromEntries(((res.body?.data?.widgets ?? []) as Widget[]).map((w) => [w.title, w]));
+  return { status: res.status, widgets, body: res.body };
+}
+const kpi = (widget: Pick<Widget, 'rows'> | undefined) => widget?.rows[0] && Object.values(widget.rows[0])[0];
+
+beforeAll(async () => {
+  app = await startTestApp();
+  t = await seedTenants(app.system);
+  ops = (await apiClient(app.url, t.users.opsA.email)).token;
+  opsB = (await apiClient(app.url, t.users.opsB.email)).token;
+  manager = (await apiClient(app.url, t.users.managerA.email)).token;
+  today = todayIn('Europe/London');
+  await loadFeed(
+    ops,
+    [
+      'product_name,quantity,price,transaction_date,discount,order_id,channel',
+      `Croissant,10,3.00,${day(0)},1.00,A,Online`,
+      `Croissant,5,3.00,${day(-1)},0,B,Offline`,
+      `Tart,2,12.00,${day(-1)},0,B,Offline`,
+      `Tart,1,12.00,${day(-10)},0,C,Online`,
+      `Croissant,100,3.00,${day(-40)},0,D,Offline`,
+    ].join('\n'),
+  );
+  await loadFeed(opsB, `product_name,quantity,price,transaction_date\nOil change,9,49.00,${day(0)}\n`);
+  await refreshChangedViews(app.system);
+  const dashboards = (await callJson(app.url, ops, 'GET', '/api/dashboards')).body!.data as { id: string; slug: string | null }[];
+  salesDashboard = dashboards.find((d) => d.slug === 'sales')!.id;
+  ordersDashboard = dashboards.find((d) => d.slug === null)!.id;
+}, 120_000);
+afterAll(async () => app?.close());
+
+/** Runs `change` while holding the refresh lock, so no worker refreshes before `check` has looked. */
+async function withRefreshHeld<T>(change: () => Promise<T>, check: () => Promise<void>): Promise<T> {
+  const client = await app.db.pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', ['backhouse.warehouse.refresh']);
+    const result = await change();
+    await check();
+    return result;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', ['backhouse.warehouse.refresh']);
+    client.release();
+  }
+}
+const revenueOfLast7Days = async () => kpi((await salesData(ops, 'range=last_7_days')).widgets['Revenue']);
+
+describe('the sales views follow fact_sales', () => {
+  it('a feed load marks them behind and its job has them refreshed; a delete marks them behind too', async () => {
+    expect(await viewsBehind(app.system)).toEqual([]);
+    const feedId = await withRefreshHeld(
+      () => loadFeed(ops, `product_name,quantity,price,transaction_date,order_id\nCroissant,1,1000.00,${day(-2)},X\n`),
+      async () => expect(await viewsBehind(app.system)).toEqual(['sales_daily', 'sales_product_daily']),
+    );
+    // The load's job asked a worker to refresh what changed: the dashboard shows the new feed by itself.
+    await expect.poll(revenueOfLast7Days, { timeout: 30_000 }).toBe(1069);
+    expect(await viewsBehind(app.system)).toEqual([]);
+
+    await withRefreshHeld(
+      () => deleteRecord(app.system, 'feeds', String(feedId)),
+      async () => expect(await viewsBehind(app.system)).toEqual(['sales_daily', 'sales_product_daily']),
+    );
+    // The minute schedule would refresh them; here the same call runs at once.
+    await refreshChangedViews(app.system);
+    expect(await revenueOfLast7Days()).toBe(69);
+    expect((await refreshChangedViews(app.system)).views).toEqual([]);
+  });
+});
+
+describe('GET /api/dashboard/:sales/data equals the metrics API', () => {
+  it.each(['last_7_days', 'last_30_days', 'this_quarter'])('KPIs and their previous period, %s', async (range) => {
+    const expected = (await callJson(app.url, ops, 'GET', `/dashboard/metrics/kpi?range=${range}`)).body!;
+    const { status, widgets, body } = await salesData(ops, `range=${range}`);
+    expect(status).toBe(200);
+    expect(body.data.filters.range).toEqual(expected.range);
+    const figures = (pick: (w: Widget) => unknown) => ({
+      revenue: pick(widgets['Revenue']!),
+      cogs: pick(widgets['COGS']!),
+      margin: pick(widgets['Gross margin']!),
+      marginPercent: pick(widgets['Margin %']!),
+      orders: pick(widgets['Orders']!),
+      aov: pick(widgets['Average order value']!),
+    });
+    expect(figures(kpi)).toEqual({
+      revenue: expected.kpi.gross_revenue,
+      cogs: expected.kpi.cogs_amount,
+      margin: expected.kpi.gross_margin_amount,
+      marginPercent: expected.kpi.gross_margin_percent,
+      orders: expected.kpi.orders,
+      aov: expected.kpi.avg_order_value,
+    });
+    expect(widgets['Revenue']!.previous!.range).toMatchObject({ from: expected.previous.range.from, to: expected.previous.range.to });
+    expect(figures((w) => kpi({ ...w, rows: w.previous!.rows }))).toEqual({
+      revenue: expected.previous.gross_revenue,
+      cogs: expected.previous.cogs_amount,
+      margin: expected.previous.gross_margin_amount,
+      marginPercent: expected.previous.gross_margin_percent,
+      orders: expected.previous.orders,
+      aov: expected.previous.avg_order_value,
+    });
+  });
+
+  it('the trend: one point per day, week or month of the range, empty ones as zeros', async () => {
+    for (const groupBy of ['day', 'week', 'month']) {
+      const expected = (await callJson(app.url, ops, 'GET', `/dashboard/metrics/trend?range=last_30_days&group_by=${groupBy}`)).body!.points as { period: string; gross_revenue: number; gross_margin_amount: number }[];
+      const { widgets } = await salesData(ops, `range=last_30_days&group_by=${groupBy}`);
+      expect(widgets['Revenue and margin']!.rows, groupBy).toEqual(expected.map((p) => ({ day: p.period, gross_revenue: p.gross_revenue, gross_margin_amount: p.gross_margin_amount })));
+    }
+  });
+
+  it('top products by revenue, with the product id a click drills into; the channel split', async () => {
+    const expected = (await callJson(app.url, ops, 'GET', '/dashboard/metrics/top-products?range=last_7_days')).body!.products as { product_id: string; product_name: string; gross_revenue: number }[];
+    const { widgets } = await salesData(ops, 'range=last_7_days');
+    expect(widgets['Top products by revenue (click one for its figures)']!.rows).toEqual(expected.map((p) => ({ product_name: p.product_name, product_id: p.product_id, gross_revenue: p.gross_revenue })));
+    // 30 online (Croissant A); 15 + 24 offline (order B).
+    expect(widgets['Revenue by channel']!.rows).toEqual([
+      { channel: 'Offline', gross_revenue: 39 },
+      { channel: 'Online', gross_revenue: 30 },
+    ]);
+  });
+
+  it('a product filter keeps the widgets that opt in to that product, and says which do not', async () => {
+    const top = (await salesData(ops, 'range=last_7_days')).widgets['Top products by revenue (click one for its figures)']!.rows;
+    const tart = top.find((row) => row.product_name === 'Tart')!.product_id as string;
+    const expected = (await callJson(app.url, ops, 'GET', `/dashboard/metrics/kpi?range=last_7_days&product_id=${tart}`)).body!;
+    const { widgets, body } = await salesData(ops, `range=last_7_days&product_id=${tart}`);
+    expect(body.data.filters.product_id).toBe(tart);
+    expect(kpi(widgets['Revenue'])).toBe(expected.kpi.gross_revenue);
+    expect(kpi(widgets['Revenue'])).toBe(24);
+    expect(widgets['Revenue']!.filtered_by).toEqual({ date: true, product: true });
+    // Orders are counted per day over all products (sales_daily): this widget does not follow the product.
+    expect(widgets['Orders']!.filtered_by).toEqual({ date: true, product: false });
+    expect(kpi(widgets['Orders'])).toBe(2);
+    expect(widgets['Top products by revenue (click one for its figures)']!.rows).toHaveLength(2);
+  });
+});
+
+describe('scope and filter errors', () => {
+  it('a reader sees their own business only: another business’s id is refused, another business’s product shows nothing', async () => {
+    const mine = await salesData(opsB, 'range=last_7_days');
+    expect(kpi(mine.widgets['Revenue'])).toBe(441);
+    expect((await salesData(opsB, `range=last_7_days&business_id=${t.businessA}`)).status).toBe(403);
+    const croissant = (await salesData(ops, 'range=last_7_days')).widgets['Top products by revenue (click one for its figures)']!.rows[0]!.product_id as string;
+    const crossed = await salesData(opsB, `range=last_7_days&product_id=${croissant}`);
+    expect(crossed.status).toBe(200);
+    expect(crossed.widgets['Revenue']!.rows).toEqual([{ gross_revenue: 0 }]);
+    // A manager of business A sees A's whole sales (feeds have no teams).
+    expect(kpi((await salesData(manager, 'range=last_7_days')).widgets['Revenue'])).toBe(69);
+  });
+
+  it('filters the dashboard does not offer, and bad ranges, are refused with what to do', async () => {
+    const noFilters = await callJson(app.url, ops, 'GET', `/api/dashboard/${ordersDashboard}/data?range=last_7_days`);
+    expect(noFilters.status).toBe(400);
+    expect(noFilters.body!.error.message).toMatch(/no date filter/);
+    const noFrom = await salesData(ops, 'range=custom&to=2025-09-30');
+    expect(noFrom.status).toBe(400);
+    expect(noFrom.body.error.message).toMatch(/from and to/);
+    expect((await salesData(ops, 'group_by=year')).status).toBe(400);
+  });
+
+  it('the dashboard’s defaults apply when the reader names no filter', async () => {
+    const { body } = await salesData(ops, '');
+    expect(body.data.filters).toEqual({ range: { name: 'last_30_days', from: day(-29), to: day(0) }, group_by: 'day', product_id: null });
+  });
+});
+
+describe('widget specs with dashboard filters', () => {
+  const columns: ViewColumn[] = [
+    { name: 'business_id', category: 'U', type: 'uuid' },
+    { name: 'day', category: 'D', type: 'date' },
+    { name: 'product_id', category: 'U', type: 'uuid' },
+    { name: 'product_name', category: 'S', type: 'text' },
+    { name: 'gross_revenue', category: 'N', type: 'numeric(18,2)' },
+    { name: 'gross_margin_amount', category: 'N', type: 'numeric(18,2)' },
+  ];
+  const problems = (type: 'kpi' | 'line' | 'bar' | 'table' | 'donut', fields: unknown) => {
+    const result = widgetPlan(type, fields, columns);
+    return 'problems' in result ? result.problems.map((p) => `${p.field} ${p.reason}`) : [];
+  };
+
+  it('accepts ratios, a date, a product and a drill column where they make sense', () => {
+    const result = widgetPlan('kpi', { value: 'pct', ratios: { pct: { numerator: 'gross_margin_amount', denominator: 'gross_revenue', percent: true } }, date: 'day', product: 'product_id', compare: 'previous_period' }, columns);
+    expect(result).toMatchObject({ plan: { measures: ['pct'], ratios: { pct: { percent: true } }, date: 'day', product: 'product_id', compare: true } });
+    expect(widgetPlan('bar', { x: 'product_name', y: ['gross_revenue'], drill: 'product_id' }, columns)).toMatchObject({ plan: { dimensions: ['product_name', 'product_id'] } });
+  });
+
+  it.each([
+    ['kpi', { value: 'gross_revenue', date: 'product_name' }, 'fields.date "product_name" is not a date column'],
+    ['kpi', { value: 'gross_revenue', compare: 'previous_period' }, 'fields.compare needs fields.date'],
+    ['line', { x: 'day', y: ['gross_revenue'], date: 'day', compare: 'previous_period' }, 'fields.compare compares a KPI'],
+    ['kpi', { value: 'gross_revenue', drill: 'product_id' }, 'fields.drill is not used by a kpi widget'],
+    ['kpi', { value: 'r', ratios: { r: { numerator: 'product_name', denominator: 'gross_revenue' } } }, 'fields.ratios.r.numerator "product_name" is not a number column'],
+    ['kpi', { value: 'gross_revenue', ratios: { gross_revenue: { numerator: 'gross_revenue', denominator: 'gross_margin_amount' } } }, 'fields.ratios.gross_revenue is a column of the view already'],
+    ['kpi', { value: 'gross_revenue', product: 'nope' }, 'fields.product "nope" is not a column of the view'],
+  ] as const)('%s %j is refused: %s', (type, fields, reason) => {
+    expect(problems(type, fields).join('; ')).toContain(reason);
+  });
+});
