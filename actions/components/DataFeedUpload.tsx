@@ -1,7 +1,7 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 import { requestJson as call } from '../../dashboards/components/request.js';
-import { FeedChips, FeedStatusBadge, isFinalStatus, transformStatusUrl, type FeedStatus } from './feed-status.js';
+import { FeedChips, FeedStatusBadge, useFeedPolling, type FeedStatus } from './feed-status.js';
 
 type Match =
   | { status: 'exact'; product_name: string; score: number }
@@ -47,7 +47,8 @@ const DataFeedUpload: React.FC = () => {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [skipInvalid, setSkipInvalid] = useState(false);
-  const [feed, setFeed] = useState<FeedStatus | null>(null);
+  const [committed, setCommitted] = useState<FeedStatus | null>(null);
+  const { feed, problem: statusProblem } = useFeedPolling(committed, 1000);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
@@ -64,7 +65,7 @@ const DataFeedUpload: React.FC = () => {
     async (file: File) => {
       setError(null);
       setPreview(null);
-      setFeed(null);
+      setCommitted(null);
       setBusy(`Reading ${file.name}…`);
       try {
         const form = new FormData();
@@ -107,21 +108,13 @@ const DataFeedUpload: React.FC = () => {
         auto_create_products: true,
         skip_invalid_rows: skipInvalid,
       });
-      setFeed({ feed_id: result.feed_id, status: result.status, record_count: result.record_count, summary: { stage: result.status } });
+      setCommitted({ feed_id: result.feed_id, status: result.status, record_count: result.record_count, summary: { stage: result.status } });
     } catch (reason) {
       setError((reason as Error).message);
     } finally {
       setBusy(null);
     }
   };
-
-  useEffect(() => {
-    if (!feed || isFinalStatus(feed.status)) return undefined;
-    const timer = setTimeout(() => {
-      call<FeedStatus>('GET', transformStatusUrl(feed.feed_id)).then(setFeed, (reason: Error) => setError(reason.message));
-    }, 1000);
-    return () => clearTimeout(timer);
-  }, [feed]);
 
   const metrics = feed?.summary.metrics;
   const adminRoot = window.location.pathname.split('/resources/')[0];
@@ -279,6 +272,7 @@ const DataFeedUpload: React.FC = () => {
             <MessageBox key={issue.code} mt="md" variant={issue.type === 'error' ? 'danger' : 'info'} message={issue.message} />
           ))}
           {feed.summary.error && <MessageBox mt="md" variant="danger" message={feed.summary.error.message} />}
+          {statusProblem && <Text variant="sm" data-testid="feed-status-problem">Live status unavailable, asking again: {statusProblem}</Text>}
           {feed.status === 'transformed' && (
             <Text mt="lg">
               <a href={`${adminRoot}/pages/metrics`} data-testid="open-metrics">Open Metrics</a> · <a href={`${adminRoot}/resources/DataFeed`}>All feeds</a>

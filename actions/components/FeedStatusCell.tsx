@@ -1,8 +1,7 @@
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useMemo } from 'react';
 import { useTranslation, type BasePropertyProps } from 'adminjs';
 import { Badge, Box, Text, ValueGroup } from '@adminjs/design-system';
-import { RequestError, requestJson } from '../../dashboards/components/request.js';
-import { FeedChips, FeedStatusBadge, isFinalStatus, transformStatusUrl, type FeedStatus, type FeedSummary } from './feed-status.js';
+import { FeedChips, FeedStatusBadge, useFeedPolling, type FeedStatus, type FeedSummary } from './feed-status.js';
 
 const POLL_MS = 2000;
 
@@ -28,37 +27,9 @@ const FeedStatusCell: React.FC<BasePropertyProps> = ({ record, property, where }
   const recordStatus = String(record?.params.status ?? '');
   const recordSummary = record?.params.summary as unknown;
   const fromRecord = useMemo<FeedStatus>(() => ({ feed_id: Number(feedId), status: recordStatus, record_count: Number(record?.params.recordCount ?? 0), summary: summaryOf(recordSummary) }), [feedId, recordStatus, recordSummary, record?.params.recordCount]);
-  // What polling learned, tied to the record it started from: when AdminJS hands over a newer record
-  // (the list refetched), that record wins.
-  const [live, setLive] = useState<{ basis: FeedStatus; feed: FeedStatus } | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const feed = live?.basis === fromRecord ? live.feed : fromRecord;
-
-  useEffect(() => {
-    if (!feedId || isFinalStatus(fromRecord.status)) return undefined;
-    let active = true;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
-      try {
-        const next = await requestJson<FeedStatus>('GET', transformStatusUrl(feedId));
-        if (!active) return;
-        setLive({ basis: fromRecord, feed: next });
-        setProblem(null);
-        if (isFinalStatus(next.status)) return;
-      } catch (reason) {
-        if (!active) return;
-        setProblem((reason as Error).message);
-        // Refused or gone (deleted, or no longer ours): asking again will not change that.
-        if (reason instanceof RequestError && reason.status >= 400 && reason.status < 500) return;
-      }
-      timer = setTimeout(poll, POLL_MS);
-    };
-    timer = setTimeout(poll, POLL_MS);
-    return () => {
-      active = false;
-      clearTimeout(timer);
-    };
-  }, [feedId, fromRecord]);
+  // A newer record from AdminJS (the list refetched) replaces what polling learned.
+  const { feed: followed, problem } = useFeedPolling(fromRecord, POLL_MS);
+  const feed = followed ?? fromRecord;
 
   const warnings = (feed.summary.issues ?? []).filter((issue) => issue.type === 'warning');
   const content = (

@@ -1,5 +1,6 @@
-import React from 'react';
+import React, { useEffect, useState } from 'react';
 import { Badge, Box, Icon } from '@adminjs/design-system';
+import { RequestError, requestJson } from '../../dashboards/components/request.js';
 
 /**
  * A data feed's state as the upload workbench and the Data Feeds list both show it: the same badge,
@@ -40,6 +41,43 @@ export const money = (value: number) => value.toLocaleString(undefined, { minimu
 
 /** transformed and failed are final: nothing changes them but a re-run. */
 export const isFinalStatus = (status: string) => status === 'transformed' || status === 'failed';
+
+/**
+ * Follows a feed while it loads: from `start` (a commit's answer, a listed record), asks for its status
+ * every `intervalMs` until it is final. A failed request is reported as `problem` and asked again (a
+ * network blip or a restarting server must not freeze the page); a refusal (4xx: deleted, not ours)
+ * stops, because asking again will not change it. When the caller hands over a newer `start`, it wins.
+ */
+export function useFeedPolling(start: FeedStatus | null, intervalMs: number): { feed: FeedStatus | null; problem: string | null } {
+  const [live, setLive] = useState<{ basis: FeedStatus; feed: FeedStatus } | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    setProblem(null);
+    if (!start || isFinalStatus(start.status)) return undefined;
+    let active = true;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        const next = await requestJson<FeedStatus>('GET', transformStatusUrl(start.feed_id));
+        if (!active) return;
+        setLive({ basis: start, feed: next });
+        setProblem(null);
+        if (isFinalStatus(next.status)) return;
+      } catch (reason) {
+        if (!active) return;
+        setProblem((reason as Error).message);
+        if (reason instanceof RequestError && reason.status >= 400 && reason.status < 500) return;
+      }
+      timer = setTimeout(poll, intervalMs);
+    };
+    timer = setTimeout(poll, intervalMs);
+    return () => {
+      active = false;
+      clearTimeout(timer);
+    };
+  }, [start, intervalMs]);
+  return { feed: live && live.basis === start ? live.feed : start, problem };
+}
 
 const statusVariant: Record<string, 'primary' | 'success' | 'danger' | 'info' | 'secondary'> = { processing: 'secondary', queued: 'info', transforming: 'primary', transformed: 'success', failed: 'danger' };
 

@@ -28,8 +28,17 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.getByTestId('missing-panel').getByText('Every product is in your catalog.').waitFor();
     expect(await session.app.db.prisma.product.count({ where: { businessId: session.t.businessA, name: 'Cold Brew' } })).toBe(1);
 
+    // The first status request fails (a network blip): the page says so and keeps asking.
+    let failedOnce = false;
+    await page.route('**/transform-status', (route) => {
+      if (failedOnce) return route.continue();
+      failedOnce = true;
+      return route.abort('connectionreset');
+    });
     await page.getByTestId('commit').click();
     await page.getByTestId('feed-status').getByText('transformed').waitFor({ timeout: 30_000 });
+    expect(failedOnce).toBe(true);
+    expect(await page.getByTestId('feed-status-problem').count()).toBe(0);
     await expectText(page, 'chip-records', '4 records');
     await expect(page.getByTestId('chip-revenue').textContent()).resolves.toMatch(/51\.85/);
     await page.screenshot({ path: screenshotPath('feeds-transformed'), fullPage: true });
