@@ -215,8 +215,7 @@ const viewNames = new Set(warehouseViews.map((view) => view.name));
 const columnCache = new WeakMap<Db, Map<string, ViewColumn[]>>();
 
 /** The columns of a registered view (from PostgreSQL's catalog; they change only with a migration). */
-export async function viewColumns(db: Db, view: string): Promise<ViewColumn[]> {
-  if (!viewNames.has(view)) throw new AppError('validation_failed', `"${view}" is not a warehouse view. Known views: ${[...viewNames].join(', ')}.`, [{ field: 'viewName', reason: 'is not a warehouse view' }]);
+async function viewColumns(db: Db, view: string): Promise<ViewColumn[]> {
   let cache = columnCache.get(db);
   if (!cache) columnCache.set(db, (cache = new Map()));
   const cached = cache.get(view);
@@ -233,14 +232,25 @@ export async function viewColumns(db: Db, view: string): Promise<ViewColumn[]> {
   return result.rows;
 }
 
-/** A widget's fields checked against its view: the records service calls this before saving one. */
-export async function assertWidgetSpec(db: Db, spec: { type: string; viewName: string; fields: unknown }): Promise<void> {
+type CheckedWidget = { type: WidgetType; plan: WidgetPlan; columns: ViewColumn[] } | { error: AppError };
+
+/** A widget's type, view and fields checked together: what saving refuses, and what reading reports per widget. */
+async function checkWidget(db: Db, spec: { type: string; viewName: string; fields: unknown }): Promise<CheckedWidget> {
+  if (!viewNames.has(spec.viewName)) return { error: new AppError('validation_failed', `"${spec.viewName}" is not a warehouse view. Known views: ${[...viewNames].join(', ')}.`, [{ field: 'viewName', reason: 'is not a warehouse view' }]) };
   const type = z.enum(widgetTypes).safeParse(spec.type);
-  if (!type.success) throw new AppError('validation_failed', `The widget type must be one of ${widgetTypes.join(', ')}.`, [{ field: 'type', reason: 'is not a widget type' }]);
-  const result = widgetPlan(type.data, spec.fields, await viewColumns(db, spec.viewName));
+  if (!type.success) return { error: new AppError('validation_failed', `The widget type must be one of ${widgetTypes.join(', ')}.`, [{ field: 'type', reason: 'is not a widget type' }]) };
+  const columns = await viewColumns(db, spec.viewName);
+  const result = widgetPlan(type.data, spec.fields, columns);
   if ('problems' in result) {
-    throw new AppError('validation_failed', `The widget's fields do not fit view ${spec.viewName}: ${result.problems.map((p) => `${p.field} ${p.reason}`).join('; ')}.`, result.problems);
+    return { error: new AppError('validation_failed', `The widget's fields do not fit view ${spec.viewName}: ${result.problems.map((p) => `${p.field} ${p.reason}`).join('; ')}.`, result.problems) };
   }
+  return { type: type.data, plan: result.plan, columns };
+}
+
+/** The records service calls this before saving a widget. */
+export async function assertWidgetSpec(db: Db, spec: { type: string; viewName: string; fields: unknown }): Promise<void> {
+  const checked = await checkWidget(db, spec);
+  if ('error' in checked) throw checked.error;
 }
 
 interface WidgetQuery {
@@ -444,20 +454,16 @@ interface PlannedWidget {
 
 /** A widget's spec checked against its view (an error text when it does not fit) and its queries under the filters. */
 async function planWidget(ctx: Context, widget: WidgetSpec, filters: AppliedFilters): Promise<PlannedWidget | { widget: WidgetSpec; error: string }> {
-  if (!viewNames.has(widget.view)) return { widget, error: `View "${widget.view}" is not a warehouse view.` };
-  const type = z.enum(widgetTypes).safeParse(widget.type);
-  if (!type.success) return { widget, error: `"${widget.type}" is not a widget type.` };
-  const columns = await viewColumns(ctx.db, widget.view);
-  const result = widgetPlan(type.data, widget.fields, columns);
-  if ('problems' in result) return { widget, error: `The widget's fields do not fit view ${widget.view}: ${result.problems.map((p) => `${p.field} ${p.reason}`).join('; ')}.` };
-  const { plan } = result;
+  const checked = await checkWidget(ctx.db, { type: widget.type, viewName: widget.view, fields: widget.fields });
+  if ('error' in checked) return { widget, error: checked.error.message };
+  const { type, plan, columns } = checked;
   const before = plan.compare && filters.range ? previousRange(filters.range) : null;
   return {
     widget,
     plan,
     queries: {
-      current: widgetQuery(type.data, widget.view, plan, columns, filters),
-      previous: before ? widgetQuery(type.data, widget.view, plan, columns, { ...filters, range: before }) : null,
+      current: widgetQuery(type, widget.view, plan, columns, filters),
+      previous: before ? widgetQuery(type, widget.view, plan, columns, { ...filters, range: before }) : null,
     },
     previousRange: before,
   };
