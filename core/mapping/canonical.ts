@@ -96,3 +96,27 @@ export function requiredKeyColumns(table: string): readonly string[] {
   const key = naturalKeys[table];
   return key ? key.columns.filter((column) => !key.optional?.includes(column)) : [];
 }
+
+/** How PostgreSQL stores a canonical column. */
+export type ColumnType = { kind: 'text' } | { kind: 'date' } | { kind: 'boolean' } | { kind: 'numeric'; precision: number; scale: number };
+
+/**
+ * The type a canonical column is stored as, from its first (most telling) value kind, as the migrations
+ * declare it: dates `date`, money numeric(18,2), quantities numeric(18,4), flags boolean, everything else
+ * text (test/integration/mapping-catalog.test.ts holds the two together).
+ */
+export function storedTypeOf(column: CanonicalColumn): ColumnType {
+  switch (column.kinds[0]) {
+    case 'date':
+      return { kind: 'date' };
+    case 'money':
+      return { kind: 'numeric', precision: 18, scale: 2 };
+    case 'integer':
+    case 'decimal':
+      return { kind: 'numeric', precision: 18, scale: 4 };
+    case 'boolean':
+      return { kind: 'boolean' };
+    default:
+      return { kind: 'text' };
+  }
+}

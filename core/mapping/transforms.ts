@@ -2,13 +2,15 @@
  * How a reviewed mapping turns a row of an uploaded file into canonical values. Transforms are data (JSON
  * checked by the schemas below) and computed columns are expressions parsed by jsep; one interpreter applies
  * both. Nothing here evaluates code or builds SQL: an expression can only name columns, literals, the
- * operators and the functions listed in this file.
+ * operators and the functions listed in this file. `compileTableMapping` takes a row on to the text its
+ * canonical table stores, or the reasons it is rejected: what a preview shows and a load stores.
  */
 import { Decimal } from 'decimal.js';
 import jsep from 'jsep';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { composeDecimal, dateFormats, detectDateFormat, parseDateAs, parseDecimal, splitNumberText, type DateFormat } from '../feeds/values.js';
+import { composeDecimal, dateFormats, detectDateFormat, isCalendarDate, parseDateAs, parseDecimal, splitNumberText, type DateFormat } from '../feeds/values.js';
+import { canonicalTables, requiredKeyColumns, storedTypeOf, type ColumnType } from './canonical.js';
 
 // ─── Values ──────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -28,11 +30,12 @@ type Present = Exclude<Value, null>;
 /** A source row: header → cell text. */
 export type SourceRow = Record<string, string>;
 
-/** A value of one row that could not be read or computed; the column's value is then null. */
+/** A value of one row that could not be read, computed or stored; the column's value is then null. */
 export interface RowError {
   row: number;
   column: string;
-  value: string;
+  /** The value as it was read or computed; null when the column was empty and must not be. */
+  value: string | null;
   reason: string;
 }
 
@@ -184,10 +187,13 @@ class DateReader {
   }
 }
 
-/** Words read as true or false, in any case: those the sniffer knows, and Excel's in German, Spanish and French. */
+/**
+ * Words read as true or false, in any case: those the sniffer knows, PostgreSQL's t and f, and Excel's in
+ * German, Spanish and French. Casts, conditions and text loaded into a boolean column all read these.
+ */
 const booleanWords = new Map<string, boolean>([
-  ...['true', 'yes', 'y', '1', 'ja', 'si', 'sí', 'oui', 'wahr', 'verdadero', 'vrai', 'paid'].map((word): [string, boolean] => [word, true]),
-  ...['false', 'no', 'n', '0', 'nein', 'non', 'falsch', 'falso', 'faux', 'unpaid'].map((word): [string, boolean] => [word, false]),
+  ...['true', 't', 'yes', 'y', '1', 'ja', 'si', 'sí', 'oui', 'wahr', 'verdadero', 'vrai', 'paid'].map((word): [string, boolean] => [word, true]),
+  ...['false', 'f', 'no', 'n', '0', 'nein', 'non', 'falsch', 'falso', 'faux', 'unpaid'].map((word): [string, boolean] => [word, false]),
 ]);
 
 function booleanOf(value: Present): boolean {
@@ -714,7 +720,7 @@ const computedColumnSchema = z.strictObject({
 export const columnMappingSchema = z.union([mappedColumnSchema, computedColumnSchema]);
 export type ColumnMapping = z.output<typeof columnMappingSchema>;
 
-/** One problem of a mapping, as listed in the `details` of the error `compileMapping` throws. */
+/** One problem of a mapping, as listed in the `details` of the error `compileMapping` throws (and `compileTableMapping` returns). */
 export interface MappingIssue {
   column: string;
   reason: string;
@@ -761,18 +767,32 @@ function parseColumn(input: unknown, index: number): { column?: ColumnMapping; i
 
 const columnsSchema = z.array(z.unknown()).min(1).max(500);
 
+/** How many of a file's first rows settle each `auto` date column's format: a preview and a load read the same. */
+export const DATE_SAMPLE_ROWS = 50;
+
+/** A validated mapping (the columns as checked, and the function that maps each row), or the error listing every problem of it. */
+type MappingCompilation = { ok: true; columns: ColumnMapping[]; apply: CompiledMapping } | { ok: false; error: AppError };
+
 /**
  * Validates a mapping once, against the file's headers, and returns the function that maps each row.
  * Problems (bad JSON, unknown columns or functions, syntax errors, limits) are all reported together in
- * one `validation_failed` error. `samples` (the first rows of the file) settle the format of each `auto`
- * date per column, so the preview and the whole load read "03/04/2025" alike.
+ * one `validation_failed` error. `samples` (the file's first rows; at most DATE_SAMPLE_ROWS are read)
+ * settle the format of each `auto` date per column, so the preview and the whole load read "03/04/2025" alike.
  */
 export function compileMapping(columns: unknown, source: { headers: readonly string[]; samples?: readonly SourceRow[] }): CompiledMapping {
+  const compiled = compileColumns(columns, source, () => []);
+  if (!compiled.ok) throw compiled.error;
+  return compiled.apply;
+}
+
+/** `compileMapping`, with the problems `moreIssues` finds in the columns (as given) listed after the compiler's own. */
+function compileColumns(columns: unknown, source: { headers: readonly string[]; samples?: readonly SourceRow[] }, moreIssues: (columns: readonly unknown[]) => MappingIssue[]): MappingCompilation {
   const list = columnsSchema.safeParse(columns);
-  if (!list.success) throw new AppError('validation_failed', 'The mapping must be a list of 1 to 500 columns, each { target, source, transforms } or { target, expression }.', list.error.issues);
+  if (!list.success) return { ok: false, error: new AppError('validation_failed', 'The mapping must be a list of 1 to 500 columns, each { target, source, transforms } or { target, expression }.', list.error.issues) };
   const context: CompileContext = { headers: new Set(source.headers), dateReaders: [] };
   const issues: MappingIssue[] = [];
   const expressions = new Map<string, string>();
+  const parsedColumns: ColumnMapping[] = [];
   const compiled: { target: string; evaluate: (row: SourceRow) => Value }[] = [];
   const seen = new Set<string>();
 
@@ -781,6 +801,7 @@ export function compileMapping(columns: unknown, source: { headers: readonly str
     issues.push(...parsed.issues);
     const column = parsed.column;
     if (!column) return;
+    parsedColumns.push(column);
     if (seen.has(column.target)) issues.push({ column: column.target, reason: 'is mapped more than once; keep one mapping per target column' });
     seen.add(column.target);
     if ('expression' in column) {
@@ -821,7 +842,8 @@ export function compileMapping(columns: unknown, source: { headers: readonly str
       },
     });
   });
-  if (issues.length) throw invalidMapping(issues, expressions);
+  issues.push(...moreIssues(list.data));
+  if (issues.length) return { ok: false, error: invalidMapping(issues, expressions) };
 
   const apply: CompiledMapping = (row, rowNumber) => {
     const values: Record<string, Value> = {};
@@ -838,10 +860,112 @@ export function compileMapping(columns: unknown, source: { headers: readonly str
     return { values, errors };
   };
 
-  if (source.samples?.length) {
+  const samples = source.samples?.slice(0, DATE_SAMPLE_ROWS) ?? [];
+  if (samples.length) {
     for (const reader of context.dateReaders) reader.startSampling();
-    source.samples.forEach((row, index) => apply(row, index + 1));
+    samples.forEach((row, index) => apply(row, index + 1));
     for (const reader of context.dateReaders) reader.finishSampling();
   }
-  return apply;
+  return { ok: true, columns: parsedColumns, apply };
+}
+
+// ─── Rows of a canonical table ───────────────────────────────────────────────────────────────────────────
+
+/** A source row as a row of its canonical table: each mapped column's text as PostgreSQL stores it (null: empty). */
+export interface CanonicalRow {
+  values: Record<string, string | null>;
+  /** Every reason the load rejects the row; empty when it loads. */
+  rejects: RowError[];
+}
+
+/** A mapping onto one canonical table (the columns as checked, and the function that maps each row), or the error listing every problem of it. */
+export type TableMappingCompilation = { ok: true; columns: ColumnMapping[]; mapRow: (row: SourceRow, rowNumber: number) => CanonicalRow } | { ok: false; error: AppError };
+
+/** Problems a mapping onto a canonical table can have whatever its transforms: unknown targets, no input, a natural key left out. */
+function catalogIssues(table: string, columns: readonly unknown[]): MappingIssue[] {
+  const names = canonicalTables[table]!.map((column) => column.name);
+  const issues: MappingIssue[] = [];
+  const targets = new Set<string>();
+  for (const input of columns) {
+    if (typeof input !== 'object' || input === null) continue;
+    const { target, source, expression } = input as Record<string, unknown>;
+    if (typeof target !== 'string') continue;
+    targets.add(target);
+    if (!names.includes(target)) issues.push({ column: target, reason: `is not a column of ${table}; its columns are ${names.join(', ')}` });
+    if ((source === null || source === undefined) && expression === undefined) {
+      issues.push({ column: target, reason: 'has neither a source column nor an expression; for a fixed value write an expression such as "EUR"' });
+    }
+  }
+  for (const key of requiredKeyColumns(table)) {
+    if (!targets.has(key)) issues.push({ column: key, reason: `is part of the natural key of ${table} and must be mapped (rows are matched on it when loaded again)` });
+  }
+  return issues;
+}
+
+/**
+ * The text PostgreSQL stores for a value in a column of that type, or the reason the column refuses it.
+ * Transforms usually produce the right type already; text is accepted where it reads unambiguously.
+ */
+function columnText(value: Present, type: ColumnType): { text: string } | { refused: string } {
+  const shown = textOf(value);
+  switch (type.kind) {
+    case 'text':
+      return { text: shown };
+    case 'date':
+      if (value.type === 'date' || (value.type === 'text' && isCalendarDate(value.value.trim()))) return { text: shown.trim() };
+      return { refused: `“${shown}” is not a date (add a date_parse transform to read it)` };
+    case 'boolean': {
+      if (value.type === 'boolean') return { text: String(value.value) };
+      const word = booleanWords.get(shown.trim().toLowerCase());
+      if (word === undefined) return { refused: `“${shown}” is not true or false (add a cast to boolean, or a map transform)` };
+      return { text: String(word) };
+    }
+    case 'numeric': {
+      const digits = value.type === 'integer' || value.type === 'decimal' ? shown : value.type === 'text' ? parseDecimal(value.value) : null;
+      if (digits === null) return { refused: `“${shown}” is not a number (add a number_parse transform to read it)` };
+      const rounded = new Decimal(digits).toDecimalPlaces(type.scale, Decimal.ROUND_HALF_UP);
+      if (rounded.abs().gte(new Decimal(10).pow(type.precision - type.scale))) return { refused: `${shown} is too large (at most ${type.precision - type.scale} digits before the decimal point)` };
+      return { text: rounded.toFixed(type.scale) };
+    }
+  }
+}
+
+/**
+ * Compiles a mapping onto a canonical table: the one way a row of a file becomes a row of the table, so a
+ * preview shows exactly what a load stores and rejects. Besides the compiler's checks, every target must
+ * be a column of the table, every column needs an input, and the table's natural key must be mapped. A
+ * row is rejected when a value cannot be read, when its column's type refuses it, or when a natural-key
+ * column the row must fill is empty.
+ */
+export function compileTableMapping(table: string, columns: unknown, source: { headers: readonly string[]; samples?: readonly SourceRow[] }): TableMappingCompilation {
+  const catalog = canonicalTables[table];
+  if (!catalog) throw new Error(`“${table}” is not a canonical table`);
+  const compiled = compileColumns(columns, source, (list) => catalogIssues(table, list));
+  if (!compiled.ok) return compiled;
+  const requiredKey = requiredKeyColumns(table);
+  const targets = compiled.columns.map((column) => ({
+    name: column.target,
+    type: storedTypeOf(catalog.find((entry) => entry.name === column.target)!),
+    required: requiredKey.includes(column.target),
+  }));
+  const mapRow = (row: SourceRow, rowNumber: number): CanonicalRow => {
+    const mapped = compiled.apply(row, rowNumber);
+    const rejects = [...mapped.errors];
+    const values: Record<string, string | null> = {};
+    for (const target of targets) {
+      const value = mapped.values[target.name] ?? null;
+      values[target.name] = null;
+      if (value === null) {
+        if (target.required && !mapped.errors.some((error) => error.column === target.name)) {
+          rejects.push({ row: rowNumber, column: target.name, value: null, reason: `is empty, but ${target.name} is part of the natural key of ${table}; a row without it cannot be loaded` });
+        }
+        continue;
+      }
+      const stored = columnText(value, target.type);
+      if ('refused' in stored) rejects.push({ row: rowNumber, column: target.name, value: textOf(value), reason: stored.refused });
+      else values[target.name] = stored.text;
+    }
+    return { values, rejects };
+  };
+  return { ok: true, columns: compiled.columns, mapRow };
 }

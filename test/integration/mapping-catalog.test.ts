@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalTables, naturalKeys, requiredKeyColumns } from '../../core/mapping/canonical.js';
+import { canonicalTables, naturalKeys, requiredKeyColumns, storedTypeOf, type ColumnType } from '../../core/mapping/canonical.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 /**
  * What the mapping code takes from the catalog in core/mapping/canonical.ts instead of asking the
  * database agrees with the migrated database: each table's natural key (the columns of its UNIQUE
- * constraint, and which of them a row must fill itself).
+ * constraint, and which of them a row must fill itself), and the type each column's values are stored as.
  */
 
 let database: TestDatabase;
@@ -48,5 +48,19 @@ describe('the catalog’s natural keys', () => {
     const constraint = await naturalKeyOf(table);
     const filledByRow = constraint.slice(1).filter((column) => column.not_null && !column.has_default).map((column) => column.name);
     expect(requiredKeyColumns(table)).toEqual(filledByRow);
+  });
+});
+
+describe('the catalog’s column types', () => {
+  const sqlOf = (type: ColumnType) => (type.kind === 'numeric' ? `numeric(${type.precision},${type.scale})` : type.kind);
+
+  it.each(Object.keys(canonicalTables))('%s: each column is stored as the type its values are checked against', async (table) => {
+    const result = await database.db.pool.query<{ name: string; type: string }>(
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
+      [`canonical_${table}`],
+    );
+    const stored = new Map(result.rows.map((row) => [row.name, row.type]));
+    const columns = canonicalTables[table]!;
+    expect(columns.map((column) => [column.name, sqlOf(storedTypeOf(column))])).toEqual(columns.map((column) => [column.name, stored.get(column.name)]));
   });
 });
