@@ -6,7 +6,6 @@
  */
 import { finished } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
-import { Decimal } from 'decimal.js';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { assertCan } from '../auth/permissions.js';
@@ -17,12 +16,11 @@ import { copyValue } from '../db/copy.js';
 import { AppError, notFound } from '../errors.js';
 import { openTable, withHeaders, type FileSource } from '../feeds/reader.js';
 import { findDataSourceUpload } from '../feeds/uploads.js';
-import { isCalendarDate, parseDecimal } from '../feeds/values.js';
 import type { JobQueue } from '../queue.js';
 import { viewsDependingOn, WAREHOUSE_REFRESH_QUEUE } from '../warehouse/views.js';
-import { canonicalTables, naturalKeys, requiredKeyColumns } from './canonical.js';
+import { naturalKeys } from './canonical.js';
 import { approvedMappingOf, findDataSource } from './sources.js';
-import { compileMapping, type RowError, type SourceRow, type Value } from './transforms.js';
+import { compileTableMapping, DATE_SAMPLE_ROWS, type RowError, type SourceRow } from './transforms.js';
 
 export const MAPPING_EXECUTE_QUEUE = 'mapping.execute';
 
@@ -30,8 +28,6 @@ export const MAPPING_EXECUTE_QUEUE = 'mapping.execute';
 export const EXECUTE_BATCH_ROWS = 5000;
 /** Rejected rows whose reasons are kept per execution; further rejected rows are only counted. */
 export const MAX_REJECTED_ROWS_KEPT = 10_000;
-/** Rows read before compiling, to settle each `auto` date column's format (as the preview's first rows do). */
-const SAMPLE_ROWS = 50;
 const MAX_REJECT_VALUE_LENGTH = 1000;
 /** Rejects an execution's status shows; the CSV has them all. */
 const FIRST_REJECTS = 20;
@@ -100,13 +96,10 @@ export async function requestExecution(ctx: Context, queue: Pick<JobQueue, 'send
   return { execution_id: executionId, job_id: jobId, status: 'queued' };
 }
 
-// ─── The target table, from PostgreSQL's catalog ─────────────────────────────────────────────────────────
-
-type ColumnType = { kind: 'text' } | { kind: 'date' } | { kind: 'boolean' } | { kind: 'numeric'; precision: number; scale: number };
+// ─── The target table ────────────────────────────────────────────────────────────────────────────────────
 
 interface TargetColumn {
   name: string;
-  type: ColumnType;
   /** SQL of the column's default when it is NOT NULL with a default (a stock count's day): used for empty values. */
   fallback: string | null;
 }
@@ -118,79 +111,22 @@ interface Target {
   columns: TargetColumn[];
   /** The natural key's columns after business_id. */
   key: readonly string[];
-  /** Key columns a row must fill itself. */
-  requiredKey: readonly string[];
 }
 
-async function describeTarget(ctx: Context, target: string, mapped: string[]): Promise<Target> {
-  const catalog = canonicalTables[target];
-  if (!catalog) throw new AppError('validation_failed', `The mapping loads into “${target}”, which is not a canonical table.`);
-  const known = new Set(catalog.map((column) => column.name));
-  const unknown = mapped.filter((name) => !known.has(name));
-  if (unknown.length) {
-    throw new AppError('validation_failed', `The mapping fills ${unknown.map((n) => `“${n}”`).join(', ')}, which ${unknown.length > 1 ? 'are not columns' : 'is not a column'} of ${target} (its columns: ${[...known].join(', ')}). Correct the mapping and approve it again.`);
-  }
+/** The mapped columns of a canonical table as the upsert writes them; their defaults come from PostgreSQL's catalog. */
+async function describeTarget(ctx: Context, target: string, mapped: readonly string[]): Promise<Target> {
   const table = `canonical_${target}`;
-  const columns = await ctx.db.pool.query<{ column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null; is_nullable: 'YES' | 'NO'; column_default: string | null }>(
-    `SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable, column_default FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
+  const defaults = await ctx.db.pool.query<{ column_name: string; column_default: string }>(
+    `SELECT column_name, column_default FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND is_nullable = 'NO' AND column_default IS NOT NULL`,
     [table],
   );
-  const byName = new Map(columns.rows.map((row) => [row.column_name, row]));
-  const typeOf = (name: string): ColumnType => {
-    const row = byName.get(name);
-    if (!row) throw new Error(`${table}.${name} is in the canonical catalog but not in the database: a migration is missing.`);
-    if (row.data_type === 'text') return { kind: 'text' };
-    if (row.data_type === 'date') return { kind: 'date' };
-    if (row.data_type === 'boolean') return { kind: 'boolean' };
-    if (row.data_type === 'numeric') return { kind: 'numeric', precision: row.numeric_precision ?? 18, scale: row.numeric_scale ?? 0 };
-    throw new Error(`${table}.${name} has type ${row.data_type}, which the loader does not handle.`);
-  };
-  const fallbackOf = (name: string) => {
-    const row = byName.get(name)!;
-    return row.is_nullable === 'NO' && row.column_default !== null ? row.column_default : null;
-  };
+  const fallbacks = new Map(defaults.rows.map((row) => [row.column_name, row.column_default]));
   return {
     table: target,
     sqlTable: table,
-    columns: mapped.map((name) => ({ name, type: typeOf(name), fallback: fallbackOf(name) })),
+    columns: mapped.map((name) => ({ name, fallback: fallbacks.get(name) ?? null })),
     key: naturalKeys[target]!.columns,
-    requiredKey: requiredKeyColumns(target),
   };
-}
-
-// ─── Values into column types ────────────────────────────────────────────────────────────────────────────
-
-const booleanTexts = new Map<string, boolean>([
-  ...['true', 't', 'yes', 'y', '1'].map((word): [string, boolean] => [word, true]),
-  ...['false', 'f', 'no', 'n', '0'].map((word): [string, boolean] => [word, false]),
-]);
-
-/**
- * The text PostgreSQL stores for a value in a column of that type, or the reason the column refuses it.
- * Transforms usually produce the right type already; text is accepted where it reads unambiguously.
- */
-export function columnText(value: Exclude<Value, null>, type: ColumnType): { text: string } | { refused: string } {
-  const shown = String(value.value);
-  switch (type.kind) {
-    case 'text':
-      return { text: shown };
-    case 'date':
-      if (value.type === 'date' || (value.type === 'text' && isCalendarDate(value.value.trim()))) return { text: shown.trim() };
-      return { refused: `“${shown}” is not a date (add a date_parse transform to read it)` };
-    case 'boolean': {
-      if (value.type === 'boolean') return { text: String(value.value) };
-      const word = booleanTexts.get(shown.trim().toLowerCase());
-      if (word === undefined) return { refused: `“${shown}” is not true or false (add a cast to boolean, or a map transform)` };
-      return { text: String(word) };
-    }
-    case 'numeric': {
-      const digits = value.type === 'integer' || value.type === 'decimal' ? String(value.value) : value.type === 'text' ? parseDecimal(value.value) : null;
-      if (digits === null) return { refused: `“${shown}” is not a number (add a number_parse transform to read it)` };
-      const rounded = new Decimal(digits).toDecimalPlaces(type.scale, Decimal.ROUND_HALF_UP);
-      if (rounded.abs().gte(new Decimal(10).pow(type.precision - type.scale))) return { refused: `${shown} is too large (at most ${type.precision - type.scale} digits before the decimal point)` };
-      return { text: rounded.toFixed(type.scale) };
-    }
-  }
 }
 
 // ─── The upsert ──────────────────────────────────────────────────────────────────────────────────────────
@@ -272,13 +208,6 @@ interface ExecutionRow {
   source_name: string;
 }
 
-interface PendingReject {
-  row: number;
-  column: string | null;
-  value: string | null;
-  reason: string;
-}
-
 export interface ExecutionOutcome {
   executionId: string;
   status: 'succeeded' | 'failed';
@@ -358,16 +287,15 @@ export async function executeMapping(ctx: Context, queue: Pick<JobQueue, 'send'>
   }
 }
 
-/** The approved version's field mappings as the columns `compileMapping` reads. */
-async function loadMappingColumns(ctx: Context, mappingVersionId: string): Promise<{ target: string; column: unknown }[]> {
+/** The approved version's field mappings as the columns `compileTableMapping` reads. */
+async function loadMappingColumns(ctx: Context, mappingVersionId: string): Promise<unknown[]> {
   const rows = await ctx.db.pool.query<{ source_column: string | null; target_column: string; transforms: unknown[]; computed_expression: string | null }>(
     'SELECT source_column, target_column, transforms, computed_expression FROM field_mappings WHERE mapping_version_id = $1 ORDER BY position, target_column',
     [mappingVersionId],
   );
-  return rows.rows.map((row) => ({
-    target: row.target_column,
-    column: row.computed_expression === null ? { target: row.target_column, source: row.source_column, transforms: row.transforms } : { target: row.target_column, expression: row.computed_expression },
-  }));
+  return rows.rows.map((row) =>
+    row.computed_expression === null ? { target: row.target_column, source: row.source_column, transforms: row.transforms } : { target: row.target_column, expression: row.computed_expression },
+  );
 }
 
 async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date): Promise<{ rowsRead: number; rowsLoaded: number; rowsRejected: number }> {
@@ -378,11 +306,6 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
   });
   const mapping = await loadMappingColumns(ctx, execution.mapping_version_id);
   if (mapping.length === 0) throw new AppError('validation_failed', `The approved mapping of data source “${execution.source_name}” maps no column. Map at least the natural key and approve it again.`);
-  const target = await describeTarget(ctx, execution.target_table, mapping.map((m) => m.target));
-  const unfilled = target.requiredKey.filter((name) => !target.columns.some((column) => column.name === name));
-  if (unfilled.length) {
-    throw new AppError('validation_failed', `The mapping does not fill ${unfilled.join(', ')}, the natural key of ${target.table}: without it no row can be matched on a re-run. Map a column to it and approve again.`);
-  }
 
   const source = countingSource(upload);
   const table = await withHeaders(await openTable(source));
@@ -397,14 +320,15 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
       return row;
     };
     let next = await rows.next();
-    while (!next.done && samples.length < SAMPLE_ROWS) {
+    while (!next.done && samples.length < DATE_SAMPLE_ROWS) {
       samples.push({ rowNumber: next.value.rowNumber, row: toSourceRow(next.value.cells) });
       next = await rows.next();
     }
-    const apply = compileMapping(
-      mapping.map((m) => m.column),
-      { headers: table.headers, samples: samples.map((sample) => sample.row) },
-    );
+    const compiled = compileTableMapping(execution.target_table, mapping, { headers: table.headers, samples: samples.map((sample) => sample.row) });
+    if (!compiled.ok) {
+      throw new AppError('validation_failed', `${compiled.error.message} Correct the mapping of data source “${execution.source_name}”, save it and have an administrator approve it, then execute again.`, compiled.error.details);
+    }
+    const target = await describeTarget(ctx, execution.target_table, compiled.columns.map((column) => column.target));
 
     await client.query(`DROP TABLE IF EXISTS pg_temp.${BATCH_TABLE}`);
     await client.query(
@@ -414,7 +338,7 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
     const counts = { rowsRead: 0, rowsLoaded: 0, rowsRejected: 0 };
     let keptRejectedRows = 0;
     let lines: string[] = [];
-    let rejects: PendingReject[] = [];
+    let rejects: RowError[] = [];
 
     const flush = async () => {
       const fraction = upload.byteSize > 0 ? Math.min(0.99, source.bytesRead() / upload.byteSize) : 0;
@@ -451,33 +375,16 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
 
     const handle = async (rowNumber: number, row: SourceRow) => {
       counts.rowsRead++;
-      const mapped = apply(row, rowNumber);
-      const problems: PendingReject[] = mapped.errors.map((error: RowError) => ({ row: rowNumber, column: error.column, value: error.value, reason: error.reason }));
-      const fields: string[] = [String(rowNumber)];
-      for (const column of target.columns) {
-        const value = mapped.values[column.name] ?? null;
-        if (value === null) {
-          if (target.requiredKey.includes(column.name) && !mapped.errors.some((error) => error.column === column.name)) {
-            problems.push({ row: rowNumber, column: column.name, value: null, reason: `is empty, but ${column.name} is part of the natural key of ${target.table}; a row without it cannot be loaded` });
-          }
-          fields.push(copyValue(null));
-          continue;
-        }
-        const stored = columnText(value, column.type);
-        if ('refused' in stored) {
-          problems.push({ row: rowNumber, column: column.name, value: String(value.value), reason: stored.refused });
-          fields.push(copyValue(null));
-        } else fields.push(copyValue(stored.text));
-      }
-      if (problems.length > 0) {
+      const mapped = compiled.mapRow(row, rowNumber);
+      if (mapped.rejects.length > 0) {
         counts.rowsRejected++;
         if (keptRejectedRows < MAX_REJECTED_ROWS_KEPT) {
           keptRejectedRows++;
-          rejects.push(...problems.map((problem) => ({ ...problem, value: problem.value === null ? null : problem.value.slice(0, MAX_REJECT_VALUE_LENGTH) })));
+          rejects.push(...mapped.rejects.map((reject) => ({ ...reject, value: reject.value === null ? null : reject.value.slice(0, MAX_REJECT_VALUE_LENGTH) })));
         }
       } else {
         counts.rowsLoaded++;
-        lines.push(`${fields.join('\t')}\n`);
+        lines.push(`${[String(rowNumber), ...target.columns.map((column) => copyValue(mapped.values[column.name] ?? null))].join('\t')}\n`);
       }
       if (lines.length + rejects.length >= EXECUTE_BATCH_ROWS) await flush();
     };

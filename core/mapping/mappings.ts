@@ -11,7 +11,7 @@ import type { PiiKind } from './pii.js';
 import type { LearnedMappings, MappingProposer } from './propose.js';
 import { columnsForCaller, findDataSource, readSourceRows, type DataSourceRecord, type SourceColumnInfo, type SourceSettings } from './sources.js';
 import type { ValueKind } from './sniff.js';
-import { columnMappingSchema, compileMapping, transformChoices, type ColumnMapping, type MappingIssue, type RowError, type Transform, type Value } from './transforms.js';
+import { compileTableMapping, DATE_SAMPLE_ROWS, transformChoices, type ColumnMapping, type RowError, type Transform } from './transforms.js';
 
 /** The transforms a proposal starts a column with, from what its target column holds. */
 export function defaultTransforms(table: string, target: string): Transform[] {
@@ -142,33 +142,6 @@ function splitReviewNotes(input: unknown): { mapping: unknown; notes: z.infer<ty
   return { mapping, notes: notes.success ? notes.data : {} };
 }
 
-/** Catalog problems a mapping can have whatever its transforms: unknown targets, no input, a natural key left out. */
-function catalogIssues(table: string, mappings: unknown[]): MappingIssue[] {
-  const columns = canonicalTables[table]!.map((column) => column.name);
-  const issues: MappingIssue[] = [];
-  const targets = new Set<string>();
-  for (const input of mappings) {
-    if (typeof input !== 'object' || input === null) continue;
-    const { target, source, expression } = input as Record<string, unknown>;
-    if (typeof target !== 'string') continue;
-    targets.add(target);
-    if (!columns.includes(target)) issues.push({ column: target, reason: `is not a column of ${table}; its columns are ${columns.join(', ')}` });
-    if ((source === null || source === undefined) && expression === undefined) {
-      issues.push({ column: target, reason: 'has neither a source column nor an expression; for a fixed value write an expression such as "EUR"' });
-    }
-  }
-  for (const key of requiredKeyColumns(table)) {
-    if (!targets.has(key)) issues.push({ column: key, reason: `is part of the natural key of ${table} and must be mapped (rows are matched on it when loaded again)` });
-  }
-  return issues;
-}
-
-function describeIssues(issues: MappingIssue[]): string {
-  const described = issues.map((issue) => `column “${issue.column}”${issue.step === undefined ? '' : `, step ${issue.step}`}: ${issue.reason}`);
-  const listed = described.slice(0, 5).join('; ') + (described.length > 5 ? `; and ${described.length - 5} more` : '');
-  return described.length === 1 ? `The mapping cannot be saved: ${listed}.` : `The mapping has ${described.length} problems: ${listed}.`;
-}
-
 export interface MappingVersionView {
   id: string;
   business_id: string;
@@ -218,19 +191,13 @@ export async function saveMapping(ctx: Context, input: { dataSourceId: string; t
   const source = await findDataSource(ctx, input.dataSourceId);
   const table = knownTable(input.table);
   const reviewed = input.columns.map(splitReviewNotes);
-  const mappings = reviewed.map((column) => column.mapping);
-  const issues = catalogIssues(table, mappings);
-  try {
-    compileMapping(mappings, { headers: source.columns.map((column) => column.header) });
-  } catch (error) {
-    if (!(error instanceof AppError) || error.code !== 'validation_failed') throw error;
-    const compileIssues = Array.isArray(error.details) && error.details.every((detail) => typeof detail?.column === 'string') ? (error.details as MappingIssue[]) : null;
-    if (!compileIssues) throw error;
-    issues.unshift(...compileIssues);
-  }
-  if (issues.length) throw new AppError('validation_failed', describeIssues(issues), issues);
+  const compiled = compileTableMapping(
+    table,
+    reviewed.map((column) => column.mapping),
+    { headers: source.columns.map((column) => column.header) },
+  );
+  if (!compiled.ok) throw compiled.error;
 
-  const parsed = mappings.map((mapping) => columnMappingSchema.parse(mapping));
   const piiBySource = new Map(source.columns.map((column: SourceColumnInfo) => [column.header, column.pii]));
   const created = await ctx.db.prisma.$transaction(async (tx) => {
     await lockLayout(tx, source.businessId, source.fingerprint);
@@ -244,7 +211,7 @@ export async function saveMapping(ctx: Context, input: { dataSourceId: string; t
         dataSourceId: source.id,
         createdBy: ctx.user.kind === 'user' ? ctx.user.id : null,
         fields: {
-          create: parsed.map((mapping, position) => {
+          create: compiled.columns.map((mapping, position) => {
             const sourceColumn = 'source' in mapping ? mapping.source : null;
             return {
               position,
@@ -332,29 +299,55 @@ export async function approveMapping(ctx: Context, mappingVersionId: string): Pr
 
 export interface PreviewRow {
   row_number: number;
-  values: Record<string, string | number | boolean | null>;
+  /** Each mapped column's value as the load stores it (null: empty, or refused). */
+  values: Record<string, string | null>;
+  /** The row's rejects, exactly as an execution would list them; none when the row loads. */
   errors: RowError[];
 }
 
-const plain = (value: Value) => (value === null ? null : value.value);
+export interface PreviewView {
+  data_source_id: string;
+  table: string;
+  rows: PreviewRow[];
+  summary: { rows: number; rows_with_errors: number };
+}
 
 /**
- * The first rows of a data source's file after a mapping's transforms, with each row's errors, through the
- * compiler the load uses; nothing is saved. Values are shown unmasked, so previewing needs the right to
- * see personal data as well as to edit mappings.
+ * The canonical table a mapping loads into, for a caller that does not name it (the admin page's preview):
+ * the one table holding every mapped target, or else the one of those whose natural key the mapping fills.
  */
-export async function previewMapping(ctx: Context, settings: SourceSettings, input: { dataSourceId: string; columns: unknown[] }): Promise<{ data_source_id: string; rows: PreviewRow[]; summary: { rows: number; rows_with_errors: number } }> {
+function tableOfTargets(mappings: unknown[]): string {
+  const targets = new Set<string>();
+  for (const mapping of mappings) {
+    const target = typeof mapping === 'object' && mapping !== null ? (mapping as Record<string, unknown>).target : undefined;
+    if (typeof target === 'string') targets.add(target);
+  }
+  const holding = Object.keys(canonicalTables).filter((table) => [...targets].every((target) => canonicalTables[table]!.some((column) => column.name === target)));
+  const keyed = holding.filter((table) => requiredKeyColumns(table).every((key) => targets.has(key)));
+  const fitting = holding.length === 1 ? holding : keyed;
+  if (fitting.length === 1) return fitting[0]!;
+  const why = fitting.length > 1 ? `the mapped columns fit ${fitting.join(' and ')}` : 'no canonical table has all the mapped columns';
+  throw new AppError('validation_failed', `Name the canonical table the mapping loads into (table): ${why}.`, [{ field: 'table', reason: why }]);
+}
+
+/**
+ * The first rows of a data source's file as a load of the mapping would store them, through the function
+ * the load uses: each row's values, and its rejects with the load's reasons. The `auto` date formats are
+ * settled by the same first rows as in a load. Nothing is saved. Values are shown unmasked, so previewing
+ * needs the right to see personal data as well as to edit mappings.
+ */
+export async function previewMapping(ctx: Context, settings: SourceSettings, input: { dataSourceId: string; table?: string; columns: unknown[] }): Promise<PreviewView> {
   assertCan(ctx.user, 'mappings', 'new');
   assertCan(ctx.user, 'pii', 'view');
   const source: DataSourceRecord = await findDataSource(ctx, input.dataSourceId);
-  const file = await readSourceRows(ctx, source, settings.sampleRows);
-  const mapRow = compileMapping(
-    input.columns.map((column) => splitReviewNotes(column).mapping),
-    { headers: file.headers, samples: file.rows.map((row) => row.values) },
-  );
-  const rows = file.rows.map((row): PreviewRow => {
-    const mapped = mapRow(row.values, row.rowNumber);
-    return { row_number: row.rowNumber, values: Object.fromEntries(Object.entries(mapped.values).map(([target, value]) => [target, plain(value)])), errors: mapped.errors };
+  const mappings = input.columns.map((column) => splitReviewNotes(column).mapping);
+  const table = input.table === undefined ? tableOfTargets(mappings) : knownTable(input.table);
+  const file = await readSourceRows(ctx, source, Math.max(settings.sampleRows, DATE_SAMPLE_ROWS));
+  const compiled = compileTableMapping(table, mappings, { headers: file.headers, samples: file.rows.map((row) => row.values) });
+  if (!compiled.ok) throw compiled.error;
+  const rows = file.rows.slice(0, settings.sampleRows).map((row): PreviewRow => {
+    const mapped = compiled.mapRow(row.values, row.rowNumber);
+    return { row_number: row.rowNumber, values: mapped.values, errors: mapped.rejects };
   });
-  return { data_source_id: source.id, rows, summary: { rows: rows.length, rows_with_errors: rows.filter((row) => row.errors.length > 0).length } };
+  return { data_source_id: source.id, table, rows, summary: { rows: rows.length, rows_with_errors: rows.filter((row) => row.errors.length > 0).length } };
 }

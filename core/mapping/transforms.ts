@@ -717,7 +717,7 @@ const computedColumnSchema = z.strictObject({
 });
 
 /** One target column: read from a source column through transform steps, or computed from an expression. */
-export const columnMappingSchema = z.union([mappedColumnSchema, computedColumnSchema]);
+const columnMappingSchema = z.union([mappedColumnSchema, computedColumnSchema]);
 export type ColumnMapping = z.output<typeof columnMappingSchema>;
 
 /** One problem of a mapping, as listed in the `details` of the error `compileMapping` throws (and `compileTableMapping` returns). */

@@ -97,31 +97,34 @@ function expectedOrders(lines: { rowNumber: number; line: OrderLine }[], manager
   return orders;
 }
 
-async function createDataSource(businessId: string, csv: string, fingerprint: string): Promise<string> {
+async function createDataSource(businessId: string, csv: string, fingerprint: string, name = 'ERP orders'): Promise<string> {
   const upload = await storeUpload(app.system, { businessId, dataType: 'data_source', filename: 'orders.csv', stream: Readable.from([Buffer.from(csv)]) }, { maxBytes: 10_000_000, ttlSeconds: null });
   const created = await app.db.pool.query<{ id: string }>(
-    `INSERT INTO data_sources (business_id, name, filename, upload_token, header_fingerprint) VALUES ($1, 'ERP orders', 'orders.csv', $2, $3) RETURNING id`,
-    [businessId, upload.token, fingerprint],
+    `INSERT INTO data_sources (business_id, name, filename, upload_token, header_fingerprint) VALUES ($1, $4, 'orders.csv', $2, $3) RETURNING id`,
+    [businessId, upload.token, fingerprint, name],
   );
   return created.rows[0]!.id;
 }
 
-async function createMapping(businessId: string, fingerprint: string, status: 'approved' | 'draft'): Promise<string> {
+type FieldRow = [source: string | null, target: string, transforms: unknown[], expression: string | null];
+
+const orderFields: FieldRow[] = [
+  ['Order No', 'order_ref', [{ op: 'trim' }, { op: 'upper' }], null],
+  ['Customer', 'customer_ref', [{ op: 'trim' }], null],
+  ['Date', 'order_date', [{ op: 'date_parse', format: 'DD/MM/YYYY' }], null],
+  ['Status', 'status', [{ op: 'lower' }], null],
+  [null, 'total_amount', [], 'col("Net") + col("Tax")'],
+  ['Currency', 'currency', [{ op: 'upper' }], null],
+  ['Rep', 'manager_ref', [{ op: 'trim' }, { op: 'lower' }], null],
+];
+
+async function createMapping(businessId: string, fingerprint: string, status: 'approved' | 'draft', fields: FieldRow[] = orderFields): Promise<string> {
   const version = await app.db.pool.query<{ id: string }>(
     `INSERT INTO mapping_versions (business_id, header_fingerprint, version, target_table, status, approved_by, approved_at)
      VALUES ($1, $2, 1, 'orders', $3, $4, CASE WHEN $3 = 'approved' THEN now() END) RETURNING id`,
     [businessId, fingerprint, status, status === 'approved' ? t.users.admin.id : null],
   );
   const id = version.rows[0]!.id;
-  const fields: [string | null, string, unknown[], string | null][] = [
-    ['Order No', 'order_ref', [{ op: 'trim' }, { op: 'upper' }], null],
-    ['Customer', 'customer_ref', [{ op: 'trim' }], null],
-    ['Date', 'order_date', [{ op: 'date_parse', format: 'DD/MM/YYYY' }], null],
-    ['Status', 'status', [{ op: 'lower' }], null],
-    [null, 'total_amount', [], 'col("Net") + col("Tax")'],
-    ['Currency', 'currency', [{ op: 'upper' }], null],
-    ['Rep', 'manager_ref', [{ op: 'trim' }, { op: 'lower' }], null],
-  ];
   for (const [position, [source, target, transforms, expression]] of fields.entries()) {
     await app.db.pool.query(`INSERT INTO field_mappings (mapping_version_id, position, source_column, target_column, transforms, computed_expression) VALUES ($1, $2, $3, $4, $5, $6)`, [
       id,
@@ -317,4 +320,82 @@ describe('refusals', () => {
     expect(res.status).toBe(409);
     expect(res.body!.error.message).toMatch(/already being loaded/);
   });
+});
+
+describe('the preview and the load agree', () => {
+  /** Spreadsheet rows (the header is row 1) the preview shows: MAPPING_SAMPLE_ROWS, 20 by default. */
+  const PREVIEW_ROWS = 20;
+  const fields: FieldRow[] = [
+    ['Order No', 'order_ref', [{ op: 'trim' }, { op: 'upper' }], null],
+    ['Date', 'order_date', [{ op: 'date_parse', format: 'auto' }], null],
+    // No number_parse: the text goes to numeric(18,2) as it is, and the column's type decides.
+    ['Net', 'total_amount', [], null],
+    ['Status', 'status', [{ op: 'trim' }], null],
+  ];
+  const padded = (n: number) => String(n).padStart(2, '0');
+
+  /**
+   * 60 orders. The first 20 dates read either day first or month first, the next 40 only month first: the
+   * first 50 rows settle the format as month first, the first 20 alone would settle it day first. Among
+   * the previewed rows, values the transforms accept but the table's column types or natural key refuse.
+   */
+  function buildPreviewFile(): string {
+    const lines = Array.from({ length: 60 }, (_, i) => ({
+      ref: `pv-${String(i).padStart(4, '0')}`,
+      date: i < 20 ? `${padded((i % 12) + 1)}/${padded(((i + 5) % 12) + 1)}/2026` : `${padded((i % 12) + 1)}/${13 + (i % 15)}/2026`,
+      net: `${i}.5`,
+      status: ' paid ',
+    }));
+    lines[2]!.net = 'abc';
+    lines[5]!.ref = '   ';
+    lines[8]!.net = '99999999999999999999';
+    lines[11]!.date = 'soon';
+    lines[14] = { ...lines[14]!, ref: '', net: '12,5 EUR?' };
+    lines[40]!.net = 'n/a';
+    return `${csvLine(['Order No', 'Date', 'Net', 'Status'])}\n${lines.map((l) => csvLine([l.ref, l.date, l.net, l.status])).join('\n')}\n`;
+  }
+
+  it('the preview lists exactly the rejects, with the reasons, and the values the execution stores for its rows', async () => {
+    const source = await createDataSource(t.businessA, buildPreviewFile(), 'fp-preview', 'Preview orders');
+    await createMapping(t.businessA, 'fp-preview', 'approved', fields);
+    const ops = await apiClient(app.url, t.users.opsA.email);
+    const started = await ops.call('POST', '/api/mapping/execute', { data_source_id: source });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const done = await waitFor('the execution', async () => {
+      const res = await ops.call('GET', `/api/mapping/executions/${started.body!.execution_id}`);
+      return ['succeeded', 'failed'].includes(res.body!.status) ? res.body! : undefined;
+    });
+    expect(done.error).toBeNull();
+    expect(done.rows_rejected).toBe(6);
+
+    const columns = fields.map(([sourceColumn, target, transforms]) => ({ target, source: sourceColumn, transforms }));
+    const preview = await ops.call('POST', '/api/mapping/preview', { data_source_id: source, table: 'orders', columns });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    const rows = preview.body!.rows as { row_number: number; values: Record<string, string | null>; errors: unknown[] }[];
+    expect(rows.map((row) => row.row_number)).toEqual(Array.from({ length: PREVIEW_ROWS }, (_, i) => i + 2));
+
+    const rejects = await app.db.pool.query<{ row: number; column: string; value: string | null; reason: string }>(
+      'SELECT row_number AS row, column_name AS column, value, reason FROM mapping_rejects WHERE mapping_execution_id = $1 AND row_number <= $2 ORDER BY row_number, id',
+      [started.body!.execution_id, PREVIEW_ROWS + 1],
+    );
+    // Five previewed rows are rejected: two by a numeric column, one by its empty key, one by its date, one by both.
+    expect(new Set(rejects.rows.map((reject) => reject.row))).toEqual(new Set([4, 7, 10, 13, 16]));
+    expect(rows.flatMap((row) => row.errors)).toEqual(rejects.rows);
+    expect(preview.body!.summary).toEqual({ rows: PREVIEW_ROWS, rows_with_errors: 5 });
+
+    const loaded = await app.db.pool.query<{ source_row: number; order_ref: string; order_date: string; total_amount: string; status: string }>(
+      `SELECT source_row, order_ref, to_char(order_date, 'YYYY-MM-DD') AS order_date, total_amount::text, status FROM canonical_orders WHERE data_source_id = $1`,
+      [source],
+    );
+    const loadedByRow = new Map(loaded.rows.map(({ source_row: row, ...values }) => [row, values]));
+    const accepted = rows.filter((row) => row.errors.length === 0);
+    expect(accepted).toHaveLength(PREVIEW_ROWS - 5);
+    for (const row of accepted) expect(row.values, `row ${row.row_number}`).toEqual(loadedByRow.get(row.row_number));
+    // Month first, as the first 50 rows say: row 2's "01/06/2026" is 6 January.
+    expect(rows[0]!.values.order_date).toBe('2026-01-06');
+
+    // The admin page previews without naming the table: the one the targets fit is taken, with the same answer.
+    const unnamed = await ops.call('POST', '/api/mapping/preview', { data_source_id: source, columns });
+    expect(unnamed.body).toEqual(preview.body);
+  }, 60_000);
 });

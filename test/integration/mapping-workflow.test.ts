@@ -133,10 +133,25 @@ describe('the mapping workflow', () => {
     expect(res.body!.rows[5].values.total_amount).toBeNull();
     expect(res.body!.rows[5].errors).toEqual([expect.objectContaining({ row: 7, column: 'total_amount', value: 'n/a' })]);
     expect(res.body!.summary).toEqual({ rows: 6, rows_with_errors: 1 });
+    // Not named, the table is the one the targets fit.
+    expect(res.body!.table).toBe('orders');
 
     const bad = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: [{ target: 'order_ref', expression: 'lower(Nope)' }] });
     expect(bad.status).toBe(422);
     expect(bad.body!.error.message).toMatch(/Nope/);
+
+    const productRefOnly = [{ target: 'product_ref', source: 'Order Number', transforms: [] }];
+    const ambiguous = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: productRefOnly });
+    expect(ambiguous.status).toBe(422);
+    expect(ambiguous.body!.error.message).toBe('Name the canonical table the mapping loads into (table): the mapped columns fit products and inventory_levels.');
+    const named = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, table: 'inventory_levels', columns: productRefOnly });
+    expect(named.status, JSON.stringify(named.body)).toBe(200);
+    expect(named.body).toMatchObject({ table: 'inventory_levels', summary: { rows: 6, rows_with_errors: 0 } });
+
+    // What a load would refuse, the preview refuses: here a mapping without the table's natural key.
+    const noKey = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, table: 'orders', columns: [{ target: 'status', source: 'Status', transforms: [] }] });
+    expect(noKey.status).toBe(422);
+    expect(noKey.body!.error.message).toMatch(/column “order_ref”: is part of the natural key of orders and must be mapped/);
   });
 
   it('only admins approve: ops and managers get 403; the approval is audited with before and after', async () => {
