@@ -1,5 +1,6 @@
 import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
+import { callerBusiness } from '../auth/business.js';
 import { AppError } from '../errors.js';
 import { ProductMatcher, type ProductMatch } from './matching.js';
 import type { RowIssue } from './rows.js';
@@ -42,14 +43,11 @@ export interface PreviewResult {
 
 /** The business a feed is for: a scoped user's own; an admin must name one. */
 export async function feedBusinessId(ctx: Context, requested: string | undefined): Promise<string> {
-  if (ctx.scope.kind === 'business') {
-    if (requested && requested !== ctx.scope.businessId) throw new AppError('forbidden', 'You can only load data into your own business.');
-    return ctx.scope.businessId;
-  }
-  if (!requested) throw new AppError('bad_request', 'Say which business the data is for: business_id is required for admins.');
-  const exists = await ctx.db.prisma.business.findUnique({ where: { id: requested } }).catch(() => null);
-  if (!exists) throw new AppError('not_found', `Business ${requested} was not found.`);
-  return requested;
+  const business = await callerBusiness(ctx, requested, {
+    refused: 'You can only load data into your own business.',
+    missing: 'Say which business the data is for: business_id is required for admins.',
+  });
+  return business.id;
 }
 
 export async function loadMatcher(ctx: Context, businessId: string, threshold: number): Promise<ProductMatcher> {

@@ -2,8 +2,10 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import type { Db } from '../db/index.js';
+import type { Business } from '@prisma/client';
+import { callerBusiness } from '../auth/business.js';
 import { assertCan, can } from '../auth/permissions.js';
-import { AppError, forbidden } from '../errors.js';
+import { AppError } from '../errors.js';
 import { groupings, previousRange, rangeNames, resolveRange, todayIn, type DateRange, type Grouping, type RangeName } from './ranges.js';
 import { readAsReporter } from './reporting.js';
 import { viewFreshness, warehouseViews } from './views.js';
@@ -426,21 +428,15 @@ function rememberAnswer(key: string, answer: Answer): void {
   widgetAnswers.set(key, answer);
 }
 
-/** The business whose rows a caller reads (their own; an admin names one, or the dashboard's) and its calendar. */
-async function readerBusiness(ctx: Context, dashboard: DashboardDetail, requested: string | undefined): Promise<{ id: string; timezone: string }> {
-  let businessId: string;
-  if (ctx.scope.kind === 'business') {
-    if (requested && requested !== ctx.scope.businessId) throw forbidden('You can only see your own business’s dashboards.');
-    businessId = ctx.scope.businessId;
-  } else {
-    const named = requested ?? dashboard.business_id;
-    if (!named) throw new AppError('bad_request', 'Say which business to show: business_id is required for admins on a dashboard every business shares.');
-    if (dashboard.business_id && dashboard.business_id !== named) throw new AppError('bad_request', `This dashboard belongs to business ${dashboard.business_id}; ask for that one.`);
-    businessId = named;
+/** The business whose rows a caller reads: their own; an admin names one (or the dashboard's). */
+function readerBusiness(ctx: Context, dashboard: DashboardDetail, requested: string | undefined): Promise<Business> {
+  if (ctx.scope.kind === 'all' && requested && dashboard.business_id && dashboard.business_id !== requested) {
+    throw new AppError('bad_request', `This dashboard belongs to business ${dashboard.business_id}; ask for that one.`);
   }
-  const business = z.string().uuid().safeParse(businessId).success ? await ctx.db.prisma.business.findUnique({ where: { id: businessId } }) : null;
-  if (!business) throw new AppError('not_found', `Business ${businessId} was not found.`);
-  return { id: business.id, timezone: business.timezone };
+  return callerBusiness(ctx, requested ?? (ctx.scope.kind === 'all' ? dashboard.business_id : undefined), {
+    refused: 'You can only see your own business’s dashboards.',
+    missing: 'Say which business to show: business_id is required for admins on a dashboard every business shares.',
+  });
 }
 
 const toNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));

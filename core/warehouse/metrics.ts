@@ -1,6 +1,6 @@
 import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
-import { AppError } from '../errors.js';
+import { callerBusiness } from '../auth/business.js';
 import { previousRange, resolveRange, todayIn, type DateRange, type Grouping, type RangeName } from './ranges.js';
 
 export interface MetricsQuery {
@@ -27,17 +27,8 @@ export interface Kpi {
 /** The business the metrics are about (a scoped user's own; an admin names one) and its date range. */
 async function resolve(ctx: Context, query: MetricsQuery): Promise<{ businessId: string; range: DateRange }> {
   assertCan(ctx.user, 'metrics', 'view');
-  let businessId: string;
-  if (ctx.scope.kind === 'business') {
-    if (query.businessId && query.businessId !== ctx.scope.businessId) throw new AppError('forbidden', 'You can only see your own business’s metrics.');
-    businessId = ctx.scope.businessId;
-  } else {
-    if (!query.businessId) throw new AppError('bad_request', 'Say which business: business_id is required for admins.');
-    businessId = query.businessId;
-  }
-  const business = await ctx.db.prisma.business.findUnique({ where: { id: businessId } }).catch(() => null);
-  if (!business) throw new AppError('not_found', `Business ${businessId} was not found.`);
-  return { businessId, range: resolveRange(query.range, todayIn(business.timezone), { from: query.from, to: query.to }) };
+  const business = await callerBusiness(ctx, query.businessId, { refused: 'You can only see your own business’s metrics.', missing: 'Say which business: business_id is required for admins.' });
+  return { businessId: business.id, range: resolveRange(query.range, todayIn(business.timezone), { from: query.from, to: query.to }) };
 }
 
 const num = (value: string | null | undefined) => (value === null || value === undefined ? 0 : Number(value));
