@@ -17,8 +17,7 @@ const proposeBody = z.object({
 const columnsField = z.array(z.unknown()).min(1, 'must list at least one column').max(500);
 
 const saveBody = z.object({ data_source_id: z.string().min(1), table: z.string().min(1), columns: columnsField });
-// `table` may be left out while the admin page does not send it: core then takes the one table the targets fit.
-const previewBody = z.object({ data_source_id: z.string().min(1), table: z.string().min(1).optional(), columns: columnsField });
+const previewBody = z.object({ data_source_id: z.string().min(1), table: z.string().min(1), columns: columnsField });
 const approveBody = z.object({ mapping_version_id: z.string().min(1) });
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 

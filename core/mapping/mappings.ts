@@ -313,35 +313,17 @@ export interface PreviewView {
 }
 
 /**
- * The canonical table a mapping loads into, for a caller that does not name it (the admin page's preview):
- * the one table holding every mapped target, or else the one of those whose natural key the mapping fills.
- */
-function tableOfTargets(mappings: unknown[]): string {
-  const targets = new Set<string>();
-  for (const mapping of mappings) {
-    const target = typeof mapping === 'object' && mapping !== null ? (mapping as Record<string, unknown>).target : undefined;
-    if (typeof target === 'string') targets.add(target);
-  }
-  const holding = Object.keys(canonicalTables).filter((table) => [...targets].every((target) => canonicalTables[table]!.some((column) => column.name === target)));
-  const keyed = holding.filter((table) => requiredKeyColumns(table).every((key) => targets.has(key)));
-  const fitting = holding.length === 1 ? holding : keyed;
-  if (fitting.length === 1) return fitting[0]!;
-  const why = fitting.length > 1 ? `the mapped columns fit ${fitting.join(' and ')}` : 'no canonical table has all the mapped columns';
-  throw new AppError('validation_failed', `Name the canonical table the mapping loads into (table): ${why}.`, [{ field: 'table', reason: why }]);
-}
-
-/**
  * The first rows of a data source's file as a load of the mapping would store them, through the function
  * the load uses: each row's values, and its rejects with the load's reasons. The `auto` date formats are
  * settled by the same first rows as in a load. Nothing is saved. Values are shown unmasked, so previewing
  * needs the right to see personal data as well as to edit mappings.
  */
-export async function previewMapping(ctx: Context, settings: SourceSettings, input: { dataSourceId: string; table?: string; columns: unknown[] }): Promise<PreviewView> {
+export async function previewMapping(ctx: Context, settings: SourceSettings, input: { dataSourceId: string; table: string; columns: unknown[] }): Promise<PreviewView> {
   assertCan(ctx.user, 'mappings', 'new');
   assertCan(ctx.user, 'pii', 'view');
   const source: DataSourceRecord = await findDataSource(ctx, input.dataSourceId);
   const mappings = input.columns.map((column) => splitReviewNotes(column).mapping);
-  const table = input.table === undefined ? tableOfTargets(mappings) : knownTable(input.table);
+  const table = knownTable(input.table);
   const file = await readSourceRows(ctx, source, Math.max(settings.sampleRows, DATE_SAMPLE_ROWS));
   const compiled = compileTableMapping(table, mappings, { headers: file.headers, samples: file.rows.map((row) => row.values) });
   if (!compiled.ok) throw compiled.error;

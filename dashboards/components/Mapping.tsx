@@ -400,7 +400,7 @@ const Mapping: React.FC = () => {
               <Button size="sm" type="button" variant="text" mt="sm" onClick={() => setLines((current) => [...current, { key: newKey(), source: null, target: '', transforms: [], expression: '', confidence: null, reason: null }])}>+ computed column</Button>
               {missingKeys.length > 0 && <MessageBox variant="warning" mt="default" message={`Map the natural key of ${table}: ${missingKeys.join(', ')}.`} />}
               <Box flex flexDirection="row" mt="lg" style={{ gap: 8 }}>
-                {page.may.preview && <Button type="button" data-testid="preview-mapping" disabled={busy !== null} onClick={() => run('Previewing', async () => setPreview(await requestJson<Preview>('POST', '/api/mapping/preview', { data_source_id: source.id, columns: columnsBody() })))}>Preview</Button>}
+                {page.may.preview && <Button type="button" data-testid="preview-mapping" disabled={busy !== null} onClick={() => run('Previewing', async () => setPreview(await requestJson<Preview>('POST', '/api/mapping/preview', { data_source_id: source.id, table, columns: columnsBody() })))}>Preview</Button>}
                 {page.may.save && (
                   <Button type="button" variant="primary" data-testid="save-mapping" disabled={busy !== null} onClick={() => run('Saving', async () => {
                     const saved = await requestJson<Version>('POST', '/api/mapping/save', { data_source_id: source.id, table, columns: columnsBody() });

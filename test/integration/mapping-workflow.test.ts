@@ -126,24 +126,23 @@ describe('the mapping workflow', () => {
   });
 
   it('previews the first rows after transforms, with row errors', async () => {
-    const res = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: draft.columns.map((c: Record<string, unknown>) => ({ target: c.target, source: c.source, transforms: c.transforms })) });
+    const res = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, table: 'orders', columns: draft.columns.map((c: Record<string, unknown>) => ({ target: c.target, source: c.source, transforms: c.transforms })) });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body!.rows).toHaveLength(6);
     expect(res.body!.rows[0]).toMatchObject({ row_number: 2, values: { order_ref: 'SO-10001', order_date: '2025-09-01', total_amount: '1234.50', status: 'paid', currency: 'GBP', manager_ref: 'KIM' }, errors: [] });
     expect(res.body!.rows[5].values.total_amount).toBeNull();
     expect(res.body!.rows[5].errors).toEqual([expect.objectContaining({ row: 7, column: 'total_amount', value: 'n/a' })]);
     expect(res.body!.summary).toEqual({ rows: 6, rows_with_errors: 1 });
-    // Not named, the table is the one the targets fit.
     expect(res.body!.table).toBe('orders');
 
-    const bad = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: [{ target: 'order_ref', expression: 'lower(Nope)' }] });
+    const bad = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, table: 'orders', columns: [{ target: 'order_ref', expression: 'lower(Nope)' }] });
     expect(bad.status).toBe(422);
     expect(bad.body!.error.message).toMatch(/Nope/);
 
     const productRefOnly = [{ target: 'product_ref', source: 'Order Number', transforms: [] }];
-    const ambiguous = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: productRefOnly });
-    expect(ambiguous.status).toBe(422);
-    expect(ambiguous.body!.error.message).toBe('Name the canonical table the mapping loads into (table): the mapped columns fit products and inventory_levels.');
+    const unnamed = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: productRefOnly });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body!.error.message).toMatch(/table/);
     const named = await opsA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, table: 'inventory_levels', columns: productRefOnly });
     expect(named.status, JSON.stringify(named.body)).toBe(200);
     expect(named.body).toMatchObject({ table: 'inventory_levels', summary: { rows: 6, rows_with_errors: 0 } });
@@ -244,7 +243,7 @@ describe('the mapping workflow', () => {
 
     expect((await upload(managerA, 'x.csv', ORDERS)).status).toBe(403);
     expect((await managerA.call('POST', '/api/mapping/save', { data_source_id: sourceId, table: 'orders', columns: proposal.mapping })).status).toBe(403);
-    expect((await managerA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: proposal.mapping })).status).toBe(403);
+    expect((await managerA.call('POST', '/api/mapping/preview', { data_source_id: sourceId, table: 'orders', columns: proposal.mapping })).status).toBe(403);
     // Admins see values as they are.
     const asAdmin = await admin.call('GET', `/api/data-sources/${sourceId}`);
     expect(columnOf(asAdmin.body!, 'Customer Email').samples[0]).toBe('jane.doe@example.com');
@@ -255,7 +254,7 @@ describe('the mapping workflow', () => {
     expect((await opsB.call('GET', `/api/data-sources/${sourceId}`)).status).toBe(404);
     expect((await opsB.call('POST', '/api/mapping/propose', { data_source_id: sourceId })).status).toBe(404);
     expect((await opsB.call('POST', '/api/mapping/save', { data_source_id: sourceId, table: 'orders', columns: proposal.mapping })).status).toBe(404);
-    expect((await opsB.call('POST', '/api/mapping/preview', { data_source_id: sourceId, columns: proposal.mapping })).status).toBe(404);
+    expect((await opsB.call('POST', '/api/mapping/preview', { data_source_id: sourceId, table: 'orders', columns: proposal.mapping })).status).toBe(404);
     // Business B's own upload of the same layout does not see A's approved mapping.
     const own = await upload(opsB, 'orders.csv', ORDERS);
     expect(own.status).toBe(201);
