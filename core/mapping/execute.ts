@@ -17,7 +17,7 @@ import { AppError, notFound } from '../errors.js';
 import { openTable, withHeaders, type FileSource } from '../feeds/reader.js';
 import { findDataSourceUpload } from '../feeds/uploads.js';
 import type { JobQueue } from '../queue.js';
-import { viewsDependingOn, WAREHOUSE_REFRESH_QUEUE } from '../warehouse/views.js';
+import { markSourceChanged, viewsDependingOn, WAREHOUSE_REFRESH_CHANGED_QUEUE } from '../warehouse/views.js';
 import { naturalKeys } from './canonical.js';
 import { approvedMappingOf, findDataSource } from './sources.js';
 import { compileTableMapping, DATE_SAMPLE_ROWS, type RowError, type SourceRow } from './transforms.js';
@@ -269,8 +269,9 @@ export async function executeMapping(ctx: Context, queue: Pick<JobQueue, 'send'>
 
   try {
     const loaded = await loadRows(ctx, execution, startedAt);
+    // The batches marked their table changed; a worker refreshes the views behind it (and the minute schedule would).
     const refreshedViews = viewsDependingOn([`canonical_${execution.target_table}`]);
-    if (refreshedViews.length > 0) await queue.send(WAREHOUSE_REFRESH_QUEUE, { views: refreshedViews, trigger: 'incremental' });
+    if (refreshedViews.length > 0) await queue.send(WAREHOUSE_REFRESH_CHANGED_QUEUE, {});
     await ctx.db.pool.query(
       `UPDATE mapping_executions SET status = 'succeeded', finished_at = now(), updated_at = now(), progress = 1, rows_total = $2, rows_loaded = $3, rows_rejected = $4 WHERE id = $1`,
       [executionId, loaded.rowsRead, loaded.rowsLoaded, loaded.rowsRejected],
@@ -364,6 +365,8 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
           counts.rowsRejected,
           fraction,
         ]);
+        // Last, so the version row is locked only until the commit (core/warehouse/views.ts).
+        if (lines.length > 0) await markSourceChanged((sql, params) => client.query(sql, params), target.sqlTable);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => (clientBroken = rollbackError));

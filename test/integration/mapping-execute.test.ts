@@ -253,7 +253,7 @@ describe('executing an approved mapping', () => {
     // The execution asked for an incremental refresh; the worker runs it.
     await waitFor('the refresh after the execution', async () => {
       const res = await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM refresh_jobs WHERE view_name = 'top_customers' AND trigger = 'incremental' AND status = 'succeeded'`);
-      const running = await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'warehouse.refresh' AND state IN ('created', 'retry', 'active')`);
+      const running = await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'warehouse.refresh-changed' AND state IN ('created', 'retry', 'active')`);
       return res.rows[0]!.n > 0 && running.rows[0]!.n === 0 ? true : undefined;
     }, 60_000);
     const sales = [...expected.values()].filter((o) => o.status !== 'cancelled');
