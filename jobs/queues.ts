@@ -7,7 +7,7 @@ import { executeMapping, MAPPING_EXECUTE_QUEUE } from '../core/mapping/execute.j
 import type { JobQueue } from '../core/queue.js';
 import { purgeExpiredUploads } from '../core/feeds/uploads.js';
 import { processDataFeed } from '../core/warehouse/loadFacts.js';
-import { checkViewStaleness } from '../core/warehouse/alerts.js';
+import { checkViewStaleness, purgeWarehouseHistory } from '../core/warehouse/alerts.js';
 import { refreshChangedViews, refreshRequest, refreshViews, WAREHOUSE_REFRESH_CHANGED_QUEUE, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
@@ -39,7 +39,7 @@ export const queues: QueueDefinition[] = [
     name: 'system.housekeeping',
     options: { retryLimit: 2, retryDelay: 30, retryBackoff: true, policy: 'singleton' },
     schedule: '*/15 * * * *',
-    handle: async (ctx) => ({ ...(await purgeExpiredAuthState(ctx)), uploads: await purgeExpiredUploads(ctx) }),
+    handle: async (ctx) => ({ ...(await purgeExpiredAuthState(ctx)), uploads: await purgeExpiredUploads(ctx), warehouse: await purgeWarehouseHistory(ctx) }),
   },
   {
     // ProcessDataFeedJob: a committed feed's staging rows into fact_sales (or product costs).

@@ -40,3 +40,24 @@ export async function checkViewStaleness(ctx: Context): Promise<StalenessCheck> 
   if (result.closed.length > 0) ctx.log.info({ views: result.closed }, 'warehouse views fresh again: stale alerts closed');
   return result;
 }
+
+/** How long the warehouse's bookkeeping is kept: refresh history, and alerts after they closed. */
+export const REFRESH_HISTORY_DAYS = 30;
+export const CLOSED_ALERT_DAYS = 90;
+
+/**
+ * Trims the warehouse's bookkeeping (run by the housekeeping job): refresh_jobs rows older than
+ * REFRESH_HISTORY_DAYS, except each view's latest successful refresh (freshness and the source versions a
+ * view last saw are read from it) and its latest attempt; alerts closed more than CLOSED_ALERT_DAYS ago.
+ */
+export async function purgeWarehouseHistory(ctx: Context): Promise<{ refreshJobs: number; closedAlerts: number }> {
+  const refreshJobs = await ctx.db.pool.query(
+    `DELETE FROM refresh_jobs r
+      WHERE r.status <> 'running' AND r.started_at < now() - make_interval(days => $1)
+        AND r.id <> ALL (SELECT DISTINCT ON (view_name) id FROM refresh_jobs WHERE status = 'succeeded' ORDER BY view_name, started_at DESC, id DESC)
+        AND r.id <> ALL (SELECT DISTINCT ON (view_name) id FROM refresh_jobs ORDER BY view_name, started_at DESC, id DESC)`,
+    [REFRESH_HISTORY_DAYS],
+  );
+  const closedAlerts = await ctx.db.pool.query(`DELETE FROM warehouse_alerts WHERE closed_at < now() - make_interval(days => $1)`, [CLOSED_ALERT_DAYS]);
+  return { refreshJobs: refreshJobs.rowCount ?? 0, closedAlerts: closedAlerts.rowCount ?? 0 };
+}

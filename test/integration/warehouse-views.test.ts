@@ -3,7 +3,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextFor, systemContext, type Context } from '../../core/context.js';
-import { checkViewStaleness } from '../../core/warehouse/alerts.js';
+import { checkViewStaleness, purgeWarehouseHistory } from '../../core/warehouse/alerts.js';
 import { readAsReporter } from '../../core/warehouse/reporting.js';
 import { refreshOrder, refreshViews, viewFreshness, viewsDependingOn, warehouseViews, WAREHOUSE_REFRESH_QUEUE } from '../../core/warehouse/views.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -525,6 +525,30 @@ describe('freshness and stale alerts', () => {
     expect((await openAlerts())[0]!.message).toMatch(/never been refreshed/);
     await refreshViews(system, { views: ['inventory_current'], trigger: 'manual' });
     expect((await checkViewStaleness(system)).closed).toEqual(['inventory_current']);
+  });
+
+  it('housekeeping trims old refresh history and long-closed alerts, keeping what freshness reads', async () => {
+    const old = `now() - interval '40 days'`;
+    // monthly_revenue: two old rows besides its recent ones. payments_monthly: every row old, the latest a failure.
+    await sql(`INSERT INTO refresh_jobs (view_name, trigger, status, started_at, finished_at) VALUES ('monthly_revenue', 'full', 'succeeded', ${old}, ${old}), ('monthly_revenue', 'full', 'failed', ${old}, ${old})`);
+    await sql(`UPDATE refresh_jobs SET started_at = started_at - interval '40 days', finished_at = finished_at - interval '40 days' WHERE view_name = 'payments_monthly'`);
+    await sql(`INSERT INTO refresh_jobs (view_name, trigger, status, started_at, finished_at, error) VALUES ('payments_monthly', 'full', 'failed', now() - interval '39 days', now() - interval '39 days', 'disk full')`);
+    const paymentsBefore = (await viewFreshness(system)).find((v) => v.view === 'payments_monthly')!;
+    await sql(`INSERT INTO warehouse_alerts (view_name, kind, message, max_staleness_seconds, opened_at, closed_at) VALUES ('daily_revenue', 'stale', 'long ago', 93600, now() - interval '120 days', now() - interval '100 days'), ('daily_revenue', 'stale', 'lately', 93600, now() - interval '20 days', now() - interval '10 days')`);
+    const oldRows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM refresh_jobs WHERE started_at < now() - interval '30 days'`);
+
+    const purged = await purgeWarehouseHistory(system);
+    // Every old row goes but payments_monthly's latest success and latest attempt.
+    expect(purged).toEqual({ refreshJobs: oldRows[0]!.n - 2, closedAlerts: 1 });
+    expect(await sql(`SELECT status, error FROM refresh_jobs WHERE view_name = 'payments_monthly' ORDER BY started_at`)).toEqual([
+      { status: 'succeeded', error: null },
+      { status: 'failed', error: 'disk full' },
+    ]);
+    const paymentsAfter = (await viewFreshness(system)).find((v) => v.view === 'payments_monthly')!;
+    expect({ ...paymentsAfter, ageSeconds: null }).toEqual({ ...paymentsBefore, ageSeconds: null });
+    expect(await sql(`SELECT message FROM warehouse_alerts WHERE view_name = 'daily_revenue' AND closed_at IS NOT NULL`)).toEqual([{ message: 'lately' }]);
+    expect(await purgeWarehouseHistory(system)).toEqual({ refreshJobs: 0, closedAlerts: 0 });
+    await refreshViews(system, { views: ['payments_monthly'], trigger: 'manual' });
   });
 });
 
