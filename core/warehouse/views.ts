@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { assertCan } from '../auth/permissions.js';
 import { AppError, forbidden } from '../errors.js';
 
-/** The queue whose jobs call refreshViews (jobs/queues.ts); loaders send `RefreshRequest`s to it. */
+/** The queue whose jobs call refreshViews (jobs/queues.ts): named views and their dependants, on request (`RefreshRequest`). */
 export const WAREHOUSE_REFRESH_QUEUE = 'warehouse.refresh';
 /** The queue whose jobs call refreshChangedViews: sent after a load, and run every minute as a safety net. */
 export const WAREHOUSE_REFRESH_CHANGED_QUEUE = 'warehouse.refresh-changed';
@@ -227,8 +227,8 @@ function baseSourcesOf(name: string): string[] {
 
 /**
  * The views behind their sources: a source's version is above the one their last successful refresh
- * read. Views whose sources never recorded a change (the canonical tables' loaders ask for refreshes
- * directly) are never behind by this measure.
+ * read. Only loads record versions (feeds into fact_sales, mapping executions into canonical tables);
+ * other changes (a renamed product) reach the views with the nightly full refresh.
  */
 export async function viewsBehind(ctx: Context): Promise<string[]> {
   const current = await sourceVersions(ctx.db.pool);
