@@ -11,6 +11,7 @@ import { feedsRouter } from './feeds.js';
 import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
+import { warehouseRouter } from './warehouse.js';
 import { checkHealth } from '../core/system/health.js';
 
 export interface ApiDeps extends AuthDeps {
@@ -65,6 +66,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use(mappingRouter(deps));
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
+  router.use('/warehouse', warehouseRouter(deps.jobs));
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);

@@ -3,7 +3,9 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { assertCan } from '../auth/permissions.js';
+import { writeAudit } from '../auth/audit.js';
 import { AppError, forbidden } from '../errors.js';
+import type { JobQueue } from '../queue.js';
 
 /** The queue whose jobs call refreshViews (jobs/queues.ts): named views and their dependants, on request (`RefreshRequest`). */
 export const WAREHOUSE_REFRESH_QUEUE = 'warehouse.refresh';
@@ -250,6 +252,23 @@ export async function refreshChangedViews(ctx: Context): Promise<RefreshResult> 
   const behind = await viewsBehind(ctx);
   if (behind.length === 0) return { trigger: 'incremental', waitedMs: 0, views: [] };
   return refreshViews(ctx, { views: behind, trigger: 'incremental' });
+}
+
+/**
+ * An administrator's "refresh now": queues a refresh of the named views (all when none) and their
+ * dependants, audited. Answers the job's id; the refresh runs on a worker, under the refresh lock.
+ */
+export async function requestViewRefresh(ctx: Context, queue: Pick<JobQueue, 'send'>, views: string[] | undefined): Promise<{ job_id: string | null; views: string[] }> {
+  if (ctx.scope.kind !== 'all') throw forbidden('Only administrators can refresh the warehouse views: a refresh serves every business.');
+  const unknown = (views ?? []).filter((name) => !viewsByName.has(name));
+  if (unknown.length > 0) {
+    throw new AppError('validation_failed', `Unknown warehouse view ${unknown.join(', ')}. Known views: ${warehouseViews.map((v) => v.name).join(', ')}.`, { views: unknown });
+  }
+  const request: RefreshRequest = { views: views && views.length > 0 ? views : undefined, trigger: 'manual' };
+  const jobId = await queue.send(WAREHOUSE_REFRESH_QUEUE, request);
+  const refreshed = refreshOrder(withDownstream(request.views ?? warehouseViews.map((view) => view.name)));
+  await writeAudit(ctx, { resource: 'warehouseViews', recordId: jobId, action: 'refresh', after: { views: refreshed } });
+  return { job_id: jobId, views: refreshed };
 }
 
 export type RefreshStatus = 'running' | 'succeeded' | 'failed';

@@ -106,6 +106,31 @@ describe('the sales views follow fact_sales', () => {
   });
 });
 
+describe('the warehouse views for administrators', () => {
+  it('lists each view’s freshness, and "refresh now" queues an audited refresh a worker runs; others are refused', async () => {
+    const admin = await apiClient(app.url, t.users.admin.email);
+    const opsClient = await apiClient(app.url, t.users.opsA.email);
+    const listed = await admin.call('GET', '/api/warehouse/views');
+    expect(listed.status).toBe(200);
+    expect(listed.body!.data.map((v: { view: string }) => v.view)).toContain('sales_product_daily');
+    expect((await opsClient.call('GET', '/api/warehouse/views')).status).toBe(403);
+    expect((await opsClient.call('POST', '/api/warehouse/refresh', { views: ['sales_daily'] })).status).toBe(403);
+    const unknown = await admin.call('POST', '/api/warehouse/refresh', { views: ['nope'] });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body!.error.message).toMatch(/Unknown warehouse view nope/);
+
+    const asked = await admin.call('POST', '/api/warehouse/refresh', { views: ['sales_daily'] });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    expect(asked.body!.data.views).toEqual(['sales_daily']);
+    const jobId = asked.body!.data.job_id as string;
+    await expect
+      .poll(async () => (await app.db.pool.query(`SELECT count(*)::int AS n FROM refresh_jobs WHERE view_name = 'sales_daily' AND trigger = 'manual' AND status = 'succeeded'`)).rows[0].n, { timeout: 30_000 })
+      .toBe(1);
+    const audit = await app.db.pool.query(`SELECT action, after FROM audit_log WHERE resource = 'warehouseViews' AND record_id = $1`, [jobId]);
+    expect(audit.rows).toEqual([{ action: 'refresh', after: { views: ['sales_daily'] } }]);
+  });
+});
+
 describe('GET /api/dashboard/:sales/data equals the metrics API', () => {
   it.each(['last_7_days', 'last_30_days', 'this_quarter'])('KPIs and their previous period, %s', async (range) => {
     const expected = (await callJson(app.url, ops, 'GET', `/dashboard/metrics/kpi?range=${range}`)).body!;
