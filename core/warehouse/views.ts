@@ -101,6 +101,20 @@ export function viewsDependingOn(tables: string[]): string[] {
   return refreshOrder(withDownstream(direct));
 }
 
+/** Refreshing and the refresh state concern every business at once: administrators (and the system) only. */
+function assertWarehouseAdmin(ctx: Context): void {
+  if (ctx.scope.kind !== 'all') throw forbidden('Only administrators can refresh the warehouse views or see their refresh state: they serve every business.');
+}
+
+/** The named views (all when none) and every view downstream of them, in refresh order; an unknown name is refused. */
+function refreshSet(names: string[] | undefined): string[] {
+  const unknown = (names ?? []).filter((name) => !viewsByName.has(name));
+  if (unknown.length > 0) {
+    throw new AppError('validation_failed', `Unknown warehouse view ${unknown.join(', ')}. Known views: ${warehouseViews.map((v) => v.name).join(', ')}.`, { views: unknown });
+  }
+  return refreshOrder(withDownstream(names ?? warehouseViews.map((view) => view.name)));
+}
+
 export interface ViewRefresh {
   view: string;
   /** Concurrent once the view is populated (readers are never blocked); plain the first time. */
@@ -131,12 +145,8 @@ const REFRESH_LOCK = 'backhouse.warehouse.refresh';
  * A view fails → its row is marked failed and the error is thrown; views after it are left for the retry.
  */
 export async function refreshViews(ctx: Context, request: RefreshRequest & { waitSeconds?: number }): Promise<RefreshResult> {
-  if (ctx.scope.kind !== 'all') throw forbidden('Only administrators can refresh the warehouse views: a refresh serves every business.');
-  const unknown = (request.views ?? []).filter((name) => !viewsByName.has(name));
-  if (unknown.length > 0) {
-    throw new AppError('validation_failed', `Unknown warehouse view ${unknown.join(', ')}. Known views: ${warehouseViews.map((v) => v.name).join(', ')}.`, { views: unknown });
-  }
-  const order = refreshOrder(withDownstream(request.views ?? warehouseViews.map((view) => view.name)));
+  assertWarehouseAdmin(ctx);
+  const order = refreshSet(request.views);
   const waitSeconds = request.waitSeconds ?? 600;
 
   const client = await ctx.db.pool.connect();
@@ -248,7 +258,7 @@ export async function viewsBehind(ctx: Context): Promise<string[]> {
 
 /** Refreshes the views behind their sources (and what reads them); nothing when all are current. */
 export async function refreshChangedViews(ctx: Context): Promise<RefreshResult> {
-  if (ctx.scope.kind !== 'all') throw forbidden('Only administrators can refresh the warehouse views: a refresh serves every business.');
+  assertWarehouseAdmin(ctx);
   const behind = await viewsBehind(ctx);
   if (behind.length === 0) return { trigger: 'incremental', waitedMs: 0, views: [] };
   return refreshViews(ctx, { views: behind, trigger: 'incremental' });
@@ -259,16 +269,18 @@ export async function refreshChangedViews(ctx: Context): Promise<RefreshResult> 
  * dependants, audited. Answers the job's id; the refresh runs on a worker, under the refresh lock.
  */
 export async function requestViewRefresh(ctx: Context, queue: Pick<JobQueue, 'send'>, views: string[] | undefined): Promise<{ job_id: string | null; views: string[] }> {
-  if (ctx.scope.kind !== 'all') throw forbidden('Only administrators can refresh the warehouse views: a refresh serves every business.');
-  const unknown = (views ?? []).filter((name) => !viewsByName.has(name));
-  if (unknown.length > 0) {
-    throw new AppError('validation_failed', `Unknown warehouse view ${unknown.join(', ')}. Known views: ${warehouseViews.map((v) => v.name).join(', ')}.`, { views: unknown });
-  }
+  assertWarehouseAdmin(ctx);
   const request: RefreshRequest = { views: views && views.length > 0 ? views : undefined, trigger: 'manual' };
+  const refreshed = refreshSet(request.views);
   const jobId = await queue.send(WAREHOUSE_REFRESH_QUEUE, request);
-  const refreshed = refreshOrder(withDownstream(request.views ?? warehouseViews.map((view) => view.name)));
   await writeAudit(ctx, { resource: 'warehouseViews', recordId: jobId, action: 'refresh', after: { views: refreshed } });
   return { job_id: jobId, views: refreshed };
+}
+
+/** Every view's refresh state, for administrators (GET /api/warehouse/views). */
+export async function warehouseViewStates(ctx: Context): Promise<ViewFreshness[]> {
+  assertWarehouseAdmin(ctx);
+  return viewFreshness(ctx);
 }
 
 export type RefreshStatus = 'running' | 'succeeded' | 'failed';
