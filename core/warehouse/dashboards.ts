@@ -156,28 +156,36 @@ export function widgetPlan(type: WidgetType, rawFields: unknown, columns: ViewCo
     if (fields[field] !== undefined) problems.push({ field: `fields.${field}`, reason: `is not used by a ${type} widget` });
   };
 
+  /** The columns a required field names, each checked by `check`; a missing field is a problem. */
+  const required = <T>(field: string, value: T | undefined, check: (value: T) => string[]): string[] => {
+    if (value !== undefined) return check(value);
+    problems.push({ field: `fields.${field}`, reason: `is required for a ${type} widget` });
+    return [];
+  };
+  const measuresOf = (names: string[]) => names.flatMap((name, i) => measure(`y.${i}`, name));
+
   let dimensions: string[] = [];
   let measures: string[] = [];
   switch (type) {
     case 'kpi':
       dimensions = dimension('series', fields.series, false);
-      measures = fields.value === undefined ? (problems.push({ field: 'fields.value', reason: 'is required for a kpi widget' }), []) : measure('value', fields.value);
+      measures = required('value', fields.value, (name) => measure('value', name));
       for (const field of ['x', 'y', 'columns'] as const) unused(field);
       break;
     case 'line':
     case 'bar':
       dimensions = [...dimension('x', fields.x, true), ...dimension('series', fields.series, false)];
-      measures = fields.y === undefined ? (problems.push({ field: 'fields.y', reason: `is required for a ${type} widget` }), []) : fields.y.flatMap((name, i) => measure(`y.${i}`, name));
+      measures = required('y', fields.y, measuresOf);
       for (const field of ['value', 'columns'] as const) unused(field);
       break;
     case 'donut':
       dimensions = dimension('x', fields.x, true);
-      measures = fields.value === undefined ? (problems.push({ field: 'fields.value', reason: 'is required for a donut widget' }), []) : measure('value', fields.value);
+      measures = required('value', fields.value, (name) => measure('value', name));
       for (const field of ['y', 'series', 'columns'] as const) unused(field);
       break;
     case 'table':
-      dimensions = fields.columns === undefined ? (problems.push({ field: 'fields.columns', reason: 'is required for a table widget' }), []) : fields.columns.flatMap((name, i) => dimension(`columns.${i}`, name, true));
-      measures = (fields.y ?? []).flatMap((name, i) => measure(`y.${i}`, name));
+      dimensions = required('columns', fields.columns, (names) => names.flatMap((name, i) => dimension(`columns.${i}`, name, true)));
+      measures = measuresOf(fields.y ?? []);
       for (const field of ['x', 'series', 'value'] as const) unused(field);
       break;
   }
