@@ -35,3 +35,22 @@ export async function waitForFeed(baseUrl: string, token: string, feedId: number
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** A sales file's whole way in: preview, commit (creating missing products), and wait until it is transformed. */
+export async function loadSalesFile(baseUrl: string, token: string, csv: string, name = 'sales.csv'): Promise<number> {
+  const preview = await uploadPreview(baseUrl, token, { name, bytes: Buffer.from(csv) });
+  if (preview.status !== 200) throw new Error(`preview answered ${preview.status}: ${JSON.stringify(preview.body)}`);
+  const commit = await callJson(baseUrl, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+  if (commit.status !== 202) throw new Error(`commit answered ${commit.status}: ${JSON.stringify(commit.body)}`);
+  const feedId = commit.body!.feed_id as number;
+  const loaded = await waitForFeed(baseUrl, token, feedId);
+  if (loaded.status !== 'transformed') throw new Error(`feed ${feedId} ${loaded.status}: ${JSON.stringify(loaded.summary)}`);
+  return feedId;
+}
+
+/** The ISO date `offset` days from `today` (an ISO date). */
+export function daysFrom(today: string, offset: number): string {
+  const date = new Date(`${today}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + offset);
+  return date.toISOString().slice(0, 10);
+}

@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { todayIn } from '../../core/warehouse/ranges.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
-import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+import { callJson, daysFrom, loadSalesFile } from '../helpers/feeds.js';
 
 let app: TestApp;
 let t: Tenants;
 let ops: string;
 let today: string;
-const day = (offset: number) => {
-  const date = new Date(`${today}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + offset);
-  return date.toISOString().slice(0, 10);
-};
+const day = (offset: number) => daysFrom(today, offset);
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -27,14 +23,10 @@ beforeAll(async () => {
     `Tart,1,12.00,${day(-10)},0,C`,
     `Croissant,100,3.00,${day(-40)},0,D`,
   ].join('\n');
-  const preview = await uploadPreview(app.url, ops, { name: 'sales.csv', bytes: Buffer.from(csv) });
-  const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
-  await waitForFeed(app.url, ops, commit.body!.feed_id);
+  await loadSalesFile(app.url, ops, csv);
   // Business B has sales on the same days that must never show up for A.
   const b = (await apiClient(app.url, t.users.opsB.email)).token;
-  const previewB = await uploadPreview(app.url, b, { name: 'b.csv', bytes: Buffer.from(`product_name,quantity,price,transaction_date\nOil change,9,49.00,${day(0)}\n`) });
-  const commitB = await callJson(app.url, b, 'POST', '/dashboard/data-feeds/commit', { upload_token: previewB.body.upload_token });
-  await waitForFeed(app.url, b, commitB.body!.feed_id);
+  await loadSalesFile(app.url, b, `product_name,quantity,price,transaction_date\nOil change,9,49.00,${day(0)}\n`, 'b.csv');
 });
 afterAll(async () => app?.close());
 

@@ -4,7 +4,7 @@ import { widgetPlan, type ViewColumn } from '../../core/warehouse/dashboards.js'
 import { todayIn } from '../../core/warehouse/ranges.js';
 import { refreshChangedViews, viewsBehind } from '../../core/warehouse/views.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
-import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+import { callJson, daysFrom, loadSalesFile } from '../helpers/feeds.js';
 
 /**
  * The Metrics page is the stored dashboard "Sales & margin": its widgets read materialized views over
@@ -21,19 +21,8 @@ let manager: string;
 let today: string;
 let salesDashboard: string;
 let ordersDashboard: string;
-const day = (offset: number) => {
-  const date = new Date(`${today}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + offset);
-  return date.toISOString().slice(0, 10);
-};
-
-async function loadFeed(token: string, csv: string): Promise<number> {
-  const preview = await uploadPreview(app.url, token, { name: 'sales.csv', bytes: Buffer.from(csv) });
-  const commit = await callJson(app.url, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
-  expect(commit.status, JSON.stringify(commit.body)).toBe(202);
-  expect((await waitForFeed(app.url, token, commit.body!.feed_id)).status).toBe('transformed');
-  return commit.body!.feed_id as number;
-}
+const day = (offset: number) => daysFrom(today, offset);
+const loadFeed = (token: string, csv: string) => loadSalesFile(app.url, token, csv);
 
 type Widget = { title: string; rows: Record<string, unknown>[]; previous: { range: { from: string; to: string }; rows: Record<string, unknown>[] } | null; filtered_by: { date: boolean; product: boolean }; error: string | null };
 async function salesData(token: string, query: string): Promise<{ status: number; widgets: Record<string, Widget>; body: any }> {
