@@ -138,7 +138,7 @@ function stepFrom(op: string, params: Record<string, string>): Transform {
 
 /** The inputs one op needs, under a line's "add transform" control. */
 const StepParams: React.FC<{ op: string; catalog: Catalog; params: Record<string, string>; set: (name: string, value: string) => void }> = ({ op, catalog, params, set }) => {
-  const text = (name: string, placeholder: string) => <input key={name} aria-label={name} placeholder={placeholder} value={params[name] ?? ''} onChange={(e) => set(name, e.target.value)} style={{ width: 110 }} />;
+  const text = (name: string, hint: string) => <input key={name} aria-label={name} placeholder={hint} value={params[name] ?? ''} onChange={(e) => set(name, e.target.value)} style={{ width: 110 }} />;
   const choice = (name: string, values: string[]) => (
     <select key={name} aria-label={name} value={params[name] ?? values[0]} onChange={(e) => set(name, e.target.value)}>
       {values.map((value) => <option key={value} value={value}>{value}</option>)}
