@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { buildServer } from '../cli/build.js';
 import { projectRoot } from '../core/config.js';
 import { closeDb, connectDb } from '../core/db/index.js';
 import { hashPassword } from '../core/auth/passwords.js';
@@ -61,7 +62,7 @@ console.log(`file: ${(bytes / 1024 / 1024).toFixed(1)} MB`);
 
 // The app runs as its own process (npm start on the embedded default), so its memory is measured alone.
 const [port, pgPort] = [await freePort(), await freePort()];
-const app = spawn(process.execPath, ['--import', 'tsx', 'cli/start.ts'], {
+const app = spawn(process.execPath, [buildServer()], {
   cwd: projectRoot,
   env: { ...process.env, DATABASE_URL: '', DATA_DIR: path.join(workDir, 'data'), PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SEED_DEMO: 'false', ADMIN_EMAIL: 'bench-admin@example.com', ADMIN_PASSWORD: PASSWORD, FEED_MAX_UPLOAD_MB: '1024', NODE_ENV: 'development' },
   stdio: ['ignore', 'inherit', 'inherit'],

@@ -1,3 +1,4 @@
+import { startScript } from '../../cli/build.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +58,7 @@ describe('a worker killed during the load', () => {
     await blocker.query('LOCK TABLE staging_sales_items IN SHARE MODE');
 
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: app.database.url, FEED_JOB_TIMEOUT_SECONDS: '2', FEED_PARTITION_MIN_ROWS: '1000', LOG_LEVEL: 'warn', SEED_DEMO: 'false', NODE_ENV: 'test' };
-    worker = spawn(process.execPath, ['--import', 'tsx', 'cli/start.ts', '--worker'], { cwd: projectRoot, env, stdio: 'ignore' });
+    worker = spawn(process.execPath, [startScript, '--worker'], { cwd: projectRoot, env, stdio: 'ignore' });
     const deadline = Date.now() + 60_000;
     for (;;) {
       const waiting = await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM staging_sales_items%'`);
