@@ -107,6 +107,11 @@ async function loadSales(client: PoolClient, businessId: string, feedId: number,
      FROM staging_sales_items WHERE data_feed_id = ${Number(feedId)}
      GROUP BY GROUPING SETS ((customer), (channel), (transaction_date))`,
   );
+  // A temporary table has no statistics until analysed: without them the planner takes the feed's ~50,000
+  // customers for a few hundred and hashes the million staged rows instead, spilling them to disk.
+  await client.query('ANALYZE feed_dimensions');
+  // Room for the customers' hash table in memory (the default 4 MB splits it into batches on disk).
+  await client.query(`SET LOCAL work_mem = '64MB'`);
   const [customers, channels, days] = [3, 5, 6].map((set) => `(SELECT * FROM feed_dimensions WHERE grouping_set = ${set})`);
   await client.query(
     `INSERT INTO dim_date (date_key, year, quarter, month, day, iso_week, day_of_week)
@@ -124,7 +129,7 @@ async function loadSales(client: PoolClient, businessId: string, feedId: number,
      SELECT $1, lower(trim(customer)), min(first_seen) FROM ${customers} s
      WHERE customer IS NOT NULL AND trim(customer) <> ''
      GROUP BY lower(trim(customer))
-     ON CONFLICT (business_id, customer_key) DO UPDATE SET first_seen = least(dim_customer.first_seen, excluded.first_seen)`,
+     ON CONFLICT (business_id, customer_key) DO UPDATE SET first_seen = excluded.first_seen WHERE dim_customer.first_seen > excluded.first_seen`,
     [businessId],
   );
   // Unit cost: the product's cost price plus, per production-cost type, the latest cost in force that day.
@@ -151,10 +156,9 @@ async function loadSales(client: PoolClient, businessId: string, feedId: number,
     await client.query(`CREATE TABLE ${target} (LIKE fact_sales INCLUDING DEFAULTS, CONSTRAINT ${target}_segment CHECK (segment = ${segment}))`);
   }
   // Each row's money is computed once in the inner select (kept from being inlined into the outer one, where
-  // every reference would compute it again); the totals come back from the insert itself.
-  const totals = await client.query<{ records: string; gross_revenue: string; cogs_amount: string; gross_margin_amount: string; missing_cost: string }>(
-    `WITH loaded AS (
-       INSERT INTO ${target} (business_id, segment, data_feed_id, source_row, date_key, product_id, channel_id, customer_id, order_id,
+  // every reference would compute it again).
+  await client.query(
+    `INSERT INTO ${target} (business_id, segment, data_feed_id, source_row, date_key, product_id, channel_id, customer_id, order_id,
                               quantity, unit_price, unit_cost, discount, gross_revenue, cogs_amount, gross_margin_amount, gross_margin_percent)
        SELECT business_id, $2, data_feed_id, row_number, transaction_date, product_id, channel_id, customer_id, order_id,
               quantity, unit_price, unit_cost, discount, revenue, cogs, revenue - cogs - discount,
@@ -169,13 +173,15 @@ async function loadSales(client: PoolClient, businessId: string, feedId: number,
          ${unitCost}
          WHERE s.data_feed_id = $1
          OFFSET 0
-       ) computed
-       RETURNING gross_revenue, cogs_amount, gross_margin_amount, product_id, unit_cost
-     )
-     SELECT count(*) AS records, coalesce(sum(gross_revenue), 0) AS gross_revenue, coalesce(sum(cogs_amount), 0) AS cogs_amount,
-            coalesce(sum(gross_margin_amount), 0) AS gross_margin_amount, count(DISTINCT product_id) FILTER (WHERE unit_cost = 0) AS missing_cost
-     FROM loaded`,
+       ) computed`,
     [feedId, segment, businessId],
+  );
+  // The totals from the rows just written: a scan of them is cheaper than collecting the insert's RETURNING.
+  const totals = await client.query<{ records: string; gross_revenue: string; cogs_amount: string; gross_margin_amount: string; missing_cost: string }>(
+    `SELECT count(*) AS records, coalesce(sum(gross_revenue), 0) AS gross_revenue, coalesce(sum(cogs_amount), 0) AS cogs_amount,
+            coalesce(sum(gross_margin_amount), 0) AS gross_margin_amount, count(DISTINCT product_id) FILTER (WHERE unit_cost = 0) AS missing_cost
+     FROM ${target} WHERE business_id = $1 AND segment = $2 AND data_feed_id = $3`,
+    [businessId, segment, feedId],
   );
   if (ownPartition) {
     // The attach builds the partition's indexes; sorting a million keys in memory beats spilling to disk.
