@@ -1,20 +1,15 @@
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
-import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
-import { copyValue } from '../db/copy.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { loadMatcher } from './preview.js';
-import type { RowIssue } from './rows.js';
 import type { FeedSettings } from './settings.js';
 import { openFeedTable } from './table.js';
 import type { DataType } from './templates.js';
 import { findUpload } from './uploads.js';
 import { createProducts } from './products.js';
+import { stageFeedRows } from './stage.js';
 
 export const PROCESS_FEED_QUEUE = 'feeds.process';
 
@@ -38,55 +33,6 @@ export interface CommitResult {
 
 const MAX_REPORTED_ISSUES = 200;
 
-/** Column order of the staging tables as the commit writes them. */
-const staging = {
-  sales: {
-    table: 'staging_sales_items',
-    columns: ['data_feed_id', 'row_number', 'business_id', 'product_id', 'product_name', 'quantity', 'unit_price', 'discount', 'transaction_date', 'customer', 'channel', 'order_id'],
-  },
-  costs: {
-    table: 'staging_costs',
-    columns: ['data_feed_id', 'row_number', 'business_id', 'product_id', 'product_name', 'cost', 'cost_date', 'cost_type'],
-  },
-} as const;
-
-/**
- * Rows into a staging table through COPY, buffered into ~256 KiB writes and respecting backpressure,
- * so a million rows stream in without piling up in memory.
- */
-class StagingWriter {
-  private buffer: string[] = [];
-  private size = 0;
-  private readonly stream: NodeJS.WritableStream & { destroyed?: boolean };
-
-  constructor(client: PoolClient, dataType: DataType) {
-    const layout = staging[dataType];
-    this.stream = client.query(copyFrom(`COPY ${layout.table} (${layout.columns.join(', ')}) FROM STDIN`));
-  }
-
-  /** Adds a row; true when the buffer is full and `flush()` is due. */
-  add(values: (string | number | null | undefined)[]): boolean {
-    const line = `${values.map(copyValue).join('\t')}\n`;
-    this.buffer.push(line);
-    this.size += line.length;
-    return this.size >= 256 * 1024;
-  }
-
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const chunk = this.buffer.join('');
-    this.buffer = [];
-    this.size = 0;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
-  }
-
-  async end(): Promise<void> {
-    await this.flush();
-    this.stream.end();
-    await finished(this.stream);
-  }
-}
-
 /**
  * Reads the whole upload again with full validation, writes its rows to staging in batches, creates the
  * feed and queues its load. All or nothing: a refused commit leaves no feed and no staging rows, and the
@@ -101,9 +47,6 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
   const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
   const feed = await openFeedTable(dataType, upload, settings.previewRows);
   const client = await ctx.db.pool.connect();
-  const issues: RowIssue[] = [];
-  let invalidRows = 0;
-  const missingNames = new Map<string, string>();
   try {
     await client.query('BEGIN');
     const created = await client.query<{ id: number }>(
@@ -111,32 +54,14 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
       [upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token],
     );
     const feedId = created.rows[0]!.id;
-    const layout = staging[dataType];
-    const writer = new StagingWriter(client, dataType);
-    let records = 0;
-    for await (const row of feed.rows(false)) {
-      const name = row.normalized.product_name;
-      const match = name ? matcher.match(name) : null;
-      const rowIssues = [...row.issues];
-      if (match?.status === 'missing') {
-        if (input.autoCreateProducts) missingNames.set(name!.toLowerCase(), name!);
-        else rowIssues.push({ row: row.rowNumber, column: 'product_name', value: name!, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
-      }
-      if (rowIssues.length > 0) {
-        invalidRows++;
-        if (issues.length < MAX_REPORTED_ISSUES) issues.push(...rowIssues.slice(0, MAX_REPORTED_ISSUES - issues.length));
-        continue;
-      }
-      const productId = match && match.status !== 'missing' ? match.product_id : null;
-      const n = row.normalized;
-      const values =
-        dataType === 'sales'
-          ? [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.quantity, n.price, n.discount ?? '0', n.transaction_date, n.customer, n.channel, n.order_id]
-          : [feedId, row.rowNumber, upload.businessId, productId, n.product_name, n.cost, n.cost_date, n.cost_type!.toLowerCase()];
-      if (writer.add(values)) await writer.flush();
-      records++;
-    }
-    await writer.end();
+    const { records, invalidRows, issues, missingProducts } = await stageFeedRows(client, feed, {
+      dataType,
+      feedId,
+      businessId: upload.businessId,
+      matcher,
+      autoCreateProducts: input.autoCreateProducts,
+      maxIssues: MAX_REPORTED_ISSUES,
+    });
     if (invalidRows > 0 && !input.skipInvalidRows) {
       throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix them and commit again, or commit with skip_invalid_rows to load only the valid rows.`, {
         invalid_rows: invalidRows,
@@ -145,10 +70,10 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
       });
     }
     if (records === 0) throw new AppError('validation_failed', `${upload.filename} has no rows that can be loaded.`, { invalid_rows: invalidRows, errors: issues });
-    const createdProducts = await createProducts(ctx, client, upload.businessId, [...missingNames.values()]);
+    const createdProducts = await createProducts(ctx, client, upload.businessId, missingProducts);
     if (Object.keys(createdProducts).length > 0) {
       await client.query(
-        `UPDATE ${layout.table} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
+        `UPDATE ${dataType === 'sales' ? 'staging_sales_items' : 'staging_costs'} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
         [feedId],
       );
     }

@@ -34,20 +34,48 @@ function remembering(parse: (raw: string) => string | null): (raw: string) => st
 
 export type RowNormalizer = (rowNumber: number, cells: string[], keepOriginal: boolean) => NormalizedRow;
 
+/** A column's problem with one cell: the row it is on is added by whoever reads the row. */
+export type CellIssue = Omit<RowIssue, 'row'>;
+
+/** One cell checked against its template column: the value it loads as, and what is wrong with it. */
+export type CellNormalizer = (cell: string) => { value: NormalizedValue; issues: CellIssue[] };
+
 /**
- * Checks file rows against their template: text trimmed, numbers as exact decimal strings, dates as ISO
- * dates in the column's detected format. Every problem names the row, the column, the value and why. The
- * original values are kept when asked (the preview shows them; the commit does not need them).
+ * The check of each column the file has, as a function of the cell alone: text trimmed, numbers as exact
+ * decimal strings, dates as ISO dates in the column's detected format, and the sign rules. Every problem
+ * names the column, the value and why. A row's check is its cells' checks; the commit checks each distinct
+ * value of a column once.
  */
-export function createRowNormalizer(dataType: DataType, headers: string[], mapping: HeaderMapping, dateFormats: Map<string, DateFormat | null>): RowNormalizer {
-  const columns = templates[dataType].map((column) => {
+export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping, dateFormats: Map<string, DateFormat | null>): Map<string, CellNormalizer> {
+  const normalizers = new Map<string, CellNormalizer>();
+  for (const column of templates[dataType]) {
+    if (!mapping.columns.has(column.name)) continue;
     const format = column.kind === 'date' ? (dateFormats.get(column.name) ?? null) : null;
     const parse = column.kind === 'decimal' ? remembering(parseDecimal) : column.kind === 'date' && format ? remembering((raw) => parseDateAs(raw, format)) : null;
     const reason =
       column.kind === 'decimal' ? 'is not a number' : format ? `is not a date in the format ${format} used by this column` : 'is not a date we can read (use 2025-09-29 or 29/09/2025)';
-    return { ...column, index: mapping.columns.get(column.name), parse, reason };
-  });
-  const priceIndex = mapping.columns.get('price');
+    const mustNotBeNegative = (dataType === 'sales' && (column.name === 'price' || column.name === 'discount')) || (dataType === 'costs' && column.name === 'cost');
+    normalizers.set(column.name, (cell) => {
+      const raw = cell.trim();
+      if (raw === '') return { value: null, issues: column.required ? [{ column: column.name, value: raw, reason: 'is empty' }] : [] };
+      if (column.kind === 'text') return { value: WHITESPACE_RUN.test(raw) ? raw.replace(/\s+/g, ' ') : raw, issues: [] };
+      const value = parse ? parse(raw) : null;
+      if (value === null) return { value, issues: [{ column: column.name, value: raw, reason }] };
+      // A negative price shows the cell as written; a negative discount or cost its number.
+      if (mustNotBeNegative && value.startsWith('-')) return { value, issues: [{ column: column.name, value: column.name === 'price' ? cell : value, reason: 'must not be negative' }] };
+      return { value, issues: [] };
+    });
+  }
+  return normalizers;
+}
+
+/**
+ * Checks file rows against their template, cell by cell (`createCellNormalizers`). The original values are
+ * kept when asked (the preview shows them; the commit does not need them).
+ */
+export function createRowNormalizer(dataType: DataType, headers: string[], mapping: HeaderMapping, dateFormats: Map<string, DateFormat | null>): RowNormalizer {
+  const cellNormalizers = createCellNormalizers(dataType, mapping, dateFormats);
+  const columns = templates[dataType].map((column) => ({ name: column.name, index: mapping.columns.get(column.name), normalize: cellNormalizers.get(column.name) }));
   return (rowNumber, cells, keepOriginal) => {
     const original: Record<string, string> = {};
     if (keepOriginal) {
@@ -58,28 +86,13 @@ export function createRowNormalizer(dataType: DataType, headers: string[], mappi
     const normalized: Record<string, NormalizedValue> = {};
     const issues: RowIssue[] = [];
     for (const column of columns) {
-      const raw = column.index === undefined ? '' : (cells[column.index] ?? '').trim();
-      if (raw === '') {
+      if (column.index === undefined || !column.normalize) {
         normalized[column.name] = null;
-        if (column.required && column.index !== undefined) issues.push({ row: rowNumber, column: column.name, value: raw, reason: 'is empty' });
         continue;
       }
-      if (column.kind === 'text') {
-        normalized[column.name] = WHITESPACE_RUN.test(raw) ? raw.replace(/\s+/g, ' ') : raw;
-        continue;
-      }
-      const value = column.parse ? column.parse(raw) : null;
-      normalized[column.name] = value;
-      if (value === null) issues.push({ row: rowNumber, column: column.name, value: raw, reason: column.reason });
-    }
-    if (dataType === 'sales') {
-      const price = normalized.price;
-      if (price !== null && price !== undefined && price.startsWith('-')) issues.push({ row: rowNumber, column: 'price', value: cells[priceIndex!] ?? price, reason: 'must not be negative' });
-      const discount = normalized.discount;
-      if (discount && discount.startsWith('-')) issues.push({ row: rowNumber, column: 'discount', value: discount, reason: 'must not be negative' });
-    } else {
-      const cost = normalized.cost;
-      if (cost && cost.startsWith('-')) issues.push({ row: rowNumber, column: 'cost', value: cost, reason: 'must not be negative' });
+      const cell = column.normalize(cells[column.index] ?? '');
+      normalized[column.name] = cell.value;
+      for (const issue of cell.issues) issues.push({ row: rowNumber, ...issue });
     }
     return { rowNumber, original, normalized, issues };
   };

@@ -11,6 +11,8 @@ export interface FeedTable {
   dateFormats: Map<string, DateFormat | null>;
   /** The rows read to detect formats; they are yielded again first by `rows()`. */
   sample: TableRow[];
+  /** Every row as the file has it: the cells, unchecked (the commit checks them set-based). */
+  cells(): AsyncGenerator<TableRow>;
   /** Every row, checked; with the original values when `keepOriginal` (the preview shows them). */
   rows(keepOriginal: boolean): AsyncGenerator<NormalizedRow>;
 }
@@ -44,18 +46,22 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
     dateFormats.set(column.name, detectDateFormat(sample.map((row) => row.cells[index] ?? '')));
   }
   const normalize = createRowNormalizer(dataType, table.headers, mapping, dateFormats);
+  async function* cells(): AsyncGenerator<TableRow> {
+    yield* sample;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
   return {
     table,
     mapping,
     dateFormats,
     sample,
+    cells,
     async *rows(keepOriginal) {
-      for (const row of sample) yield normalize(row.rowNumber, row.cells, keepOriginal);
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield normalize(next.value.rowNumber, next.value.cells, keepOriginal);
-      }
+      for await (const row of cells()) yield normalize(row.rowNumber, row.cells, keepOriginal);
     },
   };
 }

@@ -1,0 +1,206 @@
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyValue } from '../db/copy.js';
+import type { ProductMatcher } from './matching.js';
+import { createCellNormalizers, createRowNormalizer, type RowIssue } from './rows.js';
+import type { FeedTable } from './table.js';
+import { templates, type DataType, type TemplateColumn } from './templates.js';
+
+/**
+ * Lines of COPY's text format through one COPY, in ~256 KiB writes that respect back-pressure, so a million
+ * rows stream in without piling up in memory.
+ */
+class CopyWriter {
+  private buffer: string[] = [];
+  private size = 0;
+  private readonly stream: NodeJS.WritableStream;
+
+  constructor(client: PoolClient, sql: string) {
+    this.stream = client.query(copyFrom(sql));
+  }
+
+  /** Adds a line (with its line break); true when the buffer is full and `flush()` is due. */
+  add(line: string): boolean {
+    this.buffer.push(line);
+    this.size += line.length;
+    return this.size >= 256 * 1024;
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const chunk = this.buffer.join('');
+    this.buffer = [];
+    this.size = 0;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+    this.stream.end();
+    await finished(this.stream);
+  }
+}
+
+/** How each template column reaches its staging table: the staging column, its SQL type, and a last touch. */
+interface StagedColumn {
+  staging: string;
+  type: 'text' | 'numeric' | 'date';
+  /** Applied to the checked value before it is staged. */
+  finish?: (value: string) => string;
+  /** Staged when the file has no such column or the cell is empty. */
+  whenEmpty?: string;
+}
+
+const stagingLayout: Record<DataType, { table: string; columns: Record<string, StagedColumn> }> = {
+  sales: {
+    table: 'staging_sales_items',
+    columns: {
+      product_name: { staging: 'product_name', type: 'text' },
+      quantity: { staging: 'quantity', type: 'numeric' },
+      price: { staging: 'unit_price', type: 'numeric' },
+      transaction_date: { staging: 'transaction_date', type: 'date' },
+      discount: { staging: 'discount', type: 'numeric', whenEmpty: '0' },
+      customer: { staging: 'customer', type: 'text' },
+      channel: { staging: 'channel', type: 'text' },
+      order_id: { staging: 'order_id', type: 'text' },
+    },
+  },
+  costs: {
+    table: 'staging_costs',
+    columns: {
+      product_name: { staging: 'product_name', type: 'text' },
+      cost: { staging: 'cost', type: 'numeric' },
+      cost_date: { staging: 'cost_date', type: 'date' },
+      cost_type: { staging: 'cost_type', type: 'text', finish: (value) => value.toLowerCase() },
+    },
+  },
+};
+
+/** Text that checking changes: empty, or with whitespace at an end, two in a row, or other than a plain space. */
+const CHANGED_BY_CHECK = /^$|^\s|\s$|\s\s|[^\S ]/;
+
+/**
+ * Optional free text (customer, channel, order number) may have as many distinct values as rows: only cells
+ * that checking would change go through the check; the others are staged as written, which is what the
+ * check would answer for them.
+ */
+const checksOnlyChangedCells = (column: TemplateColumn) => column.kind === 'text' && !column.required;
+
+/** A checked cell, ready for a COPY line. */
+interface CheckedCell {
+  /** The staged value in COPY's text format (`\N` for none). */
+  text: string;
+  bad: boolean;
+  /** For the product column: the matched product's id in COPY's text format. */
+  productId?: string;
+}
+
+export interface StagedRows {
+  /** Rows the file has (blank rows not counted). */
+  total: number;
+  /** Rows written to staging. */
+  records: number;
+  invalidRows: number;
+  /** The first problems, in file order. */
+  issues: RowIssue[];
+  /** Products the file names that the catalog lacks (first spelling of each), to create when asked. */
+  missingProducts: string[];
+}
+
+/**
+ * Stages a feed's valid rows through one COPY and counts the others. Each cell is checked by the same
+ * checks the preview runs, but a column's value is checked once and its answer remembered (a million rows
+ * repeat the same prices, days and products), and a row becomes one line of text without intermediate
+ * objects. Rows with problems are checked again in full for their reasons, up to `maxIssues`.
+ */
+export async function stageFeedRows(
+  client: PoolClient,
+  feed: FeedTable,
+  input: { dataType: DataType; feedId: number; businessId: string; matcher: ProductMatcher; autoCreateProducts: boolean; maxIssues: number },
+): Promise<StagedRows> {
+  const layout = stagingLayout[input.dataType];
+  const normalizers = createCellNormalizers(input.dataType, feed.mapping, feed.dateFormats);
+  const missingProducts = new Map<string, string>();
+  const columnsByName = new Map(templates[input.dataType].map((column) => [column.name, column]));
+  const staged = Object.entries(layout.columns).map(([name, stagedColumn]) => {
+    const column = columnsByName.get(name)!;
+    const index = feed.mapping.columns.get(name);
+    const normalize = normalizers.get(name);
+    const empty = copyValue(stagedColumn.whenEmpty ?? null);
+    const check = (cell: string): CheckedCell => {
+      const result = normalize!(cell);
+      const value = result.value === null ? null : stagedColumn.finish ? stagedColumn.finish(result.value) : result.value;
+      const checked: CheckedCell = { text: value === null ? empty : copyValue(value), bad: result.issues.length > 0 };
+      if (name === 'product_name') {
+        checked.productId = '\\N';
+        if (result.value) {
+          const match = input.matcher.match(result.value);
+          if (match.status !== 'missing') checked.productId = match.product_id;
+          else if (!input.autoCreateProducts) checked.bad = true;
+          else if (!missingProducts.has(result.value.toLowerCase())) missingProducts.set(result.value.toLowerCase(), result.value);
+        }
+      }
+      return checked;
+    };
+    return { name, index, checkAll: !checksOnlyChangedCells(column), check, empty, known: new Map<string, CheckedCell>() };
+  });
+  const product = staged.find((column) => column.name === 'product_name')!;
+  const normalizeRow = createRowNormalizer(input.dataType, feed.table.headers, feed.mapping, feed.dateFormats);
+
+  const writer = new CopyWriter(client, `COPY ${layout.table} (data_feed_id, row_number, business_id, product_id, ${staged.map((c) => layout.columns[c.name]!.staging).join(', ')}) FROM STDIN`);
+  const prefix = `${input.feedId}\t`;
+  const business = `\t${input.businessId}\t`;
+  let total = 0;
+  let records = 0;
+  const issues: RowIssue[] = [];
+  const texts: string[] = new Array(staged.length);
+  for await (const row of feed.cells()) {
+    total++;
+    let bad = false;
+    let productId = '\\N';
+    for (let i = 0; i < staged.length; i++) {
+      const column = staged[i]!;
+      if (column.index === undefined) {
+        texts[i] = column.empty;
+        continue;
+      }
+      const cell = row.cells[column.index] ?? '';
+      let checked: CheckedCell | undefined;
+      if (column.checkAll) {
+        checked = column.known.get(cell);
+        if (!checked) {
+          checked = column.check(cell);
+          // Remembered answers stay few: a column of all-different values is checked cell by cell.
+          if (column.known.size >= 10_000) column.known.clear();
+          column.known.set(cell, checked);
+        }
+      } else if (CHANGED_BY_CHECK.test(cell)) checked = column.check(cell);
+      else {
+        texts[i] = copyValue(cell);
+        continue;
+      }
+      if (checked.bad) bad = true;
+      texts[i] = checked.text;
+      if (column === product) productId = checked.productId!;
+    }
+    if (bad) {
+      if (issues.length < input.maxIssues) {
+        // The row's reasons, worded as the row check words them (the preview's).
+        const checkedRow = normalizeRow(row.rowNumber, row.cells, false);
+        const rowIssues = [...checkedRow.issues];
+        const name = checkedRow.normalized.product_name;
+        if (name && !input.autoCreateProducts && input.matcher.match(name).status === 'missing') {
+          rowIssues.push({ row: row.rowNumber, column: 'product_name', value: name, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
+        }
+        issues.push(...rowIssues.slice(0, input.maxIssues - issues.length));
+      }
+      continue;
+    }
+    records++;
+    if (writer.add(`${prefix}${row.rowNumber}${business}${productId}\t${texts.join('\t')}\n`)) await writer.flush();
+  }
+  await writer.end();
+  return { total, records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()] };
+}
