@@ -9,8 +9,9 @@ import type { FeedTable } from './table.js';
 import { templates, type DataType, type TemplateColumn } from './templates.js';
 
 /**
- * Lines of COPY's text format through one COPY, in ~256 KiB writes that respect back-pressure, so a million
- * rows stream in without piling up in memory.
+ * Lines of COPY's text format through one COPY, in ~64 KiB writes that respect back-pressure, so a million
+ * rows stream in without piling up in memory. (Each write's text stays under V8's 128 KiB large-object
+ * threshold, above which garbage waits for a full collection.)
  */
 class CopyWriter {
   private buffer: string[] = [];
@@ -25,7 +26,7 @@ class CopyWriter {
   add(line: string): boolean {
     this.buffer.push(line);
     this.size += line.length;
-    return this.size >= 256 * 1024;
+    return this.size >= 64 * 1024;
   }
 
   async flush(): Promise<void> {

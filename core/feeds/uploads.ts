@@ -5,7 +5,14 @@ import { AppError } from '../errors.js';
 import type { FileSource } from './reader.js';
 import { dataTypes, type DataType } from './templates.js';
 
-const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Uploads are kept in chunks small enough that each one, read back as text (hex, twice its size), stays
+ * under V8's large-object threshold (128 KiB): short-lived strings above it are only freed by a full
+ * collection, and reading a large file through 1 MiB chunks grew the process by ~150 MB before one came.
+ */
+const CHUNK_BYTES = 32 * 1024;
+/** Chunks written per INSERT and read per SELECT: 1 MiB a round trip. */
+const CHUNKS_PER_QUERY = 32;
 
 /** What an upload is for: a feed of one data type, or a mapping's data source. */
 export type UploadKind = DataType | 'data_source';
@@ -39,11 +46,22 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
     let size = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
-    const flush = async () => {
-      if (pendingBytes === 0) return;
-      await client.query('INSERT INTO upload_chunks (token, seq, data) VALUES ($1, $2, $3)', [token, seq++, Buffer.concat(pending)]);
-      pending = [];
-      pendingBytes = 0;
+    const chunks: Buffer[] = [];
+    const write = async () => {
+      if (chunks.length === 0) return;
+      const values = chunks.map((_, i) => `($1, $${2 * i + 2}, $${2 * i + 3})`).join(', ');
+      await client.query(`INSERT INTO upload_chunks (token, seq, data) VALUES ${values}`, [token, ...chunks.flatMap((chunk) => [seq++, chunk])]);
+      chunks.length = 0;
+    };
+    const cut = async (final: boolean) => {
+      const bytes = Buffer.concat(pending, pendingBytes);
+      let offset = 0;
+      for (; bytes.length - offset >= CHUNK_BYTES || (final && offset < bytes.length); offset += CHUNK_BYTES) {
+        chunks.push(bytes.subarray(offset, offset + CHUNK_BYTES));
+        if (chunks.length === CHUNKS_PER_QUERY) await write();
+      }
+      pending = offset < bytes.length ? [bytes.subarray(offset)] : [];
+      pendingBytes = bytes.length - offset;
     };
     for await (const chunk of input.stream) {
       size += chunk.length;
@@ -52,9 +70,10 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
       }
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= CHUNK_BYTES) await flush();
+      if (pendingBytes >= CHUNK_BYTES) await cut(false);
     }
-    await flush();
+    await cut(true);
+    await write();
     await client.query('UPDATE upload_files SET byte_size = $2 WHERE token = $1', [token, size]);
     return { token, businessId: input.businessId, dataType: input.dataType, filename: input.filename, byteSize: size };
   });
@@ -97,14 +116,14 @@ function readChunks(ctx: Context, token: string): Readable {
   let next = 0;
   let done = false;
   return new Readable({
-    highWaterMark: 4 * CHUNK_BYTES,
+    highWaterMark: CHUNKS_PER_QUERY * CHUNK_BYTES,
     async read() {
       if (done) return;
       try {
-        const rows = await ctx.db.pool.query<{ data: Buffer }>('SELECT data FROM upload_chunks WHERE token = $1 AND seq >= $2 ORDER BY seq LIMIT 4', [token, next]);
+        const rows = await ctx.db.pool.query<{ data: Buffer }>('SELECT data FROM upload_chunks WHERE token = $1 AND seq >= $2 ORDER BY seq LIMIT $3', [token, next, CHUNKS_PER_QUERY]);
         next += rows.rows.length;
         for (const row of rows.rows) this.push(row.data);
-        if (rows.rows.length < 4) {
+        if (rows.rows.length < CHUNKS_PER_QUERY) {
           done = true;
           this.push(null);
         }

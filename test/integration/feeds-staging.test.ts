@@ -7,6 +7,7 @@ import { loadMatcher } from '../../core/feeds/preview.js';
 import type { FileSource } from '../../core/feeds/reader.js';
 import type { RowIssue } from '../../core/feeds/rows.js';
 import { stageFeedRows } from '../../core/feeds/stage.js';
+import { findUpload, storeUpload } from '../../core/feeds/uploads.js';
 import { openFeedTable } from '../../core/feeds/table.js';
 import type { DataType } from '../../core/feeds/templates.js';
 import { seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
@@ -148,5 +149,20 @@ describe('set-based staging agrees with the row-by-row check', () => {
     expect(byRow.get('9')!.slice(2)).toEqual(['Croissant', '1', '1', '0', '2025-09-07', null, null, null]);
     expect(byRow.get('10')!.slice(2)).toEqual(['Cold Brew', '1.5', '3', '0', '2025-09-08', 'multi line', 'Online', 'R-9']);
     expect(result.missingProducts).toEqual(['Cold Brew', 'Muffin', 'Back\\slash']);
+  });
+});
+
+describe('uploads kept in PostgreSQL', () => {
+  it.each([1, 32 * 1024, 32 * 1024 + 1, 1024 * 1024, 1536 * 1024 + 77])('read back byte for byte: %i bytes arriving in odd-sized pieces', async (size) => {
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 24;
+    const pieces = (function* () {
+      for (let offset = 0; offset < size; offset += 7001) yield bytes.subarray(offset, offset + 7001);
+    })();
+    const stored = await storeUpload(app.system, { businessId: t.businessA, dataType: 'sales', filename: 'bytes.csv', stream: Readable.from(pieces) }, { maxBytes: 10_000_000, ttlSeconds: 60 });
+    expect(stored.byteSize).toBe(size);
+    const read: Buffer[] = [];
+    for await (const chunk of (await findUpload(app.system, stored.token)).open()) read.push(chunk as Buffer);
+    expect(Buffer.concat(read).equals(bytes)).toBe(true);
   });
 });
