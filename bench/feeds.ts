@@ -73,6 +73,7 @@ for (let i = 0; ; i++) {
   if (i > 600 || app.exitCode !== null) throw new Error('the app did not start');
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
+const rssIdle = peakRssOf(app.pid!);
 const db = connectDb(`postgresql://postgres:postgres@127.0.0.1:${pgPort}/backhouse`, 2);
 try {
   const business = (await db.pool.query<{ id: string }>(`INSERT INTO businesses (name) VALUES ('Bench business') RETURNING id`)).rows[0]!.id;
@@ -123,7 +124,7 @@ try {
   console.log(`bare COPY of the same file into an unlogged table:                 ${copySeconds.toFixed(2)} s  (${Math.round(ROWS / copySeconds).toLocaleString()} rows/s)`);
   console.log(`ratio commit-to-transformed / COPY:                                ${(totalSeconds / copySeconds).toFixed(2)}×  (target ≤ 3×)`);
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-  console.log(`peak RSS of the app process (VmHWM, whole run):                    ${mb(peakRss)}  (target < 300 MB; after upload + preview ${mb(rssAfterPreview)}, after the commit request ${mb(rssAfterCommit)})`);
+  console.log(`peak RSS of the app process (VmHWM, whole run):                    ${mb(peakRss)}  (target < 300 MB; started ${mb(rssIdle)}, after upload + preview ${mb(rssAfterPreview)}, after the commit request ${mb(rssAfterCommit)})`);
 
   // The Metrics page (the stored dashboard "Sales & margin"): a worker refreshes its views after the load.
   const transformedAt = performance.now();
