@@ -1,0 +1,23 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildDir, buildServer, startScript } from '../../cli/build.js';
+import { projectRoot } from '../../core/config.js';
+
+describe('the build npm start runs', () => {
+  it('holds every server module as JavaScript and is not rebuilt while the sources are unchanged', () => {
+    const stamp = path.join(buildDir, '.sources');
+    buildServer();
+    const builtAt = fs.statSync(stamp).mtimeMs;
+    expect(buildServer()).toBe(startScript);
+    expect(fs.statSync(stamp).mtimeMs).toBe(builtAt);
+    for (const module of ['cli/start.js', 'app/runtime.js', 'app/server.js', 'core/feeds/stage.js', 'admin/index.js']) expect(fs.existsSync(path.join(buildDir, module)), module).toBe(true);
+  });
+
+  it('finds the project root from inside .build/, as from the sources', async () => {
+    const built = (await import(pathToFileURL(path.join(buildDir, 'core', 'config.js')).href)) as { projectRoot: string };
+    expect(built.projectRoot).toBe(projectRoot);
+    expect(fs.existsSync(path.join(built.projectRoot, 'prisma', 'migrations'))).toBe(true);
+  });
+});
