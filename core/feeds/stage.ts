@@ -44,10 +44,9 @@ class CopyWriter {
   }
 }
 
-/** How each template column reaches its staging table: the staging column, its SQL type, and a last touch. */
+/** How each template column reaches its staging table: the staging column, and what it gets when empty. */
 interface StagedColumn {
   staging: string;
-  type: 'text' | 'numeric' | 'date';
   /** Applied to the checked value before it is staged. */
   finish?: (value: string) => string;
   /** Staged when the file has no such column or the cell is empty. */
@@ -58,23 +57,23 @@ const stagingLayout: Record<DataType, { table: string; columns: Record<string, S
   sales: {
     table: 'staging_sales_items',
     columns: {
-      product_name: { staging: 'product_name', type: 'text' },
-      quantity: { staging: 'quantity', type: 'numeric' },
-      price: { staging: 'unit_price', type: 'numeric' },
-      transaction_date: { staging: 'transaction_date', type: 'date' },
-      discount: { staging: 'discount', type: 'numeric', whenEmpty: '0' },
-      customer: { staging: 'customer', type: 'text' },
-      channel: { staging: 'channel', type: 'text' },
-      order_id: { staging: 'order_id', type: 'text' },
+      product_name: { staging: 'product_name' },
+      quantity: { staging: 'quantity' },
+      price: { staging: 'unit_price' },
+      transaction_date: { staging: 'transaction_date' },
+      discount: { staging: 'discount', whenEmpty: '0' },
+      customer: { staging: 'customer' },
+      channel: { staging: 'channel' },
+      order_id: { staging: 'order_id' },
     },
   },
   costs: {
     table: 'staging_costs',
     columns: {
-      product_name: { staging: 'product_name', type: 'text' },
-      cost: { staging: 'cost', type: 'numeric' },
-      cost_date: { staging: 'cost_date', type: 'date' },
-      cost_type: { staging: 'cost_type', type: 'text', finish: (value) => value.toLowerCase() },
+      product_name: { staging: 'product_name' },
+      cost: { staging: 'cost' },
+      cost_date: { staging: 'cost_date' },
+      cost_type: { staging: 'cost_type', finish: (value) => value.toLowerCase() },
     },
   },
 };
@@ -99,8 +98,6 @@ interface CheckedCell {
 }
 
 export interface StagedRows {
-  /** Rows the file has (blank rows not counted). */
-  total: number;
   /** Rows written to staging. */
   records: number;
   invalidRows: number;
@@ -203,5 +200,5 @@ export async function stageFeedRows(
     if (writer.add(`${prefix}${row.rowNumber}${business}${productId}\t${texts.join('\t')}\n`)) await writer.flush();
   }
   await writer.end();
-  return { total, records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()] };
+  return { records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()] };
 }

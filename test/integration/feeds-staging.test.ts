@@ -13,10 +13,10 @@ import type { DataType } from '../../core/feeds/templates.js';
 import { seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 
 /**
- * The commit stages rows set-based (the cells copied into PostgreSQL, each column's distinct values checked
- * once). These tests hold it to the row-by-row check the preview shows: for every parsing fixture and for a
- * file of awkward cells, the staged rows, the invalid rows and their reasons are what checking each row in
- * JavaScript gives.
+ * The commit stages rows with its own lean loop (each column's value checked once and remembered, free text
+ * checked only when checking would change it, a row written as one COPY line). These tests hold it to the
+ * row-by-row check the preview shows: for every parsing fixture and for a file of awkward cells, the staged
+ * rows, the invalid rows and their reasons are what checking each row gives.
  */
 let app: TestApp;
 let t: Tenants;
@@ -71,8 +71,8 @@ async function expectedByRows(file: FileSource, dataType: DataType, autoCreate: 
   return { staged: staged.map((row) => row.map((value) => canonical(value ?? null))), issues, invalid, missing: [...missing.values()] };
 }
 
-/** What `stageFeedRows` stages, read back inside its transaction, which is then rolled back. */
-async function stagedSetBased(file: FileSource, dataType: DataType, autoCreate: boolean) {
+/** What the commit's `stageFeedRows` stages, read back inside its transaction, which is then rolled back. */
+async function stagedByCommit(file: FileSource, dataType: DataType, autoCreate: boolean) {
   const feed = await openFeedTable(dataType, file, 20);
   const matcher = await loadMatcher(app.system, t.businessA, 0.7);
   const client = await app.db.pool.connect();
@@ -118,12 +118,12 @@ const cases: [string, () => FileSource, DataType][] = [
   ['awkward cells (whitespace, locales, signs, empty and ragged rows)', () => source('awkward.csv', Buffer.from(awkward)), 'sales'],
 ];
 
-describe('set-based staging agrees with the row-by-row check', () => {
+describe('the commit stages what the row-by-row check says', () => {
   it.each(cases.flatMap(([name, file, dataType]) => [true, false].map((autoCreate) => [name, autoCreate, file, dataType] as const)))(
     '%s (auto-create products: %s)',
     async (_name, autoCreate, file, dataType) => {
       const expected = await expectedByRows(file(), dataType, autoCreate);
-      const actual = await stagedSetBased(file(), dataType, autoCreate);
+      const actual = await stagedByCommit(file(), dataType, autoCreate);
       expect(actual.staged).toEqual(expected.staged);
       expect(actual.result.records).toBe(expected.staged.length);
       expect(actual.result.invalidRows).toBe(expected.invalid);
@@ -133,7 +133,7 @@ describe('set-based staging agrees with the row-by-row check', () => {
   );
 
   it('the awkward file exercises what it claims: rows refused for each kind of problem, whitespace normalised', async () => {
-    const { result, staged } = await stagedSetBased(source('awkward.csv', Buffer.from(awkward)), 'sales', true);
+    const { result, staged } = await stagedByCommit(source('awkward.csv', Buffer.from(awkward)), 'sales', true);
     expect(result.issues.map((issue) => `${issue.row}:${issue.column}:${issue.reason}`)).toEqual([
       '4:quantity:is not a number',
       '5:price:must not be negative',
