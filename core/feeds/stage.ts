@@ -44,7 +44,7 @@ class CopyWriter {
   }
 }
 
-/** How each template column reaches its staging table: the staging column, and what it gets when empty. */
+/** How each template column reaches its staging table. */
 interface StagedColumn {
   staging: string;
   /** Applied to the checked value before it is staged. */
