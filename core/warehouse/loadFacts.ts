@@ -39,21 +39,25 @@ async function updateFeed(client: PoolClient | Context['db']['pool'], feedId: nu
  * duplicates and never leaves half a load. Staging rows go on success and stay on failure.
  */
 export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'>, feedId: number, traceId: string, options: LoadOptions): Promise<FeedSummary> {
-  const feed = await ctx.db.pool.query<{ id: number; business_id: string; data_type: 'sales' | 'costs'; status: string }>('SELECT id, business_id, data_type, status FROM data_feeds WHERE id = $1', [feedId]);
+  const feed = await ctx.db.pool.query<{ id: number; business_id: string; data_type: 'sales' | 'costs'; status: string; record_count: number }>(
+    'SELECT id, business_id, data_type, status, record_count FROM data_feeds WHERE id = $1',
+    [feedId],
+  );
   const row = feed.rows[0];
   if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
-  const staged = await ctx.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${row.data_type === 'sales' ? 'staging_sales_items' : 'staging_costs'} WHERE data_feed_id = $1`, [feedId]);
-  const stagedRows = Number(staged.rows[0]!.n);
-  if (stagedRows === 0 && row.status === 'transformed') {
+  // Whether anything is staged; how much is the feed's record count (the commit's, or the load's a rerun restaged).
+  const staged = await ctx.db.pool.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${row.data_type === 'sales' ? 'staging_sales_items' : 'staging_costs'} WHERE data_feed_id = $1) AS any`, [feedId]);
+  const hasStagedRows = staged.rows[0]!.any;
+  if (!hasStagedRows && row.status === 'transformed') {
     // Already loaded and purged: a duplicate delivery of the job.
     return (await ctx.db.pool.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary;
   }
   await updateFeed(ctx.db.pool, feedId, 'transforming', { stage: 'transforming', transform_started_at: new Date().toISOString(), error: null });
   try {
     // Staging is unlogged: a database crash empties it. Loading nothing would replace the feed's facts or costs with none.
-    if (stagedRows === 0) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
+    if (!hasStagedRows) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
     const finished = await withTransaction(ctx.db.pool, async (client) => {
-      const summary = row.data_type === 'sales' ? await loadSales(client, row.business_id, feedId, stagedRows, options) : await loadCosts(client, row.business_id, feedId);
+      const summary = row.data_type === 'sales' ? await loadSales(client, row.business_id, feedId, row.record_count, options) : await loadCosts(client, row.business_id, feedId);
       const transformed = await updateFeed(client, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
       if (row.data_type === 'sales') await markSourceChanged((sql, params) => client.query(sql, params), 'fact_sales');
       return transformed;
