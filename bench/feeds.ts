@@ -60,11 +60,12 @@ console.log(`generating ${ROWS.toLocaleString()} rows × ${PRODUCTS} products…
 const bytes = generateCsv();
 console.log(`file: ${(bytes / 1024 / 1024).toFixed(1)} MB`);
 
-// The app runs as its own process (npm start on the embedded default), so its memory is measured alone.
+// The app runs as its own process (npm start on the embedded default, with the MALLOC_ARENA_MAX npm start
+// sets), so its memory is measured alone.
 const [port, pgPort] = [await freePort(), await freePort()];
 const app = spawn(process.execPath, [buildServer()], {
   cwd: projectRoot,
-  env: { ...process.env, DATABASE_URL: '', DATA_DIR: path.join(workDir, 'data'), PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SEED_DEMO: 'false', ADMIN_EMAIL: 'bench-admin@example.com', ADMIN_PASSWORD: PASSWORD, FEED_MAX_UPLOAD_MB: '1024', NODE_ENV: 'development' },
+  env: { ...process.env, DATABASE_URL: '', DATA_DIR: path.join(workDir, 'data'), PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SEED_DEMO: 'false', ADMIN_EMAIL: 'bench-admin@example.com', ADMIN_PASSWORD: PASSWORD, FEED_MAX_UPLOAD_MB: '1024', NODE_ENV: 'development', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;

@@ -1,3 +1,4 @@
+import argon2 from 'argon2';
 import { describe, expect, it } from 'vitest';
 import { can } from '../../core/auth/permissions.js';
 import { generatePassword, hashPassword, verifyPassword } from '../../core/auth/passwords.js';
@@ -42,6 +43,14 @@ describe('passwords', () => {
     expect(await verifyPassword(hash, 'the right one')).toBe(true);
     expect(await verifyPassword(hash, 'the wrong one')).toBe(false);
     expect(await verifyPassword('not a hash', 'x')).toBe(false);
+  });
+
+  it('hashes with 19 MiB, 2 passes, 1 lane, and still verifies hashes made with the library defaults (64 MiB)', async () => {
+    expect(await hashPassword('the right one')).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    const older = await argon2.hash('the right one', { type: argon2.argon2id });
+    expect(older).toMatch(/\$m=65536,p=4,t=3\$/);
+    expect(await verifyPassword(older, 'the right one')).toBe(true);
+    expect(await verifyPassword(older, 'the wrong one')).toBe(false);
   });
 
   it('generates readable, unpredictable passwords', () => {
