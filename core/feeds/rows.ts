@@ -18,20 +18,6 @@ export interface NormalizedRow {
   issues: RowIssue[];
 }
 
-/** A parser that remembers its last few thousand answers: a column repeats the same prices and days a million times. */
-function remembering(parse: (raw: string) => string | null): (raw: string) => string | null {
-  const known = new Map<string, string | null>();
-  return (raw) => {
-    let value = known.get(raw);
-    if (value === undefined) {
-      value = parse(raw);
-      if (known.size >= 10_000) known.clear();
-      known.set(raw, value);
-    }
-    return value;
-  };
-}
-
 export type RowNormalizer = (rowNumber: number, cells: string[], keepOriginal: boolean) => NormalizedRow;
 
 /** A column's problem with one cell: the row it is on is added by whoever reads the row. */
@@ -51,7 +37,7 @@ export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping
   for (const column of templates[dataType]) {
     if (!mapping.columns.has(column.name)) continue;
     const format = column.kind === 'date' ? (dateFormats.get(column.name) ?? null) : null;
-    const parse = column.kind === 'decimal' ? remembering(parseDecimal) : column.kind === 'date' && format ? remembering((raw) => parseDateAs(raw, format)) : null;
+    const parse = column.kind === 'decimal' ? parseDecimal : column.kind === 'date' && format ? (raw: string) => parseDateAs(raw, format) : null;
     const reason =
       column.kind === 'decimal' ? 'is not a number' : format ? `is not a date in the format ${format} used by this column` : 'is not a date we can read (use 2025-09-29 or 29/09/2025)';
     const mustNotBeNegative = (dataType === 'sales' && (column.name === 'price' || column.name === 'discount')) || (dataType === 'costs' && column.name === 'cost');

@@ -1,48 +1,9 @@
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { copyValue } from '../db/copy.js';
+import { CopyWriter, copyValue } from '../db/copy.js';
 import type { ProductMatcher } from './matching.js';
 import { createCellNormalizers, createRowNormalizer, type RowIssue } from './rows.js';
 import type { FeedTable } from './table.js';
 import { templates, type DataType, type TemplateColumn } from './templates.js';
-
-/**
- * Lines of COPY's text format through one COPY, in ~64 KiB writes that respect back-pressure, so a million
- * rows stream in without piling up in memory. (Each write's text stays under V8's 128 KiB large-object
- * threshold, above which garbage waits for a full collection.)
- */
-class CopyWriter {
-  private buffer: string[] = [];
-  private size = 0;
-  private readonly stream: NodeJS.WritableStream;
-
-  constructor(client: PoolClient, sql: string) {
-    this.stream = client.query(copyFrom(sql));
-  }
-
-  /** Adds a line (with its line break); true when the buffer is full and `flush()` is due. */
-  add(line: string): boolean {
-    this.buffer.push(line);
-    this.size += line.length;
-    return this.size >= 64 * 1024;
-  }
-
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const chunk = this.buffer.join('');
-    this.buffer = [];
-    this.size = 0;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
-  }
-
-  async end(): Promise<void> {
-    await this.flush();
-    this.stream.end();
-    await finished(this.stream);
-  }
-}
 
 /** How each template column reaches its staging table. */
 interface StagedColumn {
