@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { openTable, withHeaders, type FileSource, type Table, type TableRow } from './reader.js';
+import { eachRow, openTable, withHeaders, type FileSource, type RowBatch, type Table, type TableRow } from './reader.js';
 import { createRowNormalizer, type NormalizedRow } from './rows.js';
 import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
 import { detectDateFormat, type DateFormat } from './values.js';
@@ -11,8 +11,8 @@ export interface FeedTable {
   dateFormats: Map<string, DateFormat | null>;
   /** The rows read to detect formats; they are yielded again first by `rows()`. */
   sample: TableRow[];
-  /** Every row as the file has it: the cells, unchecked (the commit checks them set-based). */
-  cells(): AsyncGenerator<TableRow>;
+  /** Every row as the file has it, unchecked, in the batches it is read in (the commit checks them itself). */
+  batches(): AsyncGenerator<RowBatch>;
   /** Every row, checked; with the original values when `keepOriginal` (the preview shows them). */
   rows(keepOriginal: boolean): AsyncGenerator<NormalizedRow>;
 }
@@ -32,12 +32,16 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
       required_columns: templates[dataType].filter((c) => c.required).map((c) => c.name),
     });
   }
-  const iterator = table.rows[Symbol.asyncIterator]();
+  const iterator = table.batches[Symbol.asyncIterator]();
   const sample: TableRow[] = [];
+  // The rows of the last batch read that the sample did not take.
+  let unsampled: RowBatch = { rowNumbers: [], cells: [] };
   while (sample.length < sampleSize) {
     const next = await iterator.next();
     if (next.done) break;
-    sample.push(next.value);
+    const room = sampleSize - sample.length;
+    for (let i = 0; i < Math.min(room, next.value.cells.length); i++) sample.push({ rowNumber: next.value.rowNumbers[i]!, cells: next.value.cells[i]! });
+    unsampled = { rowNumbers: next.value.rowNumbers.slice(room), cells: next.value.cells.slice(room) };
   }
   const dateFormats = new Map<string, DateFormat | null>();
   for (const column of templates[dataType].filter((c) => c.kind === 'date')) {
@@ -46,22 +50,19 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
     dateFormats.set(column.name, detectDateFormat(sample.map((row) => row.cells[index] ?? '')));
   }
   const normalize = createRowNormalizer(dataType, table.headers, mapping, dateFormats);
-  async function* cells(): AsyncGenerator<TableRow> {
-    yield* sample;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
+  async function* batches(): AsyncGenerator<RowBatch> {
+    if (sample.length > 0) yield { rowNumbers: sample.map((row) => row.rowNumber), cells: sample.map((row) => row.cells) };
+    if (unsampled.cells.length > 0) yield unsampled;
+    yield* { [Symbol.asyncIterator]: () => iterator };
   }
   return {
     table,
     mapping,
     dateFormats,
     sample,
-    cells,
+    batches,
     async *rows(keepOriginal) {
-      for await (const row of cells()) yield normalize(row.rowNumber, row.cells, keepOriginal);
+      for await (const row of eachRow(batches())) yield normalize(row.rowNumber, row.cells, keepOriginal);
     },
   };
 }
