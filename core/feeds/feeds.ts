@@ -54,8 +54,11 @@ export async function listFeeds(ctx: Context, limit = 20): Promise<FeedRow[]> {
 export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): Promise<{ success: true; feed_id: number; status: 'queued' }> {
   assertCan(ctx.user, 'feeds', 'rerun');
   const feed = await findFeed(ctx, feedId);
-  if (feed.status === 'queued' || feed.status === 'transforming' || feed.status === 'processing') throw new AppError('conflict', `Data feed ${feedId} is ${feed.status}; wait until it has finished.`);
   await withTransaction(ctx.db.pool, async (client) => {
+    // Locked, so a load's purge of its staged rows waits, or has finished before they are counted here.
+    const status = (await client.query<{ status: string }>('SELECT status::text FROM data_feeds WHERE id = $1 FOR UPDATE', [feedId])).rows[0]?.status;
+    if (status === undefined) throw new AppError('not_found', `Data feed ${feedId} was not found.`);
+    if (status === 'queued' || status === 'transforming' || status === 'processing') throw new AppError('conflict', `Data feed ${feedId} is ${status}; wait until it has finished.`);
     const table = feed.data_type === 'sales' ? 'staging_sales_items' : 'staging_costs';
     const staged = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE data_feed_id = $1`, [feedId]);
     if (Number(staged.rows[0]!.n) === 0) {
@@ -82,7 +85,7 @@ export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): 
       `UPDATE data_feeds SET status = 'queued', summary = summary || jsonb_build_object('stage', 'queued', 'queued_at', $2::text, 'error', null), updated_at = now() WHERE id = $1`,
       [feedId, queuedAt],
     );
-    await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'rerun', businessId: feed.business_id, before: { status: feed.status } });
+    await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'rerun', businessId: feed.business_id, before: { status } });
   });
   await queue.send(PROCESS_FEED_QUEUE, { feedId });
   return { success: true, feed_id: feedId, status: 'queued' };

@@ -51,17 +51,18 @@ describe('a worker killed during the load', () => {
     const shown = await admin.call('GET', `/admin/api/resources/StagedSalesRow/records/${feedId}:2/show`);
     expect(shown.body!.record.params).toMatchObject({ rowNumber: 2, transactionDate: '2025-09-01' });
     expect((await (await adminClient(app.url, t.users.opsA.email)).call('GET', '/admin/api/resources/StagedSalesRow/actions/list')).status).toBe(403);
-    // Hold the load at its last step (purging staging), after its facts are written in its transaction.
+    // Hold the load where it attaches the feed's partition, after its facts are written in its transaction
+    // (the lock taken here conflicts with the attach only).
     const blocker = new pg.Client({ connectionString: app.database.url });
     await blocker.connect();
     await blocker.query('BEGIN');
-    await blocker.query('LOCK TABLE staging_sales_items IN SHARE MODE');
+    await blocker.query('LOCK TABLE fact_sales IN SHARE UPDATE EXCLUSIVE MODE');
 
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: app.database.url, FEED_JOB_TIMEOUT_SECONDS: '2', FEED_PARTITION_MIN_ROWS: '1000', LOG_LEVEL: 'warn', SEED_DEMO: 'false', NODE_ENV: 'test' };
     worker = spawn(process.execPath, [startScript, '--worker'], { cwd: projectRoot, env, stdio: 'ignore' });
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const waiting = await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM staging_sales_items%'`);
+      const waiting = await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE fact_sales ATTACH PARTITION%'`);
       if (waiting.rowCount) break;
       if (Date.now() > deadline) throw new Error('the worker never reached the end of the load');
       await new Promise((resolve) => setTimeout(resolve, 100));

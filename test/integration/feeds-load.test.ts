@@ -80,7 +80,8 @@ describe('commit and load', () => {
     // Lineage, dimensions, and staging purged.
     const facts = await app.db.pool.query(`SELECT source_row, c.name AS channel FROM fact_sales f LEFT JOIN dim_channel c ON c.id = f.channel_id WHERE data_feed_id = $1 ORDER BY source_row`, [feedId]);
     expect(facts.rows).toEqual([{ source_row: 2, channel: 'Offline' }, { source_row: 3, channel: 'Online' }, { source_row: 4, channel: 'Offline' }, { source_row: 5, channel: 'Online' }]);
-    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(0);
+    // Staging is purged just after the load commits.
+    await expect.poll(async () => (await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n, { timeout: 10_000 }).toBe(0);
     const daily = await app.db.pool.query(`SELECT date_key::text, gross_revenue::text FROM vw_sales_daily WHERE business_id = $1 AND date_key BETWEEN '2025-09-01' AND '2025-09-02' ORDER BY date_key`, [t.businessA]);
     expect(daily.rows).toEqual([{ date_key: '2025-09-01', gross_revenue: '35.40' }, { date_key: '2025-09-02', gross_revenue: '16.45' }]);
     const newCustomers = await app.db.pool.query(`SELECT date_key::text, new_customers::int FROM vw_new_customers_daily WHERE business_id = $1 ORDER BY date_key`, [t.businessA]);
@@ -114,6 +115,23 @@ describe('commit and load', () => {
     expect((await factTotals(a)).records).toBe(4);
     const audit = await app.db.prisma.auditLog.findMany({ where: { resource: 'feeds', recordId: { in: [String(a), String(b)] } }, orderBy: { id: 'asc' } });
     expect(audit.map((e) => e.action)).toEqual(['commit', 'commit', 'rerun', 'delete']);
+  });
+
+  it('a job delivered again after its load committed (the worker stopped before the purge) only purges staging', async () => {
+    const res = await previewAndCommit(salesCsv, { auto_create_products: true });
+    const feedId = res.body!.feed_id as number;
+    const done = await waitForFeed(app.url, ops, feedId);
+    const loaded = await factTotals(feedId);
+    await expect.poll(async () => (await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n, { timeout: 10_000 }).toBe(0);
+    // What the load had staged, left behind as if the worker had stopped between its commit and the purge.
+    await app.db.pool.query(
+      `INSERT INTO staging_sales_items (data_feed_id, row_number, business_id, product_name, quantity, unit_price, transaction_date) VALUES ($1, 2, $2, 'Croissant', 99, 2.95, '2025-09-01')`,
+      [feedId, t.businessA],
+    );
+    const again = await processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 50_000 });
+    expect(again).toEqual(done.summary);
+    expect(await factTotals(feedId)).toEqual(loaded);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(0);
   });
 
   it('skip_invalid_rows loads the good rows and reports the others in the summary', async () => {
@@ -174,6 +192,7 @@ describe('commit and load', () => {
     const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: 'costs' });
     const feedId = commit.body!.feed_id as number;
     expect((await waitForFeed(app.url, ops, feedId)).status).toBe('transformed');
+    await expect.poll(async () => (await app.db.pool.query('SELECT count(*)::int AS n FROM staging_costs WHERE data_feed_id = $1', [feedId])).rows[0].n, { timeout: 10_000 }).toBe(0);
     // As after a crash: the feed is to be loaded again, and its unlogged staging rows were lost.
     await app.db.pool.query(`UPDATE data_feeds SET status = 'queued' WHERE id = $1`, [feedId]);
     await expect(processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 50_000 })).rejects.toMatchObject({ code: 'gone' });

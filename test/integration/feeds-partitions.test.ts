@@ -62,7 +62,7 @@ describe('fact partitions', () => {
     expect(await totals(first)).toEqual(expected);
     expect(await partitionsOf(first)).toEqual([`fact_sales_feed_${first}`]);
     const indexes = await app.db.pool.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname', [`fact_sales_feed_${first}`]);
-    expect(indexes.rows.map((r) => r.indexdef.replace(/^.* USING /, ''))).toEqual(['btree (business_id, customer_id, date_key)', 'btree (business_id, date_key, product_id)']);
+    expect(indexes.rows.map((r) => r.indexdef.replace(/^.* USING /, ''))).toEqual(['btree (business_id, date_key, product_id)']);
     const smallFeed = await commit(small);
     expect(await partitionsOf(smallFeed)).toEqual(['fact_sales_shared']);
     expect((await totals(smallFeed)).revenue).toBe('8.85');
