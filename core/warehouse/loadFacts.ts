@@ -58,6 +58,7 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
   try {
     // Staging is unlogged: a database crash empties it. Loading nothing would replace the feed's facts or costs with none.
     if (!hasStagedRows) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
+    if (row.record_count >= options.ownPartitionMinRows) await analyzeStaged(ctx, row.data_type);
     finished = await withTransaction(ctx.db.pool, async (client) => {
       const summary = row.data_type === 'sales' ? await loadSales(client, row.business_id, feedId, row.record_count, options) : await loadCosts(client, row.business_id, feedId);
       const transformed = await updateFeed(client, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
@@ -80,6 +81,20 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
 }
 
 const stagingTable = (dataType: 'sales' | 'costs') => (dataType === 'sales' ? 'staging_sales_items' : 'staging_costs');
+
+/**
+ * Tells the planner how many staged rows each feed has before a large load. Statistics gathered before the
+ * feed was staged do not know its id and make it one row: the load then ran its joins as nested loops and a
+ * million rows took over ten minutes instead of seconds. A sample of 3,000 rows is enough to tell a large
+ * feed from a small one (~40 ms, against ~0.5 s for the default 30,000); its own transaction keeps
+ * concurrent loads from queueing behind its lock.
+ */
+async function analyzeStaged(ctx: Context, dataType: 'sales' | 'costs'): Promise<void> {
+  await withTransaction(ctx.db.pool, async (client) => {
+    await client.query('SET LOCAL default_statistics_target = 10');
+    await client.query(`ANALYZE ${stagingTable(dataType)} (data_feed_id)`);
+  });
+}
 
 /**
  * Removes a transformed feed's staged rows. The feed's row is locked first, and a feed queued again since

@@ -78,6 +78,22 @@ describe('fact partitions', () => {
     expect(await partitionsOf(first)).toEqual([`fact_sales_feed_${first}`]);
   });
 
+  it('tells the planner about a large feed\'s staged rows before loading them (statistics from before the feed made it one row, and nested loops)', async () => {
+    // Statistics gathered while staging held only another feed's rows.
+    await app.db.pool.query(
+      `INSERT INTO staging_sales_items (data_feed_id, row_number, business_id, product_name, quantity, unit_price, transaction_date)
+       SELECT 2000000000, g, $1, 'Croissant', 1, 2.95, '2025-09-05' FROM generate_series(1, 50) g`,
+      [t.businessA],
+    );
+    await app.db.pool.query('ANALYZE staging_sales_items');
+    await app.db.pool.query('DELETE FROM staging_sales_items WHERE data_feed_id = 2000000000');
+    const feedId = await commit(large);
+    expect(await totals(feedId)).toEqual(expected);
+    const known = await app.db.pool.query<{ feeds: string[] }>(`SELECT most_common_vals::text::int[] AS feeds FROM pg_stats WHERE tablename = 'staging_sales_items' AND attname = 'data_feed_id'`);
+    expect(known.rows[0]!.feeds).toContain(feedId);
+    await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${feedId}`);
+  });
+
   it('shows partitioned facts in the metrics like any other', async () => {
     const kpi = await callJson(app.url, ops, 'GET', '/dashboard/metrics/kpi?range=custom&from=2025-09-01&to=2025-09-03');
     expect(kpi.status).toBe(200);
