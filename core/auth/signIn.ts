@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import type { Db } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { writeAudit } from './audit.js';
-import { decoyPasswordHash, verifyPassword } from './passwords.js';
+import { decoyPasswordHash, hashIsOutdated, hashPassword, verifyPassword } from './passwords.js';
 import type { UserPrincipal } from './principal.js';
 
 export function normaliseEmail(email: string): string {
@@ -97,8 +97,10 @@ export async function signIn(ctx: Context, throttle: LoginThrottle, input: SignI
     throw new AppError('forbidden', 'This account is disabled. Ask an admin to enable it.');
   }
   await throttle.recordSuccess(email);
-  const signedIn = await ctx.db.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
+  // A hash made with older settings is replaced while the password is at hand: the one moment it can be.
+  const rehashed = hashIsOutdated(user.passwordHash) ? await hashPassword(input.password) : null;
+  const signedIn = await ctx.db.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date(), ...(rehashed ? { passwordHash: rehashed } : {}) } });
   const principal = principalOf(signedIn);
-  await writeAudit({ ...ctx, user: principal }, { resource: 'users', recordId: user.id, action: 'login', businessId: user.businessId });
+  await writeAudit({ ...ctx, user: principal }, { resource: 'users', recordId: user.id, action: 'login', businessId: user.businessId, ...(rehashed ? { after: { passwordHashUpgraded: true } } : {}) });
   return principal;
 }

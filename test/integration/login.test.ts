@@ -1,4 +1,6 @@
+import argon2 from 'argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../core/auth/passwords.js';
 import { updateRecord } from '../../core/records/service.js';
 import { adminClient, apiClient, PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 
@@ -27,6 +29,22 @@ describe('signing in through the API', () => {
     const user = await app.db.prisma.user.findUniqueOrThrow({ where: { email: 'ops.a@test.local' } });
     expect(user.lastLoginAt).not.toBeNull();
     expect(await app.db.prisma.auditLog.count({ where: { action: 'login', recordId: user.id } })).toBe(1);
+  });
+
+  it('replaces a hash made with older settings at sign-in, and leaves a current one alone', async () => {
+    const email = 'ops.b@test.local';
+    const older = await argon2.hash(PASSWORD, { type: argon2.argon2id });
+    await app.db.prisma.user.update({ where: { email }, data: { passwordHash: older } });
+    expect((await login(email, 'not the password')).status).toBe(401);
+    expect((await app.db.prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash).toBe(older);
+    expect((await login(email, PASSWORD)).status).toBe(200);
+    const upgraded = (await app.db.prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash;
+    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(await verifyPassword(upgraded, PASSWORD)).toBe(true);
+    const audit = await app.db.prisma.auditLog.findFirstOrThrow({ where: { action: 'login', recordId: (await app.db.prisma.user.findUniqueOrThrow({ where: { email } })).id }, orderBy: { id: 'desc' } });
+    expect(audit.after).toEqual({ passwordHashUpgraded: true });
+    expect((await login(email, PASSWORD)).status).toBe(200);
+    expect((await app.db.prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash).toBe(upgraded);
   });
 
   it('refuses a wrong password and an unknown email with the same 401 message', async () => {
