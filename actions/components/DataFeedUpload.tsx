@@ -1,5 +1,6 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import { BusinessSelect } from '../../dashboards/components/BusinessSelect.js';
 import { requestJson as call } from '../../dashboards/components/request.js';
 import { FeedChips, FeedStatusBadge, useFeedPolling, type FeedStatus } from './feed-status.js';
 
@@ -135,15 +136,7 @@ const DataFeedUpload: React.FC = () => {
         </Box>
         {businesses && (
           <Box>
-            <Label htmlFor="business">Business</Label>
-            <select id="business" data-testid="business" value={businessId} onChange={(e) => setBusinessId(e.target.value)}>
-              <option value="">Choose…</option>
-              {businesses.map((b) => (
-                <option key={b.id} value={b.id}>
-                  {b.name}
-                </option>
-              ))}
-            </select>
+            <BusinessSelect id="business" testId="business" businesses={businesses} value={businessId} onChange={setBusinessId} prompt="Choose…" />
           </Box>
         )}
       </Box>

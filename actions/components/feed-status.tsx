@@ -1,5 +1,6 @@
 import React, { useEffect, useState } from 'react';
 import { Badge, Box, Icon } from '@adminjs/design-system';
+import { formatMoney } from '../../dashboards/components/format.js';
 import { RequestError, requestJson } from '../../dashboards/components/request.js';
 
 /**
@@ -37,7 +38,6 @@ export interface FeedStatus {
 
 export const transformStatusUrl = (feedId: number | string) => `/dashboard/data-feeds/${feedId}/transform-status`;
 
-export const money = (value: number) => value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 /** transformed and failed are final: nothing changes them but a re-run. */
 export const isFinalStatus = (status: string) => status === 'transformed' || status === 'failed';
@@ -93,9 +93,9 @@ export const FeedStatusBadge: React.FC<{ status: string; testId?: string }> = ({
 export const FeedChips: React.FC<{ metrics: FeedMetrics }> = ({ metrics }) => (
   <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} data-testid="feed-chips">
     <Badge data-testid="chip-records">{metrics.records} records</Badge>
-    <Badge variant="info" data-testid="chip-revenue">revenue {money(metrics.gross_revenue)}</Badge>
-    <Badge variant="secondary" data-testid="chip-cogs">COGS {money(metrics.cogs_amount)}</Badge>
-    <Badge variant="success" data-testid="chip-margin">margin {money(metrics.gross_margin_amount)}</Badge>
+    <Badge variant="info" data-testid="chip-revenue">revenue {formatMoney(metrics.gross_revenue)}</Badge>
+    <Badge variant="secondary" data-testid="chip-cogs">COGS {formatMoney(metrics.cogs_amount)}</Badge>
+    <Badge variant="success" data-testid="chip-margin">margin {formatMoney(metrics.gross_margin_amount)}</Badge>
     <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${metrics.gross_margin_percent}%`}</Badge>
   </Box>
 );

@@ -2,7 +2,9 @@ import React, { useEffect, useMemo, useState } from 'react';
 import { ApiClient } from 'adminjs';
 import { requestJson } from './request.js';
 import { Badge, Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
-import { formatNumber, WidgetChart, type ChartRow, type WidgetFields } from './charts.js';
+import { BusinessSelect } from './BusinessSelect.js';
+import { WidgetChart, type ChartRow, type WidgetFields } from './charts.js';
+import { formatNumber } from './format.js';
 
 interface DashboardFilters {
   range?: string;
@@ -252,10 +254,7 @@ export const DashboardPage: React.FC<{ pageName: string; testId: string; title: 
         )}
         {page.businesses && (
           <Box>
-            <Label htmlFor="d-business">Business</Label>
-            <select id="d-business" value={businessId} onChange={(e) => setBusinessId(e.target.value)}>
-              {page.businesses.map((b) => <option key={b.id} value={b.id}>{b.name}</option>)}
-            </select>
+            <BusinessSelect id="d-business" businesses={page.businesses} value={businessId} onChange={setBusinessId} />
           </Box>
         )}
         {current && <FilterBar offered={current.filters} filters={filters} onChange={setFilters} />}

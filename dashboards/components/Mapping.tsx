@@ -1,6 +1,7 @@
 import React, { useCallback, useEffect, useState } from 'react';
 import { ApiClient } from 'adminjs';
 import { requestJson } from './request.js';
+import { BusinessSelect } from './BusinessSelect.js';
 import { Badge, Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 
 type Transform = { op: string } & Record<string, unknown>;
@@ -313,11 +314,7 @@ const Mapping: React.FC = () => {
               <H5>Upload an export</H5>
               <Text variant="sm">Any CSV or XLSX (first sheet): orders, invoices, customers, products…</Text>
               {page.businesses && (
-                <Box mt="default"><Label htmlFor="src-business">Business</Label>
-                  <select id="src-business" value={businessId} onChange={(e) => setBusinessId(e.target.value)}>
-                    {page.businesses.map((b) => <option key={b.id} value={b.id}>{b.name}</option>)}
-                  </select>
-                </Box>
+                <Box mt="default"><BusinessSelect id="src-business" businesses={page.businesses} value={businessId} onChange={setBusinessId} /></Box>
               )}
               <Box mt="default"><Label htmlFor="src-name">Name (optional)</Label><input id="src-name" name="name" placeholder="ERP orders" /></Box>
               <Box mt="default"><input data-testid="source-file" name="file" type="file" accept=".csv,.txt,.tsv,.xlsx" /></Box>

@@ -1,5 +1,6 @@
 import React from 'react';
 import { Box, H2, H5, Text } from '@adminjs/design-system';
+import { formatNumber } from './format.js';
 import { Bar, BarChart, CartesianGrid, Cell, Legend, Line, LineChart, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 
 /**
@@ -17,8 +18,6 @@ export interface SeriesSpec {
 
 export const CHART_COLORS = ['#3040d6', '#c0392b', '#27ae60', '#f39c12', '#8e44ad', '#16a085', '#7f8c8d', '#d35400'];
 
-export const formatNumber = (value: CellValue | undefined, digits = 2): string =>
-  typeof value === 'number' ? value.toLocaleString(undefined, { minimumFractionDigits: Number.isInteger(value) ? 0 : digits, maximumFractionDigits: digits }) : value === null || value === undefined ? '–' : String(value);
 const tooltipFormat = (value: number) => formatNumber(value);
 const colorOf = (spec: SeriesSpec, i: number) => spec.color ?? CHART_COLORS[i % CHART_COLORS.length];
 
