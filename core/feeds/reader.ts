@@ -121,6 +121,7 @@ function countOutsideQuotes(line: string, delimiter: string): number {
 
 const isBlank = (cells: string[]) => cells.every((cell) => cell.trim() === '');
 
+/** Batches of rows, one row at a time (for readers of a few rows: the preview, samples). */
 export async function* eachRow(batches: AsyncIterable<RowBatch>): AsyncGenerator<TableRow> {
   for await (const batch of batches) {
     for (let i = 0; i < batch.cells.length; i++) yield { rowNumber: batch.rowNumbers[i]!, cells: batch.cells[i]! };
