@@ -90,9 +90,15 @@ try {
   // Baseline: PostgreSQL's own COPY of the same file into an unlogged table.
   await db.pool.query(`CREATE UNLOGGED TABLE bench_copy (product_name text, quantity numeric, price numeric, transaction_date date, discount numeric, customer text, channel text, order_id text)`);
   await db.pool.query(`GRANT pg_read_server_files TO CURRENT_USER`).catch(() => undefined);
-  const copyStart = performance.now();
-  await db.pool.query(`COPY bench_copy FROM '${csvPath}' WITH (FORMAT csv, HEADER true)`);
-  const copySeconds = (performance.now() - copyStart) / 1000;
+  // Three times, the fastest counting: the machine's noise then cannot flatter the ratio.
+  const copyRuns: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await db.pool.query('TRUNCATE bench_copy');
+    const copyStart = performance.now();
+    await db.pool.query(`COPY bench_copy FROM '${csvPath}' WITH (FORMAT csv, HEADER true)`);
+    copyRuns.push((performance.now() - copyStart) / 1000);
+  }
+  const copySeconds = Math.min(...copyRuns);
 
   const previewStart = performance.now();
   const form = new FormData();
@@ -122,7 +128,7 @@ try {
   console.log(`upload + preview (file streamed into PostgreSQL, first rows parsed): ${previewSeconds.toFixed(2)} s`);
   console.log(`commit request (re-parse, validate, stage):                          ${committedSeconds.toFixed(2)} s`);
   console.log(`commit request to ${status}:                                     ${totalSeconds.toFixed(2)} s  (${Math.round(ROWS / totalSeconds).toLocaleString()} rows/s, ${facts.rows[0]!.n} facts)`);
-  console.log(`bare COPY of the same file into an unlogged table:                 ${copySeconds.toFixed(2)} s  (${Math.round(ROWS / copySeconds).toLocaleString()} rows/s)`);
+  console.log(`bare COPY of the same file into an unlogged table:                 ${copySeconds.toFixed(2)} s  (${Math.round(ROWS / copySeconds).toLocaleString()} rows/s; fastest of ${copyRuns.map((t) => t.toFixed(2)).join(', ')} s)`);
   console.log(`ratio commit-to-transformed / COPY:                                ${(totalSeconds / copySeconds).toFixed(2)}×  (target ≤ 3×)`);
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
   console.log(`peak RSS of the app process (VmHWM, whole run):                    ${mb(peakRss)}  (target < 300 MB; started ${mb(rssIdle)}, after upload + preview ${mb(rssAfterPreview)}, after the commit request ${mb(rssAfterCommit)})`);
