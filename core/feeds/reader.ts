@@ -19,7 +19,7 @@ export interface TableRow {
 /**
  * Rows read together, their numbers and cells side by side. A row is not an object of its own here: V8
  * allocates straight into the old generation from a site whose objects mostly outlive a young collection,
- * and a batch held across one (a preview's sample) sent every later row object there, and with them the
+ * and a batch held across one (most likely the rows kept as a sample) sent every later row object there, and with them the
  * cells they point to, until a full collection: a million-row commit grew the heap by ~200 MB.
  */
 export interface RowBatch {
