@@ -9,7 +9,7 @@ import { openFeedTable } from './table.js';
 import type { DataType } from './templates.js';
 import { findUpload } from './uploads.js';
 import { createProducts } from './products.js';
-import { stageFeedRows } from './stage.js';
+import { stageFeedRows, stagingTable } from './stage.js';
 
 export const PROCESS_FEED_QUEUE = 'feeds.process';
 
@@ -73,7 +73,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
     const createdProducts = await createProducts(ctx, client, upload.businessId, missingProducts);
     if (Object.keys(createdProducts).length > 0) {
       await client.query(
-        `UPDATE ${dataType === 'sales' ? 'staging_sales_items' : 'staging_costs'} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
+        `UPDATE ${stagingTable(dataType)} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
         [feedId],
       );
     }

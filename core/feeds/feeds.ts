@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import type { FeedSummary } from '../warehouse/loadFacts.js';
 import { PROCESS_FEED_QUEUE } from './commit.js';
+import { stagingTable } from './stage.js';
 
 interface FeedRow {
   id: number;
@@ -59,7 +60,7 @@ export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): 
     const status = (await client.query<{ status: string }>('SELECT status::text FROM data_feeds WHERE id = $1 FOR UPDATE', [feedId])).rows[0]?.status;
     if (status === undefined) throw new AppError('not_found', `Data feed ${feedId} was not found.`);
     if (status === 'queued' || status === 'transforming' || status === 'processing') throw new AppError('conflict', `Data feed ${feedId} is ${status}; wait until it has finished.`);
-    const table = feed.data_type === 'sales' ? 'staging_sales_items' : 'staging_costs';
+    const table = stagingTable(feed.data_type);
     const staged = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE data_feed_id = $1`, [feedId]);
     if (Number(staged.rows[0]!.n) === 0) {
       const rebuilt =

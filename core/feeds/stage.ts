@@ -39,15 +39,17 @@ const stagingLayout: Record<DataType, { table: string; columns: Record<string, S
   },
 };
 
-/** Text that checking changes: empty, or with whitespace at an end, two in a row, or other than a plain space. */
-const CHANGED_BY_CHECK = /^$|^\s|\s$|\s\s|[^\S ]/;
-/** Text that cannot be staged as written: changed by checking, or holding a COPY special character (a backslash; the others are whitespace other than a space). */
+/**
+ * Text that cannot be staged as written: changed by checking (empty, or with whitespace at an end, two in a
+ * row, or other than a plain space), or holding a COPY special character (a backslash; the others are
+ * whitespace other than a space).
+ */
 const NOT_AS_WRITTEN = /^$|^\s|\s$|\s\s|[^\S ]|\\/;
 
 /**
  * Optional free text (customer, channel, order number) may have as many distinct values as rows: only cells
- * that checking would change go through the check; the others are staged as written, which is what the
- * check would answer for them.
+ * that cannot be staged as written go through the check; the others are staged as they are, which is what
+ * the check would answer for them.
  */
 const checksOnlyChangedCells = (column: TemplateColumn) => column.kind === 'text' && !column.required;
 
@@ -59,6 +61,9 @@ interface CheckedCell {
   /** For the product column: the matched product's id in COPY's text format. */
   productId?: string;
 }
+
+/** The staging table of a data type's rows. */
+export const stagingTable = (dataType: DataType): string => stagingLayout[dataType].table;
 
 export interface StagedRows {
   /** Rows written to staging. */
@@ -140,12 +145,9 @@ export async function stageFeedRows(
             if (column.known.size >= 10_000) column.known.clear();
             column.known.set(cell, checked);
           }
-        } else if (!NOT_AS_WRITTEN.test(cell)) {
-          texts[i] = cell;
-          continue;
-        } else if (CHANGED_BY_CHECK.test(cell)) checked = column.check(cell);
+        } else if (NOT_AS_WRITTEN.test(cell)) checked = column.check(cell);
         else {
-          texts[i] = copyValue(cell);
+          texts[i] = cell;
           continue;
         }
         if (checked.bad) bad = true;

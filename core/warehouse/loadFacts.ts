@@ -4,6 +4,7 @@ import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
+import { stagingTable } from '../feeds/stage.js';
 
 export type FeedStage = 'queued' | 'transforming' | 'transformed' | 'failed';
 
@@ -79,8 +80,6 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
   await purgeStagedRows(ctx, row.data_type, feedId);
   return finished;
 }
-
-const stagingTable = (dataType: 'sales' | 'costs') => (dataType === 'sales' ? 'staging_sales_items' : 'staging_costs');
 
 /**
  * Tells the planner how many staged rows each feed has before a large load. Statistics gathered before the
