@@ -77,9 +77,30 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
       if (stopped) return;
       stopped = true;
       process.removeListener('exit', stopOnExit);
+      await untilClientsLeave(urlFor('postgres'));
       await server.stop();
     },
   };
+}
+
+/**
+ * Waits (up to `timeoutMs`) until no other client is connected. pg's pools resolve `end()` before their
+ * sockets have closed: a server stopped at once terminates those sessions, and each pool reports the
+ * "terminating connection" as an error. A session held elsewhere (a psql) does not keep the server up.
+ */
+async function untilClientsLeave(adminUrl: string, timeoutMs = 5_000): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const others = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`);
+      if (others.rows[0]!.n === 0 || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 /** Creates `database` on the server behind `adminUrl` if it does not exist (optionally from a template). */

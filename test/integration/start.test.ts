@@ -109,6 +109,8 @@ describe('npm start on a fresh machine', () => {
 
     expect(await stop(first, 'SIGTERM')).toBe(0);
     expect(first.lines.some((l) => l.msg === 'stopped')).toBe(true);
+    // Nothing goes wrong on the way down: no connection is cut by the database stopping under it.
+    expect(first.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
     expect(await portIsClosed(pgPort)).toBe(true);
     expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
 
@@ -121,6 +123,7 @@ describe('npm start on a fresh machine', () => {
     const feeds = (await (await fetch(`${second.url}/dashboard/data-feeds`, { headers: { authorization: `Bearer ${token2}` } })).json()) as { feeds: unknown[] };
     expect(feeds.feeds).toHaveLength(1);
     expect(await stop(second, 'SIGINT')).toBe(0);
+    expect(second.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
     expect(await portIsClosed(pgPort)).toBe(true);
   }, 180_000);
 });
