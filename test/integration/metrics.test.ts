@@ -26,7 +26,8 @@ beforeAll(async () => {
   await loadSalesFile(app.url, ops, csv);
   // Business B has sales on the same days that must never show up for A.
   const b = (await apiClient(app.url, t.users.opsB.email)).token;
-  await loadSalesFile(app.url, b, `product_name,quantity,price,transaction_date\nOil change,9,49.00,${day(0)}\n`, 'b.csv');
+  // Business B keeps Chicago's time: from midnight in London until six, its today is London's yesterday.
+  await loadSalesFile(app.url, b, `product_name,quantity,price,transaction_date\nOil change,9,49.00,${todayIn('America/Chicago')}\n`, 'b.csv');
 });
 afterAll(async () => app?.close());
 

@@ -50,7 +50,8 @@ beforeAll(async () => {
       `Croissant,100,3.00,${day(-40)},0,D,Offline`,
     ].join('\n'),
   );
-  await loadFeed(opsB, `product_name,quantity,price,transaction_date\nOil change,9,49.00,${day(0)}\n`);
+  // Business B keeps Chicago's time: from midnight in London until six, its today is London's yesterday.
+  await loadFeed(opsB, `product_name,quantity,price,transaction_date\nOil change,9,49.00,${todayIn('America/Chicago')}\n`);
   await refreshChangedViews(app.system);
   const dashboards = (await callJson(app.url, ops, 'GET', '/api/dashboards')).body!.data as { id: string; slug: string | null }[];
   salesDashboard = dashboards.find((d) => d.slug === 'sales')!.id;
