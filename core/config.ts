@@ -57,6 +57,7 @@ const configSchema = z.object({
   FEED_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   FEED_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(3600),
   FEED_PARTITION_MIN_ROWS: z.coerce.number().int().min(1).default(50_000),
+  FEED_LOAD_CONNECTIONS: z.coerce.number().int().min(1).max(16).default(2),
   MAPPING_LLM_BASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
   MAPPING_LLM_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   MAPPING_LLM_MODEL: z.preprocess(emptyAsUndefined, z.string().default('gpt-4o-mini')),

@@ -47,7 +47,7 @@ export const queues: QueueDefinition[] = [
     options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
     timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
-    handle: async (ctx, job, config, queue) => processDataFeed(ctx, queue, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id, { ownPartitionMinRows: config.FEED_PARTITION_MIN_ROWS }),
+    handle: async (ctx, job, config, queue) => processDataFeed(ctx, queue, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id, { ownPartitionMinRows: config.FEED_PARTITION_MIN_ROWS, loadConnections: config.FEED_LOAD_CONNECTIONS }),
   },
   {
     // A data source's file into its canonical table with the approved mapping (core/mapping/execute.ts).

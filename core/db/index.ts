@@ -31,15 +31,25 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query(begin);
+    return await inTransaction(client, work, begin, (rollbackError) => (broken = rollbackError));
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * Runs `work` in one transaction on a connection the caller holds (and keeps): committed when it returns,
+ * rolled back when it throws. `onBroken` hears of a connection that could not even roll back.
+ */
+export async function inTransaction<C extends pg.ClientBase, T>(client: C, work: (client: C) => Promise<T>, begin = 'BEGIN', onBroken?: (error: Error) => void): Promise<T> {
+  await client.query(begin);
+  try {
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    await client.query('ROLLBACK').catch((rollbackError: Error) => onBroken?.(rollbackError));
     throw error;
-  } finally {
-    client.release(broken);
   }
 }
 

@@ -1,6 +1,7 @@
-import type { PoolClient } from 'pg';
+import { randomBytes } from 'node:crypto';
+import pg, { type PoolClient } from 'pg';
 import type { Context } from '../context.js';
-import { withTransaction } from '../db/index.js';
+import { inTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
@@ -35,50 +36,83 @@ async function updateFeed(client: PoolClient | Context['db']['pool'], feedId: nu
 }
 
 /**
- * ProcessDataFeedJob: loads a committed feed's staging rows into the warehouse. The load runs in one
- * transaction that first removes the feed's earlier facts, so a rerun or a retry after a crash never
+ * ProcessDataFeedJob: loads a committed feed's staging rows into the warehouse. What readers see changes in
+ * one transaction that first removes the feed's earlier facts, so a rerun or a retry after a crash never
  * duplicates and never leaves half a load. Staging rows go on success (just after) and stay on failure.
+ * One business's loads run one at a time (they share its customers).
  */
 export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'>, feedId: number, traceId: string, options: LoadOptions): Promise<FeedSummary> {
-  const feed = await ctx.db.pool.query<{ id: number; business_id: string; data_type: 'sales' | 'costs'; status: string; record_count: number }>(
-    'SELECT id, business_id, data_type, status, record_count FROM data_feeds WHERE id = $1',
-    [feedId],
-  );
-  const row = feed.rows[0];
-  if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
-  if (row.status === 'transformed') {
-    // Already loaded: a duplicate delivery of the job, or a retry after the worker stopped before the purge.
-    await purgeStagedRows(ctx, row.data_type, feedId);
-    return (await ctx.db.pool.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary;
-  }
-  // Whether anything is staged; how much is the feed's record count (the commit's, or the load's a rerun restaged).
-  const staged = await ctx.db.pool.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${stagingTable(row.data_type)} WHERE data_feed_id = $1) AS any`, [feedId]);
-  const hasStagedRows = staged.rows[0]!.any;
-  await updateFeed(ctx.db.pool, feedId, 'transforming', { stage: 'transforming', transform_started_at: new Date().toISOString(), error: null });
-  let finished: FeedSummary;
+  const owner = await ctx.db.pool.query<{ business_id: string }>('SELECT business_id FROM data_feeds WHERE id = $1', [feedId]);
+  if (!owner.rows[0]) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
+  return withBusinessLoadLock(ctx, owner.rows[0].business_id, async (client) => {
+    const feed = await client.query<LoadedFeed & { status: string }>('SELECT id, business_id, data_type, status, record_count FROM data_feeds WHERE id = $1', [feedId]);
+    const row = feed.rows[0];
+    if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
+    if (row.status === 'transformed') {
+      // Already loaded: a duplicate delivery of the job, or a retry after the worker stopped before the purge.
+      await purgeStagedRows(client, row.data_type, feedId);
+      return (await client.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary;
+    }
+    // Whether anything is staged; how much is the feed's record count (the commit's, or the load's a rerun restaged).
+    const staged = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${stagingTable(row.data_type)} WHERE data_feed_id = $1) AS any`, [feedId]);
+    const hasStagedRows = staged.rows[0]!.any;
+    await updateFeed(client, feedId, 'transforming', { stage: 'transforming', transform_started_at: new Date().toISOString(), error: null });
+    let finished: FeedSummary;
+    try {
+      // Staging is unlogged: a database crash empties it. Loading nothing would replace the feed's facts or costs with none.
+      if (!hasStagedRows) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
+      if (row.record_count >= options.ownPartitionMinRows) await analyzeStaged(client, row.data_type);
+      const finish = async (tx: PoolClient, summary: Partial<FeedSummary>) => {
+        const transformed = await updateFeed(tx, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
+        if (row.data_type === 'sales') await markSourceChanged((sql, params) => tx.query(sql, params), 'fact_sales');
+        return transformed;
+      };
+      finished = row.data_type === 'sales' ? await loadSales(ctx, client, row, options, finish) : await inTransaction(client, async (tx) => finish(tx, await loadCosts(tx, row.business_id, feedId)));
+      ctx.log.info({ feedId, metrics: finished.metrics }, 'data feed transformed');
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // On a connection of its own: the load's may be what broke.
+      await updateFeed(ctx.db.pool, feedId, 'failed', { stage: 'failed', error: { code: error instanceof AppError ? error.code : 'load_failed', message, trace_id: traceId } }).catch(() => undefined);
+      throw error;
+    }
+    // The sales views show the new facts once refreshed; the minute schedule would also find them.
+    if (row.data_type === 'sales') await queue.send(WAREHOUSE_REFRESH_CHANGED_QUEUE, {});
+    // The staged rows go once the load has committed, off the feed's way to `transformed` (a million rows take
+    // about a second). If this fails or the worker stops first, the job's retry finds the feed transformed and
+    // purges them then.
+    await purgeStagedRows(client, row.data_type, feedId);
+    return finished;
+  });
+}
+
+interface LoadedFeed {
+  id: number;
+  business_id: string;
+  data_type: 'sales' | 'costs';
+  record_count: number;
+}
+
+/**
+ * Runs a business's load holding a lock that its other loads wait for. A large load reserves ids for the
+ * feed's new customers before the transaction that adds them (its pieces are written on other
+ * connections meanwhile), so no other load of the business may add customers in between. The lock is the
+ * session's: a worker that dies releases it with its connection.
+ */
+async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const key = `backhouse.feeds.load:${businessId}`;
+  const client = await ctx.db.pool.connect();
+  let broken: Error | undefined;
   try {
-    // Staging is unlogged: a database crash empties it. Loading nothing would replace the feed's facts or costs with none.
-    if (!hasStagedRows) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
-    if (row.record_count >= options.ownPartitionMinRows) await analyzeStaged(ctx, row.data_type);
-    finished = await withTransaction(ctx.db.pool, async (client) => {
-      const summary = row.data_type === 'sales' ? await loadSales(client, row.business_id, feedId, row.record_count, options) : await loadCosts(client, row.business_id, feedId);
-      const transformed = await updateFeed(client, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
-      if (row.data_type === 'sales') await markSourceChanged((sql, params) => client.query(sql, params), 'fact_sales');
-      return transformed;
-    });
-    ctx.log.info({ feedId, metrics: finished.metrics }, 'data feed transformed');
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    await updateFeed(ctx.db.pool, feedId, 'failed', { stage: 'failed', error: { code: error instanceof AppError ? error.code : 'load_failed', message, trace_id: traceId } }).catch(() => undefined);
-    throw error;
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+    try {
+      return await work(client);
+    } finally {
+      // A connection that cannot give the lock back is closed instead of pooled: closing releases it.
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((error: Error) => (broken = error));
+    }
+  } finally {
+    client.release(broken);
   }
-  // The sales views show the new facts once refreshed; the minute schedule would also find them.
-  if (row.data_type === 'sales') await queue.send(WAREHOUSE_REFRESH_CHANGED_QUEUE, {});
-  // The staged rows go once the load has committed, off the feed's way to `transformed` (a million rows take
-  // about a second). If this fails or the worker stops first, the job's retry finds the feed transformed and
-  // purges them then.
-  await purgeStagedRows(ctx, row.data_type, feedId);
-  return finished;
 }
 
 /**
@@ -88,10 +122,10 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
  * 3,000 rows is enough to tell a large feed from a small one (~40 ms, against ~0.5 s for the default
  * 30,000); its own transaction keeps concurrent loads from queueing behind its lock.
  */
-async function analyzeStaged(ctx: Context, dataType: 'sales' | 'costs'): Promise<void> {
-  await withTransaction(ctx.db.pool, async (client) => {
-    await client.query('SET LOCAL default_statistics_target = 10');
-    await client.query(`ANALYZE ${stagingTable(dataType)} (data_feed_id)`);
+async function analyzeStaged(client: PoolClient, dataType: 'sales' | 'costs'): Promise<void> {
+  await inTransaction(client, async (tx) => {
+    await tx.query('SET LOCAL default_statistics_target = 10');
+    await tx.query(`ANALYZE ${stagingTable(dataType)} (data_feed_id)`);
   });
 }
 
@@ -99,16 +133,18 @@ async function analyzeStaged(ctx: Context, dataType: 'sales' | 'costs'): Promise
  * Removes a transformed feed's staged rows. The feed's row is locked first, and a feed queued again since
  * (a rerun, which reuses staged rows it finds) keeps them.
  */
-async function purgeStagedRows(ctx: Context, dataType: 'sales' | 'costs', feedId: number): Promise<void> {
-  await withTransaction(ctx.db.pool, async (client) => {
-    const feed = await client.query<{ status: string }>('SELECT status::text FROM data_feeds WHERE id = $1 FOR UPDATE', [feedId]);
-    if (feed.rows[0]?.status === 'transformed') await client.query(`DELETE FROM ${stagingTable(dataType)} WHERE data_feed_id = $1`, [feedId]);
+async function purgeStagedRows(client: PoolClient, dataType: 'sales' | 'costs', feedId: number): Promise<void> {
+  await inTransaction(client, async (tx) => {
+    const feed = await tx.query<{ status: string }>('SELECT status::text FROM data_feeds WHERE id = $1 FOR UPDATE', [feedId]);
+    if (feed.rows[0]?.status === 'transformed') await tx.query(`DELETE FROM ${stagingTable(dataType)} WHERE data_feed_id = $1`, [feedId]);
   });
 }
 
 export interface LoadOptions {
   /** Feeds with at least this many rows get a fact partition of their own (FEED_PARTITION_MIN_ROWS). */
   ownPartitionMinRows: number;
+  /** Connections that write such a partition side by side, one piece each (FEED_LOAD_CONNECTIONS). */
+  loadConnections: number;
 }
 
 /** The table holding a feed's own partition of fact_sales; feed ids are integers, so the name is safe SQL. */
@@ -120,7 +156,7 @@ export function feedPartitionName(feedId: number): string {
 /** Runs one statement with positional parameters: a pg client's `query`, or Prisma's `$executeRawUnsafe` in a transaction. */
 export type SqlRunner = (sql: string, params: unknown[]) => Promise<unknown>;
 
-/** Removes a feed's facts wherever they are: its own partition (dropped whole) or rows of the shared one. */
+/** Removes a feed's facts wherever they are: its own partition (dropped whole, with its pieces) or rows of the shared one. */
 export async function removeFeedFacts(run: SqlRunner, businessId: string, feedId: number): Promise<void> {
   await run(`DROP TABLE IF EXISTS ${feedPartitionName(feedId)}`, []);
   await run('DELETE FROM fact_sales WHERE business_id = $1::uuid AND segment = 0 AND data_feed_id = $2', [businessId, feedId]);
@@ -129,49 +165,174 @@ export async function removeFeedFacts(run: SqlRunner, businessId: string, feedId
 /** Everything a feed left in the warehouse and in staging, for deleting the feed (no foreign keys cascade there). */
 export async function removeFeedData(run: SqlRunner, businessId: string, feedId: number): Promise<void> {
   await removeFeedFacts(run, businessId, feedId);
+  await dropLoadLeftovers(run, feedId);
   await run('DELETE FROM staging_sales_items WHERE data_feed_id = $1', [feedId]);
   await run('DELETE FROM staging_costs WHERE data_feed_id = $1', [feedId]);
   await markSourceChanged(run, 'fact_sales');
 }
 
-async function loadSales(client: PoolClient, businessId: string, feedId: number, staged: number, options: LoadOptions): Promise<Partial<FeedSummary>> {
-  await removeFeedFacts((sql, params) => client.query(sql, params), businessId, feedId);
-  // The feed's distinct customers (with their first day), channels and days, in one pass over its rows: the
-  // dimensions are resolved for these few values instead of for every row.
+/**
+ * The tables a sales load works with besides staging and the warehouse: the feed's distinct customers,
+ * channels and days; its customers with their ids; per-product totals of the rows written. Regular
+ * (unlogged) tables, because the pieces of a large feed are written on other connections.
+ */
+function loadTables(feedId: number) {
+  const prefix = feedPartitionName(feedId);
+  return { dimensions: `${prefix}_dimensions`, customers: `${prefix}_customers`, totals: `${prefix}_totals`, piece: (index: number, attempt: string) => `${prefix}_p${index}_${attempt}` };
+}
+
+/**
+ * Drops what a load of the feed left that is not part of the warehouse: its working tables, and pieces
+ * written by an attempt that never attached them (the worker died, or the load failed). Attached pieces
+ * are partitions and stay.
+ */
+async function dropLoadLeftovers(run: SqlRunner, feedId: number): Promise<void> {
+  // Underscores escaped: LIKE would take them for any character.
+  const pattern = `${feedPartitionName(feedId)}_%`.replaceAll('_', '\\_');
+  await run(
+    `DO $$DECLARE leftover regclass; BEGIN
+       FOR leftover IN SELECT c.oid::regclass FROM pg_class c
+         WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND NOT c.relispartition
+           AND c.relname LIKE '${pattern}'
+       LOOP EXECUTE format('DROP TABLE %s', leftover); END LOOP;
+     END$$`,
+    [],
+  );
+}
+
+/**
+ * A sales feed into fact_sales. First, outside the final transaction: the feed's distinct dimension values
+ * are gathered, days and channels added (shared, harmless if the load fails), and each customer given its
+ * id (new ones reserved from the sequence). A large feed's facts are then written in pieces, side by side
+ * on their own connections, into tables of their own, each indexed as it is written. The final transaction
+ * removes the feed's earlier facts, adds its new customers, attaches the pieces as the feed's partition
+ * (PostgreSQL keeps their indexes and, thanks to CHECK constraints, skips scanning them) or inserts a small
+ * feed's facts into the shared partition, and marks the feed transformed. Until it commits, readers see
+ * the feed's earlier facts or none; pieces of an attempt that fails or dies are dropped by the next.
+ */
+async function loadSales(
+  ctx: Context,
+  client: PoolClient,
+  feed: LoadedFeed,
+  options: LoadOptions,
+  finish: (tx: PoolClient, summary: Partial<FeedSummary>) => Promise<FeedSummary>,
+): Promise<FeedSummary> {
+  const run: SqlRunner = (sql, params) => client.query(sql, params);
+  const tables = loadTables(feed.id);
+  await dropLoadLeftovers(run, feed.id);
+  try {
+    await resolveDimensions(client, feed);
+    const rows = await factRowsQuery(client, feed);
+    const ownPartition = feed.record_count >= options.ownPartitionMinRows;
+    const pieces = ownPartition ? await writePieces(ctx, feed, rows, options.loadConnections) : [];
+    return await inTransaction(client, async (tx) => {
+      await removeFeedFacts((sql, params) => tx.query(sql, params), feed.business_id, feed.id);
+      await addNewCustomers(tx, feed);
+      if (ownPartition) {
+        const partition = feedPartitionName(feed.id);
+        await tx.query(`CREATE TABLE ${partition} (LIKE fact_sales INCLUDING DEFAULTS) PARTITION BY RANGE (source_row)`);
+        for (const piece of pieces) await tx.query(`ALTER TABLE ${partition} ATTACH PARTITION ${piece.table} FOR VALUES FROM (${piece.from ?? 'MINVALUE'}) TO (${piece.to ?? 'MAXVALUE'})`);
+        await tx.query(`ALTER TABLE fact_sales ATTACH PARTITION ${partition} FOR VALUES IN (${feed.id})`);
+      } else {
+        await tx.query(`SET LOCAL work_mem = '64MB'`);
+        await tx.query(`INSERT INTO fact_sales ${rows.select('')}`, [...rows.params, 0]);
+        await sumWrittenRows(tx, tables.totals, 'fact_sales WHERE business_id = $1 AND segment = 0 AND data_feed_id = $2', [feed.business_id, feed.id]);
+      }
+      return finish(tx, await salesSummary(tx, feed.id));
+    });
+  } finally {
+    // Left for the next attempt (or the feed's delete) if this fails too, rather than hiding why the load stopped.
+    await dropLoadLeftovers(run, feed.id).catch((error: unknown) => ctx.log.warn({ err: error, feedId: feed.id }, 'could not drop what the load worked with'));
+  }
+}
+
+/**
+ * The feed's distinct customers (with their first day), channels and days, in one pass over its rows: the
+ * dimensions are resolved for these few values instead of for every row. Days and channels are added at
+ * once; customers get their id, existing or reserved, which the final transaction makes real.
+ */
+async function resolveDimensions(client: PoolClient, feed: LoadedFeed): Promise<void> {
+  const tables = loadTables(feed.id);
   await client.query(
-    `CREATE TEMP TABLE feed_dimensions ON COMMIT DROP AS
+    `CREATE UNLOGGED TABLE ${tables.dimensions} AS
      SELECT customer, channel, transaction_date, min(transaction_date) AS first_seen, GROUPING(customer, channel, transaction_date) AS grouping_set
-     FROM staging_sales_items WHERE data_feed_id = ${Number(feedId)}
+     FROM staging_sales_items WHERE data_feed_id = ${Number(feed.id)}
      GROUP BY GROUPING SETS ((customer), (channel), (transaction_date))`,
   );
-  // A temporary table has no statistics until analysed: without them the planner takes the feed's ~50,000
-  // customers for a few hundred and hashes the million staged rows instead, spilling them to disk.
-  await client.query('ANALYZE feed_dimensions');
-  // Room for the customers' hash table in memory (the default 4 MB splits it into batches on disk).
-  await client.query(`SET LOCAL work_mem = '64MB'`);
-  const [customers, channels, days] = [3, 5, 6].map((set) => `(SELECT * FROM feed_dimensions WHERE grouping_set = ${set})`);
+  // Without statistics the planner takes the feed's ~50,000 customers for a few hundred and hashes the
+  // million staged rows instead, spilling them to disk.
+  await client.query(`ANALYZE ${tables.dimensions}`);
   await client.query(
     `INSERT INTO dim_date (date_key, year, quarter, month, day, iso_week, day_of_week)
      SELECT d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d), extract(day FROM d), extract(week FROM d), extract(isodow FROM d)
-     FROM (SELECT transaction_date AS d FROM ${days} s) s
+     FROM (SELECT transaction_date AS d FROM ${tables.dimensions} WHERE grouping_set = 6) s
      ON CONFLICT (date_key) DO NOTHING`,
   );
   await client.query(
     `INSERT INTO dim_channel (name)
-     SELECT DISTINCT initcap(trim(channel)) FROM ${channels} s WHERE channel IS NOT NULL AND trim(channel) <> ''
+     SELECT DISTINCT initcap(trim(channel)) FROM ${tables.dimensions} WHERE grouping_set = 5 AND channel IS NOT NULL AND trim(channel) <> ''
      ON CONFLICT (name) DO NOTHING`,
   );
+  await client.query(`CREATE UNLOGGED TABLE ${tables.customers} (customer text NOT NULL, customer_key text NOT NULL, first_seen date NOT NULL, id bigint NOT NULL, is_new boolean NOT NULL)`);
+  // One id per customer key (the same customer written with other case or spaces), new ones from the sequence.
   await client.query(
-    `INSERT INTO dim_customer (business_id, customer_key, first_seen)
-     SELECT $1, lower(trim(customer)), min(first_seen) FROM ${customers} s
-     WHERE customer IS NOT NULL AND trim(customer) <> ''
-     GROUP BY lower(trim(customer))
-     ON CONFLICT (business_id, customer_key) DO UPDATE SET first_seen = excluded.first_seen WHERE dim_customer.first_seen > excluded.first_seen`,
-    [businessId],
+    `INSERT INTO ${tables.customers} (customer, customer_key, first_seen, id, is_new)
+     WITH feed_keys AS (
+       SELECT lower(trim(customer)) AS customer_key, min(first_seen) AS first_seen FROM ${tables.dimensions}
+       WHERE grouping_set = 3 AND customer IS NOT NULL AND trim(customer) <> '' GROUP BY 1
+     ), resolved AS (
+       SELECT k.customer_key, k.first_seen, cu.id IS NULL AS is_new,
+              CASE WHEN cu.id IS NULL THEN nextval(pg_get_serial_sequence('dim_customer', 'id')) ELSE cu.id END AS id
+       FROM feed_keys k LEFT JOIN dim_customer cu ON cu.business_id = $1 AND cu.customer_key = k.customer_key
+     )
+     SELECT d.customer, r.customer_key, r.first_seen, r.id, r.is_new
+     FROM ${tables.dimensions} d JOIN resolved r ON r.customer_key = lower(trim(d.customer)) WHERE d.grouping_set = 3`,
+    [feed.business_id],
   );
+  await client.query(`ANALYZE ${tables.customers}`);
+  await client.query(
+    `CREATE UNLOGGED TABLE ${tables.totals} (product_id uuid, records bigint NOT NULL, gross_revenue numeric NOT NULL, cogs_amount numeric NOT NULL, gross_margin_amount numeric NOT NULL, without_cost boolean NOT NULL)`,
+  );
+}
+
+/**
+ * Adds the feed's new customers with the ids reserved for them and moves existing customers' first day
+ * earlier where the feed saw them earlier. The business's load lock keeps other loads from adding the
+ * same customers meanwhile; should one have, the load fails and its job is retried rather than pointing
+ * facts at ids that are not there.
+ */
+async function addNewCustomers(tx: PoolClient, feed: LoadedFeed): Promise<void> {
+  const { customers } = loadTables(feed.id);
+  const expected = await tx.query<{ n: number }>(`SELECT count(DISTINCT customer_key)::int AS n FROM ${customers} WHERE is_new`);
+  const added = await tx.query(
+    `INSERT INTO dim_customer (id, business_id, customer_key, first_seen)
+     SELECT DISTINCT ON (customer_key) id, $1, customer_key, first_seen FROM ${customers} WHERE is_new
+     ON CONFLICT (business_id, customer_key) DO NOTHING`,
+    [feed.business_id],
+  );
+  if ((added.rowCount ?? 0) !== expected.rows[0]!.n) {
+    throw new AppError('conflict', 'Another load added some of this feed\'s customers at the same time. The load is retried; nothing needs doing unless this repeats.');
+  }
+  await tx.query(
+    `UPDATE dim_customer cu SET first_seen = c.first_seen
+     FROM (SELECT DISTINCT customer_key, first_seen FROM ${customers} WHERE NOT is_new) c
+     WHERE cu.business_id = $1 AND cu.customer_key = c.customer_key AND cu.first_seen > c.first_seen`,
+    [feed.business_id],
+  );
+}
+
+interface FactRowsQuery {
+  /** The feed's fact rows (with `extraWhere` on its staged rows `s`), given `params` then the segment as the last parameter. */
+  select(extraWhere: string): string;
+  params: unknown[];
+}
+
+/** The SELECT that turns the feed's staged rows into fact rows: dimensions joined, money computed. */
+async function factRowsQuery(client: PoolClient, feed: LoadedFeed): Promise<FactRowsQuery> {
+  const tables = loadTables(feed.id);
   // Unit cost: the product's cost price plus, per production-cost type, the latest cost in force that day.
   // Most businesses have no production costs: then the per-row lookup is skipped altogether.
-  const production = await client.query('SELECT 1 FROM product_costs WHERE business_id = $1 AND cost_type <> $2 LIMIT 1', [businessId, 'purchase']);
+  const production = await client.query('SELECT 1 FROM product_costs WHERE business_id = $1 AND cost_type <> $2 LIMIT 1', [feed.business_id, 'purchase']);
   const unitCost =
     production.rowCount === 0
       ? 'CROSS JOIN LATERAL (SELECT coalesce(p.cost_price, 0) AS unit_cost) c'
@@ -183,58 +344,100 @@ async function loadSales(client: PoolClient, businessId: string, feedId: number,
            ORDER BY pc.cost_type, pc.effective_from DESC, pc.id DESC
          ) latest), 0) AS unit_cost
      ) c`;
-  // A large feed's facts go into a new table without indexes, which is then attached as the feed's partition:
-  // PostgreSQL builds its indexes in one sorted pass instead of a million single inserts, and the attach skips
-  // checking the rows thanks to the CHECK constraint. All of it in this transaction, so a crash leaves nothing.
-  const ownPartition = staged >= options.ownPartitionMinRows;
-  const segment = ownPartition ? feedId : 0;
-  const target = ownPartition ? feedPartitionName(feedId) : 'fact_sales';
-  if (ownPartition) {
-    await client.query(`CREATE TABLE ${target} (LIKE fact_sales INCLUDING DEFAULTS, CONSTRAINT ${target}_segment CHECK (segment = ${segment}))`);
-  }
   // Each row's money is computed once in the inner select (kept from being inlined into the outer one, where
   // every reference would compute it again).
-  await client.query(
-    `INSERT INTO ${target} (business_id, segment, data_feed_id, source_row, date_key, product_id, channel_id, customer_id, order_id,
-                              quantity, unit_price, unit_cost, discount, gross_revenue, cogs_amount, gross_margin_amount, gross_margin_percent)
-       SELECT business_id, $2, data_feed_id, row_number, transaction_date, product_id, channel_id, customer_id, order_id,
-              quantity, unit_price, unit_cost, discount, revenue, cogs, revenue - cogs - discount,
-              round(100 * (revenue - cogs - discount) / NULLIF(revenue, 0), 2)
-       FROM (
-         SELECT s.business_id, s.data_feed_id, s.row_number, s.transaction_date, p.id AS product_id, ch.id AS channel_id, cu.id AS customer_id, s.order_id,
-                s.quantity, s.unit_price, c.unit_cost, s.discount, round(s.quantity * s.unit_price, 2) AS revenue, round(s.quantity * c.unit_cost, 2) AS cogs
-         FROM staging_sales_items s
-         LEFT JOIN (SELECT id, business_id, coalesce(cost_price_cents, 0) / 100.0 AS cost_price FROM products WHERE business_id = $3) p ON p.id = s.product_id AND p.business_id = s.business_id
-         LEFT JOIN (SELECT f.channel, ch.id FROM ${channels} f JOIN dim_channel ch ON ch.name = initcap(trim(f.channel))) ch ON ch.channel = s.channel
-         LEFT JOIN (SELECT f.customer, cu.id FROM ${customers} f JOIN dim_customer cu ON cu.business_id = $3 AND cu.customer_key = lower(trim(f.customer))) cu ON cu.customer = s.customer
-         ${unitCost}
-         WHERE s.data_feed_id = $1
-         OFFSET 0
-       ) computed`,
-    [feedId, segment, businessId],
+  const select = (extraWhere: string) =>
+    `(business_id, segment, data_feed_id, source_row, date_key, product_id, channel_id, customer_id, order_id,
+      quantity, unit_price, unit_cost, discount, gross_revenue, cogs_amount, gross_margin_amount, gross_margin_percent)
+     SELECT business_id, $3, data_feed_id, row_number, transaction_date, product_id, channel_id, customer_id, order_id,
+            quantity, unit_price, unit_cost, discount, revenue, cogs, revenue - cogs - discount,
+            round(100 * (revenue - cogs - discount) / NULLIF(revenue, 0), 2)
+     FROM (
+       SELECT s.business_id, s.data_feed_id, s.row_number, s.transaction_date, p.id AS product_id, ch.id AS channel_id, cu.id AS customer_id, s.order_id,
+              s.quantity, s.unit_price, c.unit_cost, s.discount, round(s.quantity * s.unit_price, 2) AS revenue, round(s.quantity * c.unit_cost, 2) AS cogs
+       FROM staging_sales_items s
+       LEFT JOIN (SELECT id, business_id, coalesce(cost_price_cents, 0) / 100.0 AS cost_price FROM products WHERE business_id = $2) p ON p.id = s.product_id AND p.business_id = s.business_id
+       LEFT JOIN (SELECT f.channel, ch.id FROM ${tables.dimensions} f JOIN dim_channel ch ON ch.name = initcap(trim(f.channel)) WHERE f.grouping_set = 5) ch ON ch.channel = s.channel
+       LEFT JOIN ${tables.customers} cu ON cu.customer = s.customer
+       ${unitCost}
+       WHERE s.data_feed_id = $1 ${extraWhere}
+       OFFSET 0
+     ) computed`;
+  return { select, params: [feed.id, feed.business_id] };
+}
+
+interface Piece {
+  table: string;
+  /** The piece's source rows: from (inclusive; null for the lowest) to (exclusive; null for the highest). */
+  from: number | null;
+  to: number | null;
+}
+
+/**
+ * Writes a large feed's facts as `count` pieces, each on a connection of its own (not the pool's, which
+ * the job's own connection may be waiting on) and committed on its own: a table checked to hold the feed's
+ * segment and a range of source rows, its indexes those of fact_sales, its per-product totals recorded.
+ * Nothing reads the pieces until the final transaction attaches them.
+ */
+async function writePieces(ctx: Context, feed: LoadedFeed, rows: FactRowsQuery, count: number): Promise<Piece[]> {
+  const tables = loadTables(feed.id);
+  const attempt = randomBytes(3).toString('hex');
+  // fact_sales's indexes as they are defined ("USING btree (…)"), to build the same on each piece.
+  const definitions = await ctx.db.pool.query<{ definition: string }>(`SELECT substring(pg_get_indexdef(indexrelid) FROM ' (USING .*)$') AS definition FROM pg_index WHERE indrelid = 'fact_sales'::regclass`);
+  // Row numbers run from 2 (after the header) and skipped rows leave gaps: even ranges are close enough.
+  const bounds = Array.from({ length: count - 1 }, (_, index) => 2 + Math.round(((index + 1) * feed.record_count) / count));
+  const pieces: Piece[] = Array.from({ length: count }, (_, index) => ({ table: tables.piece(index, attempt), from: bounds[index - 1] ?? null, to: bounds[index] ?? null }));
+  const written = await Promise.allSettled(
+    pieces.map(async (piece) => {
+      const connection = new pg.Client({ connectionString: ctx.db.url, application_name: 'backhouse-feed-load' });
+      await connection.connect();
+      try {
+        await inTransaction(connection, async (tx) => {
+          const inRange = (column: string) => [piece.from === null ? '' : `${column} >= ${piece.from}`, piece.to === null ? '' : `${column} < ${piece.to}`].filter((condition) => condition !== '');
+          const checks = [`CONSTRAINT ${piece.table}_segment CHECK (segment = ${feed.id})`, ...inRange('source_row').map((condition, index) => `CONSTRAINT ${piece.table}_rows${index} CHECK (${condition})`)];
+          // Room for the customers' hash table in memory (the default 4 MB splits it into batches on disk).
+          await tx.query(`SET LOCAL work_mem = '64MB'`);
+          // The pieces already keep the cores busy: an index build's extra worker only contends with them.
+          await tx.query(`SET LOCAL max_parallel_maintenance_workers = 0`);
+          await tx.query(`CREATE TABLE ${piece.table} (LIKE fact_sales INCLUDING DEFAULTS, ${checks.join(', ')})`);
+          await tx.query(`ALTER TABLE ${piece.table} ALTER COLUMN source_row SET NOT NULL`);
+          await tx.query(`INSERT INTO ${piece.table} ${rows.select(inRange('s.row_number').map((condition) => `AND ${condition}`).join(' '))}`, [...rows.params, feed.id]);
+          for (const { definition } of definitions.rows) await tx.query(`CREATE INDEX ON ${piece.table} ${definition}`);
+          await sumWrittenRows(tx, tables.totals, piece.table, []);
+        });
+      } finally {
+        await connection.end();
+      }
+    }),
   );
-  // The totals from the rows just written (a scan of them is cheaper than collecting the insert's RETURNING),
-  // summed per product first: unlike a count of distinct products, that splits over parallel workers. The
-  // feed's own partition is read whole: a filter on it, unknown to the planner, made it sort a million rows.
-  const written = ownPartition ? target : `${target} WHERE business_id = $1 AND segment = 0 AND data_feed_id = $2`;
-  const totals = await client.query<{ records: string; gross_revenue: string; cogs_amount: string; gross_margin_amount: string; missing_cost: string }>(
+  const failed = written.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return pieces;
+}
+
+/** Records per-product totals of rows just written (`from` is a table, optionally with its WHERE). */
+async function sumWrittenRows(tx: pg.ClientBase, totals: string, from: string, params: unknown[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${totals} (product_id, records, gross_revenue, cogs_amount, gross_margin_amount, without_cost)
+     SELECT product_id, count(*), sum(gross_revenue), sum(cogs_amount), sum(gross_margin_amount), bool_or(unit_cost = 0) FROM ${from} GROUP BY product_id`,
+    params,
+  );
+}
+
+/** The feed's metrics and warnings from the recorded totals of its written rows. */
+async function salesSummary(tx: PoolClient, feedId: number): Promise<Partial<FeedSummary>> {
+  const totals = await tx.query<{ records: string; gross_revenue: string; cogs_amount: string; gross_margin_amount: string; missing_cost: string }>(
     `SELECT coalesce(sum(records), 0) AS records, coalesce(sum(gross_revenue), 0) AS gross_revenue, coalesce(sum(cogs_amount), 0) AS cogs_amount,
             coalesce(sum(gross_margin_amount), 0) AS gross_margin_amount, count(*) FILTER (WHERE product_id IS NOT NULL AND without_cost) AS missing_cost
-     FROM (SELECT product_id, count(*) AS records, sum(gross_revenue) AS gross_revenue, sum(cogs_amount) AS cogs_amount,
-                  sum(gross_margin_amount) AS gross_margin_amount, bool_or(unit_cost = 0) AS without_cost
-           FROM ${written} GROUP BY product_id) per_product`,
-    ownPartition ? [] : [businessId, feedId],
+     FROM (SELECT product_id, sum(records) AS records, sum(gross_revenue) AS gross_revenue, sum(cogs_amount) AS cogs_amount,
+                  sum(gross_margin_amount) AS gross_margin_amount, bool_or(without_cost) AS without_cost
+           FROM ${loadTables(feedId).totals} GROUP BY product_id) per_product`,
   );
-  if (ownPartition) {
-    // The attach builds the partition's indexes; sorting a million keys in memory beats spilling to disk.
-    await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
-    await client.query(`ALTER TABLE fact_sales ATTACH PARTITION ${target} FOR VALUES IN (${segment})`);
-  }
   const t = totals.rows[0]!;
   const revenue = Number(t.gross_revenue);
   const margin = Number(t.gross_margin_amount);
   const missingCost = Number(t.missing_cost);
-  const previous = await client.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId]);
+  const previous = await tx.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId]);
   const carried = (previous.rows[0]?.summary.issues ?? []).filter((issue) => issue.code !== 'missing_product_cost');
   return {
     metrics: {

@@ -80,6 +80,9 @@ describe('a worker killed during the load', () => {
     expect((await totals(feedId)).n).toBe(0);
     expect((await app.db.pool.query(`SELECT 1 FROM pg_class WHERE relname = $1`, [`fact_sales_feed_${feedId}`])).rowCount).toBe(0);
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(3000);
+    // What it had written was in pieces not attached to anything: invisible, as the count above shows.
+    const pieces = await app.db.pool.query(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r' AND NOT relispartition`, [`fact\\_sales\\_feed\\_${feedId}\\_p%`]);
+    expect(pieces.rowCount).toBe(2);
 
     // Once its time is up, pg-boss's maintenance takes the job for dead and puts it up for retry.
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -96,6 +99,9 @@ describe('a worker killed during the load', () => {
       await waitForFeed(app.url, ops, clean, 60_000);
       const crashed = await totals(feedId);
       expect(crashed.n).toBe(3000);
+      // The dead attempt had committed the pieces of the partition it was attaching: the retry dropped them.
+      const leftovers = await app.db.pool.query(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r' AND NOT relispartition`, [`fact\\_sales\\_feed\\_${feedId}\\_%`]);
+      expect(leftovers.rows).toEqual([]);
       const { n: _n, ...money } = crashed;
       const { n: _m, ...cleanMoney } = await totals(clean);
       expect(money).toEqual(cleanMoney);

@@ -128,7 +128,7 @@ describe('commit and load', () => {
       `INSERT INTO staging_sales_items (data_feed_id, row_number, business_id, product_name, quantity, unit_price, transaction_date) VALUES ($1, 2, $2, 'Croissant', 99, 2.95, '2025-09-01')`,
       [feedId, t.businessA],
     );
-    const again = await processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 50_000 });
+    const again = await processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 50_000, loadConnections: 2 });
     expect(again).toEqual(done.summary);
     expect(await factTotals(feedId)).toEqual(loaded);
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items WHERE data_feed_id = $1', [feedId])).rows[0].n).toBe(0);
@@ -195,7 +195,7 @@ describe('commit and load', () => {
     await expect.poll(async () => (await app.db.pool.query('SELECT count(*)::int AS n FROM staging_costs WHERE data_feed_id = $1', [feedId])).rows[0].n, { timeout: 10_000 }).toBe(0);
     // As after a crash: the feed is to be loaded again, and its unlogged staging rows were lost.
     await app.db.pool.query(`UPDATE data_feeds SET status = 'queued' WHERE id = $1`, [feedId]);
-    await expect(processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 50_000 })).rejects.toMatchObject({ code: 'gone' });
+    await expect(processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 50_000, loadConnections: 2 })).rejects.toMatchObject({ code: 'gone' });
     const feed = await app.db.pool.query(`SELECT status, summary->'error'->>'message' AS message FROM data_feeds WHERE id = $1`, [feedId]);
     expect(feed.rows[0]).toMatchObject({ status: 'failed', message: expect.stringContaining('upload the file again') });
     const kept = await app.db.pool.query(`SELECT count(*)::int AS n FROM product_costs WHERE data_feed_id = $1`, [feedId]);

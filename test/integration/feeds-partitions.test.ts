@@ -49,9 +49,30 @@ const totals = async (feedId: number) =>
     )
   ).rows[0];
 
-/** Which partition holds a feed's facts, as PostgreSQL sees it. */
+/** Which partitions of fact_sales hold a feed's facts, as PostgreSQL sees it (a large feed's is made of pieces). */
 const partitionsOf = async (feedId: number) =>
-  (await app.db.pool.query<{ partition: string }>(`SELECT DISTINCT tableoid::regclass::text AS partition FROM fact_sales WHERE data_feed_id = $1`, [feedId])).rows.map((r) => r.partition);
+  (
+    await app.db.pool.query<{ partition: string }>(
+      `SELECT DISTINCT a.relid::regclass::text AS partition
+       FROM (SELECT DISTINCT tableoid FROM fact_sales WHERE data_feed_id = $1) f
+       CROSS JOIN LATERAL pg_partition_ancestors(f.tableoid) a
+       JOIN pg_inherits i ON i.inhrelid = a.relid AND i.inhparent = 'fact_sales'::regclass`,
+      [feedId],
+    )
+  ).rows.map((r) => r.partition);
+/** The pieces a large feed's partition is made of: their rows and their indexes. */
+const piecesOf = async (feedId: number) =>
+  (
+    await app.db.pool.query<{ rows: number; indexes: string[] }>(
+      `SELECT (SELECT count(*)::int FROM fact_sales f WHERE f.tableoid = i.inhrelid) AS rows,
+              array(SELECT regexp_replace(pg_get_indexdef(x.indexrelid), '^.* USING ', '') FROM pg_index x WHERE x.indrelid = i.inhrelid) AS indexes
+       FROM pg_inherits i WHERE i.inhparent = $1::regclass ORDER BY i.inhrelid::regclass::text`,
+      [`fact_sales_feed_${feedId}`],
+    )
+  ).rows;
+/** Tables a load of the feed worked with that are not part of the warehouse (none once it is done). */
+const leftoversOf = async (feedId: number) =>
+  (await app.db.pool.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r' AND NOT relispartition`, [`fact\\_sales\\_feed\\_${feedId}\\_%`])).rows.map((r) => r.relname);
 const tableExists = async (name: string) => ((await app.db.pool.query('SELECT 1 FROM pg_class WHERE relname = $1', [name])).rowCount ?? 0) > 0;
 
 describe('fact partitions', () => {
@@ -63,6 +84,12 @@ describe('fact partitions', () => {
     expect(await partitionsOf(first)).toEqual([`fact_sales_feed_${first}`]);
     const indexes = await app.db.pool.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname', [`fact_sales_feed_${first}`]);
     expect(indexes.rows.map((r) => r.indexdef.replace(/^.* USING /, ''))).toEqual(['btree (business_id, date_key, product_id)']);
+    // Written side by side in two pieces (FEED_LOAD_CONNECTIONS), each indexed as fact_sales is, then attached.
+    expect(await piecesOf(first)).toEqual([
+      { rows: 2, indexes: ['btree (business_id, date_key, product_id)'] },
+      { rows: 2, indexes: ['btree (business_id, date_key, product_id)'] },
+    ]);
+    expect(await leftoversOf(first)).toEqual([]);
     const smallFeed = await commit(small);
     expect(await partitionsOf(smallFeed)).toEqual(['fact_sales_shared']);
     expect((await totals(smallFeed)).revenue).toBe('8.85');
@@ -76,6 +103,27 @@ describe('fact partitions', () => {
     expect((await waitForFeed(app.url, admin, first)).status).toBe('transformed');
     expect(await totals(first)).toEqual(expected);
     expect(await partitionsOf(first)).toEqual([`fact_sales_feed_${first}`]);
+  });
+
+  it('keeps a feed\'s facts as they were, and leaves no pieces behind, when a rerun fails in one piece of its partition', async () => {
+    // A production cost from 2025-09-02 so high that the margin percent of rows 4 and 5 (the second piece) overflows its column.
+    const product = await app.db.pool.query<{ id: string }>(`SELECT id FROM products WHERE business_id = $1 AND name = 'Croissant'`, [t.businessA]);
+    await app.db.pool.query(`INSERT INTO product_costs (business_id, product_id, cost_type, amount, effective_from) VALUES ($1, $2, 'packaging', 99999999, '2025-09-02')`, [t.businessA, product.rows[0]!.id]);
+    try {
+      expect((await callJson(app.url, admin, 'POST', `/dashboard/data-feeds/${first}/rerun`)).status).toBe(202);
+      const failed = await waitForFeed(app.url, admin, first);
+      expect(failed.status).toBe('failed');
+      expect(JSON.stringify(failed.summary)).toContain('numeric field overflow');
+      expect(await totals(first)).toEqual(expected);
+      expect(await partitionsOf(first)).toEqual([`fact_sales_feed_${first}`]);
+      expect(await leftoversOf(first)).toEqual([]);
+    } finally {
+      await app.db.pool.query(`DELETE FROM product_costs WHERE business_id = $1 AND cost_type = 'packaging'`, [t.businessA]);
+    }
+    expect((await callJson(app.url, admin, 'POST', `/dashboard/data-feeds/${first}/rerun`)).status).toBe(202);
+    expect((await waitForFeed(app.url, admin, first)).status).toBe('transformed');
+    expect(await totals(first)).toEqual(expected);
+    expect(await piecesOf(first)).toHaveLength(2);
   });
 
   it('tells the planner about a large feed\'s staged rows before loading them (statistics from before the feed made it one row, and nested loops)', async () => {

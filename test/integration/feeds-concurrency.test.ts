@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processDataFeed } from '../../core/warehouse/loadFacts.js';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { callJson, uploadPreview } from '../helpers/feeds.js';
+
+/**
+ * Two large feeds of one business loaded at the same moment, sharing customers that neither has seen
+ * before. A large load gives its new customers ids before the transaction that adds them (its pieces are
+ * written meanwhile), so the business's loads must take turns: both load, each customer once, and every
+ * fact points at a customer that exists. No worker runs here: the test starts both loads itself.
+ */
+let app: TestApp;
+let t: Tenants;
+let ops: string;
+
+beforeAll(async () => {
+  app = await startTestApp({ FEED_PARTITION_MIN_ROWS: '4' }, 'web');
+  t = await seedTenants(app.system);
+  ops = (await apiClient(app.url, t.users.opsA.email)).token;
+});
+afterAll(async () => app?.close());
+
+const csv = (order: string) =>
+  [
+    'product_name,quantity,price,transaction_date,discount,customer,channel,order_id',
+    ...Array.from({ length: 40 }, (_, i) => `Croissant,${1 + (i % 3)},2.95,2025-10-${String(1 + (i % 20)).padStart(2, '0')},0,shared-${i % 12}@example.com,Online,${order}-${i}`),
+  ].join('\n');
+
+async function commit(file: string): Promise<number> {
+  const preview = await uploadPreview(app.url, ops, { name: 'concurrent.csv', bytes: Buffer.from(file) });
+  const res = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body!.feed_id as number;
+}
+
+describe('loads of one business at the same time', () => {
+  it('take turns: both load, each new customer is added once, and every fact points at an existing customer', async () => {
+    const [first, second] = [await commit(csv('A')), await commit(csv('B'))];
+    const options = { ownPartitionMinRows: 4, loadConnections: 2 };
+    const loaded = await Promise.all([first, second].map((feedId) => processDataFeed(app.system, app.jobs, feedId, 'test-trace', options)));
+    expect(loaded.map((summary) => [summary.stage, summary.metrics?.records])).toEqual([
+      ['transformed', 40],
+      ['transformed', 40],
+    ]);
+
+    const customers = await app.db.pool.query<{ customer_key: string; first_seen: string }>(
+      `SELECT customer_key, first_seen::text FROM dim_customer WHERE business_id = $1 AND customer_key LIKE 'shared-%' ORDER BY customer_key`,
+      [t.businessA],
+    );
+    expect(customers.rows).toHaveLength(12);
+    expect(customers.rows[0]).toEqual({ customer_key: 'shared-0@example.com', first_seen: '2025-10-01' });
+    const dangling = await app.db.pool.query(
+      `SELECT f.data_feed_id, f.customer_id FROM fact_sales f LEFT JOIN dim_customer cu ON cu.business_id = f.business_id AND cu.id = f.customer_id
+       WHERE f.data_feed_id = ANY($1) AND (f.customer_id IS NULL OR cu.id IS NULL)`,
+      [[first, second]],
+    );
+    expect(dangling.rows).toEqual([]);
+  });
+});
