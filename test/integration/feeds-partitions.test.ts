@@ -150,9 +150,12 @@ describe('fact partitions', () => {
   });
 
   it('drops a deleted feed\'s partition whole, leaving other feeds alone', async () => {
+    // A piece a dead worker wrote and never attached.
+    await app.db.pool.query(`CREATE TABLE fact_sales_feed_${first}_p0_dead00 (LIKE fact_sales)`);
     const res = await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${first}`);
     expect(res.status).toBeLessThan(300);
     expect(await tableExists(`fact_sales_feed_${first}`)).toBe(false);
+    expect(await leftoversOf(first)).toEqual([]);
     expect((await totals(first)).records).toBe(0);
     const others = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM fact_sales');
     expect(others.rows[0]!.n).toBe(5);
