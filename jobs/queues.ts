@@ -6,7 +6,7 @@ import { PROCESS_FEED_QUEUE } from '../core/feeds/commit.js';
 import { executeMapping, MAPPING_EXECUTE_QUEUE } from '../core/mapping/execute.js';
 import type { JobQueue } from '../core/queue.js';
 import { purgeExpiredUploads } from '../core/feeds/uploads.js';
-import { processDataFeed } from '../core/warehouse/loadFacts.js';
+import { dropAbandonedLoadTables, processDataFeed } from '../core/warehouse/loadFacts.js';
 import { checkViewStaleness, purgeWarehouseHistory } from '../core/warehouse/alerts.js';
 import { refreshChangedViews, refreshRequest, refreshViews, WAREHOUSE_REFRESH_CHANGED_QUEUE, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
@@ -39,7 +39,7 @@ export const queues: QueueDefinition[] = [
     name: 'system.housekeeping',
     options: { retryLimit: 2, retryDelay: 30, retryBackoff: true, policy: 'singleton' },
     schedule: '*/15 * * * *',
-    handle: async (ctx) => ({ ...(await purgeExpiredAuthState(ctx)), uploads: await purgeExpiredUploads(ctx), warehouse: await purgeWarehouseHistory(ctx) }),
+    handle: async (ctx) => ({ ...(await purgeExpiredAuthState(ctx)), uploads: await purgeExpiredUploads(ctx), warehouse: await purgeWarehouseHistory(ctx), abandonedFeedLoads: await dropAbandonedLoadTables(ctx) }),
   },
   {
     // ProcessDataFeedJob: a committed feed's staging rows into fact_sales (or product costs).

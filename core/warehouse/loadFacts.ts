@@ -96,14 +96,18 @@ interface LoadedFeed {
  * Runs a business's load holding a lock that its other loads wait for. A large load reserves ids for the
  * feed's new customers before the transaction that adds them (its pieces are written on other
  * connections meanwhile), so no other load of the business may add customers in between. The lock is the
- * session's: a worker that dies releases it with its connection.
+ * session's: a worker that dies releases it with its connection. With `wait: false`, answers null at once
+ * when a load of the business holds the lock.
  */
-async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>): Promise<T>;
+async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>, opts: { wait: false }): Promise<T | null>;
+async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>, opts = { wait: true }): Promise<T | null> {
   const key = `backhouse.feeds.load:${businessId}`;
   const client = await ctx.db.pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+    if (opts.wait) await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+    else if (!(await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key])).rows[0]!.locked) return null;
     try {
       return await work(client);
     } finally {
@@ -113,6 +117,30 @@ async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * Housekeeping: drops the working tables and unattached pieces of loads whose worker died and whose job then
+ * ran out of retries (any later attempt, or the feed's delete, would have dropped them). A business with a
+ * load running is skipped: every load drops its feed's leftovers itself, so under the business's lock
+ * whatever is left is abandoned. Answers how many feeds had something dropped.
+ */
+export async function dropAbandonedLoadTables(ctx: Context): Promise<number> {
+  const left = await ctx.db.pool.query<{ feed_id: number; business_id: string | null }>(
+    `SELECT DISTINCT l.feed_id, f.business_id
+     FROM (SELECT substring(relname FROM '^fact_sales_feed_([0-9]+)_')::int AS feed_id FROM pg_class
+           WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' AND NOT relispartition AND relname ~ '^fact_sales_feed_[0-9]+_') l
+     LEFT JOIN data_feeds f ON f.id = l.feed_id`,
+  );
+  let cleaned = 0;
+  for (const feed of left.rows) {
+    const drop = (client: PoolClient | pg.Pool) => dropLoadLeftovers((sql, params) => client.query(sql, params), feed.feed_id);
+    // A deleted feed has no load to wait for.
+    if (feed.business_id === null) await drop(ctx.db.pool);
+    else if ((await withBusinessLoadLock(ctx, feed.business_id, async (client) => drop(client).then(() => true), { wait: false })) === null) continue;
+    cleaned++;
+  }
+  return cleaned;
 }
 
 /**

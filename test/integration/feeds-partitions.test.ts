@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropAbandonedLoadTables } from '../../core/warehouse/loadFacts.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
 
@@ -124,6 +125,31 @@ describe('fact partitions', () => {
     expect((await waitForFeed(app.url, admin, first)).status).toBe('transformed');
     expect(await totals(first)).toEqual(expected);
     expect(await piecesOf(first)).toHaveLength(2);
+  });
+
+  it('housekeeping drops what dead loads left, except where a load of the business is running', async () => {
+    const feedId = await commit(large);
+    // Pieces a dead worker wrote and never attached: for this feed, and for a feed deleted since.
+    await app.db.pool.query(`CREATE TABLE fact_sales_feed_${feedId}_p1_dead01 (LIKE fact_sales)`);
+    await app.db.pool.query(`CREATE TABLE fact_sales_feed_${feedId}_customers (customer text)`);
+    await app.db.pool.query('CREATE TABLE fact_sales_feed_999999_p0_dead02 (LIKE fact_sales)');
+    // A load of business A is running: its feeds' tables may be in use.
+    const running = await app.db.pool.connect();
+    try {
+      await running.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`backhouse.feeds.load:${t.businessA}`]);
+      expect(await dropAbandonedLoadTables(app.system)).toBe(1);
+      expect(await leftoversOf(feedId)).toEqual([`fact_sales_feed_${feedId}_customers`, `fact_sales_feed_${feedId}_p1_dead01`]);
+      expect(await leftoversOf(999999)).toEqual([]);
+      await running.query('SELECT pg_advisory_unlock_all()');
+    } finally {
+      running.release();
+    }
+    expect(await dropAbandonedLoadTables(app.system)).toBe(1);
+    expect(await leftoversOf(feedId)).toEqual([]);
+    // The feed's own partition and its pieces are the warehouse's, not leftovers.
+    expect(await totals(feedId)).toEqual(expected);
+    expect(await piecesOf(feedId)).toHaveLength(2);
+    expect((await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${feedId}`)).status).toBeLessThan(300);
   });
 
   it('tells the planner about a large feed\'s staged rows before loading them (statistics from before the feed made it one row, and nested loops)', async () => {
