@@ -402,17 +402,19 @@ interface Piece {
 }
 
 /**
- * Writes a large feed's facts as `count` pieces, each on a connection of its own (not the pool's, which
- * the job's own connection may be waiting on) and committed on its own: a table checked to hold the feed's
- * segment and a range of source rows, its indexes those of fact_sales, its per-product totals recorded.
- * Nothing reads the pieces until the final transaction attaches them.
+ * Writes a large feed's facts in up to `connections` pieces, each on a connection of its own (not the
+ * pool's, which the job's own connection may be waiting on) and committed on its own: a table checked to
+ * hold the feed's segment and a range of source rows, its indexes those of fact_sales, its per-product
+ * totals recorded. Nothing reads the pieces until the final transaction attaches them.
  */
-async function writePieces(ctx: Context, feed: LoadedFeed, rows: FactRowsQuery, count: number): Promise<Piece[]> {
+async function writePieces(ctx: Context, feed: LoadedFeed, rows: FactRowsQuery, connections: number): Promise<Piece[]> {
   const tables = loadTables(feed.id);
   const attempt = randomBytes(3).toString('hex');
   // fact_sales's indexes as they are defined ("USING btree (…)"), to build the same on each piece.
   const definitions = await ctx.db.pool.query<{ definition: string }>(`SELECT substring(pg_get_indexdef(indexrelid) FROM ' (USING .*)$') AS definition FROM pg_index WHERE indrelid = 'fact_sales'::regclass`);
-  // Row numbers run from 2 (after the header) and skipped rows leave gaps: even ranges are close enough.
+  // Row numbers run from 2 (after the header) and skipped rows leave gaps: even ranges are close enough. No
+  // more pieces than rows, so that the bounds go strictly up (a range cannot be empty).
+  const count = Math.min(connections, feed.record_count);
   const bounds = Array.from({ length: count - 1 }, (_, index) => 2 + Math.round(((index + 1) * feed.record_count) / count));
   const pieces: Piece[] = Array.from({ length: count }, (_, index) => ({ table: tables.piece(index, attempt), from: bounds[index - 1] ?? null, to: bounds[index] ?? null }));
   const written = await Promise.allSettled(

@@ -7,7 +7,7 @@ import { callJson, uploadPreview } from '../helpers/feeds.js';
  * Two large feeds of one business loaded at the same moment, sharing customers that neither has seen
  * before. A large load gives its new customers ids before the transaction that adds them (its pieces are
  * written meanwhile), so the business's loads must take turns: both load, each customer once, and every
- * fact points at a customer that exists. No worker runs here: the test starts both loads itself.
+ * fact points at a customer that exists. No worker runs here: the tests start the loads themselves.
  */
 let app: TestApp;
 let t: Tenants;
@@ -55,5 +55,18 @@ describe('loads of one business at the same time', () => {
       [[first, second]],
     );
     expect(dangling.rows).toEqual([]);
+  });
+});
+
+describe('the pieces of a large feed', () => {
+  it('are no more than the feed has rows', async () => {
+    const feedId = await commit(['product_name,quantity,price,transaction_date', 'Croissant,1,2.95,2025-10-01', 'Croissant,2,2.95,2025-10-02', 'Croissant,3,2.95,2025-10-03'].join('\n'));
+    const loaded = await processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 1, loadConnections: 8 });
+    expect(loaded.metrics).toMatchObject({ records: 3, gross_revenue: 17.7 });
+    const pieces = await app.db.pool.query<{ rows: number }>(
+      `SELECT (SELECT count(*)::int FROM fact_sales f WHERE f.tableoid = i.inhrelid) AS rows FROM pg_inherits i WHERE i.inhparent = $1::regclass`,
+      [`fact_sales_feed_${feedId}`],
+    );
+    expect(pieces.rows).toEqual([{ rows: 1 }, { rows: 1 }, { rows: 1 }]);
   });
 });
