@@ -420,6 +420,8 @@ async function writePieces(ctx: Context, feed: LoadedFeed, rows: FactRowsQuery, 
   const written = await Promise.allSettled(
     pieces.map(async (piece) => {
       const connection = new pg.Client({ connectionString: ctx.db.url, application_name: 'backhouse-feed-load' });
+      // A connection lost mid-piece fails its query, which fails the load; unheard, the event would end the process.
+      connection.on('error', () => undefined);
       await connection.connect();
       try {
         await inTransaction(connection, async (tx) => {

@@ -69,4 +69,26 @@ describe('the pieces of a large feed', () => {
     );
     expect(pieces.rows).toEqual([{ rows: 1 }, { rows: 1 }, { rows: 1 }]);
   });
+
+  it('a piece whose connection is cut fails the load with the reason, keeps the process up, and a rerun loads it', async () => {
+    const feedId = await commit(csv('C'));
+    // Hold the pieces where they read the products, then cut their connections.
+    const blocker = await app.db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
+      const load = processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 4, loadConnections: 2 });
+      const failed = expect(load).rejects.toThrow(/terminat/);
+      await expect.poll(async () => (await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'backhouse-feed-load' AND wait_event_type = 'Lock'`)).rowCount, { timeout: 20_000 }).toBe(2);
+      await app.db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'backhouse-feed-load'`);
+      await blocker.query('ROLLBACK');
+      await failed;
+    } finally {
+      blocker.release();
+    }
+    const feed = await app.db.pool.query(`SELECT status::text, summary->'error'->>'message' AS message FROM data_feeds WHERE id = $1`, [feedId]);
+    expect(feed.rows[0]).toMatchObject({ status: 'failed', message: expect.stringMatching(/terminat/) });
+    const again = await processDataFeed(app.system, app.jobs, feedId, 'test-trace', { ownPartitionMinRows: 4, loadConnections: 2 });
+    expect(again.metrics?.records).toBe(40);
+  });
 });
