@@ -25,6 +25,8 @@ export interface QueueDefinition {
   timeoutSeconds?: (config: Config) => number;
   /** Jobs of this queue one worker process runs at once (default JOB_CONCURRENCY). */
   concurrency?: (config: Config) => number;
+  /** How often an idle worker asks for this queue's jobs (default half a second); a send from its own process wakes it at once. */
+  pollingIntervalSeconds?: number;
   /** `queue` lets a job send follow-up jobs (a load asking for a refresh of the views it touched). */
   handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>, config: Config, queue: Pick<JobQueue, 'send'>): Promise<unknown>;
 }

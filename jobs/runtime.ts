@@ -34,11 +34,20 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     // createQueue keeps an existing queue's options; apply the code's current ones.
     await boss.updateQueue(definition.name, options);
   }
-  const send: JobQueue['send'] = (queue, data, options) => boss.send(queue, data, options ?? {});
+  // This process's workers per queue: a job it sends wakes them instead of waiting for their next poll (a
+  // commit's load then starts at once when web and worker share the process, as under `npm start`).
+  const localWorkers = new Map<string, string[]>();
+  const send: JobQueue['send'] = async (queue, data, options) => {
+    const id = await boss.send(queue, data, options ?? {});
+    for (const worker of localWorkers.get(queue) ?? []) boss.notifyWorker(worker);
+    return id;
+  };
   if (opts.work) {
     for (const definition of definitions) {
+      const workers: string[] = [];
+      localWorkers.set(definition.name, workers);
       // pg-boss runs one job at a time per work() registration: register as many as the concurrency.
-      for (let slot = 0; slot < (definition.concurrency?.(config) ?? config.JOB_CONCURRENCY); slot++) await boss.work(definition.name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+      for (let slot = 0; slot < (definition.concurrency?.(config) ?? config.JOB_CONCURRENCY); slot++) workers.push(await boss.work(definition.name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: definition.pollingIntervalSeconds ?? 0.5 }, async ([job]) => {
         if (!job) return undefined;
         const jobLog = log.child({ job: job.id, queue: job.name, attempt: job.retryCount + 1 });
         const ctx = { ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id };
@@ -51,7 +60,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
           jobLog.warn({ err: error, ms: Date.now() - started }, 'job failed');
           throw error;
         }
-      });
+      }));
       if (definition.schedule) await boss.schedule(definition.name, definition.schedule, {}, { tz: 'UTC' });
     }
     log.info({ queues: definitions.map((d) => d.name), concurrency: config.JOB_CONCURRENCY }, 'workers started');

@@ -95,6 +95,21 @@ describe('background jobs', () => {
     expect(starts[2]! - starts[1]!).toBeGreaterThan(starts[1]! - starts[0]!);
   });
 
+  it('a job sent by a process that works its queue starts at once, not at the worker\'s next poll', async () => {
+    const { startJobs } = await import('../../jobs/runtime.js');
+    const definitions = [{ name: 'test.wake', options: { retryLimit: 0 }, pollingIntervalSeconds: 60, concurrency: () => 1, handle: async (_ctx: unknown, job: { data: unknown }) => ({ received: job.data }) }];
+    const waking = await startJobs(app.db, app.config, app.log, { work: true, definitions });
+    try {
+      // The worker's first poll (when it registers) has passed: on its own it would ask again in a minute.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const id = (await waking.send('test.wake', { n: 1 }))!;
+      const job = await waitFor(id, ['completed'], 10_000);
+      expect(job.output).toEqual({ received: { n: 1 } });
+    } finally {
+      await waking.stop();
+    }
+  });
+
   it('a graceful stop waits for the running job to finish', async () => {
     const worker = await import('../../jobs/runtime.js');
     const second = await worker.startJobs(app.db, { ...app.config, JOB_CONCURRENCY: 1 }, app.log, { work: true });
