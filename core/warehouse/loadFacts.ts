@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import type { Context } from '../context.js';
-import { inTransaction } from '../db/index.js';
+import { inTransaction, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
@@ -44,14 +44,13 @@ async function updateFeed(client: PoolClient | Context['db']['pool'], feedId: nu
 export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'>, feedId: number, traceId: string, options: LoadOptions): Promise<FeedSummary> {
   const owner = await ctx.db.pool.query<{ business_id: string }>('SELECT business_id FROM data_feeds WHERE id = $1', [feedId]);
   if (!owner.rows[0]) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
-  return withBusinessLoadLock(ctx, owner.rows[0].business_id, async (client) => {
+  const loaded = await withBusinessLoadLock(ctx, owner.rows[0].business_id, async (client) => {
     const feed = await client.query<LoadedFeed & { status: string }>('SELECT id, business_id, data_type, status, record_count FROM data_feeds WHERE id = $1', [feedId]);
     const row = feed.rows[0];
     if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
     if (row.status === 'transformed') {
       // Already loaded: a duplicate delivery of the job, or a retry after the worker stopped before the purge.
-      await purgeStagedRows(client, row.data_type, feedId);
-      return (await client.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary;
+      return { dataType: row.data_type, summary: (await client.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary };
     }
     // Whether anything is staged; how much is the feed's record count (the commit's, or the load's a rerun restaged).
     const staged = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${stagingTable(row.data_type)} WHERE data_feed_id = $1) AS any`, [feedId]);
@@ -77,12 +76,13 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
     }
     // The sales views show the new facts once refreshed; the minute schedule would also find them.
     if (row.data_type === 'sales') await queue.send(WAREHOUSE_REFRESH_CHANGED_QUEUE, {});
-    // The staged rows go once the load has committed, off the feed's way to `transformed` (a million rows take
-    // about a second). If this fails or the worker stops first, the job's retry finds the feed transformed and
-    // purges them then.
-    await purgeStagedRows(client, row.data_type, feedId);
-    return finished;
+    return { dataType: row.data_type, summary: finished };
   });
+  // The staged rows go once the load has committed, off the feed's way to `transformed` (a million rows take
+  // about a second) and after the business's next load may start. If this fails or the worker stops first,
+  // the job's retry finds the feed transformed and purges them then.
+  await purgeStagedRows(ctx, loaded.dataType, feedId);
+  return loaded.summary;
 }
 
 interface LoadedFeed {
@@ -161,8 +161,8 @@ async function analyzeStaged(client: PoolClient, dataType: 'sales' | 'costs'): P
  * Removes a transformed feed's staged rows. The feed's row is locked first, and a feed queued again since
  * (a rerun, which reuses staged rows it finds) keeps them.
  */
-async function purgeStagedRows(client: PoolClient, dataType: 'sales' | 'costs', feedId: number): Promise<void> {
-  await inTransaction(client, async (tx) => {
+async function purgeStagedRows(ctx: Context, dataType: 'sales' | 'costs', feedId: number): Promise<void> {
+  await withTransaction(ctx.db.pool, async (tx) => {
     const feed = await tx.query<{ status: string }>('SELECT status::text FROM data_feeds WHERE id = $1 FOR UPDATE', [feedId]);
     if (feed.rows[0]?.status === 'transformed') await tx.query(`DELETE FROM ${stagingTable(dataType)} WHERE data_feed_id = $1`, [feedId]);
   });
