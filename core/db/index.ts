@@ -2,6 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
 import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
@@ -50,6 +51,52 @@ export async function inTransaction<C extends pg.ClientBase, T>(client: C, work:
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => onBroken?.(rollbackError));
     throw error;
+  }
+}
+
+export interface AdvisoryLockWait {
+  /** Give up after this long with a conflict error carrying `message` (default: wait as long as it takes). */
+  timeout?: { seconds: number; message: string };
+}
+
+/**
+ * Runs `work` on one pooled connection that holds a PostgreSQL session advisory lock on `key` throughout,
+ * across the transactions `work` runs. A process that dies releases the lock with its connection; a
+ * connection that cannot give it back is closed instead of pooled, which releases it too. With
+ * `skipIfHeld`, answers null at once, without running `work`, when someone else holds the lock.
+ */
+export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: (client: pg.PoolClient) => Promise<T>, wait?: AdvisoryLockWait): Promise<T>;
+export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: (client: pg.PoolClient) => Promise<T>, wait: { skipIfHeld: true }): Promise<T | null>;
+export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: (client: pg.PoolClient) => Promise<T>, wait: AdvisoryLockWait & { skipIfHeld?: boolean } = {}): Promise<T | null> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    if (!(await takeAdvisoryLock(client, key, wait))) return null;
+    try {
+      return await work(client);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((error: Error) => (broken = error));
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function takeAdvisoryLock(client: pg.PoolClient, key: string, wait: AdvisoryLockWait & { skipIfHeld?: boolean }): Promise<boolean> {
+  if (wait.skipIfHeld) return (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key])).rows[0]!.locked;
+  if (!wait.timeout) {
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+    return true;
+  }
+  try {
+    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${wait.timeout.seconds * 1000}`]);
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') throw new AppError('conflict', wait.timeout.message);
+    throw error;
+  } finally {
+    await client.query('RESET lock_timeout');
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import type { Context } from '../context.js';
-import { inTransaction, withTransaction } from '../db/index.js';
+import { inTransaction, withAdvisoryLock, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
@@ -44,7 +44,7 @@ async function updateFeed(client: PoolClient | Context['db']['pool'], feedId: nu
 export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'>, feedId: number, traceId: string, options: LoadOptions): Promise<FeedSummary> {
   const owner = await ctx.db.pool.query<{ business_id: string }>('SELECT business_id FROM data_feeds WHERE id = $1', [feedId]);
   if (!owner.rows[0]) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
-  const loaded = await withBusinessLoadLock(ctx, owner.rows[0].business_id, async (client) => {
+  const loaded = await withAdvisoryLock(ctx.db.pool, businessLoadLock(owner.rows[0].business_id), async (client) => {
     const feed = await client.query<LoadedFeed & { status: string }>('SELECT id, business_id, data_type, status, record_count FROM data_feeds WHERE id = $1', [feedId]);
     const row = feed.rows[0];
     if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
@@ -93,31 +93,11 @@ interface LoadedFeed {
 }
 
 /**
- * Runs a business's load holding a lock that its other loads wait for. A large load reserves ids for the
- * feed's new customers before the transaction that adds them (its pieces are written on other
- * connections meanwhile), so no other load of the business may add customers in between. The lock is the
- * session's: a worker that dies releases it with its connection. With `wait: false`, answers null at once
- * when a load of the business holds the lock.
+ * The lock a business's loads take turns under. A large load reserves ids for the feed's new customers
+ * before the transaction that adds them (its pieces are written on other connections meanwhile), so no
+ * other load of the business may add customers in between.
  */
-async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>): Promise<T>;
-async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>, opts: { wait: false }): Promise<T | null>;
-async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (client: PoolClient) => Promise<T>, opts = { wait: true }): Promise<T | null> {
-  const key = `backhouse.feeds.load:${businessId}`;
-  const client = await ctx.db.pool.connect();
-  let broken: Error | undefined;
-  try {
-    if (opts.wait) await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
-    else if (!(await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key])).rows[0]!.locked) return null;
-    try {
-      return await work(client);
-    } finally {
-      // A connection that cannot give the lock back is closed instead of pooled: closing releases it.
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((error: Error) => (broken = error));
-    }
-  } finally {
-    client.release(broken);
-  }
-}
+const businessLoadLock = (businessId: string) => `backhouse.feeds.load:${businessId}`;
 
 /**
  * Housekeeping: drops the working tables and unattached pieces of loads whose worker died and whose job then
@@ -128,17 +108,19 @@ async function withBusinessLoadLock<T>(ctx: Context, businessId: string, work: (
 export async function dropAbandonedLoadTables(ctx: Context): Promise<number> {
   const left = await ctx.db.pool.query<{ feed_id: number; business_id: string | null }>(
     `SELECT DISTINCT l.feed_id, f.business_id
-     FROM (SELECT substring(relname FROM '^fact_sales_feed_([0-9]+)_')::int AS feed_id FROM pg_class
-           WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' AND NOT relispartition AND relname ~ '^fact_sales_feed_[0-9]+_') l
+     FROM (SELECT substring(c.relname FROM '^fact_sales_feed_([0-9]+)_')::int AS feed_id FROM pg_class c
+           WHERE ${NOT_IN_WAREHOUSE} AND c.relname ~ '^fact_sales_feed_[0-9]+_') l
      LEFT JOIN data_feeds f ON f.id = l.feed_id`,
   );
   let cleaned = 0;
   for (const feed of left.rows) {
-    const drop = (client: PoolClient | pg.Pool) => dropLoadLeftovers((sql, params) => client.query(sql, params), feed.feed_id);
-    // A deleted feed has no load to wait for.
-    if (feed.business_id === null) await drop(ctx.db.pool);
-    else if ((await withBusinessLoadLock(ctx, feed.business_id, async (client) => drop(client).then(() => true), { wait: false })) === null) continue;
-    cleaned++;
+    const drop = async (client: PoolClient | pg.Pool) => {
+      await dropLoadLeftovers((sql, params) => client.query(sql, params), feed.feed_id);
+      return true;
+    };
+    // A deleted feed has no load to wait for; a business whose load is running is left for the next run.
+    const dropped = feed.business_id === null ? await drop(ctx.db.pool) : await withAdvisoryLock(ctx.db.pool, businessLoadLock(feed.business_id), drop, { skipIfHeld: true });
+    if (dropped) cleaned++;
   }
   return cleaned;
 }
@@ -209,6 +191,9 @@ function loadTables(feedId: number) {
   return { dimensions: `${prefix}_dimensions`, customers: `${prefix}_customers`, totals: `${prefix}_totals`, piece: (index: number, attempt: string) => `${prefix}_p${index}_${attempt}` };
 }
 
+/** A table `c` of pg_class that no reader of fact_sales sees: not attached as a partition. */
+const NOT_IN_WAREHOUSE = `c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND NOT c.relispartition`;
+
 /**
  * Drops what a load of the feed left that is not part of the warehouse: its working tables, and pieces
  * written by an attempt that never attached them (the worker died, or the load failed). Attached pieces
@@ -220,8 +205,7 @@ async function dropLoadLeftovers(run: SqlRunner, feedId: number): Promise<void> 
   await run(
     `DO $$DECLARE leftover regclass; BEGIN
        FOR leftover IN SELECT c.oid::regclass FROM pg_class c
-         WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND NOT c.relispartition
-           AND c.relname LIKE '${pattern}'
+         WHERE ${NOT_IN_WAREHOUSE} AND c.relname LIKE '${pattern}'
        LOOP EXECUTE format('DROP TABLE %s', leftover); END LOOP;
      END$$`,
     [],

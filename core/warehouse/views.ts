@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
 import type { Context } from '../context.js';
+import { withAdvisoryLock } from '../db/index.js';
 import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import { AppError, forbidden } from '../errors.js';
@@ -149,46 +150,27 @@ export async function refreshViews(ctx: Context, request: RefreshRequest & { wai
   const order = refreshSet(request.views);
   const waitSeconds = request.waitSeconds ?? 600;
 
-  const client = await ctx.db.pool.connect();
-  let locked = false;
-  let unlockError: Error | undefined;
-  try {
-    const waitedMs = await takeRefreshLock(client, waitSeconds);
-    locked = true;
-    // Holding the lock, no other refresh runs: a row still "running" was left by a process that died.
-    await client.query(`UPDATE refresh_jobs SET status = 'failed', finished_at = now(), error = 'interrupted: the process refreshing it stopped' WHERE status = 'running'`);
-    // Read before refreshing: every change up to these versions is committed, so the refresh shows it.
-    const versions = await sourceVersions(client);
-    const refreshed: ViewRefresh[] = [];
-    for (const view of order) refreshed.push(await refreshOne(ctx, client, view, request.trigger, versions));
-    ctx.log.info({ trigger: request.trigger, waitedMs, views: refreshed }, 'warehouse views refreshed');
-    return { trigger: request.trigger, waitedMs, views: refreshed };
-  } finally {
-    if (locked) {
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [REFRESH_LOCK]).catch((error: Error) => {
-        unlockError = error;
-      });
-    }
-    // A connection that could not give the lock back is closed instead of pooled: closing releases it.
-    client.release(unlockError);
-  }
-}
-
-/** Waits for the refresh lock (up to `waitSeconds`) and answers how long that took. */
-async function takeRefreshLock(client: pg.PoolClient, waitSeconds: number): Promise<number> {
   const started = performance.now();
-  try {
-    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${waitSeconds * 1000}`]);
-    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [REFRESH_LOCK]);
-  } catch (error) {
-    if ((error as { code?: string }).code === '55P03') {
-      throw new AppError('conflict', `Another refresh of the warehouse views has been running for more than ${waitSeconds} s, so this one stopped waiting. Its job is retried later; nothing needs doing unless this repeats.`);
-    }
-    throw error;
-  } finally {
-    await client.query('RESET lock_timeout');
-  }
-  return Math.round(performance.now() - started);
+  const timeout = {
+    seconds: waitSeconds,
+    message: `Another refresh of the warehouse views has been running for more than ${waitSeconds} s, so this one stopped waiting. Its job is retried later; nothing needs doing unless this repeats.`,
+  };
+  return withAdvisoryLock(
+    ctx.db.pool,
+    REFRESH_LOCK,
+    async (client) => {
+      const waitedMs = Math.round(performance.now() - started);
+      // Holding the lock, no other refresh runs: a row still "running" was left by a process that died.
+      await client.query(`UPDATE refresh_jobs SET status = 'failed', finished_at = now(), error = 'interrupted: the process refreshing it stopped' WHERE status = 'running'`);
+      // Read before refreshing: every change up to these versions is committed, so the refresh shows it.
+      const versions = await sourceVersions(client);
+      const refreshed: ViewRefresh[] = [];
+      for (const view of order) refreshed.push(await refreshOne(ctx, client, view, request.trigger, versions));
+      ctx.log.info({ trigger: request.trigger, waitedMs, views: refreshed }, 'warehouse views refreshed');
+      return { trigger: request.trigger, waitedMs, views: refreshed };
+    },
+    { timeout },
+  );
 }
 
 async function refreshOne(ctx: Context, client: pg.PoolClient, view: string, trigger: RefreshTrigger, versions: Record<string, number>): Promise<ViewRefresh> {
