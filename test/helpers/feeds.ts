@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
 import { projectRoot } from '../../core/config.js';
 
 export const fixturePath = (name: string) => path.join(projectRoot, 'test', 'fixtures', 'feeds', name);
@@ -53,4 +54,21 @@ export function daysFrom(today: string, offset: number): string {
   const date = new Date(`${today}T00:00:00Z`);
   date.setUTCDate(date.getUTCDate() + offset);
   return date.toISOString().slice(0, 10);
+}
+
+/** The pieces a large feed's partition is made of (in name order): their rows and their indexes ("btree (…)"). */
+export async function feedPieces(pool: pg.Pool, feedId: number): Promise<{ rows: number; indexes: string[] }[]> {
+  const pieces = await pool.query<{ rows: number; indexes: string[] }>(
+    `SELECT (SELECT count(*)::int FROM fact_sales f WHERE f.tableoid = i.inhrelid) AS rows,
+            array(SELECT regexp_replace(pg_get_indexdef(x.indexrelid), '^.* USING ', '') FROM pg_index x WHERE x.indrelid = i.inhrelid) AS indexes
+     FROM pg_inherits i WHERE i.inhparent = $1::regclass ORDER BY i.inhrelid::regclass::text`,
+    [`fact_sales_feed_${feedId}`],
+  );
+  return pieces.rows;
+}
+
+/** Tables a load of the feed worked with that are not part of the warehouse (none once it is done), by name. */
+export async function loadLeftovers(pool: pg.Pool, feedId: number): Promise<string[]> {
+  const tables = await pool.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r' AND NOT relispartition ORDER BY relname`, [`fact\\_sales\\_feed\\_${feedId}\\_%`]);
+  return tables.rows.map((r) => r.relname);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropAbandonedLoadTables } from '../../core/warehouse/loadFacts.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
-import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+import { callJson, feedPieces, loadLeftovers, uploadPreview, waitForFeed } from '../helpers/feeds.js';
 
 /**
  * Large feeds load into a fact partition of their own (here from 4 rows, FEED_PARTITION_MIN_ROWS), small ones
@@ -61,19 +61,8 @@ const partitionsOf = async (feedId: number) =>
       [feedId],
     )
   ).rows.map((r) => r.partition);
-/** The pieces a large feed's partition is made of: their rows and their indexes. */
-const piecesOf = async (feedId: number) =>
-  (
-    await app.db.pool.query<{ rows: number; indexes: string[] }>(
-      `SELECT (SELECT count(*)::int FROM fact_sales f WHERE f.tableoid = i.inhrelid) AS rows,
-              array(SELECT regexp_replace(pg_get_indexdef(x.indexrelid), '^.* USING ', '') FROM pg_index x WHERE x.indrelid = i.inhrelid) AS indexes
-       FROM pg_inherits i WHERE i.inhparent = $1::regclass ORDER BY i.inhrelid::regclass::text`,
-      [`fact_sales_feed_${feedId}`],
-    )
-  ).rows;
-/** Tables a load of the feed worked with that are not part of the warehouse (none once it is done). */
-const leftoversOf = async (feedId: number) =>
-  (await app.db.pool.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r' AND NOT relispartition`, [`fact\\_sales\\_feed\\_${feedId}\\_%`])).rows.map((r) => r.relname);
+const piecesOf = (feedId: number) => feedPieces(app.db.pool, feedId);
+const leftoversOf = (feedId: number) => loadLeftovers(app.db.pool, feedId);
 const tableExists = async (name: string) => ((await app.db.pool.query('SELECT 1 FROM pg_class WHERE relname = $1', [name])).rowCount ?? 0) > 0;
 
 describe('fact partitions', () => {
