@@ -3,11 +3,14 @@ import { parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import { AppError } from '../errors.js';
 import { createDecoder, detectEncoding, type TextEncodingName } from './encoding.js';
+import { openFirstSheet, type FirstSheet } from './workbook.js';
 
-/** A file that can be read from the start as many times as needed (an upload kept in PostgreSQL). */
+/** A file that can be read as many times as needed, from any offset (an upload kept in PostgreSQL). */
 export interface FileSource {
   filename: string;
-  open(): Readable;
+  byteSize: number;
+  /** The bytes from `offset` (the start by default) to the end: a workbook's parts are read from their offsets. */
+  open(offset?: number): Readable;
 }
 
 export interface TableRow {
@@ -308,38 +311,35 @@ function cellText(value: ExcelJS.CellValue): string {
 const XLSX_BATCH_ROWS = 256;
 
 function openXlsx(source: FileSource): Table {
-  const stream = source.open();
+  let sheet: FirstSheet | undefined;
+  let closed = false;
   return tableOf({
     format: 'xlsx',
     headers: [],
     batches: (async function* () {
-      try {
-        // Loaded on the first workbook only: exceljs adds ~30 MB to a process that never reads one.
-        const { default: excel } = await import('exceljs');
-        const reader = new excel.stream.xlsx.WorkbookReader(stream, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' });
-        for await (const sheet of reader) {
-          let batch: RowBatch = { rowNumbers: [], cells: [] };
-          for await (const row of sheet) {
-            const values = (row.values as ExcelJS.CellValue[]).slice(1);
-            const cells = Array.from(values, (value) => cellText(value));
-            if (isBlank(cells)) continue;
-            batch.rowNumbers.push(row.number);
-            batch.cells.push(cells);
-            if (batch.cells.length === XLSX_BATCH_ROWS) {
-              yield batch;
-              batch = { rowNumbers: [], cells: [] };
-            }
-          }
-          if (batch.cells.length > 0) yield batch;
-          // Only the first sheet holds the feed.
-          return;
-        }
-      } catch (error) {
-        if (error instanceof AppError) throw error;
-        throw new AppError('validation_failed', `${source.filename} could not be read as an Excel workbook (${error instanceof Error ? error.message : String(error)}). Save it again as .xlsx or CSV.`);
+      sheet = await openFirstSheet(source);
+      if (closed) {
+        sheet.close();
+        return;
       }
+      let batch: RowBatch = { rowNumbers: [], cells: [] };
+      for await (const row of sheet.rows) {
+        const values = (row.values as ExcelJS.CellValue[]).slice(1);
+        const cells = Array.from(values, (value) => cellText(value));
+        if (isBlank(cells)) continue;
+        batch.rowNumbers.push(row.number);
+        batch.cells.push(cells);
+        if (batch.cells.length === XLSX_BATCH_ROWS) {
+          yield batch;
+          batch = { rowNumbers: [], cells: [] };
+        }
+      }
+      if (batch.cells.length > 0) yield batch;
     })(),
-    close: () => stream.destroy(),
+    close: () => {
+      closed = true;
+      sheet?.close();
+    },
   });
 }
 

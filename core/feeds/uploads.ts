@@ -141,22 +141,27 @@ async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, k
     dataType: row.data_type,
     filename: row.filename,
     byteSize: Number(row.byte_size),
-    open: () => readChunks(ctx, row.token),
+    open: (offset = 0) => readChunks(ctx, row.token, offset),
   };
 }
 
-/** The bytes of an upload as a stream, a few chunks at a time. */
-function readChunks(ctx: Context, token: string): Readable {
-  let next = 0;
+/** The bytes of an upload from `offset` as a stream, a few chunks at a time. */
+function readChunks(ctx: Context, token: string, offset: number): Readable {
+  let next: number | undefined;
+  let skip = 0;
   let done = false;
   return new Readable({
     highWaterMark: CHUNK_BYTES,
     async read() {
       if (done) return;
       try {
+        if (next === undefined) ({ seq: next, skip } = await chunkAt(ctx, token, offset));
         const rows = await ctx.db.pool.query<{ data: Buffer }>('SELECT data FROM upload_chunks WHERE token = $1 AND seq >= $2 ORDER BY seq LIMIT $3', [token, next, CHUNKS_PER_QUERY]);
         next += rows.rows.length;
-        for (const row of rows.rows) this.push(row.data);
+        for (const row of rows.rows) {
+          if (row.data.length > skip) this.push(skip > 0 ? row.data.subarray(skip) : row.data);
+          skip = 0;
+        }
         if (rows.rows.length < CHUNKS_PER_QUERY) {
           done = true;
           this.push(null);
@@ -166,6 +171,22 @@ function readChunks(ctx: Context, token: string): Readable {
       }
     },
   });
+}
+
+/**
+ * The chunk holding byte `offset` of an upload and where in it that byte is. Found from the chunks' lengths
+ * (kept in their TOAST pointers, so their data is not read), not from today's chunk size: data sources keep
+ * their files indefinitely, whatever size their chunks were written in.
+ */
+async function chunkAt(ctx: Context, token: string, offset: number): Promise<{ seq: number; skip: number }> {
+  if (offset === 0) return { seq: 0, skip: 0 };
+  const found = await ctx.db.pool.query<{ seq: number; start: string }>(
+    `SELECT seq, start FROM (SELECT seq, sum(octet_length(data)) OVER (ORDER BY seq) - octet_length(data) AS start FROM upload_chunks WHERE token = $1) chunks
+     WHERE start <= $2 ORDER BY seq DESC LIMIT 1`,
+    [token, offset],
+  );
+  const chunk = found.rows[0];
+  return chunk ? { seq: chunk.seq, skip: offset - Number(chunk.start) } : { seq: 0, skip: 0 };
 }
 
 export async function deleteUpload(ctx: Context, token: string): Promise<void> {

@@ -217,16 +217,20 @@ export interface ExecutionOutcome {
   error?: string;
 }
 
-/** A file source that counts the bytes read from its latest opening: the share of the file read so far. */
+/**
+ * A file source that counts the bytes read since it was last opened from the start (a workbook's parts are
+ * then opened at their offsets): the share of the file read so far.
+ */
 function countingSource(source: FileSource): FileSource & { bytesRead(): number } {
   let bytes = 0;
   return {
     filename: source.filename,
-    open() {
-      bytes = 0;
+    byteSize: source.byteSize,
+    open(offset = 0) {
+      if (offset === 0) bytes = 0;
       const counter = new PassThrough();
       counter.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      const raw = source.open();
+      const raw = source.open(offset);
       raw.on('error', (error) => counter.destroy(error));
       return raw.pipe(counter);
     },

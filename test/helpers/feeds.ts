@@ -1,9 +1,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { projectRoot } from '../../core/config.js';
+import type { FileSource } from '../../core/feeds/reader.js';
 
 export const fixturePath = (name: string) => path.join(projectRoot, 'test', 'fixtures', 'feeds', name);
+
+/**
+ * A file held in memory as the reader's source, handed out in pieces of `pieceSize` bytes (whole by default),
+ * so that records and line breaks can straddle them; with `failAfter`, reading past that many bytes fails as a
+ * lost connection would.
+ */
+export function memorySource(filename: string, bytes: Buffer, options: { pieceSize?: number; failAfter?: number } = {}): FileSource {
+  const pieceSize = options.pieceSize ?? Math.max(1, bytes.length);
+  return {
+    filename,
+    byteSize: bytes.length,
+    open: (offset = 0) =>
+      Readable.from(
+        (function* () {
+          for (let at = offset; at < bytes.length; at += pieceSize) {
+            if (options.failAfter !== undefined && at > options.failAfter) throw new Error('connection lost');
+            yield bytes.subarray(at, at + pieceSize);
+          }
+        })(),
+      ),
+  };
+}
+
+export const fixtureSource = (name: string) => memorySource(name, fs.readFileSync(fixturePath(name)));
 
 /** POST /dashboard/data-feeds/preview as a browser's FormData would (fields first, then the file). */
 export async function uploadPreview(baseUrl: string, token: string, file: { name: string; bytes?: Buffer }, fields: Record<string, string> = {}) {

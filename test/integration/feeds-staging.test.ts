@@ -1,8 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../core/config.js';
 import { loadMatcher } from '../../core/feeds/preview.js';
 import type { FileSource } from '../../core/feeds/reader.js';
 import type { RowIssue } from '../../core/feeds/rows.js';
@@ -11,6 +8,7 @@ import { findUpload, storeUpload } from '../../core/feeds/uploads.js';
 import { openFeedTable } from '../../core/feeds/table.js';
 import type { DataType } from '../../core/feeds/templates.js';
 import { seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { fixtureSource, memorySource } from '../helpers/feeds.js';
 
 /**
  * The commit stages rows with its own lean loop (each column's value checked once and remembered, free text
@@ -27,8 +25,6 @@ beforeAll(async () => {
 });
 afterAll(async () => app?.close());
 
-const source = (filename: string, bytes: Buffer): FileSource => ({ filename, open: () => Readable.from([bytes]) });
-const fixture = (name: string) => source(name, fs.readFileSync(path.join(projectRoot, 'test', 'fixtures', 'feeds', name)));
 
 /** A decimal or date as PostgreSQL stores it, without the trailing zeros of its column's scale. */
 const canonical = (value: string | null) => (value !== null && /^-?\d+\.\d+$/.test(value) ? value.replace(/\.?0+$/, '') : value);
@@ -107,15 +103,15 @@ const awkward = [
 ].join('\r\n');
 
 const cases: [string, () => FileSource, DataType][] = [
-  ['sales-basic.csv', () => fixture('sales-basic.csv'), 'sales'],
-  ['sales-bom-semicolon.csv', () => fixture('sales-bom-semicolon.csv'), 'sales'],
-  ['sales-invalid.csv', () => fixture('sales-invalid.csv'), 'sales'],
-  ['sales-quoted-newlines.csv', () => fixture('sales-quoted-newlines.csv'), 'sales'],
-  ['sales-utf16le.csv', () => fixture('sales-utf16le.csv'), 'sales'],
-  ['sales-windows1252.csv', () => fixture('sales-windows1252.csv'), 'sales'],
-  ['sales.xlsx', () => fixture('sales.xlsx'), 'sales'],
-  ['costs-basic.csv', () => fixture('costs-basic.csv'), 'costs'],
-  ['awkward cells (whitespace, locales, signs, empty and ragged rows)', () => source('awkward.csv', Buffer.from(awkward)), 'sales'],
+  ['sales-basic.csv', () => fixtureSource('sales-basic.csv'), 'sales'],
+  ['sales-bom-semicolon.csv', () => fixtureSource('sales-bom-semicolon.csv'), 'sales'],
+  ['sales-invalid.csv', () => fixtureSource('sales-invalid.csv'), 'sales'],
+  ['sales-quoted-newlines.csv', () => fixtureSource('sales-quoted-newlines.csv'), 'sales'],
+  ['sales-utf16le.csv', () => fixtureSource('sales-utf16le.csv'), 'sales'],
+  ['sales-windows1252.csv', () => fixtureSource('sales-windows1252.csv'), 'sales'],
+  ['sales.xlsx', () => fixtureSource('sales.xlsx'), 'sales'],
+  ['costs-basic.csv', () => fixtureSource('costs-basic.csv'), 'costs'],
+  ['awkward cells (whitespace, locales, signs, empty and ragged rows)', () => memorySource('awkward.csv', Buffer.from(awkward)), 'sales'],
 ];
 
 describe('the commit stages what the row-by-row check says', () => {
@@ -133,7 +129,7 @@ describe('the commit stages what the row-by-row check says', () => {
   );
 
   it('the awkward file exercises what it claims: rows refused for each kind of problem, whitespace normalised', async () => {
-    const { result, staged } = await stagedByCommit(source('awkward.csv', Buffer.from(awkward)), 'sales', true);
+    const { result, staged } = await stagedByCommit(memorySource('awkward.csv', Buffer.from(awkward)), 'sales', true);
     expect(result.issues.map((issue) => `${issue.row}:${issue.column}:${issue.reason}`)).toEqual([
       '4:quantity:is not a number',
       '5:price:must not be negative',
@@ -164,5 +160,18 @@ describe('uploads kept in PostgreSQL', () => {
     const read: Buffer[] = [];
     for await (const chunk of (await findUpload(app.system, stored.token)).open()) read.push(chunk as Buffer);
     expect(Buffer.concat(read).equals(bytes)).toBe(true);
+  });
+
+  it('read back from any offset: chunk boundaries, inside a chunk, the last byte, past the end', async () => {
+    const size = 3 * 32 * 1024 + 500;
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 24;
+    const stored = await storeUpload(app.system, { businessId: t.businessA, dataType: 'sales', filename: 'bytes.csv', stream: Readable.from([bytes]) }, { maxBytes: 10_000_000, ttlSeconds: 60 });
+    const upload = await findUpload(app.system, stored.token);
+    for (const offset of [0, 1, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 2 * 32 * 1024 + 12_345, 3 * 32 * 1024, size - 1, size, size + 10]) {
+      const read: Buffer[] = [];
+      for await (const chunk of upload.open(offset)) read.push(chunk as Buffer);
+      expect(Buffer.concat(read).equals(bytes.subarray(offset)), `from ${offset}`).toBe(true);
+    }
   });
 });

@@ -1,4 +1,6 @@
 import { Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeMapping } from '../../core/mapping/execute.js';
 import { storeUpload } from '../../core/feeds/uploads.js';
@@ -97,11 +99,11 @@ function expectedOrders(lines: { rowNumber: number; line: OrderLine }[], manager
   return orders;
 }
 
-async function createDataSource(businessId: string, csv: string, fingerprint: string, name = 'ERP orders'): Promise<string> {
-  const upload = await storeUpload(app.system, { businessId, dataType: 'data_source', filename: 'orders.csv', stream: Readable.from([Buffer.from(csv)]) }, { maxBytes: 10_000_000, ttlSeconds: null });
+async function createDataSource(businessId: string, file: string | Buffer, fingerprint: string, name = 'ERP orders', filename = 'orders.csv'): Promise<string> {
+  const upload = await storeUpload(app.system, { businessId, dataType: 'data_source', filename, stream: Readable.from([Buffer.from(file)]) }, { maxBytes: 10_000_000, ttlSeconds: null });
   const created = await app.db.pool.query<{ id: string }>(
-    `INSERT INTO data_sources (business_id, name, filename, upload_token, header_fingerprint) VALUES ($1, $4, 'orders.csv', $2, $3) RETURNING id`,
-    [businessId, upload.token, fingerprint, name],
+    `INSERT INTO data_sources (business_id, name, filename, upload_token, header_fingerprint) VALUES ($1, $4, $5, $2, $3) RETURNING id`,
+    [businessId, upload.token, fingerprint, name, filename],
   );
   return created.rows[0]!.id;
 }
@@ -277,6 +279,24 @@ describe('executing an approved mapping', () => {
     );
     expect(new Map(viewCustomers.rows.map((row) => [row.key, cents(row.revenue)]))).toEqual(customers);
   }, 90_000);
+
+  it('an XLSX workbook of the same file loads the same rows and rejects', async () => {
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Orders');
+    for (const record of parseCsv(file.csv) as string[][]) sheet.addRow(record);
+    const xlsxSourceId = await createDataSource(t.businessA, Buffer.from(await book.xlsx.writeBuffer()), 'fp-orders', 'ERP orders (workbook)', 'orders.xlsx');
+    const ops = await apiClient(app.url, t.users.opsA.email);
+    const started = await ops.call('POST', '/api/mapping/execute', { data_source_id: xlsxSourceId });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const done = await waitFor('the workbook’s execution', async () => {
+      const res = await ops.call('GET', `/api/mapping/executions/${started.body!.execution_id}`);
+      return ['succeeded', 'failed'].includes(res.body!.status) ? res.body! : undefined;
+    });
+    expect(done).toMatchObject({ status: 'succeeded', error: null, rows_loaded: file.lines.length, rows_rejected: file.bad.size });
+    const rows = await canonicalOrders(t.businessA);
+    expect(rows.map(({ data_source_id: _source, ...row }) => row)).toEqual([...expected.values()].sort((a, b) => a.order_ref.localeCompare(b.order_ref)));
+    expect(rows.every((row) => row.data_source_id === xlsxSourceId)).toBe(true);
+  }, 60_000);
 });
 
 describe('refusals', () => {

@@ -1,19 +1,18 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../core/config.js';
 import { detectEncoding } from '../../core/feeds/encoding.js';
 import { ProductMatcher, similarity } from '../../core/feeds/matching.js';
 import { parse as parseCsvSync } from 'csv-parse/sync';
-import { openTable, sniffDelimiter, withHeaders, type FileSource } from '../../core/feeds/reader.js';
+import { openTable, sniffDelimiter, withHeaders } from '../../core/feeds/reader.js';
 import { mapHeaders, normaliseHeader, templateCsv } from '../../core/feeds/templates.js';
 import { detectDateFormat, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
+import { fixturePath, fixtureSource, memorySource } from '../helpers/feeds.js';
 
-const fixture = (name: string): FileSource => ({ filename: name, open: () => Readable.from([fs.readFileSync(path.join(projectRoot, 'test', 'fixtures', 'feeds', name))]) });
 
 async function readAll(name: string) {
-  const table = await withHeaders(await openTable(fixture(name)));
+  const table = await withHeaders(await openTable(fixtureSource(name)));
   const rows: string[][] = [];
   for await (const row of table.rows) rows.push(row.cells);
   return { table, rows };
@@ -153,8 +152,89 @@ describe('reading each fixture file', () => {
   });
 
   it('refuses an old .xls and binary data with what to do instead', async () => {
-    await expect(openTable(fixture('old-excel.xls'))).rejects.toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/save it as \.xlsx or CSV/) });
-    await expect(openTable(fixture('binary.bin'))).rejects.toMatchObject({ code: 'unsupported_media_type' });
+    await expect(openTable(fixtureSource('old-excel.xls'))).rejects.toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/save it as \.xlsx or CSV/) });
+    await expect(openTable(fixtureSource('binary.bin'))).rejects.toMatchObject({ code: 'unsupported_media_type' });
+  });
+});
+
+describe('XLSX workbooks, read through the archive’s directory', () => {
+  async function workbook(build: (book: ExcelJS.Workbook) => void): Promise<Buffer> {
+    const book = new ExcelJS.Workbook();
+    build(book);
+    return Buffer.from(await book.xlsx.writeBuffer());
+  }
+  async function cellsOf(bytes: Buffer, options: { pieceSize?: number; failAfter?: number } = {}) {
+    const table = await openTable(memorySource('book.xlsx', bytes, options));
+    const rows: string[][] = [];
+    for await (const row of table.rows) rows.push(row.cells);
+    return rows;
+  }
+
+  it('reads the first sheet in tab order, wherever the archive stores it (regression: the sheet stored first was read)', async () => {
+    const written = await workbook((book) => {
+      book.addWorksheet('Other').addRow(['not', 'the', 'feed']);
+      const feed = book.addWorksheet('Feed');
+      feed.addRow(['product_name', 'quantity']);
+      feed.addRow(['Croissant', 2]);
+    });
+    // The feed's tab moved to the front, as Excel saves it: the tab order changes, the parts stay where they were.
+    const zip = await JSZip.loadAsync(written);
+    const workbookXml = await zip.file('xl/workbook.xml')!.async('string');
+    const [other, feed] = workbookXml.match(/<sheet [^>]*\/>/g)!;
+    zip.file('xl/workbook.xml', workbookXml.replace(`${other}${feed}`, `${feed}${other}`));
+    const bytes = await zip.generateAsync({ type: 'nodebuffer' });
+    const stored = Object.keys((await JSZip.loadAsync(bytes)).files).filter((name) => name.startsWith('xl/worksheets/sheet'));
+    expect(stored[0]).toBe('xl/worksheets/sheet1.xml');
+    expect(feed).toContain('name="Feed"');
+    expect(await cellsOf(bytes)).toEqual([['product_name', 'quantity'], ['Croissant', '2']]);
+  });
+
+  it('skips hidden sheets: the first sheet is the first one a person sees', async () => {
+    const bytes = await workbook((book) => {
+      const lookups = book.addWorksheet('Lookups');
+      lookups.addRow(['code', 'name']);
+      lookups.state = 'hidden';
+      book.addWorksheet('Sales').addRow(['product_name']);
+    });
+    expect(await cellsOf(bytes)).toEqual([['product_name']]);
+    const hiddenOnly = await workbook((book) => {
+      const only = book.addWorksheet('Only');
+      only.addRow(['x']);
+      only.state = 'veryHidden';
+    });
+    await expect(cellsOf(hiddenOnly)).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/has no visible sheet\. Unhide the sheet/) });
+  });
+
+  it('reads a workbook stored with xl/workbook.xml last, read after read (regression: exceljs#3064 lost the last entry now and then)', async () => {
+    const bytes = fs.readFileSync(fixturePath('sales.xlsx'));
+    expect(Object.keys((await JSZip.loadAsync(bytes)).files).at(-1)).toBe('xl/workbook.xml');
+    for (let i = 0; i < 25; i++) expect(await cellsOf(bytes, { pieceSize: 997 })).toHaveLength(3);
+  });
+
+  it('a zip archive that is no workbook, and a cut-off workbook, are refused with what to do', async () => {
+    const zip = new JSZip();
+    zip.file('sales.csv', 'product_name,quantity\nCroissant,1\n');
+    await expect(cellsOf(Buffer.from(await zip.generateAsync({ type: 'nodebuffer' })))).rejects.toMatchObject({
+      code: 'unsupported_media_type',
+      message: expect.stringMatching(/is a zip archive but not an Excel workbook .* Upload an \.xlsx workbook or a CSV file/),
+    });
+    const whole = fs.readFileSync(fixturePath('sales.xlsx'));
+    await expect(cellsOf(whole.subarray(0, whole.length - 300))).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/could not be read as an Excel workbook .* Save it again as \.xlsx or CSV/) });
+  });
+
+  it('a source that fails while the sheet is read fails the read with its own error, and a preview can stop early', async () => {
+    const bytes = await workbook((book) => {
+      const sheet = book.addWorksheet('Sales');
+      sheet.addRow(['product_name', 'quantity', 'note']);
+      for (let i = 0; i < 20_000; i++) sheet.addRow([`Product ${i}`, i, `row ${i} of a workbook large enough to be read in many pieces`]);
+    });
+    await expect(cellsOf(bytes, { pieceSize: 4096, failAfter: bytes.length / 2 })).rejects.toThrow(/^connection lost$/);
+
+    const table = await withHeaders(await openTable(memorySource('book.xlsx', bytes, { pieceSize: 4096 })));
+    let n = 0;
+    for await (const _row of table.rows) if (++n === 5) break;
+    table.close();
+    expect(n).toBe(5);
   });
 });
 
@@ -179,19 +259,7 @@ describe('product matching', () => {
 describe('stopping early and failing sources', () => {
   const header = 'product_name,quantity,price,transaction_date\n';
   const body = 'Croissant,1,2.95,2025-09-01\n'.repeat(100_000);
-  const chunked = (text: string, fail = false): FileSource => ({
-    filename: 'big.csv',
-    open: () =>
-      Readable.from(
-        (async function* () {
-          const bytes = Buffer.from(text);
-          for (let i = 0; i < bytes.length; i += 16 * 1024) {
-            if (fail && i > 256 * 1024) throw new Error('connection lost');
-            yield bytes.subarray(i, i + 16 * 1024);
-          }
-        })(),
-      ),
-  });
+  const chunked = (text: string, fail = false) => memorySource('big.csv', Buffer.from(text), { pieceSize: 16 * 1024, failAfter: fail ? 256 * 1024 : undefined });
 
   it('a preview that stops after a few rows of a large file closes cleanly (regression: an unhandled stream error crashed the process)', async () => {
     const table = await withHeaders(await openTable(chunked(header + body)));
@@ -222,17 +290,7 @@ describe('plain CSV is split by hand, everything else by csv-parse, with the sam
   }
   /** The reader over the text cut into pieces of `size` bytes, so records and line breaks straddle chunks. */
   async function read(text: string, size: number) {
-    const source: FileSource = {
-      filename: 'cut.csv',
-      open: () =>
-        Readable.from(
-          (function* () {
-            const bytes = Buffer.from(text);
-            for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
-          })(),
-        ),
-    };
-    const table = await openTable(source);
+    const table = await openTable(memorySource('cut.csv', Buffer.from(text), { pieceSize: size }));
     const rows: { rowNumber: number; cells: string[] }[] = [];
     for await (const row of table.rows) rows.push(row);
     return rows;

@@ -1,0 +1,127 @@
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import type ExcelJS from 'exceljs';
+import type { File } from 'unzipper';
+import { AppError } from '../errors.js';
+import type { FileSource } from './reader.js';
+
+/**
+ * The parts of exceljs's streaming WorkbookReader that each read one part of the archive. Its own `parse()`
+ * reads the archive in one pass, in stored order, and sometimes loses the last entry (exceljs/exceljs#3064:
+ * unzipper's Parse reports its end while an entry is still buffered). exceljs writes `xl/workbook.xml`
+ * last, so such workbooks failed now and then with "Cannot read properties of undefined (reading
+ * 'sheets')". Here every part is opened by its offset from the central directory, the ones a sheet depends
+ * on first, and exceljs reads each of them as its `parse()` would, so cells (shared strings, dates by their
+ * style) read the same.
+ */
+interface WorkbookParts {
+  workbookRels?: { Id: string; Target: string }[];
+  model?: { sheets?: { name: string; rId: string; state?: string }[] };
+  _parseRels(entry: Readable): Promise<void>;
+  _parseWorkbook(entry: Readable): Promise<void>;
+  _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
+  _parseStyles(entry: Readable): Promise<void>;
+  _parseWorksheet(entry: Readable, id: string): Iterable<{ eventType: string; value: ExcelJS.stream.xlsx.WorksheetReader }>;
+}
+
+export interface FirstSheet {
+  rows: AsyncIterable<ExcelJS.Row>;
+  /** Stops reading the sheet. */
+  close(): void;
+}
+
+/**
+ * The first visible sheet of an XLSX workbook in tab order (the one a person sees when opening it), its
+ * rows streamed as the sheet's part is read. Only the archive's directory and the parts the sheet needs
+ * are read, each from its own offset. A file that is no workbook fails with what to do about it; a source
+ * that fails (a lost database connection) fails the read with its own error.
+ */
+export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
+  const reading = readingOf(source);
+  try {
+    // Loaded on the first workbook only: exceljs adds ~30 MB to a process that never reads one.
+    const [{ Open }, { default: excel }] = await Promise.all([import('unzipper'), import('exceljs')]);
+    const directory = await Promise.race([Open.custom({ size: () => Promise.resolve(source.byteSize), stream: reading.open }), reading.failed]);
+    const parts = new Map(directory.files.map((file) => [file.path, file]));
+    const workbookPart = parts.get('xl/workbook.xml');
+    const relsPart = parts.get('xl/_rels/workbook.xml.rels');
+    if (!workbookPart || !relsPart) {
+      throw new AppError('unsupported_media_type', `${source.filename} is a zip archive but not an Excel workbook (it has no xl/workbook.xml). Upload an .xlsx workbook or a CSV file.`);
+    }
+
+    // No input: only parse(), which is not used, reads it.
+    const workbook = new excel.stream.xlsx.WorkbookReader(undefined as never, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' }) as unknown as WorkbookParts;
+    await workbook._parseRels(reading.part(relsPart));
+    await workbook._parseWorkbook(reading.part(workbookPart));
+    const sharedStrings = parts.get('xl/sharedStrings.xml');
+    if (sharedStrings) {
+      // With `sharedStrings: 'cache'` this yields nothing: it fills the workbook's table of strings.
+      for await (const _ of workbook._parseSharedStrings(reading.part(sharedStrings))) continue;
+    }
+    const styles = parts.get('xl/styles.xml');
+    if (styles) await workbook._parseStyles(reading.part(styles));
+
+    const sheet = (workbook.model?.sheets ?? []).find((candidate) => candidate.state !== 'hidden' && candidate.state !== 'veryHidden');
+    if (!sheet) throw new AppError('validation_failed', `${source.filename} has no visible sheet. Unhide the sheet that holds the data (or add one), save the workbook and upload it again.`);
+    const sheetPart = sheetPartOf(parts, workbook.workbookRels ?? [], sheet.rId);
+    if (!sheetPart) throw new AppError('validation_failed', `${source.filename} lists the sheet “${sheet.name}” but does not contain it. Open the workbook in Excel, save it again and upload that.`);
+
+    const entry = reading.part(sheetPart);
+    const [emitted] = workbook._parseWorksheet(entry, sheet.rId);
+    const worksheet = emitted!.value;
+    return {
+      rows: (async function* () {
+        try {
+          yield* worksheet;
+        } catch (error) {
+          throw reading.explain(error);
+        }
+      })(),
+      close: () => entry.destroy(),
+    };
+  } catch (error) {
+    throw reading.explain(error);
+  }
+}
+
+/**
+ * Reading a workbook's parts from its source. unzipper pipes the source's streams without listening for
+ * their errors (an unheard 'error' ends the process), so a failing source is heard here: it fails the parts
+ * being read and the wait for the archive's directory.
+ */
+function readingOf(source: FileSource) {
+  const parts = new Set<Readable>();
+  let sourceFailure: Error | undefined;
+  let fail!: (error: Error) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  return {
+    failed,
+    open(offset: number): Readable {
+      return source.open(offset).on('error', (error) => {
+        sourceFailure ??= error;
+        fail(error);
+        for (const part of parts) part.destroy(error);
+      });
+    },
+    part(file: File): Readable {
+      const part = file.stream();
+      parts.add(part);
+      part.once('close', () => parts.delete(part));
+      return part;
+    },
+    /** The source's own failure as it is; anything else means the file is not a workbook we can read. */
+    explain(error: unknown): Error {
+      if (sourceFailure) return sourceFailure;
+      if (error instanceof AppError) return error;
+      return new AppError('validation_failed', `${source.filename} could not be read as an Excel workbook (${error instanceof Error ? error.message : String(error)}). Save it again as .xlsx or CSV.`);
+    },
+  };
+}
+
+/** The part a workbook relationship points to: targets are relative to `xl/`, or absolute within the archive. */
+function sheetPartOf(parts: Map<string, File>, rels: { Id: string; Target: string }[], relId: string): File | undefined {
+  const target = rels.find((rel) => rel.Id === relId)?.Target;
+  if (!target) return undefined;
+  return parts.get(target.startsWith('/') ? target.slice(1) : posix.normalize(posix.join('xl', target)));
+}
