@@ -211,7 +211,7 @@ const feeds: RecordDefinition = {
   businessIdOf: (row) => row.businessId as string,
   async beforeDelete(_ctx, existing, tx) {
     if (existing.status === 'transforming') throw new AppError('conflict', 'This feed is loading right now; delete it when it has finished.');
-    await removeFeedData((sql, params) => tx.$executeRawUnsafe(sql, ...params), existing.businessId as string, existing.id as number);
+    await removeFeedData((sql, params) => tx.$queryRawUnsafe(sql, ...params), existing.businessId as string, existing.id as number);
   },
 };
 

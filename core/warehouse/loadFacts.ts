@@ -172,13 +172,47 @@ export async function removeFeedFacts(run: SqlRunner, businessId: string, feedId
   await run('DELETE FROM fact_sales WHERE business_id = $1::uuid AND segment = 0 AND data_feed_id = $2', [businessId, feedId]);
 }
 
-/** Everything a feed left in the warehouse and in staging, for deleting the feed (no foreign keys cascade there). */
-export async function removeFeedData(run: SqlRunner, businessId: string, feedId: number): Promise<void> {
+/** A statement's rows (the delete of a feed runs in the records layer's Prisma transaction). */
+export type SqlQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+
+/**
+ * Everything a feed left in the warehouse and in staging, for deleting the feed (no foreign keys cascade
+ * there), in the caller's transaction. Refused while a load of the business runs: loads add customers, and
+ * the feed's customers are reconsidered here.
+ */
+export async function removeFeedData(query: SqlQuery, businessId: string, feedId: number): Promise<void> {
+  const [lock] = await query<{ taken: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken', [businessLoadLock(businessId)]);
+  if (!lock?.taken) throw new AppError('conflict', 'A feed of this business is loading right now; delete this one when it has finished (usually within a minute).');
+  const run: SqlRunner = (sql, params) => query(sql, params);
+  await forgetFeedCustomers(run, businessId, feedId);
   await removeFeedFacts(run, businessId, feedId);
   await dropLoadLeftovers(run, feedId);
   await run('DELETE FROM staging_sales_items WHERE data_feed_id = $1', [feedId]);
   await run('DELETE FROM staging_costs WHERE data_feed_id = $1', [feedId]);
   await markSourceChanged(run, 'fact_sales');
+}
+
+/**
+ * The feed's customers as the business's other facts know them: their first day from those facts, or gone
+ * when only this feed had them (`vw_new_customers_daily` counts customers on their first day, and
+ * `vw_returning_customers_daily` after it). Before the feed's facts go. Reads the business's facts whole
+ * (no index leads with the customer), which a delete can afford.
+ */
+async function forgetFeedCustomers(run: SqlRunner, businessId: string, feedId: number): Promise<void> {
+  await run(
+    `WITH feed_customers AS (
+       SELECT DISTINCT customer_id AS id FROM fact_sales
+       WHERE business_id = $1::uuid AND segment IN (0, $2) AND data_feed_id = $2 AND customer_id IS NOT NULL),
+     kept AS (
+       SELECT f.customer_id AS id, min(f.date_key) AS first_seen FROM fact_sales f JOIN feed_customers c ON c.id = f.customer_id
+       WHERE f.business_id = $1::uuid AND f.data_feed_id IS DISTINCT FROM $2 GROUP BY f.customer_id),
+     gone AS (
+       DELETE FROM dim_customer cu USING feed_customers c
+       WHERE cu.business_id = $1::uuid AND cu.id = c.id AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id))
+     UPDATE dim_customer cu SET first_seen = k.first_seen FROM kept k
+     WHERE cu.business_id = $1::uuid AND cu.id = k.id AND cu.first_seen <> k.first_seen`,
+    [businessId, feedId],
+  );
 }
 
 /**

@@ -117,6 +117,38 @@ describe('commit and load', () => {
     expect(audit.map((e) => e.action)).toEqual(['commit', 'commit', 'rerun', 'delete']);
   });
 
+  it('deleting a feed takes out the customers only it had, and gives the others their first day from the facts left', async () => {
+    const admin = (await apiClient(app.url, t.users.admin.email)).token;
+    const header = 'product_name,quantity,price,transaction_date,customer';
+    const first = await previewAndCommit([header, 'Croissant,1,2.95,2025-10-01,carol@example.com', 'Croissant,1,2.95,2025-10-01,dave@example.com'].join('\n'));
+    await waitForFeed(app.url, ops, first.body!.feed_id);
+    const second = await previewAndCommit([header, 'Croissant,1,2.95,2025-10-05,Carol@example.com'].join('\n'));
+    await waitForFeed(app.url, ops, second.body!.feed_id);
+    const counts = async () => {
+      const newOnes = await app.db.pool.query(`SELECT date_key::text, new_customers::int FROM vw_new_customers_daily WHERE business_id = $1 AND date_key >= '2025-10-01' ORDER BY date_key`, [t.businessA]);
+      const returning = await app.db.pool.query(`SELECT date_key::text, returning_customers::int FROM vw_returning_customers_daily WHERE business_id = $1 AND date_key >= '2025-10-01'`, [t.businessA]);
+      const known = await app.db.pool.query(`SELECT customer_key FROM dim_customer WHERE business_id = $1 AND customer_key IN ('carol@example.com', 'dave@example.com') ORDER BY 1`, [t.businessA]);
+      return { newOnes: newOnes.rows, returning: returning.rows, known: known.rows.map((row) => row.customer_key) };
+    };
+    expect(await counts()).toEqual({ newOnes: [{ date_key: '2025-10-01', new_customers: 2 }], returning: [{ date_key: '2025-10-05', returning_customers: 1 }], known: ['carol@example.com', 'dave@example.com'] });
+
+    // While a load of the business runs (it holds the business's load lock), a delete is refused and changes nothing.
+    const load = await app.db.pool.connect();
+    try {
+      await load.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`backhouse.feeds.load:${t.businessA}`]);
+      const refused = await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${first.body!.feed_id}`);
+      expect(refused.status).toBe(409);
+      expect(refused.body!.error.message).toMatch(/is loading right now; delete this one when it has finished/);
+      expect((await factTotals(first.body!.feed_id)).records).toBe(2);
+    } finally {
+      await load.query('SELECT pg_advisory_unlock_all()');
+      load.release();
+    }
+
+    expect((await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${first.body!.feed_id}`)).status).toBe(204);
+    expect(await counts()).toEqual({ newOnes: [{ date_key: '2025-10-05', new_customers: 1 }], returning: [], known: ['carol@example.com'] });
+  });
+
   it('a job delivered again after its load committed (the worker stopped before the purge) only purges staging', async () => {
     const res = await previewAndCommit(salesCsv, { auto_create_products: true });
     const feedId = res.body!.feed_id as number;
