@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
@@ -209,6 +210,22 @@ describe('XLSX workbooks, read through the archive’s directory', () => {
     const bytes = fs.readFileSync(fixturePath('sales.xlsx'));
     expect(Object.keys((await JSZip.loadAsync(bytes)).files).at(-1)).toBe('xl/workbook.xml');
     for (let i = 0; i < 25; i++) expect(await cellsOf(bytes, { pieceSize: 997 })).toHaveLength(3);
+  });
+
+  it('reads a workbook written as a stream, whose parts give their sizes only after their data', async () => {
+    const out = new PassThrough();
+    const written: Buffer[] = [];
+    out.on('data', (chunk: Buffer) => written.push(chunk));
+    const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: true, useStyles: true });
+    const sheet = writer.addWorksheet('Sales');
+    sheet.addRow(['product_name', 'quantity', 'transaction_date']).commit();
+    sheet.addRow(['Croissant', 2, new Date(Date.UTC(2025, 8, 6))]).commit();
+    await sheet.commit();
+    await writer.commit();
+    const bytes = Buffer.concat(written);
+    // General purpose flag bit 3: sizes and CRC in a data descriptor after the data, zeros in the local header.
+    expect(bytes.readUInt16LE(6) & 0x08).toBe(0x08);
+    expect(await cellsOf(bytes, { pieceSize: 512 })).toEqual([['product_name', 'quantity', 'transaction_date'], ['Croissant', '2', '2025-09-06']]);
   });
 
   it('a zip archive that is no workbook, and a cut-off workbook, are refused with what to do', async () => {
