@@ -1,3 +1,4 @@
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
@@ -26,8 +27,8 @@ async function factTotals(feedId: number) {
   return result.rows[0] as { records: number; revenue: string; cogs: string; margin: string };
 }
 
-async function previewAndCommit(csv: string, commit: Record<string, unknown> = {}, token = ops) {
-  const preview = await uploadPreview(app.url, token, { name: 'feed.csv', bytes: Buffer.from(csv) });
+async function previewAndCommit(file: string | Buffer, commit: Record<string, unknown> = {}, token = ops, name = 'feed.csv') {
+  const preview = await uploadPreview(app.url, token, { name, bytes: Buffer.from(file) });
   expect(preview.status, JSON.stringify(preview.body)).toBe(200);
   return callJson(app.url, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: preview.body.data_type, ...commit });
 }
@@ -252,6 +253,26 @@ describe('commit and load', () => {
 });
 
 describe('integrity around the loaded facts', () => {
+  it('a workbook stored in many upload chunks commits every row of its first visible sheet', async () => {
+    const book = new ExcelJS.Workbook();
+    const notes = book.addWorksheet('Notes');
+    notes.addRow(['not the feed']);
+    notes.state = 'hidden';
+    const sheet = book.addWorksheet('Sales');
+    sheet.addRow(['Product Name', 'Quantity', 'Price', 'Transaction Date', 'Customer']);
+    const rows = 6_000;
+    for (let i = 0; i < rows; i++) sheet.addRow(['Croissant', (i % 7) + 1, 2.95, new Date(Date.UTC(2025, 10, 1 + (i % 28))), `workbook-customer-${i % 300}@example.com`]);
+    const bytes = Buffer.from(await book.xlsx.writeBuffer());
+    // Upload chunks are 32 KiB: the sheet's rows and the archive's directory sit in different chunks.
+    expect(bytes.length).toBeGreaterThan(3 * 32 * 1024);
+    const res = await previewAndCommit(bytes, {}, ops, 'sales.xlsx');
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body!.record_count).toBe(rows);
+    expect((await waitForFeed(app.url, ops, res.body!.feed_id)).status).toBe('transformed');
+    const quantity = Array.from({ length: rows }, (_, i) => (i % 7) + 1).reduce((sum, q) => sum + q, 0);
+    expect(await factTotals(res.body!.feed_id)).toMatchObject({ records: rows, revenue: ((quantity * 295) / 100).toFixed(2) });
+  });
+
   it('a product with sales cannot be deleted (deactivate it instead)', async () => {
     const res = await callJson(app.url, ops, 'DELETE', `/api/products/${t.productA}`);
     expect(res.status).toBe(409);
