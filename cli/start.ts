@@ -1,6 +1,15 @@
+import v8 from 'node:v8';
 import { startBackhouse, type RunMode } from '../app/runtime.js';
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
+
+/**
+ * No pretenuring: V8 moves allocation sites whose objects outlive young collections to allocating straight in
+ * the old generation, where the garbage then waits for a full collection. Reading a workbook's rows (exceljs
+ * allocates per cell) tripped it in about half the runs: a 300,000-row XLSX commit peaked at 385–428 MB
+ * instead of ~265 MB. A flag set here, before any request, reaches every way the server is started.
+ */
+v8.setFlagsFromString('--no-allocation-site-pretenuring');
 
 /** `npm start` (web + workers), `npm run web`, `npm run worker`. Stops cleanly on SIGINT/SIGTERM. */
 const mode: RunMode = process.argv.includes('--web') ? 'web' : process.argv.includes('--worker') ? 'worker' : 'all';
