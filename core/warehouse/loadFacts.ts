@@ -126,8 +126,8 @@ export async function dropAbandonedLoadTables(ctx: Context): Promise<number> {
 }
 
 /**
- * Staged rows from which a load first tells the planner how many the feed has: below it, joins run as
- * nested loops over one row each cost less than the ~40 ms the statistics take.
+ * Staged rows from which a load first tells the planner how many the feed has: below it, the nested loops
+ * that a one-row estimate leads to cost less than the ~40 ms the statistics take.
  */
 const ANALYZE_STAGED_MIN_ROWS = 1_000;
 
@@ -135,7 +135,7 @@ const ANALYZE_STAGED_MIN_ROWS = 1_000;
  * Tells the planner how many staged rows each feed has before a load of some size. Statistics gathered
  * before the feed was staged do not know its id and make it one row: the load then ran its joins as nested
  * loops, each staged row scanning the feed's customers (a million rows ran for over ten minutes where
- * staging also held dead rows; a 20,000-row feed after a large one took 30 s instead of a fraction of one).
+ * staging also held dead rows; a 20,000-row feed after a large one took 30 s instead of ~1 s).
  * A sample of 3,000 rows is enough to tell a large feed from a small one (~40 ms, against ~0.5 s for the
  * default 30,000); its own transaction keeps concurrent loads from queueing behind its lock.
  */

@@ -98,3 +98,20 @@ export async function loadLeftovers(pool: pg.Pool, feedId: number): Promise<stri
   const tables = await pool.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r' AND NOT relispartition ORDER BY relname`, [`fact\\_sales\\_feed\\_${feedId}\\_%`]);
   return tables.rows.map((r) => r.relname);
 }
+
+/** Gathers staging's statistics while it holds only another feed's rows: they then make any other feed one row. */
+export async function analyzeStagingWithoutFeed(pool: pg.Pool, businessId: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO staging_sales_items (data_feed_id, row_number, business_id, product_name, quantity, unit_price, transaction_date)
+     SELECT 2000000000, g, $1, 'Croissant', 1, 2.95, '2025-09-05' FROM generate_series(1, 50) g`,
+    [businessId],
+  );
+  await pool.query('ANALYZE staging_sales_items');
+  await pool.query('DELETE FROM staging_sales_items WHERE data_feed_id = 2000000000');
+}
+
+/** The feeds staging's statistics know by id (its most common `data_feed_id` values). */
+export async function feedsKnownToPlanner(pool: pg.Pool): Promise<number[]> {
+  const known = await pool.query<{ feeds: number[] }>(`SELECT most_common_vals::text::int[] AS feeds FROM pg_stats WHERE tablename = 'staging_sales_items' AND attname = 'data_feed_id'`);
+  return known.rows[0]?.feeds ?? [];
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropAbandonedLoadTables } from '../../core/warehouse/loadFacts.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
-import { callJson, feedPieces, loadLeftovers, uploadPreview, waitForFeed } from '../helpers/feeds.js';
+import { analyzeStagingWithoutFeed, callJson, feedPieces, feedsKnownToPlanner, loadLeftovers, uploadPreview, waitForFeed } from '../helpers/feeds.js';
 
 /**
  * Large feeds load into a fact partition of their own (here from 4 rows, FEED_PARTITION_MIN_ROWS), small ones
@@ -142,19 +142,11 @@ describe('fact partitions', () => {
   });
 
   it('tells the planner about a large feed\'s staged rows before loading them (statistics from before the feed made it one row, and nested loops)', async () => {
-    // Statistics gathered while staging held only another feed's rows.
-    await app.db.pool.query(
-      `INSERT INTO staging_sales_items (data_feed_id, row_number, business_id, product_name, quantity, unit_price, transaction_date)
-       SELECT 2000000000, g, $1, 'Croissant', 1, 2.95, '2025-09-05' FROM generate_series(1, 50) g`,
-      [t.businessA],
-    );
-    await app.db.pool.query('ANALYZE staging_sales_items');
-    await app.db.pool.query('DELETE FROM staging_sales_items WHERE data_feed_id = 2000000000');
+    await analyzeStagingWithoutFeed(app.db.pool, t.businessA);
     const rows = Array.from({ length: 1_200 }, (_, i) => `Croissant,1,2.95,2025-09-05,0,planner-${i}@example.com`);
     const feedId = await commit(['product_name,quantity,price,transaction_date,discount,customer', ...rows].join('\n'));
     expect(await totals(feedId)).toEqual({ records: 1_200, revenue: '3540.00', cogs: '1080.00', margin: '2460.00' });
-    const known = await app.db.pool.query<{ feeds: string[] }>(`SELECT most_common_vals::text::int[] AS feeds FROM pg_stats WHERE tablename = 'staging_sales_items' AND attname = 'data_feed_id'`);
-    expect(known.rows[0]!.feeds).toContain(feedId);
+    expect(await feedsKnownToPlanner(app.db.pool)).toContain(feedId);
     await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${feedId}`);
   });
 

@@ -159,6 +159,17 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+/** Executes a data source through the API, as ops, and waits for the execution to end. */
+async function executeToEnd(dataSourceId: string): Promise<Record<string, any>> {
+  const ops = await apiClient(app.url, t.users.opsA.email);
+  const started = await ops.call('POST', '/api/mapping/execute', { data_source_id: dataSourceId });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  return waitFor('the execution', async () => {
+    const res = await ops.call('GET', `/api/mapping/executions/${started.body!.execution_id}`);
+    return ['succeeded', 'failed'].includes(res.body!.status) ? res.body! : undefined;
+  });
+}
+
 const sender = () => ({ send: (queue: string, data: object) => app.jobs.send(queue, data) });
 
 let file: ReturnType<typeof buildFile>;
@@ -285,13 +296,7 @@ describe('executing an approved mapping', () => {
     const sheet = book.addWorksheet('Orders');
     for (const record of parseCsv(file.csv) as string[][]) sheet.addRow(record);
     const xlsxSourceId = await createDataSource(t.businessA, Buffer.from(await book.xlsx.writeBuffer()), 'fp-orders', 'ERP orders (workbook)', 'orders.xlsx');
-    const ops = await apiClient(app.url, t.users.opsA.email);
-    const started = await ops.call('POST', '/api/mapping/execute', { data_source_id: xlsxSourceId });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const done = await waitFor('the workbook’s execution', async () => {
-      const res = await ops.call('GET', `/api/mapping/executions/${started.body!.execution_id}`);
-      return ['succeeded', 'failed'].includes(res.body!.status) ? res.body! : undefined;
-    });
+    const done = await executeToEnd(xlsxSourceId);
     expect(done).toMatchObject({ status: 'succeeded', error: null, rows_loaded: file.lines.length, rows_rejected: file.bad.size });
     const rows = await canonicalOrders(t.businessA);
     expect(rows.map(({ data_source_id: _source, ...row }) => row)).toEqual([...expected.values()].sort((a, b) => a.order_ref.localeCompare(b.order_ref)));
@@ -378,17 +383,12 @@ describe('the preview and the load agree', () => {
   it('the preview lists exactly the rejects, with the reasons, and the values the execution stores for its rows', async () => {
     const source = await createDataSource(t.businessA, buildPreviewFile(), 'fp-preview', 'Preview orders');
     await createMapping(t.businessA, 'fp-preview', 'approved', fields);
-    const ops = await apiClient(app.url, t.users.opsA.email);
-    const started = await ops.call('POST', '/api/mapping/execute', { data_source_id: source });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const done = await waitFor('the execution', async () => {
-      const res = await ops.call('GET', `/api/mapping/executions/${started.body!.execution_id}`);
-      return ['succeeded', 'failed'].includes(res.body!.status) ? res.body! : undefined;
-    });
+    const done = await executeToEnd(source);
     expect(done.error).toBeNull();
     expect(done.rows_rejected).toBe(6);
 
     const columns = fields.map(([sourceColumn, target, transforms]) => ({ target, source: sourceColumn, transforms }));
+    const ops = await apiClient(app.url, t.users.opsA.email);
     const preview = await ops.call('POST', '/api/mapping/preview', { data_source_id: source, table: 'orders', columns });
     expect(preview.status, JSON.stringify(preview.body)).toBe(200);
     const rows = preview.body!.rows as { row_number: number; values: Record<string, string | null>; errors: unknown[] }[];
@@ -396,7 +396,7 @@ describe('the preview and the load agree', () => {
 
     const rejects = await app.db.pool.query<{ row: number; column: string; value: string | null; reason: string }>(
       'SELECT row_number AS row, column_name AS column, value, reason FROM mapping_rejects WHERE mapping_execution_id = $1 AND row_number <= $2 ORDER BY row_number, id',
-      [started.body!.execution_id, PREVIEW_ROWS + 1],
+      [done.id, PREVIEW_ROWS + 1],
     );
     // Five previewed rows are rejected: two by a numeric column, one by its empty key, one by its date, one by both.
     expect(new Set(rejects.rows.map((reject) => reject.row))).toEqual(new Set([4, 7, 10, 13, 16]));
