@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { File } from 'unzipper';
 import { AppError } from '../errors.js';
@@ -23,6 +23,13 @@ interface WorkbookParts {
   _parseStyles(entry: Readable): Promise<void>;
   _parseWorksheet(entry: Readable, id: string): Iterable<{ eventType: string; value: ExcelJS.stream.xlsx.WorksheetReader }>;
 }
+
+/**
+ * The most a part read whole into memory (shared strings, styles, the workbook and its relationships) may
+ * unpack to. A zip can unpack a thousandfold: a small upload could otherwise fill the process's memory.
+ * A 1,000,000-row workbook with a distinct text in every row keeps ~25 MB of shared strings.
+ */
+const WHOLE_PART_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface FirstSheet {
   rows: AsyncIterable<ExcelJS.Row>;
@@ -51,15 +58,15 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
 
     // No input: only parse(), which is not used, reads it.
     const workbook = new excel.stream.xlsx.WorkbookReader(undefined as never, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' }) as unknown as WorkbookParts;
-    await workbook._parseRels(reading.part(relsPart));
-    await workbook._parseWorkbook(reading.part(workbookPart));
+    await workbook._parseRels(reading.wholePart(relsPart));
+    await workbook._parseWorkbook(reading.wholePart(workbookPart));
     const sharedStrings = parts.get('xl/sharedStrings.xml');
     if (sharedStrings) {
       // With `sharedStrings: 'cache'` this yields nothing: it fills the workbook's table of strings.
-      for await (const _ of workbook._parseSharedStrings(reading.part(sharedStrings))) continue;
+      for await (const _ of workbook._parseSharedStrings(reading.wholePart(sharedStrings))) continue;
     }
     const styles = parts.get('xl/styles.xml');
-    if (styles) await workbook._parseStyles(reading.part(styles));
+    if (styles) await workbook._parseStyles(reading.wholePart(styles));
 
     const sheet = (workbook.model?.sheets ?? []).find((candidate) => candidate.state !== 'hidden' && candidate.state !== 'veryHidden');
     if (!sheet) throw new AppError('validation_failed', `${source.filename} has no visible sheet. Unhide the sheet that holds the data (or add one), save the workbook and upload it again.`);
@@ -109,6 +116,26 @@ function readingOf(source: FileSource) {
       parts.add(part);
       part.once('close', () => parts.delete(part));
       return part;
+    },
+    /**
+     * A part that is kept whole in memory, refused past WHOLE_PART_MAX_BYTES: by the size the archive's
+     * directory gives, and by the bytes it actually unpacks to (the directory can lie).
+     */
+    wholePart(file: File): Readable {
+      const tooLarge = () =>
+        new AppError('validation_failed', `${source.filename} is too large to read as a workbook: its ${file.path} unpacks to more than ${WHOLE_PART_MAX_BYTES / 1024 / 1024} MB. Save the sheet as CSV and upload that.`);
+      if (file.uncompressedSize > WHOLE_PART_MAX_BYTES) throw tooLarge();
+      let unpacked = 0;
+      const counted = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          unpacked += chunk.length;
+          done(unpacked > WHOLE_PART_MAX_BYTES ? tooLarge() : null, chunk);
+        },
+      });
+      const part = this.part(file);
+      part.on('error', (error) => counted.destroy(error));
+      counted.once('close', () => part.destroy());
+      return part.pipe(counted);
     },
     /** The source's own failure as it is; anything else means the file is not a workbook we can read. */
     explain(error: unknown): Error {

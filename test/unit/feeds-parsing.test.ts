@@ -239,6 +239,29 @@ describe('XLSX workbooks, read through the archive’s directory', () => {
     await expect(cellsOf(whole.subarray(0, whole.length - 300))).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/could not be read as an Excel workbook .* Save it again as \.xlsx or CSV/) });
   });
 
+  it('refuses a workbook whose shared strings unpack to more than 64 MB, by the size its directory gives or by what it really unpacks to', async () => {
+    const zip = await JSZip.loadAsync(await workbook((book) => book.addWorksheet('Sales').addRow(['product_name'])));
+    const huge = `<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${'<si><t>x</t></si>'.repeat(4_000_000)}</sst>`;
+    zip.file('xl/sharedStrings.xml', huge, { compression: 'STORE' });
+    const bytes = await zip.generateAsync({ type: 'nodebuffer' });
+    const refusal = { code: 'validation_failed', message: expect.stringMatching(/book\.xlsx is too large to read as a workbook: its xl\/sharedStrings\.xml unpacks to more than 64 MB\. Save the sheet as CSV/) };
+    await expect(cellsOf(bytes)).rejects.toMatchObject(refusal);
+
+    // The archive's directory says the part is small: the bytes it unpacks to are counted all the same.
+    const centralHeader = Buffer.from([0x50, 0x4b, 0x01, 0x02]);
+    const name = Buffer.from('xl/sharedStrings.xml');
+    let patched = 0;
+    for (let at = bytes.indexOf(centralHeader); at !== -1; at = bytes.indexOf(centralHeader, at + 1)) {
+      // A central directory header: the uncompressed size at 24, the file name at 46.
+      if (bytes.subarray(at + 46, at + 46 + name.length).equals(name)) {
+        bytes.writeUInt32LE(1_000, at + 24);
+        patched++;
+      }
+    }
+    expect(patched).toBe(1);
+    await expect(cellsOf(bytes)).rejects.toMatchObject(refusal);
+  });
+
   it('a source that fails while the sheet is read fails the read with its own error, and a preview can stop early', async () => {
     const bytes = await workbook((book) => {
       const sheet = book.addWorksheet('Sales');
