@@ -173,7 +173,7 @@ function openCsv(source: FileSource, head: Buffer): Table {
     headers: [],
     batches: (async function* () {
       let index = 0;
-      for await (const records of csvRecords(text, delimiter)) {
+      for await (const records of csvRecords(text, delimiter, source.filename)) {
         const batch: RowBatch = { rowNumbers: [], cells: [] };
         for (const cells of records) {
           index++;
@@ -197,10 +197,11 @@ function openCsv(source: FileSource, head: Buffer): Table {
  * file's first one) on, csv-parse reads the rest, so quoted fields, embedded line breaks and odd files are
  * read exactly as before. Empty lines are skipped, as csv-parse's skip_empty_lines does.
  */
-async function* csvRecords(text: AsyncIterable<string>, delimiter: string): AsyncGenerator<string[][]> {
+async function* csvRecords(text: AsyncIterable<string>, delimiter: string, filename: string): AsyncGenerator<string[][]> {
   const chunks = text[Symbol.asyncIterator]();
   let carry = '';
   let lineBreak: '\n' | '\r\n' | null = null;
+  let recordsRead = 0;
   for (;;) {
     const next = await chunks.next();
     const chunk = carry + (next.done ? '' : next.value);
@@ -213,13 +214,29 @@ async function* csvRecords(text: AsyncIterable<string>, delimiter: string): Asyn
     const end = next.done ? chunk.length : chunk.lastIndexOf('\n') + 1;
     const records = lineBreak === null ? (chunk.includes('"') || chunk.includes('\r') ? null : []) : splitPlain(chunk.slice(0, end), delimiter, lineBreak);
     if (records === null) {
-      yield* parseRest(chunk, chunks, delimiter, lineBreak);
+      yield* parseRest(chunk, chunks, delimiter, lineBreak, (row) => recordTooLong(filename, recordsRead + row));
       return;
     }
+    recordsRead += records.length;
     if (records.length > 0) yield records;
     carry = chunk.slice(end);
+    if (carry.length > MAX_RECORD_CHARS) throw recordTooLong(filename, recordsRead + 1);
     if (next.done) return;
   }
+}
+
+/**
+ * The longest record read. A file with no line breaks in it (or that is no CSV at all) is refused here,
+ * not gathered into one record: each chunk would be added to it and the whole scanned again, and a 50 MB
+ * line took 72 s of the process's only thread.
+ */
+const MAX_RECORD_CHARS = 1024 * 1024;
+
+function recordTooLong(filename: string, row: number): AppError {
+  return new AppError(
+    'validation_failed',
+    `Row ${row} of ${filename} is longer than 1 MB: its line breaks may be missing, a quote may be left open, or it may not be a CSV file. Check it in a text editor or save it again as CSV, then upload it again.`,
+  );
 }
 
 /** Lines without quotes split into fields; null when the text needs the full parser. */
@@ -240,9 +257,9 @@ function splitPlain(body: string, delimiter: string, lineBreak: '\n' | '\r\n'): 
   return records;
 }
 
-/** csv-parse over `first` and the chunks after it. */
-async function* parseRest(first: string, rest: AsyncIterator<string>, delimiter: string, lineBreak: '\n' | '\r\n' | null): AsyncGenerator<string[][]> {
-  const parser = parseCsv({ delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true, ...(lineBreak ? { record_delimiter: lineBreak } : {}) });
+/** csv-parse over `first` and the chunks after it; `tooLong` names a record over MAX_RECORD_CHARS by its number among them. */
+async function* parseRest(first: string, rest: AsyncIterator<string>, delimiter: string, lineBreak: '\n' | '\r\n' | null, tooLong: (row: number) => AppError): AsyncGenerator<string[][]> {
+  const parser = parseCsv({ delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true, max_record_size: MAX_RECORD_CHARS, ...(lineBreak ? { record_delimiter: lineBreak } : {}) });
   const input = Readable.from(
     (async function* () {
       yield first;
@@ -253,6 +270,9 @@ async function* parseRest(first: string, rest: AsyncIterator<string>, delimiter:
   try {
     // Records are taken as many as the parser holds at a time: one promise per batch, not per row.
     yield* drain<string[]>(parser);
+  } catch (error) {
+    const { code, records } = error as { code?: string; records?: number };
+    throw code === 'CSV_MAX_RECORD_SIZE' ? tooLong((records ?? 0) + 1) : error;
   } finally {
     parser.destroy();
   }

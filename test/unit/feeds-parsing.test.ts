@@ -322,6 +322,29 @@ describe('stopping early and failing sources', () => {
   });
 });
 
+describe('records too long to be rows', () => {
+  const read = async (text: string) => {
+    const table = await openTable(memorySource('long.csv', Buffer.from(text), { pieceSize: 64 * 1024 }));
+    const rows: string[][] = [];
+    for await (const row of table.rows) rows.push(row.cells);
+    return rows;
+  };
+  const long = 'x'.repeat(3 * 1024 * 1024);
+
+  it('refuses a record over 1 MB with its row number: no quotes, an open quote, no line break at all (regression: a 50 MB line took 72 s)', async () => {
+    const refused = (row: number) => ({ code: 'validation_failed', message: expect.stringMatching(new RegExp(`^Row ${row} of long\\.csv is longer than 1 MB: .* save it again as CSV`)) });
+    await expect(read(`product_name,quantity\nCroissant,1\n${long},1\nMuffin,2\n`)).rejects.toMatchObject(refused(3));
+    await expect(read(`product_name,quantity\n"Croissant",1\n"${long},1\nMuffin,2\n`)).rejects.toMatchObject(refused(3));
+    await expect(read(long)).rejects.toMatchObject(refused(1));
+  });
+
+  it('reads a long record under the limit, quoted or not', async () => {
+    const text = 'y'.repeat(900 * 1024);
+    expect(await read(`product_name,note\nCroissant,${text}\n`)).toEqual([['product_name', 'note'], ['Croissant', text]]);
+    expect(await read(`product_name,note\n"Croissant","${text}"\n`)).toEqual([['product_name', 'note'], ['Croissant', text]]);
+  });
+});
+
 describe('plain CSV is split by hand, everything else by csv-parse, with the same records either way', () => {
   /** What csv-parse alone reads from the whole text, numbered and filtered as the reader does. */
   function reference(text: string) {
