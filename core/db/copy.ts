@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
 
 const COPY_SPECIAL = /[\\\t\n\r]/;
 
@@ -21,7 +21,7 @@ export function copyValue(value: string | number | null | undefined): string {
 export class CopyWriter {
   private buffer: string[] = [];
   private size = 0;
-  private readonly stream: NodeJS.WritableStream;
+  private readonly stream: CopyStreamQuery;
 
   constructor(client: PoolClient, sql: string) {
     this.stream = client.query(copyFrom(sql));
@@ -46,5 +46,14 @@ export class CopyWriter {
     await this.flush();
     this.stream.end();
     await finished(this.stream);
+  }
+
+  /**
+   * Abandons the COPY (PostgreSQL gets CopyFail and fails it), so the connection can go on: a ROLLBACK sent
+   * while a COPY is still open waits behind it for ever.
+   */
+  async abort(reason: Error): Promise<void> {
+    this.stream.destroy(reason);
+    await finished(this.stream).catch(() => undefined);
   }
 }

@@ -122,55 +122,61 @@ export async function stageFeedRows(
   let records = 0;
   const issues: RowIssue[] = [];
   const texts: string[] = new Array(staged.length);
-  for await (const batch of feed.batches()) {
-    for (let r = 0; r < batch.cells.length; r++) {
-      const rowNumber = batch.rowNumbers[r]!;
-      const cells = batch.cells[r]!;
-      total++;
-      let bad = false;
-      let productId = '\\N';
-      for (let i = 0; i < staged.length; i++) {
-        const column = staged[i]!;
-        if (column.index === undefined) {
-          texts[i] = column.empty;
+  try {
+    for await (const batch of feed.batches()) {
+      for (let r = 0; r < batch.cells.length; r++) {
+        const rowNumber = batch.rowNumbers[r]!;
+        const cells = batch.cells[r]!;
+        total++;
+        let bad = false;
+        let productId = '\\N';
+        for (let i = 0; i < staged.length; i++) {
+          const column = staged[i]!;
+          if (column.index === undefined) {
+            texts[i] = column.empty;
+            continue;
+          }
+          const cell = cells[column.index] ?? '';
+          let checked: CheckedCell | undefined;
+          if (column.checkAll) {
+            checked = column.known.get(cell);
+            if (!checked) {
+              checked = column.check(cell);
+              // Remembered answers stay few: a column of all-different values is checked cell by cell.
+              if (column.known.size >= 10_000) column.known.clear();
+              column.known.set(cell, checked);
+            }
+          } else if (NOT_AS_WRITTEN.test(cell)) checked = column.check(cell);
+          else {
+            texts[i] = cell;
+            continue;
+          }
+          if (checked.bad) bad = true;
+          texts[i] = checked.text;
+          if (column === product) productId = checked.productId!;
+        }
+        if (bad) {
+          if (issues.length < input.maxIssues) {
+            // The row's reasons, worded as the row check words them (the preview's).
+            const checkedRow = normalizeRow(rowNumber, cells, false);
+            const rowIssues = [...checkedRow.issues];
+            const name = checkedRow.normalized.product_name;
+            if (name && !input.autoCreateProducts && input.matcher.match(name).status === 'missing') {
+              rowIssues.push({ row: rowNumber, column: 'product_name', value: name, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
+            }
+            issues.push(...rowIssues.slice(0, input.maxIssues - issues.length));
+          }
           continue;
         }
-        const cell = cells[column.index] ?? '';
-        let checked: CheckedCell | undefined;
-        if (column.checkAll) {
-          checked = column.known.get(cell);
-          if (!checked) {
-            checked = column.check(cell);
-            // Remembered answers stay few: a column of all-different values is checked cell by cell.
-            if (column.known.size >= 10_000) column.known.clear();
-            column.known.set(cell, checked);
-          }
-        } else if (NOT_AS_WRITTEN.test(cell)) checked = column.check(cell);
-        else {
-          texts[i] = cell;
-          continue;
-        }
-        if (checked.bad) bad = true;
-        texts[i] = checked.text;
-        if (column === product) productId = checked.productId!;
+        records++;
+        if (writer.add(`${prefix}${rowNumber}${business}${productId}\t${texts.join('\t')}\n`)) await writer.flush();
       }
-      if (bad) {
-        if (issues.length < input.maxIssues) {
-          // The row's reasons, worded as the row check words them (the preview's).
-          const checkedRow = normalizeRow(rowNumber, cells, false);
-          const rowIssues = [...checkedRow.issues];
-          const name = checkedRow.normalized.product_name;
-          if (name && !input.autoCreateProducts && input.matcher.match(name).status === 'missing') {
-            rowIssues.push({ row: rowNumber, column: 'product_name', value: name, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
-          }
-          issues.push(...rowIssues.slice(0, input.maxIssues - issues.length));
-        }
-        continue;
-      }
-      records++;
-      if (writer.add(`${prefix}${rowNumber}${business}${productId}\t${texts.join('\t')}\n`)) await writer.flush();
     }
+    await writer.end();
+  } catch (error) {
+    // A file that turns out unreadable part-way (or a lost read) must not leave the COPY open on the connection.
+    await writer.abort(error as Error);
+    throw error;
   }
-  await writer.end();
   return { records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()] };
 }

@@ -283,6 +283,21 @@ describe('integrity around the loaded facts', () => {
     expect(await feedsKnownToPlanner(app.db.pool)).toContain(res.body!.feed_id);
   });
 
+  it('a record longer than 1 MB is refused with its row, at preview and at commit, and the commit keeps nothing', async () => {
+    const oneLine = await uploadPreview(app.url, ops, { name: 'one-line.csv', bytes: Buffer.from(`product_name,quantity,price,transaction_date${',x'.repeat(600_000)}`) });
+    expect(oneLine.status).toBe(422);
+    expect(oneLine.body.error.message).toMatch(/^Row 1 of one-line\.csv is longer than 1 MB/);
+
+    const good = Array.from({ length: 120 }, () => 'Croissant,1,2.95,2025-09-01');
+    const csv = ['product_name,quantity,price,transaction_date', ...good, `Croissant${' '.repeat(1_200_000)},1,2.95,2025-09-01`, ...good].join('\n');
+    const feedsBefore = (await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds')).rows[0].n;
+    const res = await previewAndCommit(csv, {}, ops, 'long-row.csv');
+    expect(res.status).toBe(422);
+    expect(res.body!.error.message).toMatch(/^Row 122 of long-row\.csv is longer than 1 MB/);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds')).rows[0].n).toBe(feedsBefore);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items')).rows[0].n).toBe(0);
+  });
+
   it('a product with sales cannot be deleted (deactivate it instead)', async () => {
     const res = await callJson(app.url, ops, 'DELETE', `/api/products/${t.productA}`);
     expect(res.status).toBe(409);
