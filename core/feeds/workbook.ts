@@ -15,7 +15,7 @@ import type { FileSource } from './reader.js';
  * style) read the same.
  */
 interface WorkbookParts {
-  workbookRels?: { Id: string; Target: string }[];
+  workbookRels?: { Id: string; Type: string; Target: string }[];
   model?: { sheets?: { name: string; rId: string; state?: string }[] };
   _parseRels(entry: Readable): Promise<void>;
   _parseWorkbook(entry: Readable): Promise<void>;
@@ -38,7 +38,7 @@ export interface FirstSheet {
 }
 
 /**
- * The first visible sheet of an XLSX workbook in tab order (the one a person sees when opening it), its
+ * The first visible worksheet of an XLSX workbook in tab order (the one a person sees when opening it), its
  * rows streamed as the sheet's part is read. Only the archive's directory and the parts the sheet needs
  * are read, each from its own offset. A file that is no workbook fails with what to do about it; a source
  * that fails (a lost database connection) fails the read with its own error.
@@ -68,8 +68,10 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
     const styles = parts.get('xl/styles.xml');
     if (styles) await workbook._parseStyles(reading.wholePart(styles));
 
-    const sheet = (workbook.model?.sheets ?? []).find((candidate) => candidate.state !== 'hidden' && candidate.state !== 'veryHidden');
-    if (!sheet) throw new AppError('validation_failed', `${source.filename} has no visible sheet. Unhide the sheet that holds the data (or add one), save the workbook and upload it again.`);
+    // Tabs that are charts (chartsheets) or dialogs hold no rows.
+    const worksheets = new Set((workbook.workbookRels ?? []).filter((rel) => /\/worksheet$/.test(rel.Type)).map((rel) => rel.Id));
+    const sheet = (workbook.model?.sheets ?? []).find((candidate) => worksheets.has(candidate.rId) && candidate.state !== 'hidden' && candidate.state !== 'veryHidden');
+    if (!sheet) throw new AppError('validation_failed', `${source.filename} has no visible sheet of cells. Unhide the sheet that holds the data (or add one), save the workbook and upload it again.`);
     const sheetPart = sheetPartOf(parts, workbook.workbookRels ?? [], sheet.rId);
     if (!sheetPart) throw new AppError('validation_failed', `${source.filename} lists the sheet “${sheet.name}” but does not contain it. Open the workbook in Excel, save it again and upload that.`);
 

@@ -190,6 +190,21 @@ describe('XLSX workbooks, read through the archive’s directory', () => {
     expect(await cellsOf(bytes)).toEqual([['product_name', 'quantity'], ['Croissant', '2']]);
   });
 
+  it('skips a chart tab in front: the first sheet read is the first one of cells', async () => {
+    const written = await workbook((book) => {
+      book.addWorksheet('Chart').addRow(['becomes a chart']);
+      book.addWorksheet('Sales').addRow(['product_name']);
+    });
+    // The first tab made a chartsheet, as Excel stores a chart moved to a tab of its own.
+    const zip = await JSZip.loadAsync(written);
+    const rels = await zip.file('xl/_rels/workbook.xml.rels')!.async('string');
+    const chartRel = rels.match(/<Relationship [^>]*Target="worksheets\/sheet1\.xml"[^>]*\/>/)![0];
+    zip.file('xl/_rels/workbook.xml.rels', rels.replace(chartRel, chartRel.replace('relationships/worksheet', 'relationships/chartsheet').replace('worksheets/sheet1.xml', 'chartsheets/sheet1.xml')));
+    zip.remove('xl/worksheets/sheet1.xml');
+    zip.file('xl/chartsheets/sheet1.xml', '<chartsheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"/></sheetViews></chartsheet>');
+    expect(await cellsOf(await zip.generateAsync({ type: 'nodebuffer' }))).toEqual([['product_name']]);
+  });
+
   it('skips hidden sheets: the first sheet is the first one a person sees', async () => {
     const bytes = await workbook((book) => {
       const lookups = book.addWorksheet('Lookups');
@@ -203,7 +218,7 @@ describe('XLSX workbooks, read through the archive’s directory', () => {
       only.addRow(['x']);
       only.state = 'veryHidden';
     });
-    await expect(cellsOf(hiddenOnly)).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/has no visible sheet\. Unhide the sheet/) });
+    await expect(cellsOf(hiddenOnly)).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/has no visible sheet of cells\. Unhide the sheet/) });
   });
 
   it('reads a workbook stored with xl/workbook.xml last, read after read (regression: exceljs#3064 lost the last entry now and then)', async () => {
