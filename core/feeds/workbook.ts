@@ -31,6 +31,13 @@ interface WorkbookParts {
  */
 const WHOLE_PART_MAX_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The most a row of the sheet may unpack to, as a CSV record may be 1 MB long: the sheet streams, but exceljs
+ * gathers a row, and a cell, whole; a zip unpacking a thousandfold could otherwise fill the process's memory
+ * through a single cell.
+ */
+const MAX_ROW_BYTES = 1024 * 1024;
+
 export interface FirstSheet {
   rows: AsyncIterable<ExcelJS.Row>;
   /** Stops reading the sheet. */
@@ -75,8 +82,8 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
     const sheetPart = sheetPartOf(parts, workbook.workbookRels ?? [], sheet.rId);
     if (!sheetPart) throw new AppError('validation_failed', `${source.filename} lists the sheet “${sheet.name}” but does not contain it. Open the workbook in Excel, save it again and upload that.`);
 
-    const entry = reading.part(sheetPart);
-    const [emitted] = workbook._parseWorksheet(entry, sheet.rId);
+    const sheetXml = withRowsUnder(reading.part(sheetPart), MAX_ROW_BYTES, source.filename);
+    const [emitted] = workbook._parseWorksheet(sheetXml, sheet.rId);
     const worksheet = emitted!.value;
     return {
       rows: (async function* () {
@@ -86,7 +93,7 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
           throw reading.explain(error);
         }
       })(),
-      close: () => entry.destroy(),
+      close: () => sheetXml.destroy(),
     };
   } catch (error) {
     throw reading.explain(error);
@@ -146,6 +153,47 @@ function readingOf(source: FileSource) {
       return new AppError('validation_failed', `${source.filename} could not be read as an Excel workbook (${error instanceof Error ? error.message : String(error)}). Save it again as .xlsx or CSV.`);
     },
   };
+}
+
+/**
+ * The sheet's bytes, failing once more than `maxBytes` pass without a row ending. Row ends are found as
+ * `row>` (which `</row>` and a prefixed `</x:row>` both end with): text that happens to contain it only
+ * makes the check more lenient.
+ */
+function withRowsUnder(sheet: Readable, maxBytes: number, filename: string): Readable {
+  const marker = Buffer.from('row>');
+  let rowsEnded = 0;
+  let sinceRowEnd = 0;
+  // The last bytes before this chunk, for a marker that straddles two chunks.
+  let tail: Buffer = Buffer.alloc(0);
+  const guarded = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      // Where in the chunk the last row end seen ends.
+      let lastEnd = -1;
+      const seam = Buffer.concat([tail, chunk.subarray(0, marker.length - 1)]).indexOf(marker);
+      if (seam !== -1) {
+        rowsEnded++;
+        lastEnd = seam + marker.length - tail.length;
+      }
+      for (let at = chunk.indexOf(marker, Math.max(lastEnd, 0)); at !== -1; at = chunk.indexOf(marker, lastEnd)) {
+        rowsEnded++;
+        lastEnd = at + marker.length;
+      }
+      sinceRowEnd = lastEnd === -1 ? sinceRowEnd + chunk.length : chunk.length - lastEnd;
+      const keep = marker.length - 1;
+      tail = lastEnd === -1 ? Buffer.concat([tail, chunk]).subarray(-keep) : chunk.subarray(Math.max(lastEnd, chunk.length - keep));
+      if (sinceRowEnd <= maxBytes) return done(null, chunk);
+      done(
+        new AppError(
+          'validation_failed',
+          `The row after the first ${rowsEnded} rows of ${filename}'s sheet unpacks to more than ${maxBytes / 1024 / 1024} MB: a cell holds far more than a feed's value, or the file is not a real workbook. Save the sheet as CSV and upload that.`,
+        ),
+      );
+    },
+  });
+  sheet.on('error', (error) => guarded.destroy(error));
+  guarded.once('close', () => sheet.destroy());
+  return sheet.pipe(guarded);
 }
 
 /** The part a workbook relationship points to: targets are relative to `xl/`, or absolute within the archive. */

@@ -277,6 +277,29 @@ describe('XLSX workbooks, read through the archive’s directory', () => {
     await expect(cellsOf(bytes)).rejects.toMatchObject(refusal);
   });
 
+  it('refuses a row of the sheet that unpacks to more than 1 MB, and reads one under it', async () => {
+    const streamed = async (note: string) => {
+      const out = new PassThrough();
+      const written: Buffer[] = [];
+      out.on('data', (chunk: Buffer) => written.push(chunk));
+      // Inline strings: the cells' text is in the sheet itself, not in the shared strings.
+      const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false });
+      const sheet = writer.addWorksheet('Sales');
+      sheet.addRow(['product_name', 'note']).commit();
+      sheet.addRow(['Croissant', 'fine']).commit();
+      sheet.addRow(['Muffin', note]).commit();
+      await sheet.commit();
+      await writer.commit();
+      return Buffer.concat(written);
+    };
+    await expect(cellsOf(await streamed('z'.repeat(3 * 1024 * 1024)), { pieceSize: 4096 })).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringMatching(/^The row after the first 2 rows of book\.xlsx's sheet unpacks to more than 1 MB: .* Save the sheet as CSV/),
+    });
+    const long = 'z'.repeat(900 * 1024);
+    expect((await cellsOf(await streamed(long), { pieceSize: 4096 }))[2]).toEqual(['Muffin', long]);
+  });
+
   it('a source that fails while the sheet is read fails the read with its own error, and a preview can stop early', async () => {
     const bytes = await workbook((book) => {
       const sheet = book.addWorksheet('Sales');
