@@ -251,7 +251,8 @@ function splitPlain(body: string, delimiter: string, lineBreak: '\n' | '\r\n'): 
       if (line.endsWith('\r')) line = line.slice(0, -1);
       else if (i < lines.length - 1) return null;
     }
-    if (line.includes('\r')) return null;
+    // csv-parse refuses a record over MAX_RECORD_CHARS with its row number (a long line can come whole in one chunk).
+    if (line.includes('\r') || line.length > MAX_RECORD_CHARS) return null;
     if (line !== '') records.push(line.split(delimiter));
   }
   return records;

@@ -374,6 +374,15 @@ describe('records too long to be rows', () => {
     await expect(read(`product_name,quantity\nCroissant,1\n${long},1\nMuffin,2\n`)).rejects.toMatchObject(refused(3));
     await expect(read(`product_name,quantity\n"Croissant",1\n"${long},1\nMuffin,2\n`)).rejects.toMatchObject(refused(3));
     await expect(read(long)).rejects.toMatchObject(refused(1));
+    // The same line arriving whole, in one chunk.
+    const whole = await openTable(memorySource('long.csv', Buffer.from(`product_name,quantity\nCroissant,1\n${long},1\nMuffin,2\n`)));
+    await expect(
+      (async () => {
+        for await (const _row of whole.rows) {
+          // read on
+        }
+      })(),
+    ).rejects.toMatchObject(refused(3));
   });
 
   it('reads a long record under the limit, quoted or not', async () => {
