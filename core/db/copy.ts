@@ -48,12 +48,30 @@ export class CopyWriter {
     await finished(this.stream);
   }
 
-  /**
-   * Abandons the COPY (PostgreSQL gets CopyFail and fails it), so the connection can go on: a ROLLBACK sent
-   * while a COPY is still open waits behind it for ever.
-   */
-  async abort(reason: Error): Promise<void> {
-    this.stream.destroy(reason);
-    await finished(this.stream).catch(() => undefined);
+  async abandon(reason: Error): Promise<void> {
+    await abandonCopy(this.stream, reason);
   }
+}
+
+/** Lines written by `work` through one COPY: ended when `work` returns, abandoned when it throws. */
+export async function copyLines<T>(client: PoolClient, sql: string, work: (writer: CopyWriter) => Promise<T>): Promise<T> {
+  const writer = new CopyWriter(client, sql);
+  let result: T;
+  try {
+    result = await work(writer);
+  } catch (error) {
+    await writer.abandon(error as Error);
+    throw error;
+  }
+  await writer.end();
+  return result;
+}
+
+/**
+ * Abandons a COPY (PostgreSQL gets CopyFail and fails it), so the connection can go on: a ROLLBACK sent
+ * while a COPY is still open waits behind it for ever.
+ */
+export async function abandonCopy(copy: CopyStreamQuery, reason: Error): Promise<void> {
+  copy.destroy(reason);
+  await finished(copy).catch(() => undefined);
 }

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { CopyWriter, copyValue } from '../db/copy.js';
+import { copyLines, copyValue } from '../db/copy.js';
 import type { ProductMatcher } from './matching.js';
 import { createCellNormalizers, createRowNormalizer, type RowIssue } from './rows.js';
 import type { FeedTable } from './table.js';
@@ -115,14 +115,14 @@ export async function stageFeedRows(
   const product = staged.find((column) => column.name === 'product_name')!;
   const normalizeRow = createRowNormalizer(input.dataType, feed.table.headers, feed.mapping, feed.dateFormats);
 
-  const writer = new CopyWriter(client, `COPY ${layout.table} (data_feed_id, row_number, business_id, product_id, ${staged.map((c) => layout.columns[c.name]!.staging).join(', ')}) FROM STDIN`);
   const prefix = `${input.feedId}\t`;
   const business = `\t${input.businessId}\t`;
   let total = 0;
   let records = 0;
   const issues: RowIssue[] = [];
   const texts: string[] = new Array(staged.length);
-  try {
+  // Ended once every row is in; abandoned when the file turns out unreadable part-way (or a read is lost).
+  await copyLines(client, `COPY ${layout.table} (data_feed_id, row_number, business_id, product_id, ${staged.map((c) => layout.columns[c.name]!.staging).join(', ')}) FROM STDIN`, async (writer) => {
     for await (const batch of feed.batches()) {
       for (let r = 0; r < batch.cells.length; r++) {
         const rowNumber = batch.rowNumbers[r]!;
@@ -172,11 +172,6 @@ export async function stageFeedRows(
         if (writer.add(`${prefix}${rowNumber}${business}${productId}\t${texts.join('\t')}\n`)) await writer.flush();
       }
     }
-    await writer.end();
-  } catch (error) {
-    // A file that turns out unreadable part-way (or a lost read) must not leave the COPY open on the connection.
-    await writer.abort(error as Error);
-    throw error;
-  }
+  });
   return { records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()] };
 }

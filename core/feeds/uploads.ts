@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Context } from '../context.js';
+import { abandonCopy } from '../db/copy.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { FileSource } from './reader.js';
@@ -103,9 +104,8 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
       copy.end();
       await finished(copy);
     } catch (error) {
-      // Abandons the COPY (PostgreSQL gets CopyFail), so the transaction can roll back.
-      copy.destroy(error as Error);
-      await finished(copy).catch(() => undefined);
+      // So that the transaction can roll back.
+      await abandonCopy(copy, error as Error);
       throw error;
     }
     await client.query('UPDATE upload_files SET byte_size = $2 WHERE token = $1', [token, size]);

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { File } from 'unzipper';
 import { AppError } from '../errors.js';
@@ -142,10 +142,8 @@ function readingOf(source: FileSource) {
           done(unpacked > WHOLE_PART_MAX_BYTES ? tooLarge() : null, chunk);
         },
       });
-      const part = this.part(file);
-      part.on('error', (error) => counted.destroy(error));
-      counted.once('close', () => part.destroy());
-      return part.pipe(counted);
+      // A failure of either fails the other, and a reader that stops stops both; the error reaches the reader.
+      return pipeline(this.part(file), counted, () => undefined);
     },
     /** The source's own failure as it is; anything else means the file is not a workbook we can read. */
     explain(error: unknown): Error {
@@ -192,9 +190,7 @@ function withRowsUnder(sheet: Readable, maxBytes: number, filename: string): Rea
       );
     },
   });
-  sheet.on('error', (error) => guarded.destroy(error));
-  guarded.once('close', () => sheet.destroy());
-  return sheet.pipe(guarded);
+  return pipeline(sheet, guarded, () => undefined);
 }
 
 /** The part a workbook relationship points to: targets are relative to `xl/`, or absolute within the archive. */
