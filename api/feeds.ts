@@ -60,7 +60,8 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
     '/data-feeds',
     handle(async (req, res) => {
       const limit = parse(z.coerce.number().int().min(1).max(200).default(20), req.query.limit, 'limit');
-      res.json({ success: true, feeds: await listFeeds(contextOf(req), limit) });
+      const uploadToken = parse(z.string().uuid('must be an upload token from a preview').optional(), req.query.upload_token, 'upload_token');
+      res.json({ success: true, feeds: await listFeeds(contextOf(req), limit, uploadToken) });
     }),
   );
   router.get(

@@ -2,7 +2,7 @@ import type PgBoss from 'pg-boss';
 import { z } from 'zod';
 import type { Config } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { PROCESS_FEED_QUEUE } from '../core/feeds/commit.js';
+import { failInterruptedCommits, PROCESS_FEED_QUEUE } from '../core/feeds/commit.js';
 import { executeMapping, MAPPING_EXECUTE_QUEUE } from '../core/mapping/execute.js';
 import type { JobQueue } from '../core/queue.js';
 import { purgeExpiredUploads } from '../core/feeds/uploads.js';
@@ -41,7 +41,7 @@ export const queues: QueueDefinition[] = [
     name: 'system.housekeeping',
     options: { retryLimit: 2, retryDelay: 30, retryBackoff: true, policy: 'singleton' },
     schedule: '*/15 * * * *',
-    handle: async (ctx) => ({ ...(await purgeExpiredAuthState(ctx)), uploads: await purgeExpiredUploads(ctx), warehouse: await purgeWarehouseHistory(ctx), abandonedFeedLoads: await dropAbandonedLoadTables(ctx) }),
+    handle: async (ctx) => ({ ...(await purgeExpiredAuthState(ctx)), uploads: await purgeExpiredUploads(ctx), warehouse: await purgeWarehouseHistory(ctx), abandonedFeedLoads: await dropAbandonedLoadTables(ctx), interruptedFeedCommits: await failInterruptedCommits(ctx) }),
   },
   {
     // ProcessDataFeedJob: a committed feed's staging rows into fact_sales (or product costs).

@@ -1,10 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
+import { inTransaction, withAdvisoryLock, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { loadMatcher } from './preview.js';
 import type { FeedSettings } from './settings.js';
+import { monotonic, type FeedSummary } from '../warehouse/loadFacts.js';
+import { commitIsRunning, feedCommitLock } from './locks.js';
+import { countingSource, type FileSource } from './reader.js';
 import { openFeedTable } from './table.js';
 import type { DataType } from './templates.js';
 import { findUpload } from './uploads.js';
@@ -34,9 +39,13 @@ export interface CommitResult {
 const MAX_REPORTED_ISSUES = 200;
 
 /**
- * Reads the whole upload again with full validation, writes its rows to staging in batches, creates the
- * feed and queues its load. All or nothing: a refused commit leaves no feed and no staging rows, and the
- * upload stays available under its token to fix and commit again.
+ * Reads the whole upload again with full validation, writes its rows to staging, and queues the feed's load.
+ * The feed is listed as `processing` from the start, with how far the commit has read (`summary.progress`),
+ * so its history and the page can follow a long commit; its staging rows and its move to `queued` commit
+ * together. All or nothing: a refused or failed commit removes the feed again and keeps no staging rows,
+ * and the upload stays available under its token to fix and commit again. A commit holds its feed's lock
+ * while it runs, so a feed left `processing` by a process that stopped is told apart and marked failed
+ * (`failInterruptedCommits`).
  */
 export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSettings, input: CommitInput): Promise<CommitResult> {
   assertCan(ctx.user, 'feeds', 'new');
@@ -45,56 +54,130 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
   const dataType = input.dataType ?? upload.dataType;
   if (dataType !== upload.dataType) throw new AppError('validation_failed', `This upload was previewed as ${upload.dataType}, not ${dataType}. Preview it again as ${dataType}.`);
   const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
-  const feed = await openFeedTable(dataType, upload, settings.previewRows);
-  const client = await ctx.db.pool.connect();
+  const source = countingSource(upload);
+  const feed = await openFeedTable(dataType, source, settings.previewRows);
   try {
-    await client.query('BEGIN');
-    const created = await client.query<{ id: number }>(
-      `INSERT INTO data_feeds (business_id, user_id, data_type, filename, upload_token, status, summary) VALUES ($1, $2, $3, $4, $5, 'processing', '{}') RETURNING id`,
-      [upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token],
-    );
-    const feedId = created.rows[0]!.id;
-    const { records, invalidRows, issues, missingProducts } = await stageFeedRows(client, feed, {
-      dataType,
-      feedId,
-      businessId: upload.businessId,
-      matcher,
-      autoCreateProducts: input.autoCreateProducts,
-      maxIssues: MAX_REPORTED_ISSUES,
-    });
-    if (invalidRows > 0 && !input.skipInvalidRows) {
-      throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix them and commit again, or commit with skip_invalid_rows to load only the valid rows.`, {
-        invalid_rows: invalidRows,
-        errors: issues,
-        errors_truncated: invalidRows > 0 && issues.length >= MAX_REPORTED_ISSUES,
-      });
-    }
-    if (records === 0) throw new AppError('validation_failed', `${upload.filename} has no rows that can be loaded.`, { invalid_rows: invalidRows, errors: issues });
-    const createdProducts = await createProducts(ctx, client, upload.businessId, missingProducts);
-    if (Object.keys(createdProducts).length > 0) {
+    const feedId = (await ctx.db.pool.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('data_feeds', 'id'))::int AS id`)).rows[0]!.id;
+    const result = await withAdvisoryLock(ctx.db.pool, feedCommitLock(feedId), async (client) => {
+      const startedAt = new Date().toISOString();
+      const processing: FeedSummary = { stage: 'processing', processing_started_at: startedAt, updated_at: startedAt, progress: { rows_read: 0, percent: 0 } };
       await client.query(
-        `UPDATE ${stagingTable(dataType)} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
-        [feedId],
+        `INSERT INTO data_feeds (id, business_id, user_id, data_type, filename, upload_token, status, summary) VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7)`,
+        [feedId, upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token, processing],
       );
-    }
-    const queuedAt = new Date().toISOString();
-    const summary = {
-      stage: 'queued',
-      queued_at: queuedAt,
-      updated_at: queuedAt,
-      issues: invalidRows > 0 ? [{ type: 'warning', code: 'rows_skipped', message: `${invalidRows} invalid row(s) were skipped.`, rows: issues.slice(0, 50) }] : [],
-      error: null,
-    };
-    await client.query(`UPDATE data_feeds SET status = 'queued', record_count = $2, summary = $3, updated_at = now() WHERE id = $1`, [feedId, records, summary]);
-    await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'commit', businessId: upload.businessId, after: { filename: upload.filename, dataType, records, skippedRows: invalidRows, createdProducts } });
-    await client.query('COMMIT');
+      const progress = commitProgress(ctx, feedId, source, startedAt);
+      try {
+        return await inTransaction(client, async (tx) => {
+          const { records, invalidRows, issues, missingProducts } = await stageFeedRows(tx, feed, {
+            dataType,
+            feedId,
+            businessId: upload.businessId,
+            matcher,
+            autoCreateProducts: input.autoCreateProducts,
+            maxIssues: MAX_REPORTED_ISSUES,
+            onRowsRead: progress.report,
+          });
+          if (invalidRows > 0 && !input.skipInvalidRows) {
+            throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix them and commit again, or commit with skip_invalid_rows to load only the valid rows.`, {
+              invalid_rows: invalidRows,
+              errors: issues,
+              errors_truncated: invalidRows > 0 && issues.length >= MAX_REPORTED_ISSUES,
+            });
+          }
+          if (records === 0) throw new AppError('validation_failed', `${upload.filename} has no rows that can be loaded.`, { invalid_rows: invalidRows, errors: issues });
+          const createdProducts = await createProducts(ctx, tx, upload.businessId, missingProducts);
+          if (Object.keys(createdProducts).length > 0) {
+            await tx.query(
+              `UPDATE ${stagingTable(dataType)} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
+              [feedId],
+            );
+          }
+          // The last progress written goes before the feed's move to queued, whose timestamp comes after it.
+          const queuedAt = monotonic(await progress.settle());
+          const summary: FeedSummary = {
+            stage: 'queued',
+            queued_at: queuedAt,
+            updated_at: queuedAt,
+            issues: invalidRows > 0 ? [{ type: 'warning', code: 'rows_skipped', message: `${invalidRows} invalid row(s) were skipped.`, rows: issues.slice(0, 50) }] : [],
+            error: null,
+          };
+          await tx.query(`UPDATE data_feeds SET status = 'queued', record_count = $2, summary = $3, updated_at = now() WHERE id = $1`, [feedId, records, summary]);
+          await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'commit', businessId: upload.businessId, after: { filename: upload.filename, dataType, records, skippedRows: invalidRows, createdProducts } });
+          return { success: true as const, feed_id: feedId, record_count: records, status: 'queued' as const, skipped_rows: invalidRows, created_products: createdProducts };
+        });
+      } catch (error) {
+        await progress.settle();
+        // Nothing of a refused commit stays; should this fail too, the feed is marked failed once the lock is free.
+        await client.query(`DELETE FROM data_feeds WHERE id = $1 AND status = 'processing'`, [feedId]).catch(() => undefined);
+        throw error;
+      }
+    });
     await queue.send(PROCESS_FEED_QUEUE, { feedId }, { singletonKey: `feed-${feedId}` });
-    return { success: true, feed_id: feedId, record_count: records, status: 'queued', skipped_rows: invalidRows, created_products: createdProducts };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    return result;
   } finally {
-    client.release();
     feed.table.close();
   }
+}
+
+/** How often a commit writes how far it has read. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+/**
+ * Writes a committing feed's progress to its row (rows read, and the share of the file read), at most once
+ * a second and one write at a time, on a pooled connection of its own: the commit's is busy staging rows.
+ * `settle` waits for the last write and answers the `updated_at` it gave the summary.
+ */
+function commitProgress(ctx: Context, feedId: number, source: FileSource & { bytesRead(): number }, startedAt: string): { report(rows: number): void; settle(): Promise<string> } {
+  let updatedAt = startedAt;
+  let lastWrite = Date.now();
+  let writing: Promise<void> | null = null;
+  return {
+    report(rows) {
+      if (writing || Date.now() - lastWrite < PROGRESS_INTERVAL_MS) return;
+      lastWrite = Date.now();
+      updatedAt = monotonic(updatedAt);
+      const percent = source.byteSize > 0 ? Math.min(99, Math.floor((100 * source.bytesRead()) / source.byteSize)) : 0;
+      writing = ctx.db.pool
+        .query(
+          `UPDATE data_feeds SET summary = summary || jsonb_build_object('progress', jsonb_build_object('rows_read', $2::int, 'percent', $3::int), 'updated_at', $4::text), updated_at = now()
+           WHERE id = $1 AND status = 'processing'`,
+          [feedId, rows, percent, updatedAt],
+        )
+        .then(
+          () => undefined,
+          (error: unknown) => ctx.log.warn({ err: error, feedId }, 'could not record how far the commit has read'),
+        )
+        .finally(() => (writing = null));
+    },
+    async settle() {
+      await writing;
+      return updatedAt;
+    },
+  };
+}
+
+/**
+ * Marks failed the feeds (all, or those of `feedIds`) that a commit left `processing` when its process
+ * stopped. A running commit holds its feed's lock, so a free lock means nobody is staging the feed's rows
+ * any more, and what was staged went with the commit's connection. Answers how many were marked.
+ */
+export async function failInterruptedCommits(ctx: Context, feedIds?: number[]): Promise<number> {
+  const processing = await ctx.db.pool.query<{ id: number }>(`SELECT id FROM data_feeds WHERE status = 'processing'${feedIds ? ' AND id = ANY($1::int[])' : ''}`, feedIds ? [feedIds] : []);
+  let marked = 0;
+  for (const { id } of processing.rows) {
+    const traceId = randomUUID();
+    const updated = await withTransaction(ctx.db.pool, async (tx) => {
+      if (await commitIsRunning((sql, params) => tx.query(sql, params).then((r) => r.rows), id)) return 0;
+      const error = { code: 'commit_interrupted', message: 'The commit stopped before all of its rows were staged (the server handling it stopped). Nothing was loaded: commit the upload again.', trace_id: traceId };
+      const result = await tx.query(
+        `UPDATE data_feeds SET status = 'failed', summary = summary || jsonb_build_object('stage', 'failed', 'error', $2::jsonb, 'updated_at', $3::text), updated_at = now()
+         WHERE id = $1 AND status = 'processing'`,
+        [id, error, new Date().toISOString()],
+      );
+      return result.rowCount ?? 0;
+    });
+    if (updated > 0) ctx.log.warn({ feedId: id, traceId }, 'a commit stopped before its rows were staged: its feed is marked failed');
+    marked += updated;
+  }
+  return marked;
 }

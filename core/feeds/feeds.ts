@@ -5,7 +5,7 @@ import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import type { FeedSummary } from '../warehouse/loadFacts.js';
-import { PROCESS_FEED_QUEUE } from './commit.js';
+import { failInterruptedCommits, PROCESS_FEED_QUEUE } from './commit.js';
 import { stagingTable } from './stage.js';
 
 interface FeedRow {
@@ -27,22 +27,34 @@ async function findFeed(ctx: Context, feedId: number): Promise<FeedRow> {
   return feed;
 }
 
-/** What the page polls while a feed loads: `{ success, status, summary }`. */
+/**
+ * What the page polls while a feed loads: `{ success, status, summary }`. A feed whose commit stopped
+ * with its process is found out here and shown failed, not `processing` for ever.
+ */
 export async function feedTransformStatus(ctx: Context, feedId: number): Promise<{ success: true; feed_id: number; status: string; record_count: number; summary: FeedSummary }> {
   assertCan(ctx.user, 'feeds', 'show');
-  const feed = await findFeed(ctx, feedId);
+  let feed = await findFeed(ctx, feedId);
+  if (feed.status === 'processing' && (await failInterruptedCommits(ctx, [feedId])) > 0) feed = await findFeed(ctx, feedId);
   return { success: true, feed_id: feed.id, status: feed.status, record_count: feed.record_count, summary: feed.summary };
 }
 
-/** Recent feeds of the caller's business (all businesses for admins), newest first. */
-export async function listFeeds(ctx: Context, limit = 20): Promise<FeedRow[]> {
+/**
+ * Recent feeds of the caller's business (all businesses for admins), newest first; with `uploadToken`, only
+ * those committed from that upload (the page follows its own commit while the request runs).
+ */
+export async function listFeeds(ctx: Context, limit = 20, uploadToken?: string): Promise<FeedRow[]> {
   assertCan(ctx.user, 'feeds', 'list');
   const params: unknown[] = [Math.min(200, Math.max(1, limit))];
-  let where = '';
+  const conditions: string[] = [];
   if (ctx.scope.kind === 'business') {
     params.push(ctx.scope.businessId);
-    where = 'WHERE business_id = $2';
+    conditions.push(`business_id = $${params.length}`);
   }
+  if (uploadToken !== undefined) {
+    params.push(uploadToken);
+    conditions.push(`upload_token = $${params.length}::uuid`);
+  }
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
   const result = await ctx.db.pool.query<FeedRow>(`SELECT id, business_id, data_type, filename, status::text, record_count, summary, created_at FROM data_feeds ${where} ORDER BY created_at DESC, id DESC LIMIT $1`, params);
   return result.rows;
 }

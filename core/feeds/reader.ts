@@ -1,4 +1,4 @@
-import { Readable, Transform, pipeline } from 'node:stream';
+import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import { AppError } from '../errors.js';
@@ -11,6 +11,27 @@ export interface FileSource {
   byteSize: number;
   /** The bytes from `offset` (the start by default) to the end: a workbook's parts are read from their offsets. */
   open(offset?: number): Readable;
+}
+
+/**
+ * A file source that counts the bytes read since it was last opened from the start (a workbook's parts are
+ * then opened at their offsets): the share of the file read so far.
+ */
+export function countingSource(source: FileSource): FileSource & { bytesRead(): number } {
+  let bytes = 0;
+  return {
+    filename: source.filename,
+    byteSize: source.byteSize,
+    open(offset = 0) {
+      if (offset === 0) bytes = 0;
+      const counter = new PassThrough();
+      counter.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      const raw = source.open(offset);
+      raw.on('error', (error) => counter.destroy(error));
+      return raw.pipe(counter);
+    },
+    bytesRead: () => bytes,
+  };
 }
 
 export interface TableRow {

@@ -84,7 +84,16 @@ export interface StagedRows {
 export async function stageFeedRows(
   client: PoolClient,
   feed: FeedTable,
-  input: { dataType: DataType; feedId: number; businessId: string; matcher: ProductMatcher; autoCreateProducts: boolean; maxIssues: number },
+  input: {
+    dataType: DataType;
+    feedId: number;
+    businessId: string;
+    matcher: ProductMatcher;
+    autoCreateProducts: boolean;
+    maxIssues: number;
+    /** Told the rows read so far after each batch (the commit shows its progress). */
+    onRowsRead?: (rows: number) => void;
+  },
 ): Promise<StagedRows> {
   const layout = stagingLayout[input.dataType];
   const normalizers = createCellNormalizers(input.dataType, feed.mapping, feed.dateFormats);
@@ -171,6 +180,7 @@ export async function stageFeedRows(
         records++;
         if (writer.add(`${prefix}${rowNumber}${business}${productId}\t${texts.join('\t')}\n`)) await writer.flush();
       }
+      input.onRowsRead?.(total);
     }
   });
   return { records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()] };

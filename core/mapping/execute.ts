@@ -5,7 +5,6 @@
  * killed mid-way leaves whole batches behind and its retry converges to the same rows.
  */
 import { finished } from 'node:stream/promises';
-import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { assertCan } from '../auth/permissions.js';
@@ -14,7 +13,7 @@ import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
 import { copyValue } from '../db/copy.js';
 import { AppError, notFound } from '../errors.js';
-import { openTable, withHeaders, type FileSource } from '../feeds/reader.js';
+import { countingSource, openTable, withHeaders } from '../feeds/reader.js';
 import { findDataSourceUpload } from '../feeds/uploads.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, viewsDependingOn, WAREHOUSE_REFRESH_CHANGED_QUEUE } from '../warehouse/views.js';
@@ -215,27 +214,6 @@ export interface ExecutionOutcome {
   rowsRejected: number;
   refreshedViews: string[];
   error?: string;
-}
-
-/**
- * A file source that counts the bytes read since it was last opened from the start (a workbook's parts are
- * then opened at their offsets): the share of the file read so far.
- */
-function countingSource(source: FileSource): FileSource & { bytesRead(): number } {
-  let bytes = 0;
-  return {
-    filename: source.filename,
-    byteSize: source.byteSize,
-    open(offset = 0) {
-      if (offset === 0) bytes = 0;
-      const counter = new PassThrough();
-      counter.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      const raw = source.open(offset);
-      raw.on('error', (error) => counter.destroy(error));
-      return raw.pipe(counter);
-    },
-    bytesRead: () => bytes,
-  };
 }
 
 /**

@@ -7,7 +7,8 @@ import { assertPasswordStrength, hashPassword } from '../auth/passwords.js';
 import { normaliseEmail } from '../auth/signIn.js';
 import { roles } from '../auth/principal.js';
 import { AppError } from '../errors.js';
-import { removeFeedData } from '../warehouse/loadFacts.js';
+import { commitIsRunning } from '../feeds/locks.js';
+import { removeFeedData, type SqlQuery } from '../warehouse/loadFacts.js';
 import { assertWidgetSpec, dashboardFilters, dashboardScope, widgetTypes } from '../warehouse/dashboards.js';
 import { warehouseViews } from '../warehouse/views.js';
 
@@ -211,7 +212,12 @@ const feeds: RecordDefinition = {
   businessIdOf: (row) => row.businessId as string,
   async beforeDelete(_ctx, existing, tx) {
     if (existing.status === 'transforming') throw new AppError('conflict', 'This feed is loading right now; delete it when it has finished.');
-    await removeFeedData((sql, params) => tx.$queryRawUnsafe(sql, ...params), existing.businessId as string, existing.id as number);
+    const query: SqlQuery = (sql, params) => tx.$queryRawUnsafe(sql, ...params);
+    // A feed whose commit stopped with its process may go; one still being committed may not.
+    if (existing.status === 'processing' && (await commitIsRunning(query, existing.id as number))) {
+      throw new AppError('conflict', 'This feed\'s rows are still being checked and staged; delete it when its commit has finished.');
+    }
+    await removeFeedData(query, existing.businessId as string, existing.id as number);
   },
 };
 

@@ -7,10 +7,13 @@ import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
 import { stagingTable } from '../feeds/stage.js';
 
-export type FeedStage = 'queued' | 'transforming' | 'transformed' | 'failed';
+export type FeedStage = 'processing' | 'queued' | 'transforming' | 'transformed' | 'failed';
 
 export interface FeedSummary {
   stage: FeedStage;
+  processing_started_at?: string;
+  /** While the commit stages the feed's rows: rows read so far, and the share of the file read. */
+  progress?: { rows_read: number; percent: number };
   queued_at?: string;
   transform_started_at?: string;
   transform_finished_at?: string;
@@ -21,7 +24,7 @@ export interface FeedSummary {
 }
 
 /** A timestamp strictly after the previous one, so `updated_at` never goes backwards (clock skew between workers). */
-function monotonic(previous: string | undefined): string {
+export function monotonic(previous: string | undefined): string {
   const now = Date.now();
   const last = previous ? Date.parse(previous) : 0;
   return new Date(Math.max(now, last + 1)).toISOString();
