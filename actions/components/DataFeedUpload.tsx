@@ -1,8 +1,8 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
-import { Badge, Box, Button, CheckBox, H3, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import { Badge, Box, Button, CheckBox, H3, Icon, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 import { BusinessSelect } from '../../dashboards/components/BusinessSelect.js';
 import { requestJson as call } from '../../dashboards/components/request.js';
-import { FeedChips, FeedStatusBadge, useFeedPolling, type FeedStatus } from './feed-status.js';
+import { FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
 
 type Match =
   | { status: 'exact'; product_name: string; score: number }
@@ -50,6 +50,9 @@ const DataFeedUpload: React.FC = () => {
   const [skipInvalid, setSkipInvalid] = useState(false);
   const [committed, setCommitted] = useState<FeedStatus | null>(null);
   const { feed, problem: statusProblem } = useFeedPolling(committed, 1000);
+  // While the commit request runs, its feed is listed as processing with how far the commit has read.
+  const [committingToken, setCommittingToken] = useState<string | null>(null);
+  const committing = useCommittingFeed(committingToken, 1000);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
@@ -101,6 +104,7 @@ const DataFeedUpload: React.FC = () => {
     if (!preview) return;
     setBusy('Committing…');
     setError(null);
+    setCommittingToken(preview.upload_token);
     try {
       const result = await call<{ feed_id: number; record_count: number; status: string }>('POST', '/dashboard/data-feeds/commit', {
         upload_token: preview.upload_token,
@@ -113,6 +117,7 @@ const DataFeedUpload: React.FC = () => {
     } catch (reason) {
       setError((reason as Error).message);
     } finally {
+      setCommittingToken(null);
       setBusy(null);
     }
   };
@@ -252,6 +257,13 @@ const DataFeedUpload: React.FC = () => {
             <Button variant="contained" onClick={commit} disabled={!!busy || (preview.summary.invalid_rows > 0 && !skipInvalid)} data-testid="commit">
               Commit {preview.filename}
             </Button>
+            {/* Beside the button the commit was started with, which a long preview puts far below the top. */}
+            {committingToken && (
+              <Box flex flexDirection="row" style={{ gap: 8, alignItems: 'center' }} data-testid="committing">
+                <Icon icon="Loader" spin />
+                {committing && <FeedProgress feed={committing} />}
+              </Box>
+            )}
           </Box>
         </Box>
       )}

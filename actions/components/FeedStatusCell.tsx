@@ -1,7 +1,7 @@
 import React, { useMemo } from 'react';
 import { useTranslation, type BasePropertyProps } from 'adminjs';
 import { Badge, Box, Text, ValueGroup } from '@adminjs/design-system';
-import { FeedChips, FeedStatusBadge, useFeedPolling, type FeedStatus, type FeedSummary } from './feed-status.js';
+import { FeedChips, FeedProgress, FeedStatusBadge, useFeedPolling, type FeedStatus, type FeedSummary } from './feed-status.js';
 
 const POLL_MS = 2000;
 
@@ -35,6 +35,7 @@ const FeedStatusCell: React.FC<BasePropertyProps> = ({ record, property, where }
   const content = (
     <Box flex flexDirection="column" style={{ gap: 6, alignItems: 'flex-start', maxWidth: 460 }} data-testid={`feed-status-cell-${feedId}`}>
       <FeedStatusBadge status={feed.status} />
+      <FeedProgress feed={feed} />
       {feed.summary.metrics && <FeedChips metrics={feed.summary.metrics} />}
       {warnings.length > 0 && (
         <Box flex flexDirection="row" style={{ gap: 6, alignItems: 'center' }} data-testid="feed-warnings">

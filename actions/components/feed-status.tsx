@@ -1,6 +1,7 @@
 import React, { useEffect, useState } from 'react';
-import { Badge, Box, Icon } from '@adminjs/design-system';
+import { Badge, Box, Icon, Text } from '@adminjs/design-system';
 import { formatMoney } from '../../dashboards/components/format.js';
+import { ProgressBar } from '../../dashboards/components/ProgressBar.js';
 import { RequestError, requestJson } from '../../dashboards/components/request.js';
 
 /**
@@ -24,6 +25,8 @@ export interface FeedIssue {
 
 export interface FeedSummary {
   stage?: string;
+  /** While the commit checks and stages the rows: rows read so far and the share of the file read. */
+  progress?: { rows_read: number; percent: number };
   metrics?: FeedMetrics;
   issues?: FeedIssue[];
   error?: { message: string } | null;
@@ -99,3 +102,47 @@ export const FeedChips: React.FC<{ metrics: FeedMetrics }> = ({ metrics }) => (
     <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${metrics.gross_margin_percent}%`}</Badge>
   </Box>
 );
+
+/**
+ * The feed its commit is still checking and staging (`processing`) among an upload's feeds, asked for every
+ * `intervalMs` while `uploadToken` is set: the commit request answers only once every row is staged.
+ */
+export function useCommittingFeed(uploadToken: string | null, intervalMs: number): FeedStatus | null {
+  const [committing, setCommitting] = useState<FeedStatus | null>(null);
+  useEffect(() => {
+    setCommitting(null);
+    if (!uploadToken) return undefined;
+    let active = true;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        const { feeds } = await requestJson<{ feeds: (Omit<FeedStatus, 'feed_id'> & { id: number })[] }>('GET', `/dashboard/data-feeds?upload_token=${encodeURIComponent(uploadToken)}&limit=5`);
+        const feed = feeds.find((listed) => listed.status === 'processing');
+        if (active) setCommitting(feed ? { feed_id: feed.id, status: feed.status, record_count: feed.record_count, summary: feed.summary } : null);
+      } catch {
+        // The commit's own answer reports what went wrong; until then the page just shows no progress.
+      }
+      if (active) timer = setTimeout(poll, intervalMs);
+    };
+    timer = setTimeout(poll, intervalMs);
+    return () => {
+      active = false;
+      clearTimeout(timer);
+    };
+  }, [uploadToken, intervalMs]);
+  return committing;
+}
+
+/** How far a commit has read its file, while the feed is `processing`. */
+export const FeedProgress: React.FC<{ feed: FeedStatus }> = ({ feed }) => {
+  const progress = feed.summary.progress;
+  if (feed.status !== 'processing' || !progress) return null;
+  return (
+    <Box data-testid="feed-commit-progress" data-percent={progress.percent} style={{ minWidth: 200 }}>
+      <ProgressBar percent={progress.percent} />
+      <Text variant="sm" mt="sm">
+        Checking and staging rows: {progress.percent}% of the file read, {progress.rows_read.toLocaleString()} rows so far
+      </Text>
+    </Box>
+  );
+};

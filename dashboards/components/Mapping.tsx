@@ -2,6 +2,7 @@ import React, { useCallback, useEffect, useState } from 'react';
 import { ApiClient } from 'adminjs';
 import { requestJson } from './request.js';
 import { BusinessSelect } from './BusinessSelect.js';
+import { ProgressBar } from './ProgressBar.js';
 import { Badge, Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 
 type Transform = { op: string } & Record<string, unknown>;
@@ -459,9 +460,7 @@ const Mapping: React.FC = () => {
                     <Badge variant={statusVariant(execution.status)} data-testid="execution-status">{execution.status}</Badge>{' '}
                     {execution.rows_loaded} rows loaded, {execution.rows_rejected} rejected
                   </Text>
-                  <Box style={{ background: '#eee', height: 8, borderRadius: 4, marginTop: 6 }}>
-                    <Box data-testid="execution-progress" style={{ background: execution.status === 'failed' ? '#c20012' : '#4268f6', width: `${execution.progress_percent}%`, height: 8, borderRadius: 4 }} />
-                  </Box>
+                  <ProgressBar percent={execution.progress_percent} failed={execution.status === 'failed'} testId="execution-progress" />
                   {execution.error && <MessageBox variant="danger" mt="sm" message={execution.error} />}
                   {execution.first_rejects.length > 0 && (
                     <Box mt="sm" data-testid="rejects">

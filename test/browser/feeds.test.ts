@@ -98,6 +98,68 @@ describe.skipIf(!canRun)('the Data Feeds history, live', () => {
     return commit.body!.feed_id as number;
   }
 
+  it('a long commit shows how far it has read, on the page and in the open history, then loads', { timeout: 150_000 }, async () => {
+    const rows = 100_000;
+    const csv = ['product_name,quantity,price,transaction_date', ...Array.from({ length: rows }, (_, i) => `Croissant,${1 + (i % 5)},2.95,2025-11-${String(1 + (i % 28)).padStart(2, '0')}`)].join('\n');
+    const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await signIn(page, session.t.users.opsA.email);
+    await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
+    await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
+    await page.getByTestId('feed-file').setInputFiles({ name: 'long-commit.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('preview-table').waitFor();
+    // Signed in before the locks below: a sign-in is audited too.
+    const history = await session.browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    history.on('pageerror', (error) => pageErrors.push(error.message));
+    await signIn(history, session.t.users.opsA.email);
+
+    // Staging waits behind the first lock; the commit's last step (its audit entry) behind the second, so
+    // the progress it wrote last stays what others see until both are released.
+    const blockers = await Promise.all(['LOCK TABLE staging_sales_items IN SHARE MODE', 'LOCK TABLE audit_log IN SHARE MODE'].map(async (lock) => {
+      const blocker = new pg.Client({ connectionString: session.app.database.url });
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query(lock);
+      return blocker;
+    }));
+    try {
+      await page.getByTestId('commit').click();
+      const progress = page.getByTestId('committing').getByTestId('feed-commit-progress');
+      await progress.waitFor({ timeout: 30_000 });
+      await expect(progress.textContent()).resolves.toMatch(/0% of the file read, 0 rows so far/);
+      const feedId = (await session.app.db.pool.query<{ id: number }>(`SELECT id FROM data_feeds WHERE filename = 'long-commit.csv'`)).rows[0]!.id;
+
+      await history.goto(`${session.app.url}/admin/resources/DataFeed`);
+      const cell = history.getByTestId(`feed-status-cell-${feedId}`);
+      await cell.waitFor({ timeout: 60_000 });
+      expect(await cell.getByTestId('feed-status').getAttribute('data-status')).toBe('processing');
+      await cell.getByTestId('feed-commit-progress').waitFor();
+
+      // Progress is written at most once a second: let one pass, then let the rows through.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await blockers[0]!.query('ROLLBACK');
+      await expect.poll(async () => Number(await progress.getAttribute('data-percent')), { timeout: 30_000 }).toBeGreaterThan(0);
+      await expect(progress.textContent()).resolves.toMatch(/[1-9]\d?% of the file read, [\d,]+ rows so far/);
+      await expect.poll(async () => Number(await cell.getByTestId('feed-commit-progress').getAttribute('data-percent')), { timeout: 30_000 }).toBeGreaterThan(0);
+      await page.getByTestId('commit').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: screenshotPath('feeds-commit-progress') });
+      await history.screenshot({ path: screenshotPath('feeds-history-committing'), fullPage: true });
+
+      await blockers[1]!.query('ROLLBACK');
+      await page.getByTestId('feed-progress').getByTestId('feed-status').getByText('transformed').waitFor({ timeout: 60_000 });
+      await expectText(page, 'chip-records', `${rows} records`);
+      expect(await page.getByTestId('feed-commit-progress').count()).toBe(0);
+      await cell.locator('[data-testid="feed-status"][data-status="transformed"]').waitFor({ timeout: 30_000 });
+      expect(await cell.getByTestId('feed-commit-progress').count()).toBe(0);
+      expect(pageErrors).toEqual([]);
+      await history.close();
+      await page.close();
+    } finally {
+      for (const blocker of blockers) await blocker.end();
+    }
+  });
+
   it('an open list shows loading feeds in progress, then transformed with their chips, or failed with the error, without a reload', { timeout: 150_000 }, async () => {
     const ops = (await apiClient(session.app.url, session.t.users.opsA.email)).token;
     // Holds every load at its first write to fact_sales, so the feeds stay in progress until released.
