@@ -49,6 +49,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     Dashboards: componentLoader.add('Dashboards', path.join(projectRoot, 'dashboards', 'components', 'Dashboards.tsx')),
     Mapping: componentLoader.add('Mapping', path.join(projectRoot, 'dashboards', 'components', 'Mapping.tsx')),
   };
+  componentLoader.override('DefaultNewAction', path.join(projectRoot, 'actions', 'components', 'NewWithDefaults.tsx'));
   const admin = new AdminJS({
     componentLoader,
     dashboard: { component: components.Home, handler: homeHandler({ db: deps.db, log: deps.log }) },

@@ -2,7 +2,7 @@ import type { ResourceWithOptions } from 'adminjs';
 import { roles } from '../core/auth/principal.js';
 import { standardActions } from './access.js';
 import { navigation } from './navigation.js';
-import { recordsResource, type ResourceFactoryDeps } from './records.js';
+import { recordActions, recordsResource, type ResourceFactoryDeps } from './records.js';
 
 /** People & access: users (admins only) and the audit log (read-only, admins only). */
 export function accessResources(deps: ResourceFactoryDeps): ResourceWithOptions[] {
@@ -31,7 +31,7 @@ export function accessResources(deps: ResourceFactoryDeps): ResourceWithOptions[
           disabled: { description: 'A disabled user cannot sign in; their open sessions end at their next request.' },
           lastLoginAt: { isVisible: { list: true, show: true, edit: false, filter: false } },
         },
-        actions: standardActions('users'),
+        actions: recordActions(deps, 'users'),
       },
     },
     {

@@ -1,7 +1,6 @@
 import type { ResourceWithOptions } from 'adminjs';
-import { standardActions } from './access.js';
 import { navigation } from './navigation.js';
-import { recordsResource, type ResourceFactoryDeps } from './records.js';
+import { recordActions, recordsResource, type ResourceFactoryDeps } from './records.js';
 import { browseSpecs } from '../core/warehouse/browse.js';
 import { browseScreen } from './browse-resource.js';
 
@@ -25,7 +24,7 @@ export function catalogResources(deps: ResourceFactoryDeps): ResourceWithOptions
           costPriceCents: { type: 'number', isRequired: false, description: 'In cents: what one unit costs you to make or buy.' },
           unit: { isRequired: false, description: 'How the product is counted: each, loaf, kg… Empty means "each".' },
         },
-        actions: standardActions('products'),
+        actions: recordActions(deps, 'products'),
       },
     },
     // Cost history from cost feeds: what a product's unit cost is made of, and since when.

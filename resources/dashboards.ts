@@ -2,9 +2,8 @@ import type { ResourceWithOptions } from 'adminjs';
 import { roles } from '../core/auth/principal.js';
 import { widgetTypes } from '../core/warehouse/dashboards.js';
 import { warehouseViews } from '../core/warehouse/views.js';
-import { standardActions } from './access.js';
 import { navigation } from './navigation.js';
-import { recordsResource, type ResourceFactoryDeps } from './records.js';
+import { recordActions, recordsResource, type ResourceFactoryDeps } from './records.js';
 
 const choices = (values: readonly string[]) => values.map((value) => ({ value, label: value }));
 
@@ -30,7 +29,7 @@ export function dashboardResources(deps: ResourceFactoryDeps): ResourceWithOptio
             description: 'JSON: the filters the page offers and their defaults, e.g. {"range": "last_30_days", "group_by": "day", "product": true}. Widgets keep to them when their fields name "date" / "product".',
           },
         },
-        actions: standardActions('dashboards'),
+        actions: recordActions(deps, 'dashboards'),
       },
     },
     {
@@ -55,7 +54,7 @@ export function dashboardResources(deps: ResourceFactoryDeps): ResourceWithOptio
           },
           refreshIntervalSeconds: { description: 'How often the page reads the widget again (5 s to a day).' },
         },
-        actions: standardActions('dashboardWidgets'),
+        actions: recordActions(deps, 'dashboardWidgets'),
       },
     },
     {
@@ -71,7 +70,7 @@ export function dashboardResources(deps: ResourceFactoryDeps): ResourceWithOptio
           role: { availableValues: choices(roles) },
           canEdit: { description: 'Only admins edit dashboards.' },
         },
-        actions: standardActions('dashboardPermissions'),
+        actions: recordActions(deps, 'dashboardPermissions'),
       },
     },
   ];

@@ -1,7 +1,6 @@
 import type { ResourceWithOptions } from 'adminjs';
-import { standardActions } from './access.js';
 import { navigation } from './navigation.js';
-import { recordsResource, type ResourceFactoryDeps } from './records.js';
+import { recordActions, recordsResource, type ResourceFactoryDeps } from './records.js';
 
 /** Organisation screens: businesses (tenants) and their shops. */
 export function organisationResources(deps: ResourceFactoryDeps): ResourceWithOptions[] {
@@ -16,7 +15,7 @@ export function organisationResources(deps: ResourceFactoryDeps): ResourceWithOp
         editProperties: ['name', 'timezone', 'currency'],
         sort: { sortBy: 'name', direction: 'asc' },
         properties: { timezone: { description: 'IANA time zone of the business day, for example Europe/London.' } },
-        actions: standardActions('businesses'),
+        actions: recordActions(deps, 'businesses'),
       },
     },
     {
@@ -29,7 +28,7 @@ export function organisationResources(deps: ResourceFactoryDeps): ResourceWithOp
         editProperties: ['business', 'name', 'code'],
         sort: { sortBy: 'name', direction: 'asc' },
         properties: { business: { isRequired: true } },
-        actions: standardActions('shops'),
+        actions: recordActions(deps, 'shops'),
       },
     },
   ];

@@ -30,11 +30,15 @@ describe.skipIf(!canRun)('the admin in a real browser', () => {
     await page.screenshot({ path: screenshotPath('admin-products-list') });
 
     await page.goto(`${session.app.url}/admin/resources/Product/actions/new`);
+    // The form starts from the table's defaults: active, counted each, no cost.
+    await page.locator('input[name="name"]').waitFor();
+    await expect(page.locator('input[name="unit"]').inputValue()).resolves.toBe('each');
+    await expect(page.locator('input[name="costPriceCents"]').inputValue()).resolves.toBe('0');
+    await expect(page.locator('input[type="checkbox"][name="active"], input[type="checkbox"]#active').first().isChecked()).resolves.toBe(true);
     await page.fill('input[name="name"]', 'Browser Baguette');
     await page.fill('input[name="category"]', 'Bread');
     await page.fill('input[name="sellingPriceCents"]', '325');
     await page.fill('input[name="costPriceCents"]', '90');
-    await page.getByText('Active', { exact: true }).click();
     // The business is a searchable select over the Business resource.
     const businessSelect = page.locator('section').filter({ hasText: 'Business' }).locator('input[id^="react-select"]').first();
     await businessSelect.fill('Alpha');
