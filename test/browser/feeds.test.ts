@@ -10,13 +10,8 @@ const { canRun, signIn } = session;
 
 describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
   it('ops drops a file in, sees the preview, creates the missing product, commits, watches it load, then sees the charts', { timeout: 120_000 }, async () => {
-    const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await signIn(page, session.t.users.opsA.email);
-    // The first visit bundles the admin's components (recharts included), which takes a while.
-    await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
-    await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
+    const page = await openWorkbench(pageErrors);
     await page.getByTestId('feed-file').setInputFiles(fixturePath('sales-basic.csv'));
     await page.getByTestId('preview-table').waitFor();
     await expectText(page, 'summary-valid', '4 valid');
@@ -101,12 +96,8 @@ describe.skipIf(!canRun)('the Data Feeds history, live', () => {
   it('a long commit shows how far it has read, on the page and in the open history, then loads', { timeout: 150_000 }, async () => {
     const rows = 100_000;
     const csv = ['product_name,quantity,price,transaction_date', ...Array.from({ length: rows }, (_, i) => `Croissant,${1 + (i % 5)},2.95,2025-11-${String(1 + (i % 28)).padStart(2, '0')}`)].join('\n');
-    const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await signIn(page, session.t.users.opsA.email);
-    await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
-    await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
+    const page = await openWorkbench(pageErrors);
     await page.getByTestId('feed-file').setInputFiles({ name: 'long-commit.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByTestId('preview-table').waitFor();
     // Signed in before the locks below: a sign-in is audited too.
@@ -220,6 +211,17 @@ describe.skipIf(!canRun)('the Data Feeds history, live', () => {
     }
   });
 });
+
+/** A page signed in as ops on the upload workbench, its errors collected into `pageErrors`. */
+async function openWorkbench(pageErrors: string[]): Promise<Page> {
+  const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await signIn(page, session.t.users.opsA.email);
+  // The first visit bundles the admin's components (recharts included), which takes a while.
+  await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
+  await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
+  return page;
+}
 
 async function expectText(page: Page, testId: string, text: string): Promise<void> {
   await page.getByTestId(testId).getByText(text).first().waitFor({ timeout: 15_000 });
