@@ -45,6 +45,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     Home: componentLoader.add('Home', path.join(projectRoot, 'dashboards', 'components', 'Home.tsx')),
     DataFeedUpload: componentLoader.add('DataFeedUpload', path.join(projectRoot, 'actions', 'components', 'DataFeedUpload.tsx')),
     FeedStatusCell: componentLoader.add('FeedStatusCell', path.join(projectRoot, 'actions', 'components', 'FeedStatusCell.tsx')),
+    FeedList: componentLoader.add('FeedList', path.join(projectRoot, 'actions', 'components', 'FeedList.tsx')),
     Metrics: componentLoader.add('Metrics', path.join(projectRoot, 'dashboards', 'components', 'Metrics.tsx')),
     Dashboards: componentLoader.add('Dashboards', path.join(projectRoot, 'dashboards', 'components', 'Dashboards.tsx')),
     Mapping: componentLoader.add('Mapping', path.join(projectRoot, 'dashboards', 'components', 'Mapping.tsx')),
@@ -62,7 +63,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     loginPath: `${ADMIN_ROOT}/login`,
     logoutPath: `${ADMIN_ROOT}/logout`,
     resources: [
-      ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload, status: components.FeedStatusCell }),
+      ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload, status: components.FeedStatusCell, list: components.FeedList }),
       ...catalogResources(resourceDeps),
       ...organisationResources(resourceDeps),
       ...accessResources(resourceDeps),

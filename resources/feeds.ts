@@ -10,7 +10,7 @@ import { recordsResource, type ResourceFactoryDeps } from './records.js';
 const statuses = ['processing', 'queued', 'transforming', 'transformed', 'failed'];
 
 /** Data Feeds: the history of loaded files with their live status and summary, and the upload workbench. */
-export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, components: { upload: string; status: string }): ResourceWithOptions[] {
+export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, components: { upload: string; status: string; list: string }): ResourceWithOptions[] {
   return [
     {
       resource: recordsResource(deps, 'feeds'),
@@ -30,7 +30,8 @@ export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, compon
           businessId: { type: 'reference', reference: 'Business' },
         },
         actions: {
-          list: { isAccessible: allowed('feeds', 'list') },
+          // AdminJS's list, plus a notice of feeds committed since it was fetched.
+          list: { isAccessible: allowed('feeds', 'list'), component: components.list },
           search: { isAccessible: allowed('feeds', 'list') },
           show: { isAccessible: allowed('feeds', 'show') },
           new: { isAccessible: false },

@@ -180,6 +180,15 @@ describe.skipIf(!canRun)('the Data Feeds history, live', () => {
       // Survives only if the page is never reloaded.
       await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
 
+      // A feed committed after the list was fetched is announced, and listed on request, still without a reload.
+      expect(await page.getByTestId('new-feeds').count()).toBe(0);
+      const later = await commitSales(ops, 'history-later.csv', ['product_name,quantity,price,transaction_date', 'Croissant,3,2.95,2025-10-04'].join('\n'));
+      await page.getByTestId('new-feeds').getByText('1 feed was committed since this list was loaded.').waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: screenshotPath('feeds-history-new-feed'), fullPage: true });
+      await page.getByTestId('show-new-feeds').click();
+      await page.getByTestId(`feed-status-cell-${later}`).waitFor({ timeout: 30_000 });
+      await expect.poll(() => page.getByTestId('new-feeds').count(), { timeout: 15_000 }).toBe(0);
+
       // The second feed's staged rows vanish, as when the database restarts before a load: that load fails.
       await session.app.db.pool.query('DELETE FROM staging_sales_items WHERE data_feed_id = $1', [failing]);
       await blocker.query('ROLLBACK');
