@@ -53,7 +53,7 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
     if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
     if (row.status === 'transformed') {
       // Already loaded: a duplicate delivery of the job, or a retry after the worker stopped before the purge.
-      return { dataType: row.data_type, summary: (await client.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary };
+      return { dataType: row.data_type, summary: (await client.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId])).rows[0]!.summary, loadedNow: false };
     }
     // Whether anything is staged; how much is the feed's record count (the commit's, or the load's a rerun restaged).
     const staged = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${stagingTable(row.data_type)} WHERE data_feed_id = $1) AS any`, [feedId]);
@@ -77,10 +77,11 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
       await updateFeed(ctx.db.pool, feedId, 'failed', { stage: 'failed', error: { code: error instanceof AppError ? error.code : 'load_failed', message, trace_id: traceId } }).catch(() => undefined);
       throw error;
     }
-    // The sales views show the new facts once refreshed; the minute schedule would also find them.
-    if (row.data_type === 'sales') await queue.send(WAREHOUSE_REFRESH_CHANGED_QUEUE, {});
-    return { dataType: row.data_type, summary: finished };
+    return { dataType: row.data_type, summary: finished, loadedNow: true };
   });
+  // Once the business's lock is given back: a delete of the feed just seen transformed must not find it held.
+  // The sales views show the new facts once refreshed; the minute schedule would also find them.
+  if (loaded.dataType === 'sales' && loaded.loadedNow) await queue.send(WAREHOUSE_REFRESH_CHANGED_QUEUE, {});
   // The staged rows go once the load has committed, off the feed's way to `transformed` (a million rows take
   // about a second) and after the business's next load may start. If this fails or the worker stops first,
   // the job's retry finds the feed transformed and purges them then.
@@ -182,6 +183,9 @@ export async function removeFeedFacts(run: SqlRunner, businessId: string, feedId
   await run('DELETE FROM fact_sales WHERE business_id = $1::uuid AND segment = 0 AND data_feed_id = $2', [businessId, feedId]);
 }
 
+/** How long a feed's delete waits for a running load of its business before it is refused. */
+const DELETE_WAITS_FOR_LOAD_MS = 2000;
+
 /** A statement's rows (the delete of a feed runs in the records layer's Prisma transaction). */
 export type SqlQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
 
@@ -191,8 +195,14 @@ export type SqlQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
  * the feed's customers are reconsidered here.
  */
 export async function removeFeedData(query: SqlQuery, businessId: string, feedId: number): Promise<void> {
-  const [lock] = await query<{ taken: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken', [businessLoadLock(businessId)]);
-  if (!lock?.taken) throw new AppError('conflict', 'A feed of this business is loading right now; delete this one when it has finished (usually within a minute).');
+  // A load about to end (its feed already reads transformed) gives the lock back within moments.
+  const deadline = Date.now() + DELETE_WAITS_FOR_LOAD_MS;
+  for (;;) {
+    const [lock] = await query<{ taken: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken', [businessLoadLock(businessId)]);
+    if (lock?.taken) break;
+    if (Date.now() >= deadline) throw new AppError('conflict', 'A feed of this business is loading right now; delete this one when it has finished (usually within a minute).');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const run: SqlRunner = (sql, params) => query(sql, params);
   await forgetFeedCustomers(run, businessId, feedId);
   await removeFeedFacts(run, businessId, feedId);

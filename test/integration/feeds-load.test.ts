@@ -146,7 +146,19 @@ describe('commit and load', () => {
       load.release();
     }
 
-    expect((await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${first.body!.feed_id}`)).status).toBe(204);
+    // A load that ends within moments (its feed already reads transformed, its lock not yet given back): the
+    // delete waits for it instead of being refused (regression: a delete just after `transformed` got 409).
+    const ending = await app.db.pool.connect();
+    try {
+      await ending.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`backhouse.feeds.load:${t.businessA}`]);
+      const deleting = callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${first.body!.feed_id}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ending.query('SELECT pg_advisory_unlock_all()');
+      expect((await deleting).status).toBe(204);
+    } finally {
+      await ending.query('SELECT pg_advisory_unlock_all()');
+      ending.release();
+    }
     expect(await counts()).toEqual({ newOnes: [{ date_key: '2025-10-05', new_customers: 1 }], returning: [], known: ['carol@example.com'] });
   });
 
