@@ -102,7 +102,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
             error: null,
           };
           await tx.query(`UPDATE data_feeds SET status = 'queued', record_count = $2, summary = $3, updated_at = now() WHERE id = $1`, [feedId, records, summary]);
-          await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'commit', businessId: upload.businessId, after: { filename: upload.filename, dataType, records, skippedRows: invalidRows, createdProducts } });
+          await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'commit', businessId: upload.businessId, after: { filename: upload.filename, dataType, records, skippedRows: invalidRows, createdProducts } }, tx);
           return { success: true as const, feed_id: feedId, record_count: records, status: 'queued' as const, skipped_rows: invalidRows, created_products: createdProducts };
         });
       } catch (error) {

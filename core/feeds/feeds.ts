@@ -98,7 +98,7 @@ export async function rerunFeed(ctx: Context, queue: JobQueue, feedId: number): 
       `UPDATE data_feeds SET status = 'queued', summary = summary || jsonb_build_object('stage', 'queued', 'queued_at', $2::text, 'error', null), updated_at = now() WHERE id = $1`,
       [feedId, queuedAt],
     );
-    await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'rerun', businessId: feed.business_id, before: { status } });
+    await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'rerun', businessId: feed.business_id, before: { status } }, client);
   });
   await queue.send(PROCESS_FEED_QUEUE, { feedId });
   return { success: true, feed_id: feedId, status: 'queued' };

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import { assertCan } from '../auth/permissions.js';
-import { writeAudit } from '../auth/audit.js';
+import { writeAudits } from '../auth/audit.js';
 import type { Context } from '../context.js';
 import { createRecord } from '../records/service.js';
 import { parseDecimal } from './values.js';
@@ -20,9 +20,7 @@ export async function createProducts(ctx: Context, client: PoolClient, businessI
      ON CONFLICT (business_id, name) DO NOTHING RETURNING id, name`,
     [businessId, names],
   );
-  for (const row of result.rows) {
-    await writeAudit(ctx, { resource: 'products', recordId: row.id, action: 'create', businessId, after: { ...row, businessId, source: 'feed commit' } });
-  }
+  await writeAudits(ctx, result.rows.map((row) => ({ resource: 'products', recordId: row.id, action: 'create', businessId, after: { ...row, businessId, source: 'feed commit' } })), client);
   return Object.fromEntries(result.rows.map((row) => [row.name, row.id]));
 }
 

@@ -137,6 +137,40 @@ describe('a commit in progress', () => {
     expect((await app.db.pool.query(`SELECT count(*)::int AS n FROM data_feeds WHERE upload_token = $1`, [token])).rows[0].n).toBe(0);
   });
 
+  it('a commit failing after it created products keeps neither them nor their audit entries; one that succeeds audits both', async () => {
+    const file = ['product_name,quantity,price,transaction_date', 'Rye Roll,2,2.95,2025-09-01'].join('\n');
+    const productRows = async () => (await app.db.pool.query(`SELECT count(*)::int AS n FROM products WHERE name = 'Rye Roll'`)).rows[0].n as number;
+    const productAudits = async () => (await app.db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE resource = 'products' AND after->>'name' = 'Rye Roll'`)).rows[0].n as number;
+    // The commit's last statements fail (as a lost connection would make them): the feed may not become queued.
+    await app.db.pool.query(`CREATE FUNCTION test_refuse_queued() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.filename = 'fails-late.csv' AND NEW.status = 'queued' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await app.db.pool.query('CREATE TRIGGER test_refuse_queued BEFORE UPDATE ON data_feeds FOR EACH ROW EXECUTE FUNCTION test_refuse_queued()');
+    try {
+      const preview = await uploadPreview(app.url, ops, { name: 'fails-late.csv', bytes: Buffer.from(file) });
+      const failed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+      expect(failed.status).toBe(500);
+      expect(await feedsOf(preview.body.upload_token as string)).toEqual([]);
+      expect(await productRows()).toBe(0);
+      expect(await productAudits()).toBe(0);
+    } finally {
+      await app.db.pool.query('DROP TRIGGER test_refuse_queued ON data_feeds');
+      await app.db.pool.query('DROP FUNCTION test_refuse_queued()');
+    }
+
+    const preview = await uploadPreview(app.url, ops, { name: 'succeeds.csv', bytes: Buffer.from(file) });
+    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+    expect(committed.status).toBe(202);
+    expect(await productRows()).toBe(1);
+    const entries = await app.db.pool.query<{ resource: string; action: string; user_email: string }>(
+      `SELECT resource, action, user_email FROM audit_log WHERE (resource = 'products' AND after->>'name' = 'Rye Roll') OR (resource = 'feeds' AND record_id = $1) ORDER BY id`,
+      [String(committed.body!.feed_id)],
+    );
+    expect(entries.rows).toEqual([
+      { resource: 'products', action: 'create', user_email: t.users.opsA.email },
+      { resource: 'feeds', action: 'commit', user_email: t.users.opsA.email },
+    ]);
+  });
+
   it('only its own business sees the feeds of an upload', async () => {
     const preview = await uploadPreview(app.url, ops, { name: 'scoped.csv', bytes: Buffer.from(csv.split('\n').slice(0, 20).join('\n')) });
     const token = preview.body.upload_token as string;
