@@ -105,7 +105,7 @@ describe('a commit in progress', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await staging.release();
     await waitFor('the commit to reach its audit entry', async () => {
-      const waiting = await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO "public"."audit_log"%'`);
+      const waiting = await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO audit_log%'`);
       return waiting.rowCount ? true : undefined;
     });
     const [read] = await feedsOf(token);
