@@ -2,6 +2,7 @@ import React, { useEffect, useState } from 'react';
 import { List, type ActionProps } from 'adminjs';
 import { useLocation, useNavigate } from 'react-router';
 import { Box, Button, MessageBox } from '@adminjs/design-system';
+import { pollEvery } from '../../dashboards/components/poll.js';
 import { requestJson } from '../../dashboards/components/request.js';
 
 /** How often the list asks whether feeds were committed since it was fetched. */
@@ -18,25 +19,22 @@ const FeedList: React.FC<ActionProps> = (props) => {
   const [committedSince, setCommittedSince] = useState(0);
   useEffect(() => {
     setCommittedSince(0);
-    let active = true;
     let newestAtLoad: number | null = null;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
-      try {
-        const { feeds } = await requestJson<{ feeds: { id: number }[] }>('GET', '/dashboard/data-feeds?limit=200');
-        const newest = feeds.reduce((max, feed) => Math.max(max, feed.id), 0);
-        if (newestAtLoad === null) newestAtLoad = newest;
-        if (active) setCommittedSince(feeds.filter((feed) => feed.id > newestAtLoad!).length);
-      } catch {
-        // The list itself still works; the next poll asks again.
-      }
-      if (active) timer = setTimeout(poll, NEW_FEEDS_POLL_MS);
-    };
-    void poll();
-    return () => {
-      active = false;
-      clearTimeout(timer);
-    };
+    return pollEvery(
+      NEW_FEEDS_POLL_MS,
+      async (active) => {
+        try {
+          const { feeds } = await requestJson<{ feeds: { id: number }[] }>('GET', '/dashboard/data-feeds?limit=200');
+          const newest = feeds.reduce((max, feed) => Math.max(max, feed.id), 0);
+          if (newestAtLoad === null) newestAtLoad = newest;
+          if (active()) setCommittedSince(feeds.filter((feed) => feed.id > newestAtLoad!).length);
+        } catch {
+          // The list itself still works; the next poll asks again.
+        }
+        return true;
+      },
+      { immediately: true },
+    );
   }, [location.search]);
 
   const showThem = () => {

@@ -1,6 +1,7 @@
 import React, { useEffect, useState } from 'react';
 import { Badge, Box, Icon, Text } from '@adminjs/design-system';
 import { formatMoney } from '../../dashboards/components/format.js';
+import { pollEvery } from '../../dashboards/components/poll.js';
 import { ProgressBar } from '../../dashboards/components/ProgressBar.js';
 import { RequestError, requestJson } from '../../dashboards/components/request.js';
 
@@ -57,27 +58,19 @@ export function useFeedPolling(start: FeedStatus | null, intervalMs: number): { 
   useEffect(() => {
     setProblem(null);
     if (!start || isFinalStatus(start.status)) return undefined;
-    let active = true;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
+    return pollEvery(intervalMs, async (active) => {
       try {
         const next = await requestJson<FeedStatus>('GET', transformStatusUrl(start.feed_id));
-        if (!active) return;
+        if (!active()) return false;
         setLive({ basis: start, feed: next });
         setProblem(null);
-        if (isFinalStatus(next.status)) return;
+        return !isFinalStatus(next.status);
       } catch (reason) {
-        if (!active) return;
+        if (!active()) return false;
         setProblem((reason as Error).message);
-        if (reason instanceof RequestError && reason.status >= 400 && reason.status < 500) return;
+        return !(reason instanceof RequestError && reason.status >= 400 && reason.status < 500);
       }
-      timer = setTimeout(poll, intervalMs);
-    };
-    timer = setTimeout(poll, intervalMs);
-    return () => {
-      active = false;
-      clearTimeout(timer);
-    };
+    });
   }, [start, intervalMs]);
   return { feed: live && live.basis === start ? live.feed : start, problem };
 }
@@ -112,23 +105,16 @@ export function useCommittingFeed(uploadToken: string | null, intervalMs: number
   useEffect(() => {
     setCommitting(null);
     if (!uploadToken) return undefined;
-    let active = true;
-    let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
+    return pollEvery(intervalMs, async (active) => {
       try {
         const { feeds } = await requestJson<{ feeds: (Omit<FeedStatus, 'feed_id'> & { id: number })[] }>('GET', `/dashboard/data-feeds?upload_token=${encodeURIComponent(uploadToken)}&limit=5`);
         const feed = feeds.find((listed) => listed.status === 'processing');
-        if (active) setCommitting(feed ? { feed_id: feed.id, status: feed.status, record_count: feed.record_count, summary: feed.summary } : null);
+        if (active()) setCommitting(feed ? { feed_id: feed.id, status: feed.status, record_count: feed.record_count, summary: feed.summary } : null);
       } catch {
         // The commit's own answer reports what went wrong; until then the page just shows no progress.
       }
-      if (active) timer = setTimeout(poll, intervalMs);
-    };
-    timer = setTimeout(poll, intervalMs);
-    return () => {
-      active = false;
-      clearTimeout(timer);
-    };
+      return true;
+    });
   }, [uploadToken, intervalMs]);
   return committing;
 }

@@ -54,6 +54,18 @@ export async function inTransaction<C extends pg.ClientBase, T>(client: C, work:
   }
 }
 
+/** A statement's rows: a pg client's, or Prisma's `$queryRawUnsafe` in a transaction. */
+export type SqlQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+
+/**
+ * Takes the advisory lock on `key` for the caller's transaction when nobody holds it, without waiting, and
+ * answers whether it did. `withAdvisoryLock` holds one across transactions; this one ends with the transaction.
+ */
+export async function tryTransactionLock(query: SqlQuery, key: string): Promise<boolean> {
+  const [lock] = await query<{ taken: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken', [key]);
+  return lock?.taken === true;
+}
+
 export interface AdvisoryLockWait {
   /** Give up after this long with a conflict error carrying `message` (default: wait as long as it takes). */
   timeout?: { seconds: number; message: string };

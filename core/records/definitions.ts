@@ -6,9 +6,10 @@ import type { Scope } from '../auth/scope.js';
 import { assertPasswordStrength, hashPassword } from '../auth/passwords.js';
 import { normaliseEmail } from '../auth/signIn.js';
 import { roles } from '../auth/principal.js';
+import type { SqlQuery } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { commitIsRunning } from '../feeds/locks.js';
-import { removeFeedData, type SqlQuery } from '../warehouse/loadFacts.js';
+import { removeFeedData } from '../warehouse/loadFacts.js';
 import { assertWidgetSpec, dashboardFilters, dashboardScope, widgetTypes } from '../warehouse/dashboards.js';
 import { warehouseViews } from '../warehouse/views.js';
 

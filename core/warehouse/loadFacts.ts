@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import type { Context } from '../context.js';
-import { inTransaction, withAdvisoryLock, withTransaction } from '../db/index.js';
+import { inTransaction, tryTransactionLock, withAdvisoryLock, withTransaction, type SqlQuery } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
@@ -186,9 +186,6 @@ export async function removeFeedFacts(run: SqlRunner, businessId: string, feedId
 /** How long a feed's delete waits for a running load of its business before it is refused. */
 const DELETE_WAITS_FOR_LOAD_MS = 2000;
 
-/** A statement's rows (the delete of a feed runs in the records layer's Prisma transaction). */
-export type SqlQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
-
 /**
  * Everything a feed left in the warehouse and in staging, for deleting the feed (no foreign keys cascade
  * there), in the caller's transaction. Refused while a load of the business runs: loads add customers, and
@@ -198,8 +195,7 @@ export async function removeFeedData(query: SqlQuery, businessId: string, feedId
   // A load about to end (its feed already reads transformed) gives the lock back within moments.
   const deadline = Date.now() + DELETE_WAITS_FOR_LOAD_MS;
   for (;;) {
-    const [lock] = await query<{ taken: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken', [businessLoadLock(businessId)]);
-    if (lock?.taken) break;
+    if (await tryTransactionLock(query, businessLoadLock(businessId))) break;
     if (Date.now() >= deadline) throw new AppError('conflict', 'A feed of this business is loading right now; delete this one when it has finished (usually within a minute).');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
