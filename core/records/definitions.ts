@@ -46,6 +46,8 @@ export interface RecordDefinition {
   virtualFields?: string[];
   /** Checks before a row is deleted (the last admin stays), and what goes with it, in the same transaction. */
   beforeDelete?(ctx: Context, existing: Row, tx: Prisma.TransactionClient): Promise<void>;
+  /** How long a delete's transaction may run, where `beforeDelete` removes much (Prisma ends one after 5 s). */
+  deleteTimeoutMs?: number;
   /** Unique constraints → field names, for a readable 409. */
   uniqueFields?: Record<string, string>;
 }
@@ -211,6 +213,8 @@ const feeds: RecordDefinition = {
   label: 'Data feed',
   scopeWhere: (scope) => ({ businessId: scope.businessId }),
   businessIdOf: (row) => row.businessId as string,
+  // A feed's delete takes its facts, staged rows and customers: seconds for a large feed of a large business.
+  deleteTimeoutMs: 10 * 60_000,
   async beforeDelete(_ctx, existing, tx) {
     if (existing.status === 'transforming') throw new AppError('conflict', 'This feed is loading right now; delete it when it has finished.');
     const query: SqlQuery = (sql, params) => tx.$queryRawUnsafe(sql, ...params);

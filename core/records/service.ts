@@ -185,7 +185,7 @@ export async function deleteRecord(ctx: Context, resource: RecordResource, id: s
       await def.beforeDelete?.(ctx, before, tx);
       await delegateOf(tx, def).delete({ where: { id: before.id } });
       await writeAudit(ctx, { resource, recordId: String(before.id), action: 'delete', businessId: def.businessIdOf(before), before: redact(def, before) }, tx);
-    });
+    }, def.deleteTimeoutMs ? { timeout: def.deleteTimeoutMs } : undefined);
   } catch (error) {
     translateDbError(def, error);
   }

@@ -162,6 +162,29 @@ describe('commit and load', () => {
     expect(await counts()).toEqual({ newOnes: [{ date_key: '2025-10-05', new_customers: 1 }], returning: [], known: ['carol@example.com'] });
   });
 
+  it('a delete that takes longer than five seconds still goes through (regression: Prisma ended its transaction at 5 s)', async () => {
+    const admin = (await apiClient(app.url, t.users.admin.email)).token;
+    const res = await previewAndCommit(salesCsv, { auto_create_products: true });
+    const feedId = res.body!.feed_id as number;
+    await waitForFeed(app.url, ops, feedId);
+    // A large business's delete reads all its facts; here a reader holding the feed's facts for 6 s stands in for that.
+    const reader = await app.db.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT 1 FROM fact_sales WHERE data_feed_id = $1 FOR SHARE', [feedId]);
+      const deleting = callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${feedId}`);
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      await reader.query('COMMIT');
+      const deleted = await deleting;
+      expect(deleted.status, JSON.stringify(deleted.body)).toBe(204);
+    } finally {
+      await reader.query('ROLLBACK').catch(() => undefined);
+      reader.release();
+    }
+    expect((await factTotals(feedId)).records).toBe(0);
+    expect(await app.db.prisma.dataFeed.findUnique({ where: { id: feedId } })).toBeNull();
+  }, 20_000);
+
   it('a job delivered again after its load committed (the worker stopped before the purge) only purges staging', async () => {
     const res = await previewAndCommit(salesCsv, { auto_create_products: true });
     const feedId = res.body!.feed_id as number;
