@@ -75,3 +75,57 @@ export async function abandonCopy(copy: CopyStreamQuery, reason: Error): Promise
   copy.destroy(reason);
   await finished(copy).catch(() => undefined);
 }
+
+/** COPY's binary format: signature, flags, header extension length; and the end-of-data marker. */
+export const COPY_BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+export const COPY_BINARY_TRAILER = Buffer.from([0xff, 0xff]);
+
+/**
+ * The data of each row of a one-column binary COPY, as it arrives: the signature, each row's field count
+ * and length and the trailer are dropped, the rows counted. Data is handed on in the pieces it came in.
+ */
+export class BinaryCopyData {
+  rows = 0;
+  /** Framing bytes gathered until the unit they belong to is whole (the header, a row's head, the trailer). */
+  private framing = Buffer.alloc(0);
+  private headerRead = false;
+  private dataLeft = 0;
+
+  take(chunk: Buffer): Buffer[] {
+    const pieces: Buffer[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.dataLeft > 0) {
+        const length = Math.min(this.dataLeft, chunk.length - at);
+        pieces.push(chunk.subarray(at, at + length));
+        at += length;
+        this.dataLeft -= length;
+        continue;
+      }
+      const wanted = this.framingLength() - this.framing.length;
+      const taken = chunk.subarray(at, at + wanted);
+      at += taken.length;
+      this.framing = Buffer.concat([this.framing, taken]);
+      if (this.framing.length === this.framingLength()) this.readFraming();
+    }
+    return pieces;
+  }
+
+  /** The header; or a row's field count and its field's length; or the trailer (a field count of -1). */
+  private framingLength(): number {
+    if (!this.headerRead) return COPY_BINARY_HEADER.length;
+    return this.framing.length >= 2 && this.framing.readInt16BE(0) === -1 ? 2 : 6;
+  }
+
+  private readFraming(): void {
+    if (!this.headerRead) {
+      if (!this.framing.equals(COPY_BINARY_HEADER)) throw new Error('Unexpected header in a binary COPY.');
+      this.headerRead = true;
+    } else if (this.framing.length === 6) {
+      if (this.framing.readInt16BE(0) !== 1) throw new Error('Unexpected row in a binary COPY: one field per row expected.');
+      this.rows++;
+      this.dataLeft = Math.max(this.framing.readInt32BE(2), 0);
+    }
+    this.framing = Buffer.alloc(0);
+  }
+}

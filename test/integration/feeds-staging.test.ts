@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMatcher } from '../../core/feeds/preview.js';
@@ -173,5 +174,23 @@ describe('uploads kept in PostgreSQL', () => {
       for await (const chunk of upload.open(offset)) read.push(chunk as Buffer);
       expect(Buffer.concat(read).equals(bytes.subarray(offset)), `from ${offset}`).toBe(true);
     }
+  });
+
+  it('a reader that pauses or stops holds no connection (unzipper leaves the streams it has read from paused)', async () => {
+    const bytes = Buffer.alloc(1024 * 1024, 'x');
+    const stored = await storeUpload(app.system, { businessId: t.businessA, dataType: 'sales', filename: 'bytes.csv', stream: Readable.from([bytes]) }, { maxBytes: 10_000_000, ttlSeconds: 60 });
+    const upload = await findUpload(app.system, stored.token);
+    const { pool } = app.system.db;
+    // Many more readers than the pool has connections, each left paused after its first bytes.
+    const paused = [];
+    for (let i = 0; i < 4 * pool.options.max!; i++) {
+      const stream = upload.open(i * 1000);
+      const [first] = (await once(stream, 'data')) as [Buffer];
+      stream.pause();
+      expect(first[0]).toBe(0x78);
+      paused.push(stream);
+    }
+    expect((await pool.query('SELECT 1 AS answer')).rows[0].answer).toBe(1);
+    for (const stream of paused) stream.destroy();
   });
 });
