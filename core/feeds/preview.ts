@@ -34,6 +34,8 @@ export interface PreviewResult {
     /** True when the file has more rows than the preview shows; totals then count the shown rows. */
     truncated: boolean;
     date_formats: Record<string, string | null>;
+    /** Each number column's decimal mark, as found in the file's first rows (or from its other columns, or its delimiter). */
+    decimal_marks: Record<string, '.' | ','>;
     format: 'csv' | 'xlsx';
     encoding?: string;
     delimiter?: string;
@@ -119,7 +121,8 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       invalid_rows: rows.filter((row) => !row.valid).length,
       new_product_candidates: [...candidates.values()].sort((a, b) => a.localeCompare(b)),
       truncated,
-      date_formats: Object.fromEntries(feed.dateFormats),
+      date_formats: Object.fromEntries(feed.formats.dates),
+      decimal_marks: Object.fromEntries(feed.formats.decimalMarks),
       format: feed.table.format,
       encoding: feed.table.encoding,
       delimiter: feed.table.delimiter,

@@ -1,6 +1,6 @@
 import type { HeaderMapping, DataType } from './templates.js';
 import { templates } from './templates.js';
-import { parseDateAs, parseDecimal, type DateFormat } from './values.js';
+import { parseDateAs, parseDecimal, type DateFormat, type DecimalMark } from './values.js';
 
 export interface RowIssue {
   row: number;
@@ -26,18 +26,26 @@ export type CellIssue = Omit<RowIssue, 'row'>;
 /** One cell checked against its template column: the value it loads as, and what is wrong with it. */
 export type CellNormalizer = (cell: string) => { value: NormalizedValue; issues: CellIssue[] };
 
+/** How a file writes its columns, found from its first rows: each date column's format, each number column's decimal mark. */
+export interface ColumnFormats {
+  dates: Map<string, DateFormat | null>;
+  decimalMarks: Map<string, DecimalMark>;
+}
+
 /**
  * The check of each column the file has, as a function of the cell alone: text trimmed, numbers as exact
- * decimal strings, dates as ISO dates in the column's detected format, and the sign rules. Every problem
+ * decimal strings read with the column's decimal mark, dates as ISO dates in the column's detected format,
+ * and the sign rules. Every problem
  * names the column, the value and why. A row's check is its cells' checks; the commit checks each distinct
  * value of a column once.
  */
-export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping, dateFormats: Map<string, DateFormat | null>): Map<string, CellNormalizer> {
+export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping, formats: ColumnFormats): Map<string, CellNormalizer> {
   const normalizers = new Map<string, CellNormalizer>();
   for (const column of templates[dataType]) {
     if (!mapping.columns.has(column.name)) continue;
-    const format = column.kind === 'date' ? (dateFormats.get(column.name) ?? null) : null;
-    const parse = column.kind === 'decimal' ? parseDecimal : column.kind === 'date' && format ? (raw: string) => parseDateAs(raw, format) : null;
+    const format = column.kind === 'date' ? (formats.dates.get(column.name) ?? null) : null;
+    const decimalMark = formats.decimalMarks.get(column.name);
+    const parse = column.kind === 'decimal' ? (raw: string) => parseDecimal(raw, decimalMark) : column.kind === 'date' && format ? (raw: string) => parseDateAs(raw, format) : null;
     const reason =
       column.kind === 'decimal' ? 'is not a number' : format ? `is not a date in the format ${format} used by this column` : 'is not a date we can read (use 2025-09-29 or 29/09/2025)';
     const mustNotBeNegative = (dataType === 'sales' && (column.name === 'price' || column.name === 'discount')) || (dataType === 'costs' && column.name === 'cost');
@@ -59,8 +67,8 @@ export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping
  * Checks file rows against their template, cell by cell (`createCellNormalizers`). The original values are
  * kept when asked (the preview shows them; the commit does not need them).
  */
-export function createRowNormalizer(dataType: DataType, headers: string[], mapping: HeaderMapping, dateFormats: Map<string, DateFormat | null>): RowNormalizer {
-  const cellNormalizers = createCellNormalizers(dataType, mapping, dateFormats);
+export function createRowNormalizer(dataType: DataType, headers: string[], mapping: HeaderMapping, formats: ColumnFormats): RowNormalizer {
+  const cellNormalizers = createCellNormalizers(dataType, mapping, formats);
   const columns = templates[dataType].map((column) => ({ name: column.name, index: mapping.columns.get(column.name), normalize: cellNormalizers.get(column.name) }));
   return (rowNumber, cells, keepOriginal) => {
     const original: Record<string, string> = {};

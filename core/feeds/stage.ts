@@ -96,7 +96,7 @@ export async function stageFeedRows(
   },
 ): Promise<StagedRows> {
   const layout = stagingLayout[input.dataType];
-  const normalizers = createCellNormalizers(input.dataType, feed.mapping, feed.dateFormats);
+  const normalizers = createCellNormalizers(input.dataType, feed.mapping, feed.formats);
   const missingProducts = new Map<string, string>();
   const columnsByName = new Map(templates[input.dataType].map((column) => [column.name, column]));
   const staged = Object.entries(layout.columns).map(([name, stagedColumn]) => {
@@ -122,7 +122,7 @@ export async function stageFeedRows(
     return { name, index, checkAll: !checksOnlyChangedCells(column), check, empty, known: new Map<string, CheckedCell>() };
   });
   const product = staged.find((column) => column.name === 'product_name')!;
-  const normalizeRow = createRowNormalizer(input.dataType, feed.table.headers, feed.mapping, feed.dateFormats);
+  const normalizeRow = createRowNormalizer(input.dataType, feed.table.headers, feed.mapping, feed.formats);
 
   const prefix = `${input.feedId}\t`;
   const business = `\t${input.businessId}\t`;

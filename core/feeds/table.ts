@@ -1,14 +1,14 @@
 import { AppError } from '../errors.js';
 import { eachRow, openTable, withHeaders, type FileSource, type RowBatch, type Table, type TableRow } from './reader.js';
-import { createRowNormalizer, type NormalizedRow } from './rows.js';
+import { createRowNormalizer, type ColumnFormats, type NormalizedRow } from './rows.js';
 import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
-import { detectDateFormat, type DateFormat } from './values.js';
+import { detectDateFormat, detectDecimalMark, type DateFormat, type DecimalMark } from './values.js';
 
-/** A feed file opened against its template: headers mapped, date formats detected from a sample. */
+/** A feed file opened against its template: headers mapped, date formats and decimal marks detected from a sample. */
 export interface FeedTable {
   table: Table;
   mapping: HeaderMapping;
-  dateFormats: Map<string, DateFormat | null>;
+  formats: ColumnFormats;
   /** The rows read to detect formats; they are yielded again first by `rows()`. */
   sample: TableRow[];
   /** Every row as the file has it, unchecked, in the batches it is read in (the commit checks them itself). */
@@ -43,13 +43,22 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
     for (let i = 0; i < Math.min(room, next.value.cells.length); i++) sample.push({ rowNumber: next.value.rowNumbers[i]!, cells: next.value.cells[i]! });
     unsampled = { rowNumbers: next.value.rowNumbers.slice(room), cells: next.value.cells.slice(room) };
   }
-  const dateFormats = new Map<string, DateFormat | null>();
-  for (const column of templates[dataType].filter((c) => c.kind === 'date')) {
+  const samplesOf = (index: number) => sample.map((row) => row.cells[index] ?? '');
+  const dates = new Map<string, DateFormat | null>();
+  const decimalMarks = new Map<string, DecimalMark>();
+  const numberColumns: { name: string; mark: DecimalMark | null }[] = [];
+  for (const column of templates[dataType]) {
     const index = mapping.columns.get(column.name);
     if (index === undefined) continue;
-    dateFormats.set(column.name, detectDateFormat(sample.map((row) => row.cells[index] ?? '')));
+    if (column.kind === 'date') dates.set(column.name, detectDateFormat(samplesOf(index)));
+    if (column.kind === 'decimal') numberColumns.push({ name: column.name, mark: detectDecimalMark(samplesOf(index)) });
   }
-  const normalize = createRowNormalizer(dataType, table.headers, mapping, dateFormats);
+  // A column whose numbers show no mark of their own ("1.000", whole numbers) is read as the file's other
+  // number columns are written; failing those, as its delimiter suggests (";" files write "3,20").
+  const fileMark = detectDecimalMark(numberColumns.flatMap(({ name }) => samplesOf(mapping.columns.get(name)!))) ?? (table.delimiter === ';' ? ',' : '.');
+  for (const { name, mark } of numberColumns) decimalMarks.set(name, mark ?? fileMark);
+  const formats: ColumnFormats = { dates, decimalMarks };
+  const normalize = createRowNormalizer(dataType, table.headers, mapping, formats);
   async function* batches(): AsyncGenerator<RowBatch> {
     if (sample.length > 0) yield { rowNumbers: sample.map((row) => row.rowNumber), cells: sample.map((row) => row.cells) };
     if (unsampled.cells.length > 0) yield unsampled;
@@ -58,7 +67,7 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
   return {
     table,
     mapping,
-    dateFormats,
+    formats,
     sample,
     batches,
     async *rows(keepOriginal) {

@@ -3,8 +3,15 @@
  * and dates in the formats people's exports use, with the format reported.
  */
 
-/** A decimal string ("-1234.50") from text like "1,234.50", "1.234,50", "$1,234.50", "(12.00)", "12%"; null if not a number. */
-export function parseDecimal(raw: string): string | null {
+/** The mark between a number's whole part and its fraction. */
+export type DecimalMark = '.' | ',';
+
+/**
+ * A decimal string ("-1234.50") from text like "1,234.50", "1.234,50", "$1,234.50", "(12.00)", "12%"; null if
+ * not a number. One mark before exactly three digits ("2.950", "1,000") can be either: `decimalMark` (the
+ * column's, see `detectDecimalMark`) settles it; without one it reads as thousands.
+ */
+export function parseDecimal(raw: string, decimalMark?: DecimalMark): string | null {
   const number = splitNumberText(raw);
   if (!number) return null;
   const text = number.body.replace(/'/g, '');
@@ -26,9 +33,9 @@ export function parseDecimal(raw: string): string | null {
     const mark = lastComma >= 0 ? ',' : '.';
     const occurrences = text.split(mark).length - 1;
     const [int, frac] = splitAt(text, text.lastIndexOf(mark));
-    // One mark followed by exactly three digits, after a group of 1–3 digits, reads as thousands ("1,234");
-    // otherwise a single mark is the decimal mark ("12,50", "3.5").
-    if (occurrences > 1 || (frac.length === 3 && /^\d{1,3}$/.test(int) && int !== '0')) {
+    // One mark followed by exactly three digits, after a group of 1–3 digits, reads as thousands ("1,234")
+    // unless it is the column's decimal mark; otherwise a single mark is the decimal mark ("12,50", "3.5").
+    if (occurrences > 1 || (isAmbiguousMark(int, frac) && decimalMark !== mark)) {
       if (!new RegExp(`^\\d{1,3}(\\${mark}\\d{3})+$`).test(text)) return null;
       integer = text.split(mark).join('');
     } else {
@@ -39,6 +46,43 @@ export function parseDecimal(raw: string): string | null {
     integer = text;
   }
   return composeDecimal(number.negative, integer, fraction);
+}
+
+/** A single mark that may group thousands or start a fraction: "1,234", "2.950" (not "0.125", "12.50"). */
+function isAmbiguousMark(integer: string, fraction: string): boolean {
+  return fraction.length === 3 && /^\d{1,3}$/.test(integer) && integer !== '0';
+}
+
+/** The decimal mark a number's text shows by its own shape ("1,234.50", "12,5", "1.000.000"); null when it shows none. */
+export function decimalMarkShown(raw: string): DecimalMark | null {
+  const number = splitNumberText(raw);
+  if (!number) return null;
+  const text = number.body.replace(/'/g, '');
+  const lastComma = text.lastIndexOf(',');
+  const lastDot = text.lastIndexOf('.');
+  if (lastComma >= 0 && lastDot >= 0) return lastComma > lastDot ? ',' : '.';
+  if (lastComma < 0 && lastDot < 0) return null;
+  const mark: DecimalMark = lastComma >= 0 ? ',' : '.';
+  const other: DecimalMark = mark === ',' ? '.' : ',';
+  if (text.split(mark).length > 2) return other;
+  const [integer, fraction] = splitAt(text, text.lastIndexOf(mark));
+  return isAmbiguousMark(integer, fraction) ? null : mark;
+}
+
+/**
+ * The decimal mark of a column from sample values: the one most of them show by their shape; null when
+ * none shows one (every value whole, or like "1.000"), for the caller to decide from the rest of the file.
+ */
+export function detectDecimalMark(samples: string[]): DecimalMark | null {
+  let dots = 0;
+  let commas = 0;
+  for (const sample of samples) {
+    const shown = decimalMarkShown(sample);
+    if (shown === '.') dots++;
+    else if (shown === ',') commas++;
+  }
+  if (dots === 0 && commas === 0) return null;
+  return commas > dots ? ',' : '.';
 }
 
 /**

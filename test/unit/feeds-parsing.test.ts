@@ -8,7 +8,8 @@ import { ProductMatcher, similarity } from '../../core/feeds/matching.js';
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { openTable, sniffDelimiter, withHeaders } from '../../core/feeds/reader.js';
 import { mapHeaders, normaliseHeader, templateCsv } from '../../core/feeds/templates.js';
-import { detectDateFormat, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
+import { openFeedTable } from '../../core/feeds/table.js';
+import { detectDateFormat, detectDecimalMark, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
 import { fixturePath, fixtureSource, memorySource } from '../helpers/feeds.js';
 
 
@@ -50,6 +51,57 @@ describe('locale-safe numbers', () => {
     ['1.2.3,4,5', null],
   ])('%s → %s', (raw, expected) => {
     expect(parseDecimal(raw)).toBe(expected);
+  });
+
+  it.each([
+    ['2.950', '.', '2.950'],
+    ['2.950', ',', '2950'],
+    ['3,205', ',', '3.205'],
+    ['3,205', '.', '3205'],
+    ['1.000', '.', '1.000'],
+    ['1,234.50', ',', '1234.50'],
+    ['12,50', '.', '12.50'],
+    ['1.000.000', '.', '1000000'],
+  ] as const)('%s with the column’s decimal mark %s → %s (the mark settles only a single mark before three digits)', (raw, mark, expected) => {
+    expect(parseDecimal(raw, mark)).toBe(expected);
+  });
+
+  it('finds a column’s decimal mark from the numbers that show one, and none from numbers that could be either', () => {
+    expect(detectDecimalMark(['3.20', '2.950', '4'])).toBe('.');
+    expect(detectDecimalMark(['3,20', '1.234,50', '3,205'])).toBe(',');
+    expect(detectDecimalMark(['1.000.000', '2'])).toBe(',');
+    expect(detectDecimalMark(['1.000', '2,500', '7'])).toBeNull();
+    expect(detectDecimalMark(['', 'n/a'])).toBeNull();
+  });
+
+  /** Each row's checked numbers, as a preview or a commit reads the fixture. */
+  async function numbersOf(name: string) {
+    const feed = await openFeedTable('sales', fixtureSource(name), 50);
+    const read: { quantity: string | null; price: string | null; issues: number }[] = [];
+    for await (const row of feed.rows(false)) read.push({ quantity: row.normalized.quantity!, price: row.normalized.price!, issues: row.issues.length });
+    feed.table.close();
+    return { marks: Object.fromEntries(feed.formats.decimalMarks), read };
+  }
+
+  it('reads "2.950" and "1.000" as the file writes its other numbers (regression: read as 2950 and 1000)', async () => {
+    await expect(numbersOf('sales-ambiguous-marks.csv')).resolves.toEqual({
+      marks: { quantity: '.', price: '.' },
+      read: [
+        { quantity: '1.000', price: '3.20', issues: 0 },
+        { quantity: '2', price: '2.950', issues: 0 },
+        { quantity: '3', price: '1250.00', issues: 0 },
+      ],
+    });
+  });
+
+  it('reads "3,205" as 3.205 in a semicolon file whose prices are written "3,20", and "1.500" there as 1500', async () => {
+    await expect(numbersOf('sales-semicolon-ambiguous-marks.csv')).resolves.toEqual({
+      marks: { quantity: ',', price: ',' },
+      read: [
+        { quantity: '1', price: '3.205', issues: 0 },
+        { quantity: '1500', price: '3.20', issues: 0 },
+      ],
+    });
   });
 });
 
