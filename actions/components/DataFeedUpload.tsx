@@ -11,6 +11,9 @@ type Match =
 
 interface PreviewRow {
   row_number: number;
+  /** The cells as the file has them, by header. */
+  original: Record<string, string>;
+  /** The values as they load, by template column. */
   normalized: Record<string, string | null>;
   valid: boolean;
   issues: { column: string; value: string; reason: string }[];
@@ -22,8 +25,48 @@ interface Preview {
   data_type: 'sales' | 'costs';
   filename: string;
   headers: string[];
+  /** Template column → the file's header it is read from. */
+  column_mapping: Record<string, string>;
   rows: PreviewRow[];
-  summary: { total_rows: number; valid_rows: number; invalid_rows: number; new_product_candidates: string[]; truncated: boolean; date_formats: Record<string, string | null>; format: string; encoding?: string; delimiter?: string };
+  summary: {
+    total_rows: number;
+    valid_rows: number;
+    invalid_rows: number;
+    new_product_candidates: string[];
+    truncated: boolean;
+    date_formats: Record<string, string | null>;
+    decimal_marks: Record<string, string>;
+    format: string;
+    encoding?: string;
+    delimiter?: string;
+    ignored_columns: string[];
+  };
+}
+
+const cellStyle: React.CSSProperties = { padding: 6, verticalAlign: 'top' };
+const asWrittenStyle: React.CSSProperties = { fontSize: 11, color: '#6b6b80' };
+
+/**
+ * A checked cell: the value as it loads, with the cell as written below it when checking changed it (a
+ * date in another format, a number with separators); a cell with a problem shows what is written, in red.
+ */
+function PreviewCell({ row, column, header }: { row: PreviewRow; column: string; header: string }) {
+  const written = row.original[header] ?? '';
+  const value = row.normalized[column] ?? '';
+  const issue = row.issues.find((i) => i.column === column);
+  if (issue) {
+    return (
+      <td style={cellStyle} data-column={column}>
+        <span style={{ color: '#c0392b', fontWeight: 600 }} title={`${header} ${issue.reason}`}>{written.trim() === '' ? '(empty)' : written}</span>
+      </td>
+    );
+  }
+  return (
+    <td style={cellStyle} data-column={column}>
+      {value}
+      {written.trim() !== '' && written.trim() !== value && <div style={asWrittenStyle}>as written: {written}</div>}
+    </td>
+  );
 }
 
 interface Business {
@@ -122,6 +165,8 @@ const DataFeedUpload: React.FC = () => {
     }
   };
 
+  // The template's columns the file has, besides the product, in the template's order (each cell under its own header).
+  const shownColumns = preview ? Object.keys(preview.rows[0]?.normalized ?? {}).filter((column) => column !== 'product_name' && preview.column_mapping[column] !== undefined) : [];
   const metrics = feed?.summary.metrics;
   const adminRoot = window.location.pathname.split('/resources/')[0];
   return (
@@ -194,6 +239,13 @@ const DataFeedUpload: React.FC = () => {
             {Object.entries(preview.summary.date_formats).map(([column, format]) => (
               <Badge key={column} variant="secondary">{column}: {format ?? 'unreadable'}</Badge>
             ))}
+            {new Set(Object.values(preview.summary.decimal_marks)).size === 1 ? (
+              <Badge variant="secondary" data-testid="decimal-mark">decimal mark {Object.values(preview.summary.decimal_marks)[0]}</Badge>
+            ) : (
+              Object.entries(preview.summary.decimal_marks).map(([column, mark]) => (
+                <Badge key={column} variant="secondary" data-testid="decimal-mark">{preview.column_mapping[column] ?? column}: decimal mark {mark}</Badge>
+              ))
+            )}
             <Badge variant="secondary">{[preview.summary.format, preview.summary.encoding, preview.summary.delimiter === '\t' ? 'tab' : preview.summary.delimiter].filter(Boolean).join(' · ')}</Badge>
           </Box>
           <Box flex flexDirection="row" style={{ gap: 24, alignItems: 'flex-start' }}>
@@ -201,28 +253,39 @@ const DataFeedUpload: React.FC = () => {
               <table style={{ borderCollapse: 'collapse', width: '100%' }} data-testid="preview-table">
                 <thead>
                   <tr>
-                    {['Row', 'Status', 'Product', 'Match', ...preview.headers.filter((h) => !/product/i.test(h))].map((h) => (
-                      <th key={h} style={{ textAlign: 'left', padding: 6, borderBottom: '1px solid #ddd' }}>{h}</th>
+                    {['Row', 'Status', preview.column_mapping.product_name ?? 'Product', 'Match', ...shownColumns.map((column) => preview.column_mapping[column]!)].map((h, i) => (
+                      <th key={i} style={{ textAlign: 'left', padding: 6, borderBottom: '1px solid #ddd' }}>{h}</th>
+                    ))}
+                    {preview.summary.ignored_columns.map((h) => (
+                      <th key={`ignored-${h}`} style={{ textAlign: 'left', padding: 6, borderBottom: '1px solid #ddd', color: '#9a9aae', fontWeight: 400 }} title="Not a column of the template: not loaded">
+                        {h} (not loaded)
+                      </th>
                     ))}
                   </tr>
                 </thead>
                 <tbody>
                   {preview.rows.map((row) => (
                     <tr key={row.row_number} data-testid={`preview-row-${row.row_number}`} style={{ background: row.product_match?.status === 'missing' ? '#fff8db' : undefined }}>
-                      <td style={{ padding: 6 }}>{row.row_number}</td>
-                      <td style={{ padding: 6 }}>
-                        {row.valid ? <Badge size="sm" variant="success">valid</Badge> : <Badge size="sm" variant="danger" title={row.issues.map((i) => `${i.column} ${i.reason}`).join('; ')}>invalid: {row.issues.map((i) => `${i.column} ${i.reason}`).join('; ')}</Badge>}
+                      <td style={cellStyle}>{row.row_number}</td>
+                      <td style={{ ...cellStyle, maxWidth: 280, whiteSpace: 'normal' }}>
+                        {row.valid ? (
+                          <Badge size="sm" variant="success">valid</Badge>
+                        ) : (
+                          <Badge size="sm" variant="danger" style={{ whiteSpace: 'normal', textAlign: 'left', lineHeight: 1.4, borderRadius: 6 }}>
+                            invalid: {row.issues.map((i) => `${preview.column_mapping[i.column] ?? i.column} ${i.reason}`).join('; ')}
+                          </Badge>
+                        )}
                       </td>
-                      <td style={{ padding: 6 }}>{row.normalized.product_name}</td>
-                      <td style={{ padding: 6 }}>
+                      <PreviewCell row={row} column="product_name" header={preview.column_mapping.product_name ?? ''} />
+                      <td style={cellStyle}>
                         <MatchBadge match={row.product_match} />
                       </td>
-                      {Object.entries(row.normalized)
-                        .filter(([key]) => key !== 'product_name')
-                        .slice(0, preview.headers.length - 1)
-                        .map(([key, value]) => (
-                          <td key={key} style={{ padding: 6 }}>{value ?? ''}</td>
-                        ))}
+                      {shownColumns.map((column) => (
+                        <PreviewCell key={column} row={row} column={column} header={preview.column_mapping[column]!} />
+                      ))}
+                      {preview.summary.ignored_columns.map((h) => (
+                        <td key={`ignored-${h}`} style={{ ...cellStyle, color: '#9a9aae' }}>{row.original[h] ?? ''}</td>
+                      ))}
                     </tr>
                   ))}
                 </tbody>

@@ -71,6 +71,28 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.close();
   });
 
+  it('the preview puts each value under its own header, whatever the file\'s column order, and shows what a bad cell holds', { timeout: 90_000 }, async () => {
+    const pageErrors: string[] = [];
+    const page = await openWorkbench(pageErrors);
+    // Columns in another order than the template's, and one the template does not know (regression: the
+    // values were shown in template order under the file's headers).
+    const csv = ['transaction_date,notes,price,quantity,product_name', '15/09/2025,hello,"1,234.50",2,Croissant', '16/09/2025,world,abc,1,Croissant'].join('\n');
+    await page.getByTestId('feed-file').setInputFiles({ name: 'reordered.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('preview-table').waitFor();
+    const headers = (await page.locator('[data-testid="preview-table"] th').allTextContents()).map((h) => h.trim());
+    expect(headers).toEqual(['Row', 'Status', 'product_name', 'Match', 'quantity', 'price', 'transaction_date', 'notes (not loaded)']);
+    const cellsOf = async (row: number) => Object.fromEntries((await page.getByTestId(`preview-row-${row}`).locator('td').allTextContents()).map((text, i) => [headers[i]!, text]));
+    const first = await cellsOf(2);
+    expect(first).toMatchObject({ product_name: 'Croissant', quantity: '2', price: '1234.50as written: 1,234.50', transaction_date: '2025-09-15as written: 15/09/2025', 'notes (not loaded)': 'hello' });
+    await expectText(page, 'decimal-mark', 'decimal mark .');
+    const second = await cellsOf(3);
+    expect(second.Status).toBe('invalid: price is not a number');
+    expect(second.price).toBe('abc');
+    await page.screenshot({ path: screenshotPath('feeds-preview-columns'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
   it('a manager gets no Data Feeds screen but does see their Metrics', { timeout: 90_000 }, async () => {
     const page = await session.browser.newPage({ viewport: { width: 1400, height: 900 } });
     await signIn(page, session.t.users.managerA.email);
