@@ -101,6 +101,9 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
   } finally {
     feed.table.close();
   }
+  if (rows.length === 0) {
+    throw new AppError('validation_failed', `${upload.filename} has a header row but no data rows. Add the rows under the header (or check that this is the right file), then upload it again.`);
+  }
   // One candidate per product, whatever the case it is written in (the first spelling wins).
   const candidates = new Map<string, string>();
   for (const row of rows) {

@@ -56,6 +56,14 @@ describe('POST /dashboard/data-feeds/preview', () => {
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files WHERE filename = $1', ['sales-missing-columns.csv'])).rows[0].n).toBe(0);
   });
 
+  it('a file with a header and no rows: 422 at the preview, and nothing kept (regression: it could be committed, then failed)', async () => {
+    const before = (await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files')).rows[0].n;
+    const res = await uploadPreview(app.url, opsToken, { name: 'header-only.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\r\n\r\n') });
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toBe('header-only.csv has a header row but no data rows. Add the rows under the header (or check that this is the right file), then upload it again.');
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files')).rows[0].n).toBe(before);
+  });
+
   it('invalid data: each bad row is marked with row number, column, value and reason', async () => {
     const res = await uploadPreview(app.url, opsToken, { name: 'sales-invalid.csv' });
     expect(res.status).toBe(200);
