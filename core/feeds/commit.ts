@@ -53,6 +53,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
   if (input.businessId && input.businessId !== upload.businessId) throw new AppError('gone', 'This upload has expired or does not exist. Upload the file again to get a new preview.');
   const dataType = input.dataType ?? upload.dataType;
   if (dataType !== upload.dataType) throw new AppError('validation_failed', `This upload was previewed as ${upload.dataType}, not ${dataType}. Preview it again as ${dataType}.`);
+  await refuseCommittedUpload(ctx, upload.token, upload.filename);
   const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
   const source = countingSource(upload);
   const feed = await openFeedTable(dataType, source, settings.previewRows);
@@ -61,10 +62,17 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
     const result = await withAdvisoryLock(ctx.db.pool, feedCommitLock(feedId), async (client) => {
       const startedAt = new Date().toISOString();
       const processing: FeedSummary = { stage: 'processing', processing_started_at: startedAt, updated_at: startedAt, progress: { rows_read: 0, percent: 0 } };
-      await client.query(
-        `INSERT INTO data_feeds (id, business_id, user_id, data_type, filename, upload_token, status, summary) VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7)`,
-        [feedId, upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token, processing],
-      );
+      await client
+        .query(
+          `INSERT INTO data_feeds (id, business_id, user_id, data_type, filename, upload_token, status, summary) VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7)`,
+          [feedId, upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token, processing],
+        )
+        .catch(async (error: unknown) => {
+          // The same upload committed at the same moment by another request, which got there first.
+          if ((error as { constraint?: string }).constraint !== 'data_feeds_one_per_upload') throw error;
+          await refuseCommittedUpload(ctx, upload.token, upload.filename);
+          throw new AppError('conflict', `${upload.filename} was being committed by another request at the same moment. Look for it in the Data Feeds list before committing it again.`);
+        });
       const progress = commitProgress(ctx, feedId, source, startedAt);
       try {
         return await inTransaction(client, async (tx) => {
@@ -117,6 +125,24 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
   } finally {
     feed.table.close();
   }
+}
+
+/**
+ * A 409 when the upload already has a feed: a second commit of it (a retried request, a second tab) would
+ * load its rows twice. A commit that stopped before its rows were staged (failed, never queued) does not count.
+ */
+async function refuseCommittedUpload(ctx: Context, token: string, filename: string): Promise<void> {
+  const committed = await ctx.db.pool.query<{ id: number; status: string }>(
+    `SELECT id, status::text FROM data_feeds WHERE upload_token = $1 AND (status <> 'failed' OR summary ? 'queued_at')`,
+    [token],
+  );
+  const feed = committed.rows[0];
+  if (!feed) return;
+  const state = feed.status === 'processing' ? 'its commit is running now' : `its status is ${feed.status}`;
+  throw new AppError('conflict', `${filename} was already committed as feed #${feed.id} (${state}), so it was not loaded again. To load the file once more as a new feed, upload it again.`, {
+    feed_id: feed.id,
+    status: feed.status,
+  });
 }
 
 /** How often a commit writes how far it has read. */

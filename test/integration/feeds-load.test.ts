@@ -91,6 +91,31 @@ describe('commit and load', () => {
     expect(returning.rows).toEqual([{ date_key: '2025-09-02', returning_customers: 1 }]);
   });
 
+  it('an upload is committed once: a second commit of its token, after or at the same moment, is a 409 that loads nothing (regression: each one loaded the rows again)', async () => {
+    const preview = await uploadPreview(app.url, ops, { name: 'once.csv', bytes: Buffer.from(salesCsv) });
+    const commit = () => callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+    const first = await commit();
+    expect(first.status).toBe(202);
+    const feedId = first.body!.feed_id as number;
+    const again = await commit();
+    expect(again.status).toBe(409);
+    expect(again.body!.error.message).toMatch(new RegExp(`^once\\.csv was already committed as feed #${feedId} \\(its status is (queued|transforming|transformed)\\), so it was not loaded again\\. To load the file once more as a new feed, upload it again\\.$`));
+    expect(again.body!.error.details).toMatchObject({ feed_id: feedId });
+    await waitForFeed(app.url, ops, feedId);
+    expect((await commit()).body!.error.details).toEqual({ feed_id: feedId, status: 'transformed' });
+    expect((await factTotals(feedId)).records).toBe(4);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds WHERE upload_token = $1', [preview.body.upload_token])).rows[0].n).toBe(1);
+
+    // Two requests at once (a double submit, a client retrying): one feed.
+    const racing = await uploadPreview(app.url, ops, { name: 'race.csv', bytes: Buffer.from(salesCsv) });
+    const both = await Promise.all([1, 2].map(() => callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: racing.body.upload_token, auto_create_products: true })));
+    expect(both.map((res) => res.status).sort()).toEqual([202, 409]);
+    const winner = both.find((res) => res.status === 202)!.body!.feed_id as number;
+    expect(both.find((res) => res.status === 409)!.body!.error.details).toMatchObject({ feed_id: winner });
+    await waitForFeed(app.url, ops, winner);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds WHERE upload_token = $1', [racing.body.upload_token])).rows[0].n).toBe(1);
+  });
+
   it('is idempotent: the same file committed twice loads the same facts per feed, and a rerun does not double', async () => {
     const first = await previewAndCommit(salesCsv, { auto_create_products: true });
     const second = await previewAndCommit(salesCsv, { auto_create_products: true });
