@@ -1,7 +1,7 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Icon, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 import { BusinessSelect } from '../../dashboards/components/BusinessSelect.js';
-import { requestJson as call } from '../../dashboards/components/request.js';
+import { RequestError, requestJson as call } from '../../dashboards/components/request.js';
 import { FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
 
 type Match =
@@ -91,6 +91,10 @@ const DataFeedUpload: React.FC = () => {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [skipInvalid, setSkipInvalid] = useState(false);
+  // A refused commit's answer, shown beside the Commit button; and whether it found invalid rows the
+  // preview's first rows did not show.
+  const [commitError, setCommitError] = useState<string | null>(null);
+  const [invalidBeyondPreview, setInvalidBeyondPreview] = useState(false);
   const [committed, setCommitted] = useState<FeedStatus | null>(null);
   const { feed, problem: statusProblem } = useFeedPolling(committed, 1000);
   // While the commit request runs, its feed is listed as processing with how far the commit has read.
@@ -111,6 +115,8 @@ const DataFeedUpload: React.FC = () => {
   const upload = useCallback(
     async (file: File) => {
       setError(null);
+      setCommitError(null);
+      setInvalidBeyondPreview(false);
       setPreview(null);
       setCommitted(null);
       setBusy(`Reading ${file.name}…`);
@@ -147,6 +153,7 @@ const DataFeedUpload: React.FC = () => {
     if (!preview) return;
     setBusy('Committing…');
     setError(null);
+    setCommitError(null);
     setCommittingToken(preview.upload_token);
     try {
       const result = await call<{ feed_id: number; record_count: number; status: string }>('POST', '/dashboard/data-feeds/commit', {
@@ -158,7 +165,9 @@ const DataFeedUpload: React.FC = () => {
       });
       setCommitted({ feed_id: result.feed_id, status: result.status, record_count: result.record_count, summary: { stage: result.status } });
     } catch (reason) {
-      setError((reason as Error).message);
+      setCommitError((reason as Error).message);
+      const details = reason instanceof RequestError ? (reason.details as { invalid_rows?: number } | null) : null;
+      if ((details?.invalid_rows ?? 0) > 0) setInvalidBeyondPreview(true);
     } finally {
       setCommittingToken(null);
       setBusy(null);
@@ -167,6 +176,7 @@ const DataFeedUpload: React.FC = () => {
 
   // The template's columns the file has, besides the product, in the template's order (each cell under its own header).
   const shownColumns = preview ? Object.keys(preview.rows[0]?.normalized ?? {}).filter((column) => column !== 'product_name' && preview.column_mapping[column] !== undefined) : [];
+  const hasInvalidRows = (preview?.summary.invalid_rows ?? 0) > 0 || invalidBeyondPreview;
   const metrics = feed?.summary.metrics;
   const adminRoot = window.location.pathname.split('/resources/')[0];
   return (
@@ -310,14 +320,15 @@ const DataFeedUpload: React.FC = () => {
               )}
             </Box>
           </Box>
+          {commitError && <MessageBox mt="xl" variant="danger" message={commitError} style={{ whiteSpace: 'pre-line' }} data-testid="commit-error" />}
           <Box mt="xl" flex flexDirection="row" style={{ gap: 16, alignItems: 'center' }}>
-            {preview.summary.invalid_rows > 0 && (
+            {hasInvalidRows && (
               <Box flex flexDirection="row" style={{ gap: 8, alignItems: 'center' }}>
                 <CheckBox id="skip-invalid" checked={skipInvalid} onChange={() => setSkipInvalid(!skipInvalid)} />
                 <Label inline htmlFor="skip-invalid">Skip invalid rows</Label>
               </Box>
             )}
-            <Button variant="contained" onClick={commit} disabled={!!busy || (preview.summary.invalid_rows > 0 && !skipInvalid)} data-testid="commit">
+            <Button variant="contained" onClick={commit} disabled={!!busy || (hasInvalidRows && !skipInvalid)} data-testid="commit">
               Commit {preview.filename}
             </Button>
             {/* Beside the button the commit was started with, which a long preview puts far below the top. */}

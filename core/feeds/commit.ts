@@ -86,7 +86,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
             onRowsRead: progress.report,
           });
           if (invalidRows > 0 && !input.skipInvalidRows) {
-            throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix them and commit again, or commit with skip_invalid_rows to load only the valid rows.`, {
+            throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix ${invalidRows > 1 ? 'them' : 'it'} in the file and upload it again, or commit with "Skip invalid rows" (skip_invalid_rows in the API) to load only the valid rows.`, {
               invalid_rows: invalidRows,
               errors: issues,
               errors_truncated: invalidRows > 0 && issues.length >= MAX_REPORTED_ISSUES,

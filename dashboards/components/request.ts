@@ -3,6 +3,8 @@ export class RequestError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The error answer's `details`, as the server sent them. */
+    readonly details: unknown = null,
   ) {
     super(message);
   }
@@ -30,6 +32,6 @@ export async function requestJson<T>(method: string, url: string, body?: unknown
     throw new RequestError(reason.message, 0);
   });
   const json = await res.json().catch(() => null);
-  if (!res.ok) throw new RequestError([json?.error?.message ?? `Request failed (${res.status})`, ...detailLines(json?.error?.details)].join('\n'), res.status);
+  if (!res.ok) throw new RequestError([json?.error?.message ?? `Request failed (${res.status})`, ...detailLines(json?.error?.details)].join('\n'), res.status, json?.error?.details ?? null);
   return json as T;
 }

@@ -93,6 +93,30 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.close();
   });
 
+  it('a commit refused for invalid rows past the preview says which, beside the button, and offers to skip them (regression: the option was not on the page)', { timeout: 90_000 }, async () => {
+    const pageErrors: string[] = [];
+    const page = await openWorkbench(pageErrors);
+    const good = Array.from({ length: 55 }, (_, i) => `Croissant,${1 + (i % 3)},2.95,2025-09-${String(1 + (i % 28)).padStart(2, '0')}`);
+    const csv = ['product_name,quantity,price,transaction_date', ...good, 'Croissant,one,2.95,2025-09-20'].join('\n');
+    await page.getByTestId('feed-file').setInputFiles({ name: 'late-bad.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('preview-table').waitFor();
+    await expectText(page, 'summary-invalid', '0 invalid');
+    expect(await page.locator('#skip-invalid').count()).toBe(0);
+    await page.getByTestId('commit').click();
+    const refusal = page.getByTestId('commit-error');
+    await refusal.waitFor();
+    await expect(refusal.textContent()).resolves.toMatch(/1 row of late-bad\.csv cannot be loaded\\. Fix it in the file.*"Skip invalid rows".*row 57, quantity "one" is not a number/s);
+    await expect(page.getByTestId('commit').isDisabled()).resolves.toBe(true);
+    await page.screenshot({ path: screenshotPath('feeds-commit-refused'), fullPage: true });
+    await page.locator('label[for="skip-invalid"]').click();
+    await page.getByTestId('commit').click();
+    await page.getByTestId('feed-status').getByText('transformed').waitFor({ timeout: 30_000 });
+    await expectText(page, 'chip-records', '55 records');
+    await page.getByText('1 invalid row(s) were skipped.').waitFor();
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
   it('a manager gets no Data Feeds screen but does see their Metrics', { timeout: 90_000 }, async () => {
     const page = await session.browser.newPage({ viewport: { width: 1400, height: 900 } });
     await signIn(page, session.t.users.managerA.email);
