@@ -105,7 +105,7 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.getByTestId('commit').click();
     const refusal = page.getByTestId('commit-error');
     await refusal.waitFor();
-    await expect(refusal.textContent()).resolves.toMatch(/1 row of late-bad\.csv cannot be loaded\\. Fix it in the file.*"Skip invalid rows".*row 57, quantity "one" is not a number/s);
+    await expect(refusal.textContent()).resolves.toMatch(/1 row of late-bad\.csv cannot be loaded\. Fix it in the file.*"Skip invalid rows".*row 57, quantity "one" is not a number/s);
     await expect(page.getByTestId('commit').isDisabled()).resolves.toBe(true);
     await page.screenshot({ path: screenshotPath('feeds-commit-refused'), fullPage: true });
     await page.locator('label[for="skip-invalid"]').click();
