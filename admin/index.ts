@@ -46,6 +46,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     DataFeedUpload: componentLoader.add('DataFeedUpload', path.join(projectRoot, 'actions', 'components', 'DataFeedUpload.tsx')),
     FeedStatusCell: componentLoader.add('FeedStatusCell', path.join(projectRoot, 'actions', 'components', 'FeedStatusCell.tsx')),
     FeedList: componentLoader.add('FeedList', path.join(projectRoot, 'actions', 'components', 'FeedList.tsx')),
+    FeedSummaryDetails: componentLoader.add('FeedSummaryDetails', path.join(projectRoot, 'actions', 'components', 'FeedSummaryDetails.tsx')),
     Metrics: componentLoader.add('Metrics', path.join(projectRoot, 'dashboards', 'components', 'Metrics.tsx')),
     Dashboards: componentLoader.add('Dashboards', path.join(projectRoot, 'dashboards', 'components', 'Dashboards.tsx')),
     Mapping: componentLoader.add('Mapping', path.join(projectRoot, 'dashboards', 'components', 'Mapping.tsx')),
@@ -63,7 +64,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     loginPath: `${ADMIN_ROOT}/login`,
     logoutPath: `${ADMIN_ROOT}/logout`,
     resources: [
-      ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload, status: components.FeedStatusCell, list: components.FeedList }),
+      ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload, status: components.FeedStatusCell, list: components.FeedList, summary: components.FeedSummaryDetails }),
       ...catalogResources(resourceDeps),
       ...organisationResources(resourceDeps),
       ...accessResources(resourceDeps),

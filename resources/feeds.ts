@@ -10,7 +10,7 @@ import { recordsResource, type ResourceFactoryDeps } from './records.js';
 const statuses = ['processing', 'queued', 'transforming', 'transformed', 'failed'];
 
 /** Data Feeds: the history of loaded files with their live status and summary, and the upload workbench. */
-export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, components: { upload: string; status: string; list: string }): ResourceWithOptions[] {
+export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, components: { upload: string; status: string; list: string; summary: string }): ResourceWithOptions[] {
   return [
     {
       resource: recordsResource(deps, 'feeds'),
@@ -20,13 +20,14 @@ export function feedResources(deps: ResourceFactoryDeps, queue: JobQueue, compon
         titleProperty: 'filename',
         listProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'businessId', 'createdAt'],
         filterProperties: ['status', 'dataType', 'filename', 'businessId', 'createdAt'],
-        showProperties: ['id', 'filename', 'dataType', 'status', 'recordCount', 'businessId', 'userId', 'uploadToken', 'createdAt', 'updatedAt', 'summary'],
+        showProperties: ['id', 'filename', 'dataType', 'status', 'summary', 'recordCount', 'businessId', 'userId', 'createdAt', 'updatedAt'],
         sort: { sortBy: 'createdAt', direction: 'desc' },
         properties: {
           // Badge, summary chips and error, live while the feed loads; the filter stays the plain status select.
           status: { availableValues: statuses.map((status) => ({ value: status, label: status })), components: { list: components.status, show: components.status } },
           dataType: { availableValues: ['sales', 'costs'].map((value) => ({ value, label: value })) },
-          summary: { type: 'textarea' },
+          // When the feed passed each step, and the rows its commit skipped (the raw JSON is the API's).
+          summary: { components: { show: components.summary } },
           businessId: { type: 'reference', reference: 'Business' },
         },
         actions: {

@@ -1,20 +1,9 @@
 import React, { useMemo } from 'react';
 import { useTranslation, type BasePropertyProps } from 'adminjs';
 import { Badge, Box, Text, ValueGroup } from '@adminjs/design-system';
-import { FeedChips, FeedProgress, FeedStatusBadge, useFeedPolling, type FeedStatus, type FeedSummary } from './feed-status.js';
+import { FeedChips, FeedProgress, FeedStatusBadge, summaryOf, useFeedPolling, type FeedStatus } from './feed-status.js';
 
 const POLL_MS = 2000;
-
-/** The record carries the summary as JSON text (see RecordsResource); an unreadable one shows as empty. */
-function summaryOf(value: unknown): FeedSummary {
-  if (typeof value !== 'string' || value === '') return {};
-  try {
-    const parsed: unknown = JSON.parse(value);
-    return parsed !== null && typeof parsed === 'object' ? (parsed as FeedSummary) : {};
-  } catch {
-    return {};
-  }
-}
 
 /**
  * The status of a data feed in the Data Feeds list and on its page: badge, summary chips, warnings and

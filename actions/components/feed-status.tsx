@@ -42,6 +42,16 @@ export interface FeedStatus {
 
 export const transformStatusUrl = (feedId: number | string) => `/dashboard/data-feeds/${feedId}/transform-status`;
 
+/** A feed record carries its summary as JSON text (see RecordsResource); an unreadable one shows as empty. */
+export function summaryOf(value: unknown): FeedSummary {
+  if (typeof value !== 'string' || value === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as FeedSummary) : {};
+  } catch {
+    return {};
+  }
+}
 
 /** transformed and failed are final: nothing changes them but a re-run. */
 export const isFinalStatus = (status: string) => status === 'transformed' || status === 'failed';

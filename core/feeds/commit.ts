@@ -104,6 +104,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
           const queuedAt = monotonic(await progress.settle());
           const summary: FeedSummary = {
             stage: 'queued',
+            processing_started_at: startedAt,
             queued_at: queuedAt,
             updated_at: queuedAt,
             issues: invalidRows > 0 ? [{ type: 'warning', code: 'rows_skipped', message: `${invalidRows} invalid row(s) were skipped.`, rows: issues.slice(0, 50) }] : [],

@@ -113,6 +113,16 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.getByTestId('feed-status').getByText('transformed').waitFor({ timeout: 30_000 });
     await expectText(page, 'chip-records', '55 records');
     await page.getByText('1 invalid row(s) were skipped.').waitFor();
+
+    // The feed's own page tells its steps and the rows skipped as a table, not as the summary's JSON.
+    const feedId = /Feed #(\d+)/.exec((await page.getByTestId('feed-progress').textContent())!)![1];
+    await page.goto(`${session.app.url}/admin/resources/DataFeed/records/${feedId}/show`);
+    await page.getByTestId('feed-milestones').getByText('Load finished').waitFor({ timeout: 30_000 });
+    expect((await page.getByTestId('feed-milestones').locator('th').allTextContents())).toEqual(['Commit started', 'Queued', 'Load started', 'Load finished', 'Last update']);
+    const skipped = await page.getByTestId('feed-skipped-rows').locator('tbody tr td').allTextContents();
+    expect(skipped).toEqual(['57', 'quantity', 'one', 'is not a number']);
+    expect(await page.getByTestId('feed-summary').textContent()).not.toContain('{');
+    await page.screenshot({ path: screenshotPath('feeds-show'), fullPage: true });
     expect(pageErrors).toEqual([]);
     await page.close();
   });
