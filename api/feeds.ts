@@ -6,7 +6,7 @@ import { deleteRecord } from '../core/records/service.js';
 import { previewFeed, previewUpload } from '../core/feeds/preview.js';
 import { autoCreateInput, autoCreateProducts } from '../core/feeds/products.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
-import { dataTypes, templateCsv, type DataType } from '../core/feeds/templates.js';
+import { dataTypes, templateFor, type DataType } from '../core/feeds/templates.js';
 import type { JobQueue } from '../core/queue.js';
 import { contextOf, handle, parse } from './http.js';
 import { streamUpload } from './upload.js';
@@ -67,11 +67,11 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
   router.get(
     '/data-feeds/templates/:dataType.csv',
     handle(async (req, res) => {
-      contextOf(req);
       const dataType = parse(dataTypeField, req.params.dataType, 'data type');
+      const csv = templateFor(contextOf(req), dataType);
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="${dataType}-template.csv"`);
-      res.send(templateCsv(dataType));
+      res.send(csv);
     }),
   );
   const feedId = (req: Request) => parse(z.coerce.number().int().positive(), req.params.feed, 'feed id');

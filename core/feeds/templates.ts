@@ -1,3 +1,5 @@
+import { assertCan } from '../auth/permissions.js';
+import type { Context } from '../context.js';
 /**
  * What a feed file must contain, per data type: the one place the columns are defined. The preview,
  * the commit, the downloadable template and the admin page all read it.
@@ -82,4 +84,10 @@ export function mapHeaders(dataType: DataType, headers: string[]): HeaderMapping
 export function templateCsv(dataType: DataType): string {
   const columns = templates[dataType];
   return `${columns.map((c) => c.name).join(',')}\r\n${columns.map((c) => (c.example.includes(',') ? `"${c.example}"` : c.example)).join(',')}\r\n`;
+}
+
+/** A data type's template, for someone who may load feeds (as the README's API table says: admin, ops). */
+export function templateFor(ctx: Context, dataType: DataType): string {
+  assertCan(ctx.user, 'feeds', 'new');
+  return templateCsv(dataType);
 }

@@ -309,6 +309,10 @@ describe('commit and load', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toContain('sales-template.csv');
     expect((await res.text()).split('\r\n')[0]).toBe('product_name,quantity,price,transaction_date,discount,customer,channel,order_id');
+    // Only those who may load feeds (regression: a manager could download them).
+    const manager = (await apiClient(app.url, t.users.managerA.email)).token;
+    expect((await fetch(`${app.url}/dashboard/data-feeds/templates/costs.csv`, { headers: { authorization: `Bearer ${manager}` } })).status).toBe(403);
+    expect((await fetch(`${app.url}/dashboard/data-feeds/templates/costs.csv`)).status).toBe(401);
   });
 });
 
