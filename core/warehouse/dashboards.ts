@@ -399,6 +399,8 @@ export interface WidgetData {
   fields: unknown;
   refresh_seconds: number;
   rows: WidgetRow[];
+  /** Measures that are amounts with decimals (money, ratios), which the page shows with two decimals even when whole ("80.00"). */
+  decimal_measures: string[];
   /** True when the view had more rows than the widget's limit (the latest points, or the first rows in its order, are shown). */
   truncated: boolean;
   /** A KPI's figures for the period just before the range (fields.compare), else null. */
@@ -454,6 +456,7 @@ interface PlannedWidget {
   plan: WidgetPlan;
   queries: { current: WidgetQuery; previous: WidgetQuery | null };
   previousRange: DateRange | null;
+  decimalMeasures: string[];
 }
 
 /** A widget's spec checked against its view (an error text when it does not fit) and its queries under the filters. */
@@ -462,9 +465,11 @@ async function planWidget(ctx: Context, widget: WidgetSpec, filters: AppliedFilt
   if ('error' in checked) return { widget, error: checked.error.message };
   const { type, plan, columns } = checked;
   const before = plan.compare && filters.range ? previousRange(filters.range) : null;
+  const decimalColumns = new Set(columns.filter((column) => /^(numeric|double precision|real)/.test(column.type)).map((column) => column.name));
   return {
     widget,
     plan,
+    decimalMeasures: plan.measures.filter((measure) => measure in plan.ratios || decimalColumns.has(measure)),
     queries: {
       current: widgetQuery(type, widget.view, plan, columns, filters),
       previous: before ? widgetQuery(type, widget.view, plan, columns, { ...filters, range: before }) : null,
@@ -533,10 +538,10 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
       refresh_seconds: widget.refresh_seconds,
       freshness: { refreshed_at: view?.lastRefreshedAt?.toISOString() ?? null, stale: view?.stale ?? true },
     };
-    if (!('plan' in entry)) return { ...base, rows: [], truncated: false, previous: null, filtered_by: { date: false, product: false }, error: entry.error };
+    if (!('plan' in entry)) return { ...base, rows: [], decimal_measures: [], truncated: false, previous: null, filtered_by: { date: false, product: false }, error: entry.error };
     const previous = entry.queries.previous && entry.previousRange ? { range: entry.previousRange, rows: answers.get(entry.queries.previous)!.rows } : null;
     const filteredBy = { date: entry.plan.date !== null && filters.range !== null, product: entry.plan.product !== null && filters.product_id !== null };
-    return { ...base, ...answers.get(entry.queries.current)!, previous, filtered_by: filteredBy, error: null };
+    return { ...base, ...answers.get(entry.queries.current)!, decimal_measures: entry.decimalMeasures, previous, filtered_by: filteredBy, error: null };
   });
   return { dashboard_id: dashboard.id, business_id: business.id, manager_id: managerId, filters, widgets: data };
 }

@@ -26,6 +26,7 @@ interface WidgetSpec {
 }
 interface WidgetData extends WidgetSpec {
   rows: ChartRow[];
+  decimal_measures: string[];
   truncated: boolean;
   previous: { range: { from: string; to: string }; rows: ChartRow[] } | null;
   filtered_by: { date: boolean; product: boolean };
@@ -133,7 +134,7 @@ const Widget: React.FC<{ dashboardId: string; spec: WidgetSpec; query: string; o
       {!data && !error && <Loader />}
       {data && !data.error && (
         <Box style={{ height: spec.type === 'kpi' || spec.type === 'table' ? undefined : 290 }}>
-          <WidgetChart type={spec.type} fields={spec.fields} rows={data.rows} onRowClick={drill} />
+          <WidgetChart type={spec.type} fields={spec.fields} rows={data.rows} decimals={data.decimal_measures} onRowClick={drill} />
           {note !== undefined && <Text variant="sm" data-testid="kpi-change">{note}</Text>}
           {data.truncated && <Text variant="sm">Showing the first {data.rows.length} rows.</Text>}
         </Box>

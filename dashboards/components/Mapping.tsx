@@ -1,5 +1,6 @@
 import React, { useCallback, useEffect, useState } from 'react';
 import { ApiClient } from 'adminjs';
+import { pollEvery } from './poll.js';
 import { requestJson } from './request.js';
 import { BusinessSelect } from './BusinessSelect.js';
 import { ProgressBar } from './ProgressBar.js';
@@ -177,6 +178,10 @@ const AddStep: React.FC<{ catalog: Catalog; onAdd: (step: Transform) => void; te
 
 const statusVariant = (status: string) => (status === 'succeeded' || status === 'approved' ? 'success' : status === 'failed' ? 'danger' : status === 'draft' ? 'info' : 'secondary');
 
+/** How often the page asks for a running execution's progress, and for sources uploaded elsewhere. */
+const EXECUTION_POLL_MS = 1000;
+const SOURCES_POLL_MS = 5000;
+
 /** Data sources: upload any export, review the proposed mapping onto a canonical table, preview, save, approve (admins) and execute. */
 const Mapping: React.FC = () => {
   const [page, setPage] = useState<PageData | null>(null);
@@ -203,6 +208,22 @@ const Mapping: React.FC = () => {
     }, (reason: Error) => setError(reason.message));
     loadSources();
   }, [loadSources]);
+
+  // Sources uploaded elsewhere (a colleague, another tab, the API) join the list, newest first, and each
+  // one's last execution stays current.
+  useEffect(
+    () =>
+      pollEvery(SOURCES_POLL_MS, async (active) => {
+        try {
+          const res = await requestJson<{ data: SourceSummary[] }>('GET', '/api/data-sources');
+          if (active()) setSources(res.data);
+        } catch {
+          // The page still works with the list it has; the next poll asks again.
+        }
+        return true;
+      }),
+    [],
+  );
 
   const run = async (label: string, work: () => Promise<void>) => {
     setBusy(label);
@@ -275,28 +296,23 @@ const Mapping: React.FC = () => {
   // Follows a running execution until it ends; a failed poll is tried again. Opening another source
   // clears the execution, and a reply that arrives after that is dropped.
   const sourceId = source?.id;
+  const runningExecution = execution && execution.status !== 'succeeded' && execution.status !== 'failed' ? execution.id : null;
   useEffect(() => {
-    if (!execution || execution.status === 'succeeded' || execution.status === 'failed') return;
-    let live = true;
-    const timer = setTimeout(() => {
-      requestJson<Execution>('GET', `/api/mapping/executions/${execution.id}`).then(
-        (next) => {
-          if (!live) return;
-          setExecution(next);
-          if ((next.status === 'succeeded' || next.status === 'failed') && sourceId) reloadVersions(sourceId).catch((reason: Error) => setError(reason.message));
-        },
-        (reason: Error) => {
-          if (!live) return;
-          setError(`${reason.message} (still following the load)`);
-          setExecution({ ...execution });
-        },
-      );
-    }, 1000);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [execution, sourceId]);
+    if (runningExecution === null) return;
+    return pollEvery(EXECUTION_POLL_MS, async (active) => {
+      try {
+        const next = await requestJson<Execution>('GET', `/api/mapping/executions/${runningExecution}`);
+        if (!active()) return false;
+        setExecution(next);
+        if (next.status !== 'succeeded' && next.status !== 'failed') return true;
+        if (sourceId) reloadVersions(sourceId).catch((reason: Error) => setError(reason.message));
+        return false;
+      } catch (reason) {
+        if (active()) setError(`${(reason as Error).message} (still following the load)`);
+        return true;
+      }
+    });
+  }, [runningExecution, sourceId]);
 
   if (!page) return <Box variant="grey">{error ? <MessageBox variant="danger" message={error} /> : <Loader />}</Box>;
   const catalogTable = page.catalog.tables.find((t) => t.name === table);

@@ -64,14 +64,14 @@ export const DonutChartView: React.FC<{ rows: ChartRow[]; nameKey: string; value
   );
 };
 
-export const TableView: React.FC<{ rows: ChartRow[]; columns: SeriesSpec[]; onRowClick?: (row: ChartRow) => void }> = ({ rows, columns, onRowClick }) => (
+export const TableView: React.FC<{ rows: ChartRow[]; columns: SeriesSpec[]; decimals?: string[]; onRowClick?: (row: ChartRow) => void }> = ({ rows, columns, decimals = [], onRowClick }) => (
   <table style={{ width: '100%', borderCollapse: 'collapse' }} data-testid="widget-table">
     <thead>
       <tr>{columns.map((c) => <th key={c.key} style={{ textAlign: 'left', padding: 4, borderBottom: '1px solid #ddd' }}>{c.name}</th>)}</tr>
     </thead>
     <tbody>
       {rows.map((row, i) => (
-        <tr key={i} onClick={onRowClick ? () => onRowClick(row) : undefined} style={onRowClick ? { cursor: 'pointer' } : undefined}>{columns.map((c) => <td key={c.key} style={{ padding: 4, textAlign: typeof row[c.key] === 'number' ? 'right' : 'left' }}>{formatNumber(row[c.key])}</td>)}</tr>
+        <tr key={i} onClick={onRowClick ? () => onRowClick(row) : undefined} style={onRowClick ? { cursor: 'pointer' } : undefined}>{columns.map((c) => <td key={c.key} style={{ padding: 4, textAlign: typeof row[c.key] === 'number' ? 'right' : 'left' }}>{formatNumber(row[c.key], 2, decimals.includes(c.key))}</td>)}</tr>
       ))}
     </tbody>
   </table>
@@ -113,7 +113,8 @@ export function pivotSeries(rows: ChartRow[], x: string, measures: string[], ser
 }
 
 /** One dashboard widget drawn from its rows, by its type; bars and table rows answer clicks when `onRowClick` is given. */
-export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: ChartRow[]; onRowClick?: (row: ChartRow) => void }> = ({ type, fields, rows, onRowClick }) => {
+/** `decimals`: the measures that are amounts with decimals, shown with two even when whole. */
+export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: ChartRow[]; decimals?: string[]; onRowClick?: (row: ChartRow) => void }> = ({ type, fields, rows, decimals = [], onRowClick }) => {
   if (type !== 'kpi' && rows.length === 0) return <Text data-testid="widget-empty">No data yet: it appears after a load of the tables this view reads.</Text>;
   switch (type) {
     case 'kpi': {
@@ -124,7 +125,7 @@ export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: C
         <Box flex flexDirection="row" style={{ gap: 24, flexWrap: 'wrap' }}>
           {rows.map((row, i) => (
             <Box key={i}>
-              <H2 data-testid="kpi-value">{formatNumber(row[value])}{row[value] === null || row[value] === undefined ? '' : unit}</H2>
+              <H2 data-testid="kpi-value">{formatNumber(row[value], 2, decimals.includes(value))}{row[value] === null || row[value] === undefined ? '' : unit}</H2>
               {fields.series && <Text variant="sm">{String(row[fields.series])}</Text>}
             </Box>
           ))}
@@ -139,7 +140,7 @@ export const WidgetChart: React.FC<{ type: string; fields: WidgetFields; rows: C
     case 'donut':
       return <DonutChartView rows={rows} nameKey={fields.x ?? ''} valueKey={fields.value ?? ''} />;
     case 'table':
-      return <TableView rows={rows} columns={[...(fields.columns ?? []), ...(fields.y ?? [])].map((c) => ({ key: c, name: label(c) }))} onRowClick={onRowClick} />;
+      return <TableView rows={rows} columns={[...(fields.columns ?? []), ...(fields.y ?? [])].map((c) => ({ key: c, name: label(c) }))} decimals={decimals} onRowClick={onRowClick} />;
     default:
       return <Text>This widget type ({type}) cannot be drawn.</Text>;
   }

@@ -24,7 +24,7 @@ let ordersDashboard: string;
 const day = (offset: number) => daysFrom(today, offset);
 const loadFeed = (token: string, csv: string) => loadSalesFile(app.url, token, csv);
 
-type Widget = { title: string; rows: Record<string, unknown>[]; previous: { range: { from: string; to: string }; rows: Record<string, unknown>[] } | null; filtered_by: { date: boolean; product: boolean }; error: string | null };
+type Widget = { title: string; rows: Record<string, unknown>[]; decimal_measures: string[]; previous: { range: { from: string; to: string }; rows: Record<string, unknown>[] } | null; filtered_by: { date: boolean; product: boolean }; error: string | null };
 async function salesData(token: string, query: string): Promise<{ status: number; widgets: Record<string, Widget>; body: any }> {
   const res = await callJson(app.url, token, 'GET', `/api/dashboard/${salesDashboard}/data?${query}`);
   const widgets = Object.fromEntries(((res.body?.data?.widgets ?? []) as Widget[]).map((w) => [w.title, w]));
@@ -143,6 +143,8 @@ describe('GET /api/dashboard/:sales/data equals the metrics API', () => {
       orders: expected.kpi.orders,
       aov: expected.kpi.avg_order_value,
     });
+    // Amounts and ratios are shown with two decimals even when whole ("80.00"); counts are not.
+    expect(figures((w) => w.decimal_measures.length > 0)).toEqual({ revenue: true, cogs: true, margin: true, marginPercent: true, orders: false, aov: true });
     expect(widgets['Revenue']!.previous!.range).toMatchObject({ from: expected.previous.range.from, to: expected.previous.range.to });
     expect(figures((w) => kpi({ ...w, rows: w.previous!.rows }))).toEqual({
       revenue: expected.previous.gross_revenue,
