@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { apiClient } from '../helpers/app.js';
 import { screenshotPath, useBrowserApp } from '../helpers/browser.js';
 
 const session = useBrowserApp();
@@ -99,5 +100,29 @@ describe.skipIf(!canRun)('Data sources and mapping in a real browser', () => {
     expect(admin.errors).toEqual([]);
     await ops.page.close();
     await admin.page.close();
+  });
+
+  it('a source uploaded elsewhere joins the open list without a reload', { timeout: 120_000 }, async () => {
+    const { app, t } = session;
+    const ops = await page();
+    await signIn(ops.page, t.users.opsA.email);
+    await ops.page.goto(`${app.url}/admin/pages/mapping`);
+    await ops.page.getByTestId('source-list').waitFor({ timeout: 120_000 });
+    const listed = await ops.page.getByTestId('source-item').count();
+
+    // A colleague uploads an export through the API while the page stays open.
+    const colleague = await apiClient(app.url, t.users.opsA.email);
+    const form = new FormData();
+    form.append('name', 'Supplier price list');
+    form.append('file', new Blob(['SKU,Description,Price\nP-1,Rye loaf,3.20\n']), 'supplier-prices.csv');
+    const uploaded = await fetch(`${app.url}/api/data-sources`, { method: 'POST', headers: { authorization: `Bearer ${colleague.token}` }, body: form });
+    expect(uploaded.status).toBe(201);
+
+    await ops.page.getByTestId('source-item').filter({ hasText: 'Supplier price list' }).waitFor({ timeout: 15_000 });
+    await expect(ops.page.getByTestId('source-item').count()).resolves.toBe(listed + 1);
+    await expect(ops.page.getByTestId('source-item').first().textContent()).resolves.toContain('supplier-prices.csv');
+    await ops.page.screenshot({ path: screenshotPath('mapping-source-from-elsewhere'), fullPage: true });
+    expect(ops.errors).toEqual([]);
+    await ops.page.close();
   });
 });

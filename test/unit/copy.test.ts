@@ -24,7 +24,7 @@ function readInPieces(copy: Buffer, sizes: (index: number) => number) {
 }
 
 describe('binary COPY data', () => {
-  const values = [Buffer.from('first chunk'), Buffer.alloc(0), null, Buffer.alloc(40_000, 7), Buffer.from([0xff, 0xff, 0, 1])];
+  const values: (Buffer | null)[] = [Buffer.from('first chunk'), Buffer.alloc(0), null, Buffer.alloc(40_000, 7), Buffer.from([0xff, 0xff, 0, 1])];
   const expected = Buffer.concat(values.filter((value): value is Buffer => value !== null));
 
   it.each([
