@@ -32,7 +32,15 @@ export function streamUpload(req: Request, maxBytes: number, onFile: (file: { fi
       const stream = new PassThrough();
       file.pipe(stream);
       handled = onFile({ filename: info.filename || 'upload', stream, fields: { ...fields } });
-      handled.catch(() => file.resume());
+      handled.catch((error: unknown) => {
+        // Refused (or failed) before the whole file was read: answered at once, and the rest of the request
+        // read and dropped so the connection can go on. Left piped into a stream nobody reads, the request
+        // stalled and the answer waited for the server's request timeout (minutes).
+        file.unpipe(stream);
+        stream.destroy();
+        file.resume();
+        reject(error);
+      });
     });
     parser.on('error', (error: Error) => reject(new AppError('bad_request', `The upload could not be read: ${error.message}.`)));
     parser.on('close', () => {

@@ -100,6 +100,21 @@ describe('POST /dashboard/data-feeds/preview', () => {
     expect((await uploadPreview(app.url, opsToken, { name: 'sales-basic.csv' }, { data_type: 'invoices' })).status).toBe(400);
   });
 
+  it('a refusal before the file is read is answered at once, however large the file (regression: it waited minutes for the request timeout)', async () => {
+    const manager = (await apiClient(app.url, t.users.managerA.email)).token;
+    const large = Buffer.alloc(3 * 1024 * 1024, 'Croissant,1,2.95,2025-09-01\n');
+    const started = performance.now();
+    for (const [token, fields, status] of [[manager, { data_type: 'sales' }, 403], [opsToken, { data_type: 'invoices' }, 400]] as const) {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
+      form.append('file', new Blob([large]), 'large.csv');
+      const res = await fetch(`${app.url}/dashboard/data-feeds/preview`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form, signal: AbortSignal.timeout(20_000) });
+      expect(res.status).toBe(status);
+      expect((await res.json()).error.code).toBe(status === 403 ? 'forbidden' : 'bad_request');
+    }
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
+
   it('managers and signed-out callers cannot preview; an admin must name the business', async () => {
     const manager = (await apiClient(app.url, t.users.managerA.email)).token;
     expect((await uploadPreview(app.url, manager, { name: 'sales-basic.csv' })).status).toBe(403);
