@@ -55,6 +55,7 @@ export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping
       if (column.kind === 'text') return { value: WHITESPACE_RUN.test(raw) ? raw.replace(/\s+/g, ' ') : raw, issues: [] };
       const value = parse ? parse(raw) : null;
       if (value === null) return { value, issues: [{ column: column.name, value: raw, reason }] };
+      if (column.max !== undefined && Math.abs(Number(value)) > column.max) return { value, issues: [{ column: column.name, value: raw, reason: `is too large (at most ${column.max.toLocaleString('en-US')}): check the decimal mark and that the columns are not swapped` }] };
       // A negative price shows the cell as written; a negative discount or cost its number.
       if (mustNotBeNegative && value.startsWith('-')) return { value, issues: [{ column: column.name, value: column.name === 'price' ? cell : value, reason: 'must not be negative' }] };
       return { value, issues: [] };

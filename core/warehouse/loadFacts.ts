@@ -72,9 +72,9 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
       finished = row.data_type === 'sales' ? await loadSales(ctx, client, row, options, finish) : await inTransaction(client, async (tx) => finish(tx, await loadCosts(tx, row.business_id, feedId)));
       ctx.log.info({ feedId, metrics: finished.metrics }, 'data feed transformed');
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const failure = explainLoadFailure(error);
       // On a connection of its own: the load's may be what broke.
-      await updateFeed(ctx.db.pool, feedId, 'failed', { stage: 'failed', error: { code: error instanceof AppError ? error.code : 'load_failed', message, trace_id: traceId } }).catch(() => undefined);
+      await updateFeed(ctx.db.pool, feedId, 'failed', { stage: 'failed', error: { ...failure, trace_id: traceId } }).catch(() => undefined);
       throw error;
     }
     return { dataType: row.data_type, summary: finished, loadedNow: true };
@@ -87,6 +87,18 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
   // the job's retry finds the feed transformed and purges them then.
   await purgeStagedRows(ctx, loaded.dataType, feedId);
   return loaded.summary;
+}
+
+/** What a failed load tells the feed's readers: the load's own errors as they are, the database's in words a person can act on. */
+function explainLoadFailure(error: unknown): { code: string; message: string } {
+  if (error instanceof AppError) return { code: error.code, message: error.message };
+  if ((error as { code?: string }).code === '22003') {
+    return {
+      code: 'amount_too_large',
+      message: 'Some amounts of this feed are too large to store: a line\'s revenue or cost of goods reaches 10,000,000,000,000,000. Check its quantities and prices (and their decimal mark), then upload the file again.',
+    };
+  }
+  return { code: 'load_failed', message: error instanceof Error ? error.message : String(error) };
 }
 
 interface LoadedFeed {

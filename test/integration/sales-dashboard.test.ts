@@ -4,7 +4,7 @@ import { widgetPlan, type ViewColumn } from '../../core/warehouse/dashboards.js'
 import { todayIn } from '../../core/warehouse/ranges.js';
 import { refreshChangedViews, viewsBehind } from '../../core/warehouse/views.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
-import { callJson, daysFrom, loadSalesFile } from '../helpers/feeds.js';
+import { callJson, daysFrom, loadSalesFile, uploadPreview, waitForFeed } from '../helpers/feeds.js';
 
 /**
  * The Metrics page is the stored dashboard "Sales & margin": its widgets read materialized views over
@@ -93,6 +93,36 @@ describe('the sales views follow fact_sales', () => {
     await refreshChangedViews(app.system);
     expect(await revenueOfLast7Days()).toBe(69);
     expect((await refreshChangedViews(app.system)).views).toEqual([]);
+  });
+});
+
+describe('large amounts', () => {
+  it('a day past 10^16 of one business refreshes the shared views (regression: numeric field overflow stopped them for every business)', async () => {
+    // Two lines of 6·10^15 each, in business B, on a day long past: 1.2·10^16 for that day.
+    const csv = 'product_name,quantity,price,transaction_date\nCroissant,100,60000000000000,2020-01-02\nCroissant,100,60000000000000,2020-01-02\n';
+    const feedId = await loadFeed(opsB, csv);
+    await refreshChangedViews(app.system);
+    expect(await viewsBehind(app.system)).toEqual([]);
+    const day = await app.db.pool.query(`SELECT gross_revenue::text FROM sales_daily WHERE business_id = $1 AND day = '2020-01-02'`, [t.businessB]);
+    expect(day.rows).toEqual([{ gross_revenue: '12000000000000000.00' }]);
+    await deleteRecord(app.system, 'feeds', String(feedId));
+    await refreshChangedViews(app.system);
+  });
+
+  it('a number past what its column holds is refused with its row, at the preview and the commit; a line whose revenue would not fit fails its load with what to check', async () => {
+    const preview = await uploadPreview(app.url, opsB, { name: 'huge.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\nCroissant,1,99999999999999999,2020-01-03\n') });
+    expect(preview.status).toBe(200);
+    expect(preview.body.rows[0].issues).toEqual([{ row: 2, column: 'price', value: '99999999999999999', reason: 'is too large (at most 100,000,000,000,000): check the decimal mark and that the columns are not swapped' }]);
+    const commit = await callJson(app.url, opsB, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+    expect(commit.status).toBe(422);
+
+    const overflowing = await uploadPreview(app.url, opsB, { name: 'overflow.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\nCroissant,1000000,99999999999999,2020-01-04\n') });
+    expect(overflowing.body.summary.valid_rows).toBe(1);
+    const committed = await callJson(app.url, opsB, 'POST', '/dashboard/data-feeds/commit', { upload_token: overflowing.body.upload_token });
+    const failed = await waitForFeed(app.url, opsB, committed.body!.feed_id as number);
+    expect(failed.status).toBe('failed');
+    expect(failed.summary.error).toMatchObject({ code: 'amount_too_large', message: expect.stringMatching(/too large to store.*Check its quantities and prices/) });
+    await deleteRecord(app.system, 'feeds', String(committed.body!.feed_id));
   });
 });
 
