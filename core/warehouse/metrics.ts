@@ -1,6 +1,7 @@
 import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { callerBusiness } from '../auth/business.js';
+import { AppError } from '../errors.js';
 import { previousRange, resolveRange, todayIn, type DateRange, type Grouping, type RangeName } from './ranges.js';
 
 export interface MetricsQuery {
@@ -28,7 +29,13 @@ export interface Kpi {
 async function resolve(ctx: Context, query: MetricsQuery): Promise<{ businessId: string; range: DateRange }> {
   assertCan(ctx.user, 'metrics', 'view');
   const business = await callerBusiness(ctx, query.businessId, { refused: 'You can only see your own business’s metrics.', missing: 'Say which business: business_id is required for admins.' });
-  return { businessId: business.id, range: resolveRange(query.range, todayIn(business.timezone), { from: query.from, to: query.to }) };
+  const range = resolveRange(query.range, todayIn(business.timezone), { from: query.from, to: query.to });
+  if (query.productId) {
+    // Another business's product is not found, as any of its records (not an answer of zeros).
+    const product = await ctx.db.pool.query('SELECT 1 FROM products WHERE id = $1 AND business_id = $2', [query.productId, business.id]);
+    if (product.rowCount === 0) throw new AppError('not_found', 'This product was not found in the business.');
+  }
+  return { businessId: business.id, range };
 }
 
 const num = (value: string | null | undefined) => (value === null || value === undefined ? 0 : Number(value));
@@ -64,16 +71,16 @@ export async function kpiSummary(ctx: Context, query: MetricsQuery): Promise<{ s
   return { success: true, range, kpi, previous: { ...before, range: previous } };
 }
 
-/** The best-selling products of the range, by revenue. */
+/** The best-selling products of the range, by revenue (with `productId`, that product's line alone). */
 export async function topProducts(ctx: Context, query: MetricsQuery & { limit: number }) {
   const { businessId, range } = await resolve(ctx, query);
   const result = await ctx.db.pool.query<Record<string, string>>(
     `SELECT f.product_id, coalesce(p.name, '(unknown product)') AS product_name, sum(f.quantity) AS quantity, sum(f.gross_revenue) AS gross_revenue,
             sum(f.gross_margin_amount) AS gross_margin_amount, round(100 * sum(f.gross_margin_amount) / NULLIF(sum(f.gross_revenue), 0), 2) AS gross_margin_percent
      FROM fact_sales f LEFT JOIN products p ON p.id = f.product_id
-     WHERE f.business_id = $1 AND f.date_key BETWEEN $2 AND $3
+     WHERE f.business_id = $1 AND f.date_key BETWEEN $2 AND $3 AND ($5::uuid IS NULL OR f.product_id = $5)
      GROUP BY f.product_id, p.name ORDER BY sum(f.gross_revenue) DESC, p.name LIMIT $4`,
-    [businessId, range.from, range.to, query.limit],
+    [businessId, range.from, range.to, query.limit, query.productId ?? null],
   );
   return {
     success: true as const,

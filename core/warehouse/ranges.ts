@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { isCalendarDate } from '../feeds/values.js';
 
 export const rangeNames = ['last_7_days', 'last_30_days', 'this_quarter', 'custom'] as const;
 export const groupings = ['day', 'week', 'month'] as const;
@@ -28,6 +29,9 @@ function addDays(iso: string, days: number): string {
 
 const MAX_CUSTOM_DAYS = 3 * 366;
 
+/** A day of the calendar PostgreSQL's dates hold: "2025-02-30" is none (JavaScript's Date.parse took it for 2 March), nor is the year 0. */
+const isRealDay = (iso: string) => isCalendarDate(iso) && iso >= '0001-01-01';
+
 /** The dates a named range covers, ending today (in the business's time zone). */
 export function resolveRange(name: RangeName, today: string, custom: { from?: string; to?: string } = {}): DateRange {
   switch (name) {
@@ -44,7 +48,7 @@ export function resolveRange(name: RangeName, today: string, custom: { from?: st
       const from = isoDate.safeParse(custom.from);
       const to = isoDate.safeParse(custom.to);
       if (!from.success || !to.success) throw new AppError('bad_request', 'A custom range needs from and to dates, like from=2025-09-01&to=2025-09-30.');
-      if (Number.isNaN(Date.parse(from.data)) || Number.isNaN(Date.parse(to.data))) throw new AppError('bad_request', 'from and to must be real calendar dates.');
+      if (!isRealDay(from.data) || !isRealDay(to.data)) throw new AppError('bad_request', 'from and to must be real calendar dates (2025-02-30 is not), from the year 1 on.');
       if (from.data > to.data) throw new AppError('bad_request', `The range starts (${from.data}) after it ends (${to.data}).`);
       const days = (Date.parse(to.data) - Date.parse(from.data)) / 86_400_000;
       if (days > MAX_CUSTOM_DAYS) throw new AppError('bad_request', 'A custom range may span at most three years.');

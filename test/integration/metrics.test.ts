@@ -56,6 +56,9 @@ describe('GET /dashboard/metrics/*', () => {
     const croissant = top.body!.products[0].product_id as string;
     const drill = await callJson(app.url, ops, 'GET', `/dashboard/metrics/trend?range=last_7_days&group_by=day&product_id=${croissant}`);
     expect(drill.body!.points.at(-2)).toMatchObject({ gross_revenue: 15 });
+    // Kept to one product, the top products are that product (regression: product_id was ignored here).
+    const one = await callJson(app.url, ops, 'GET', `/dashboard/metrics/top-products?range=last_7_days&product_id=${croissant}`);
+    expect(one.body!.products.map((p: any) => [p.product_name, p.gross_revenue])).toEqual([['Croissant', 45]]);
     const monthly = await callJson(app.url, ops, 'GET', '/dashboard/metrics/trend?range=last_30_days&group_by=month');
     expect(monthly.body!.points.reduce((sum: number, p: any) => sum + p.gross_revenue, 0)).toBe(81);
   });
@@ -71,5 +74,12 @@ describe('GET /dashboard/metrics/*', () => {
     expect(b.body!.kpi.gross_revenue).toBe(441);
     expect((await callJson(app.url, manager, 'GET', '/dashboard/metrics/kpi?range=yesterday')).status).toBe(400);
     expect((await callJson(app.url, manager, 'GET', '/dashboard/metrics/trend?group_by=hour')).status).toBe(400);
+    expect((await callJson(app.url, manager, 'GET', '/dashboard/metrics/kpi?range=custom&from=2025-02-30&to=2025-03-06')).status).toBe(400);
+    // Another business's product is not found, on every metric (regression: answered 200 with zeros).
+    const theirs = (await app.db.pool.query<{ id: string }>('SELECT id FROM products WHERE business_id = $1 LIMIT 1', [t.businessB])).rows[0]!.id;
+    for (const path of ['kpi', 'top-products', 'trend']) {
+      const res = await callJson(app.url, manager, 'GET', `/dashboard/metrics/${path}?range=last_7_days&product_id=${theirs}`);
+      expect(res.status, path).toBe(404);
+    }
   });
 });

@@ -18,6 +18,10 @@ describe('metric date ranges', () => {
     expect(() => resolveRange('custom', '2025-09-29', { from: '2025-02-01', to: '2025-01-01' })).toThrow(/starts .* after it ends/);
     expect(() => resolveRange('custom', '2025-09-29', { from: '2025-01-01' })).toThrow(/needs from and to/);
     expect(() => resolveRange('custom', '2025-09-29', { from: '2015-01-01', to: '2025-01-01' })).toThrow(/three years/);
+    // Days the calendar does not have (regression: Date.parse took 2025-02-30 for 2 March, and PostgreSQL then failed with a 500).
+    for (const [from, to] of [['2025-02-30', '2025-03-06'], ['2025-04-31', '2025-05-01'], ['0000-01-01', '0001-01-01']]) {
+      expect(() => resolveRange('custom', '2025-09-29', { from, to })).toThrow(/must be real calendar dates/);
+    }
   });
 
   it('the previous period has the same length and ends the day before', () => {
