@@ -72,9 +72,31 @@ export function can(principal: Principal | null | undefined, resource: Resource,
   return permissionMatrix[principal.role]?.[resource]?.includes(action) ?? false;
 }
 
+/** An action and a resource as a refusal words them ("create data feeds", not "new feeds"). */
+const actionWords: Record<Action, string> = { list: 'list', show: 'open', new: 'create', edit: 'change', delete: 'delete', retry: 'retry', view: 'see', rerun: 're-run', approve: 'approve' };
+const resourceWords: Record<Resource, string> = {
+  users: 'users',
+  businesses: 'businesses',
+  shops: 'shops',
+  products: 'products',
+  auditLog: 'the audit log',
+  jobs: 'jobs',
+  dashboards: 'dashboards',
+  dashboardWidgets: 'dashboard widgets',
+  dashboardPermissions: 'dashboard permissions',
+  feeds: 'data feeds',
+  metrics: 'metrics',
+  staging: 'staged rows',
+  dataSources: 'data sources',
+  mappings: 'mappings',
+  pii: 'personal data',
+  mappingExecutions: 'mapping executions',
+};
+
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {
   if (!principal) throw new AppError('unauthenticated', 'Sign in first.');
   if (!can(principal, resource, action)) {
-    throw new AppError('forbidden', `Your role may not ${action} ${resource}.`);
+    const role = principal.kind === 'user' ? ` (${principal.role})` : '';
+    throw new AppError('forbidden', `Your role${role} may not ${actionWords[action]} ${resourceWords[resource]}.`);
   }
 }

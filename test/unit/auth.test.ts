@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 import { describe, expect, it } from 'vitest';
-import { can } from '../../core/auth/permissions.js';
+import { assertCan, can } from '../../core/auth/permissions.js';
 import { generatePassword, hashPassword, verifyPassword } from '../../core/auth/passwords.js';
 import { scopeIncludes, scopeOf } from '../../core/auth/scope.js';
 import type { UserPrincipal } from '../../core/auth/principal.js';
@@ -14,6 +14,12 @@ describe('deny by default', () => {
     expect(can(user({ role: 'auditor' as never }), 'products', 'list')).toBe(false);
     expect(can(user({ role: 'admin' }), 'nothing' as never, 'list')).toBe(false);
     expect(can(user({ role: 'admin' }), 'products', 'launch' as never)).toBe(false);
+  });
+
+  it('a refusal says in words what the role may not do (regression: "Your role may not new feeds.")', () => {
+    expect(() => assertCan(user({ role: 'manager' }), 'feeds', 'new')).toThrow('Your role (manager) may not create data feeds.');
+    expect(() => assertCan(user({ role: 'ops' }), 'auditLog', 'show')).toThrow('Your role (ops) may not open the audit log.');
+    expect(() => assertCan(null, 'feeds', 'list')).toThrow('Sign in first.');
   });
 
   it('a non-admin without a business sees no business at all', () => {
