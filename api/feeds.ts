@@ -8,6 +8,7 @@ import { autoCreateInput, autoCreateProducts } from '../core/feeds/products.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { dataTypes, templateFor, type DataType } from '../core/feeds/templates.js';
 import type { JobQueue } from '../core/queue.js';
+import { AppError } from '../core/errors.js';
 import { contextOf, handle, parse } from './http.js';
 import { streamUpload } from './upload.js';
 
@@ -74,7 +75,12 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
       res.send(csv);
     }),
   );
-  const feedId = (req: Request) => parse(z.coerce.number().int().positive(), req.params.feed, 'feed id');
+  const feedId = (req: Request) => {
+    const id = parse(z.coerce.number().int().positive(), req.params.feed, 'feed id');
+    // Feed ids are PostgreSQL integers: a larger number names no feed (and would fail the query).
+    if (id > 2_147_483_647) throw new AppError('not_found', `Data feed ${id} was not found.`);
+    return id;
+  };
   router.get(
     '/data-feeds/preview/:token',
     handle(async (req, res) => {

@@ -304,6 +304,14 @@ describe('commit and load', () => {
     expect(matcha).toMatchObject({ businessId: t.businessA, sellingPriceCents: 420, costPriceCents: 110, category: 'Coffee' });
   });
 
+  it('a feed id past PostgreSQL\'s integers is not found, whatever is asked of it (regression: 500)', async () => {
+    const admin = (await apiClient(app.url, t.users.admin.email)).token;
+    for (const [method, path] of [['GET', '/dashboard/data-feeds/99999999999/transform-status'], ['POST', '/dashboard/data-feeds/2147483648/rerun'], ['DELETE', '/dashboard/data-feeds/2147483648']] as const) {
+      const res = await callJson(app.url, admin, method, path);
+      expect(res.status, path).toBe(404);
+    }
+  });
+
   it('offers each data type’s template for download', async () => {
     const res = await fetch(`${app.url}/dashboard/data-feeds/templates/sales.csv`, { headers: { authorization: `Bearer ${ops}` } });
     expect(res.status).toBe(200);
