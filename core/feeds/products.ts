@@ -24,19 +24,29 @@ export async function createProducts(ctx: Context, client: PoolClient, businessI
   return Object.fromEntries(result.rows.map((row) => [row.name, row.id]));
 }
 
+/** Products keep prices in whole cents in integer columns. */
+const MAX_CENTS = 2_000_000_000;
+
 const moneyToCents = z
   .union([z.number(), z.string()])
   .optional()
   .nullable()
   .transform((value, ctx) => {
     if (value === undefined || value === null || value === '') return 0;
-    const decimal = parseDecimal(String(value));
+    // JSON writes decimals with a point: "1.125" is one and an eighth (not 1,125).
+    const decimal = parseDecimal(String(value), '.');
     if (decimal === null || decimal.startsWith('-')) {
       ctx.addIssue({ code: 'custom', message: 'must be a non-negative amount' });
       return z.NEVER;
     }
+    // To the nearest cent, half up, in digits (0.335 → 34; floating point makes 1.005 × 100 = 100.4999…).
     const [int, frac = ''] = decimal.split('.');
-    return Number(int) * 100 + Number((frac + '00').slice(0, 2));
+    const cents = Number(int) * 100 + Number(frac.padEnd(2, '0').slice(0, 2)) + (frac.length > 2 && frac[2]! >= '5' ? 1 : 0);
+    if (cents > MAX_CENTS) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${(MAX_CENTS / 100).toLocaleString('en-US')}` });
+      return z.NEVER;
+    }
+    return cents;
   });
 
 export const autoCreateInput = z.object({

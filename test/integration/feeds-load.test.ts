@@ -302,6 +302,17 @@ describe('commit and load', () => {
     expect(res.body!.products.croissant).toBe(t.productA);
     const matcha = await app.db.prisma.product.findUniqueOrThrow({ where: { id: res.body!.products['Matcha Latte'] } });
     expect(matcha).toMatchObject({ businessId: t.businessA, sellingPriceCents: 420, costPriceCents: 110, category: 'Coffee' });
+
+    // Amounts to the nearest cent (regression: 0.335 was cut to 33), a JSON number's point a decimal point
+    // (1.125 is not 1,125), and no more than the price columns hold.
+    const rounded = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/auto-create-products', { products: [{ name: 'Rounded Bun', selling_price: 1.125, cost_price: 0.335 }, { name: 'Half Cent Bun', selling_price: '1.005' }] });
+    expect(rounded.status).toBe(200);
+    const bun = await app.db.prisma.product.findUniqueOrThrow({ where: { id: rounded.body!.products['Rounded Bun'] } });
+    expect(bun).toMatchObject({ sellingPriceCents: 113, costPriceCents: 34 });
+    expect(await app.db.prisma.product.findUniqueOrThrow({ where: { id: rounded.body!.products['Half Cent Bun'] } })).toMatchObject({ sellingPriceCents: 101 });
+    const tooDear = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/auto-create-products', { products: [{ name: 'Gold Bun', selling_price: 30_000_000 }] });
+    expect(tooDear.status).toBe(400);
+    expect(JSON.stringify(tooDear.body)).toContain('must be at most 20,000,000');
   });
 
   it('a feed id past PostgreSQL\'s integers is not found, whatever is asked of it (regression: 500)', async () => {
