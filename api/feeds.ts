@@ -4,6 +4,7 @@ import { commitFeed } from '../core/feeds/commit.js';
 import { feedTransformStatus, listFeeds, rerunFeed } from '../core/feeds/feeds.js';
 import { deleteRecord } from '../core/records/service.js';
 import { previewFeed, previewUpload } from '../core/feeds/preview.js';
+import { deleteUpload } from '../core/feeds/uploads.js';
 import { autoCreateInput, autoCreateProducts } from '../core/feeds/products.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { dataTypes, templateFor, type DataType } from '../core/feeds/templates.js';
@@ -29,11 +30,16 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
     '/data-feeds/preview',
     handle(async (req, res) => {
       const ctx = contextOf(req);
-      const result = await streamUpload(req, deps.settings.maxUploadBytes, async ({ filename, stream, fields }) => {
-        const dataType: DataType = parse(dataTypeField, fields.data_type ?? req.query.data_type ?? 'sales', 'data_type');
-        const businessId = fields.business_id ?? (typeof req.query.business_id === 'string' ? req.query.business_id : undefined);
-        return previewFeed(ctx, deps.settings, { businessId, dataType, filename, stream });
-      });
+      const result = await streamUpload(
+        req,
+        deps.settings.maxUploadBytes,
+        async ({ filename, stream, fields }) => {
+          const dataType: DataType = parse(dataTypeField, fields.data_type ?? req.query.data_type ?? 'sales', 'data_type');
+          const businessId = fields.business_id ?? (typeof req.query.business_id === 'string' ? req.query.business_id : undefined);
+          return previewFeed(ctx, deps.settings, { businessId, dataType, filename, stream });
+        },
+        { lateFields: { refused: ['data_type', 'business_id'], discard: (preview) => deleteUpload(ctx, preview.upload_token) } },
+      );
       res.json(result);
     }),
   );

@@ -54,7 +54,7 @@ export const errorMiddleware: ErrorRequestHandler = (error: unknown, req, res, _
       error.type === 'entity.too.large'
         ? new AppError('payload_too_large', 'The request body is too large.')
         : error.type === 'entity.parse.failed'
-          ? new AppError('bad_request', 'The request body is not valid JSON.')
+          ? new AppError('bad_request', 'The request body is not a JSON object: send one, such as {"upload_token": "…"}, with Content-Type: application/json.')
           : new AppError('bad_request', error.message);
   }
   if (!appError) {
@@ -72,3 +72,16 @@ export const errorMiddleware: ErrorRequestHandler = (error: unknown, req, res, _
 function isBodyParserError(error: unknown): error is { type: string; message: string } {
   return typeof error === 'object' && error !== null && typeof (error as { type?: unknown }).type === 'string' && 'status' in error;
 }
+
+/**
+ * JSON bodies as JSON: a body sent as anything but JSON (or a multipart upload) is refused with what to send,
+ * where it was read as no body and refused for its missing fields.
+ */
+export const jsonBodies: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is('application/json') && !req.is('multipart/form-data')) {
+    next(new AppError('unsupported_media_type', `Send the request body as JSON, with Content-Type: application/json (it came as ${req.headers['content-type'] ?? 'no content type'}).`));
+    return;
+  }
+  next();
+};

@@ -6,16 +6,23 @@ import { AppError } from '../core/errors.js';
 /**
  * Reads a multipart upload as it arrives: the `file` part is streamed straight to the caller (who keeps
  * it in PostgreSQL), fields are collected. Fields must come before the file to be known in time, which
- * browsers' FormData does when fields are appended first; the data type may also come in the query.
+ * browsers' FormData does when fields are appended first; the data type may also come in the query. Fields
+ * in `lateFields.refused` that come after the file refuse the upload, and what the file made is discarded.
  */
-export function streamUpload(req: Request, maxBytes: number, onFile: (file: { filename: string; stream: AsyncIterable<Buffer>; fields: Record<string, string> }) => Promise<unknown>): Promise<unknown> {
+export function streamUpload<T>(
+  req: Request,
+  maxBytes: number,
+  onFile: (file: { filename: string; stream: AsyncIterable<Buffer>; fields: Record<string, string> }) => Promise<T>,
+  options: { lateFields?: { refused: string[]; discard: (result: T) => Promise<void> } } = {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
     if (!req.is('multipart/form-data')) {
       reject(new AppError('unsupported_media_type', 'Send the file as multipart/form-data with a "file" field.'));
       return;
     }
     const fields: Record<string, string> = {};
-    let handled: Promise<unknown> | null = null;
+    let handled: Promise<T> | null = null;
+    const late: string[] = [];
     let parser: busboy.Busboy;
     try {
       parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
@@ -23,7 +30,10 @@ export function streamUpload(req: Request, maxBytes: number, onFile: (file: { fi
       reject(new AppError('bad_request', `The upload could not be read: ${(error as Error).message}.`));
       return;
     }
-    parser.on('field', (name, value) => (fields[name] = value));
+    parser.on('field', (name, value) => {
+      if (handled && options.lateFields?.refused.includes(name)) late.push(name);
+      fields[name] = value;
+    });
     parser.on('file', (name, file, info) => {
       if (name !== 'file') {
         file.resume();
@@ -32,20 +42,28 @@ export function streamUpload(req: Request, maxBytes: number, onFile: (file: { fi
       const stream = new PassThrough();
       file.pipe(stream);
       handled = onFile({ filename: info.filename || 'upload', stream, fields: { ...fields } });
+      let fileRead = false;
+      file.once('end', () => (fileRead = true));
       handled.catch((error: unknown) => {
         // Refused (or failed) before the whole file was read: answered at once, and the rest of the request
         // read and dropped so the connection can go on. Left piped into a stream nobody reads, the request
-        // stalled and the answer waited for the server's request timeout (minutes).
+        // stalled and the answer waited for the server's request timeout (minutes). Once the file is read,
+        // the answer waits for the fields after it (which may explain the failure).
         file.unpipe(stream);
         stream.destroy();
         file.resume();
-        reject(error);
+        if (!fileRead) reject(error);
       });
     });
     parser.on('error', (error: Error) => reject(new AppError('bad_request', `The upload could not be read: ${error.message}.`)));
     parser.on('close', () => {
       if (!handled) reject(new AppError('validation_failed', 'No file was uploaded: send it in a form field named "file".'));
-      else handled.then(resolve, reject);
+      else if (late.length > 0 && options.lateFields) {
+        // The file was read without them: what it made is undone, and the caller told to send them first.
+        const { discard } = options.lateFields;
+        const refusal = new AppError('bad_request', `The form field${late.length > 1 ? 's' : ''} ${late.join(', ')} came after the file, too late to be used for it. Send the fields first, then the file.`);
+        handled.then((result) => discard(result)).then(() => reject(refusal), () => reject(refusal));
+      } else handled.then(resolve, reject);
     });
     req.pipe(parser);
   });

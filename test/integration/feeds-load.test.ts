@@ -323,6 +323,17 @@ describe('commit and load', () => {
     }
   });
 
+  it('a commit sent as anything but a JSON object is told what to send (regression: "upload_token … received undefined")', async () => {
+    const send = (body: string, contentType?: string) =>
+      fetch(`${app.url}/dashboard/data-feeds/commit`, { method: 'POST', headers: { authorization: `Bearer ${ops}`, ...(contentType ? { 'content-type': contentType } : {}) }, body }).then(async (res) => ({ status: res.status, body: (await res.json()) as { error: { message: string } } }));
+    const plain = await send('upload_token=abc', 'application/x-www-form-urlencoded');
+    expect(plain.status).toBe(415);
+    expect(plain.body.error.message).toBe('Send the request body as JSON, with Content-Type: application/json (it came as application/x-www-form-urlencoded).');
+    const nothing = await send('null', 'application/json');
+    expect(nothing.status).toBe(400);
+    expect(nothing.body.error.message).toMatch(/^The request body is not a JSON object/);
+  });
+
   it('offers each data type’s template for download', async () => {
     const res = await fetch(`${app.url}/dashboard/data-feeds/templates/sales.csv`, { headers: { authorization: `Bearer ${ops}` } });
     expect(res.status).toBe(200);

@@ -115,6 +115,17 @@ describe('POST /dashboard/data-feeds/preview', () => {
     expect(performance.now() - started).toBeLessThan(20_000);
   });
 
+  it('data_type or business_id sent after the file is refused with what to do, and the upload not kept (regression: silently read as sales)', async () => {
+    const before = (await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files')).rows[0].n;
+    const form = new FormData();
+    form.append('file', new Blob(['product_name,cost,cost_date,cost_type\nCroissant,0.80,2025-09-01,purchase\n']), 'costs.csv');
+    form.append('data_type', 'costs');
+    const res = await fetch(`${app.url}/dashboard/data-feeds/preview`, { method: 'POST', headers: { authorization: `Bearer ${opsToken}` }, body: form });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toBe('The form field data_type came after the file, too late to be used for it. Send the fields first, then the file.');
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files')).rows[0].n).toBe(before);
+  });
+
   it('managers and signed-out callers cannot preview; an admin must name the business', async () => {
     const manager = (await apiClient(app.url, t.users.managerA.email)).token;
     expect((await uploadPreview(app.url, manager, { name: 'sales-basic.csv' })).status).toBe(403);
