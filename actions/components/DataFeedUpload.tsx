@@ -2,7 +2,7 @@ import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Icon, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 import { BusinessSelect } from '../../dashboards/components/BusinessSelect.js';
 import { RequestError, requestJson as call } from '../../dashboards/components/request.js';
-import { FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
+import { countOf, FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
 
 type Match =
   | { status: 'exact'; product_name: string; score: number }
@@ -96,6 +96,7 @@ const DataFeedUpload: React.FC = () => {
   const [commitError, setCommitError] = useState<string | null>(null);
   const [invalidBeyondPreview, setInvalidBeyondPreview] = useState(false);
   const [committed, setCommitted] = useState<FeedStatus | null>(null);
+  const [committedType, setCommittedType] = useState<string | null>(null);
   const { feed, problem: statusProblem } = useFeedPolling(committed, 1000);
   // While the commit request runs, its feed is listed as processing with how far the commit has read.
   const [committingToken, setCommittingToken] = useState<string | null>(null);
@@ -114,6 +115,10 @@ const DataFeedUpload: React.FC = () => {
 
   const upload = useCallback(
     async (file: File) => {
+      if (businesses && !businessId) {
+        setError(`Choose the business ${file.name} is for, then drop it again.`);
+        return;
+      }
       setError(null);
       setCommitError(null);
       setInvalidBeyondPreview(false);
@@ -132,7 +137,7 @@ const DataFeedUpload: React.FC = () => {
         setBusy(null);
       }
     },
-    [dataType, businessId],
+    [dataType, businessId, businesses],
   );
 
   const createMissing = async () => {
@@ -164,6 +169,7 @@ const DataFeedUpload: React.FC = () => {
         skip_invalid_rows: skipInvalid,
       });
       setCommitted({ feed_id: result.feed_id, status: result.status, record_count: result.record_count, summary: { stage: result.status } });
+      setCommittedType(preview.data_type);
     } catch (reason) {
       setCommitError((reason as Error).message);
       const details = reason instanceof RequestError ? (reason.details as { invalid_rows?: number } | null) : null;
@@ -218,7 +224,7 @@ const DataFeedUpload: React.FC = () => {
           if (file) void upload(file);
         }}
       >
-        <Text>Drop a file here, or click to choose one</Text>
+        <Text>{businesses && !businessId ? 'Choose the business first, then drop a file here or click to choose one' : 'Drop a file here, or click to choose one'}</Text>
         <input
           ref={input}
           data-testid="feed-file"
@@ -242,10 +248,10 @@ const DataFeedUpload: React.FC = () => {
       {preview && !feed && (
         <Box data-testid="preview">
           <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} mb="lg">
-            <Badge data-testid="summary-total">{preview.summary.total_rows}{preview.summary.truncated ? '+' : ''} rows shown</Badge>
+            <Badge variant="secondary" data-testid="summary-total">{preview.summary.total_rows}{preview.summary.truncated ? '+' : ''} rows shown</Badge>
             <Badge variant="success" data-testid="summary-valid">{preview.summary.valid_rows} valid</Badge>
             <Badge variant={preview.summary.invalid_rows ? 'danger' : 'secondary'} data-testid="summary-invalid">{preview.summary.invalid_rows} invalid</Badge>
-            <Badge variant={preview.summary.new_product_candidates.length ? 'danger' : 'secondary'}>{preview.summary.new_product_candidates.length} new products</Badge>
+            <Badge variant={preview.summary.new_product_candidates.length ? 'danger' : 'secondary'}>{countOf(preview.summary.new_product_candidates.length, 'new product')}</Badge>
             {Object.entries(preview.summary.date_formats).map(([column, format]) => (
               <Badge key={column} variant="secondary">{column}: {format ?? 'unreadable'}</Badge>
             ))}
@@ -346,7 +352,7 @@ const DataFeedUpload: React.FC = () => {
           <Text mb="md">
             Feed #{feed.feed_id}: <FeedStatusBadge status={feed.status} />
           </Text>
-          {metrics && <FeedChips metrics={metrics} />}
+          {metrics && <FeedChips metrics={metrics} dataType={committedType ?? undefined} />}
           {(feed.summary.issues ?? []).map((issue) => (
             <MessageBox key={issue.code} mt="md" variant={issue.type === 'error' ? 'danger' : 'info'} message={issue.message} />
           ))}

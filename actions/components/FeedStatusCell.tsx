@@ -25,7 +25,7 @@ const FeedStatusCell: React.FC<BasePropertyProps> = ({ record, property, where }
     <Box flex flexDirection="column" style={{ gap: 6, alignItems: 'flex-start', maxWidth: 460 }} data-testid={`feed-status-cell-${feedId}`}>
       <FeedStatusBadge status={feed.status} />
       <FeedProgress feed={feed} />
-      {feed.summary.metrics && <FeedChips metrics={feed.summary.metrics} />}
+      {feed.summary.metrics && <FeedChips metrics={feed.summary.metrics} dataType={String(record?.params.dataType ?? '')} />}
       {warnings.length > 0 && (
         <Box flex flexDirection="row" style={{ gap: 6, alignItems: 'center' }} data-testid="feed-warnings">
           <Badge size="sm" outline variant="info" title={warnings.map((warning) => warning.message).join('\n')}>

@@ -95,14 +95,24 @@ export const FeedStatusBadge: React.FC<{ status: string; testId?: string }> = ({
   </Badge>
 );
 
-/** Records, gross revenue, COGS, margin and margin % of a loaded feed. */
-export const FeedChips: React.FC<{ metrics: FeedMetrics }> = ({ metrics }) => (
+/** A count with its noun, singular for one ("1 record", "2,400 records"). */
+export const countOf = (count: number, noun: string) => `${count.toLocaleString()} ${noun}${count === 1 ? '' : 's'}`;
+
+/**
+ * Records, gross revenue, COGS, margin and margin % of a loaded sales feed; a cost feed has only its rows
+ * (its money figures are not sales).
+ */
+export const FeedChips: React.FC<{ metrics: FeedMetrics; dataType?: string }> = ({ metrics, dataType }) => (
   <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} data-testid="feed-chips">
-    <Badge data-testid="chip-records">{metrics.records} records</Badge>
-    <Badge variant="info" data-testid="chip-revenue">revenue {formatMoney(metrics.gross_revenue)}</Badge>
-    <Badge variant="secondary" data-testid="chip-cogs">COGS {formatMoney(metrics.cogs_amount)}</Badge>
-    <Badge variant="success" data-testid="chip-margin">margin {formatMoney(metrics.gross_margin_amount)}</Badge>
-    <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${metrics.gross_margin_percent}%`}</Badge>
+    <Badge variant="secondary" data-testid="chip-records">{countOf(metrics.records, dataType === 'costs' ? 'cost row' : 'record')}</Badge>
+    {dataType !== 'costs' && (
+      <>
+        <Badge variant="info" data-testid="chip-revenue">revenue {formatMoney(metrics.gross_revenue)}</Badge>
+        <Badge variant="secondary" data-testid="chip-cogs">COGS {formatMoney(metrics.cogs_amount)}</Badge>
+        <Badge variant="success" data-testid="chip-margin">margin {formatMoney(metrics.gross_margin_amount)}</Badge>
+        <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${formatMoney(metrics.gross_margin_percent)}%`}</Badge>
+      </>
+    )}
   </Box>
 );
 

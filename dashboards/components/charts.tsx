@@ -23,7 +23,7 @@ const colorOf = (spec: SeriesSpec, i: number) => spec.color ?? CHART_COLORS[i % 
 
 export const LineChartView: React.FC<{ rows: ChartRow[]; x: string; series: SeriesSpec[] }> = ({ rows, x, series }) => (
   <ResponsiveContainer width="100%" height="90%">
-    <LineChart data={rows}>
+    <LineChart data={rows} margin={{ top: 5, right: 30, bottom: 5, left: 0 }}>
       <CartesianGrid strokeDasharray="3 3" />
       <XAxis dataKey={x} />
       <YAxis />
@@ -36,9 +36,10 @@ export const LineChartView: React.FC<{ rows: ChartRow[]; x: string; series: Seri
 
 export const BarChartView: React.FC<{ rows: ChartRow[]; x: string; series: SeriesSpec[]; onBarClick?: (row: ChartRow) => void }> = ({ rows, x, series, onBarClick }) => (
   <ResponsiveContainer width="100%" height="90%">
-    <BarChart data={rows}>
+    <BarChart data={rows} margin={{ top: 5, right: 30, bottom: 5, left: 0 }}>
       <CartesianGrid strokeDasharray="3 3" />
-      <XAxis dataKey={x} />
+      {/* Every bar named (recharts skips labels that would touch), slanted so long names do not run together. */}
+      <XAxis dataKey={x} interval={0} angle={-30} textAnchor="end" height={80} tick={{ fontSize: 12 }} />
       <YAxis />
       <Tooltip formatter={tooltipFormat} />
       {series.length > 1 && <Legend />}
