@@ -35,6 +35,7 @@ interface Preview {
     new_product_candidates: string[];
     truncated: boolean;
     date_formats: Record<string, string | null>;
+    date_formats_assumed: string[];
     decimal_marks: Record<string, string>;
     format: string;
     encoding?: string;
@@ -252,9 +253,15 @@ const DataFeedUpload: React.FC = () => {
             <Badge variant="success" data-testid="summary-valid">{preview.summary.valid_rows} valid</Badge>
             <Badge variant={preview.summary.invalid_rows ? 'danger' : 'secondary'} data-testid="summary-invalid">{preview.summary.invalid_rows} invalid</Badge>
             <Badge variant={preview.summary.new_product_candidates.length ? 'danger' : 'secondary'}>{countOf(preview.summary.new_product_candidates.length, 'new product')}</Badge>
-            {Object.entries(preview.summary.date_formats).map(([column, format]) => (
-              <Badge key={column} variant="secondary">{column}: {format ?? 'unreadable'}</Badge>
-            ))}
+            {Object.entries(preview.summary.date_formats).map(([column, format]) =>
+              preview.summary.date_formats_assumed.includes(column) ? (
+                <Badge key={column} variant="danger" data-testid="date-format-assumed" title="Each of the first rows reads as well with day and month swapped. Check a date you know in the table below.">
+                  {preview.column_mapping[column] ?? column}: {format} assumed (no day above 12 in the first rows)
+                </Badge>
+              ) : (
+                <Badge key={column} variant="secondary">{preview.column_mapping[column] ?? column}: {format ?? 'unreadable'}</Badge>
+              ),
+            )}
             {new Set(Object.values(preview.summary.decimal_marks)).size === 1 ? (
               <Badge variant="secondary" data-testid="decimal-mark">decimal mark {Object.values(preview.summary.decimal_marks)[0]}</Badge>
             ) : (

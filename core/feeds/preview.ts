@@ -34,6 +34,8 @@ export interface PreviewResult {
     /** True when the file has more rows than the preview shows; totals then count the shown rows. */
     truncated: boolean;
     date_formats: Record<string, string | null>;
+    /** Date columns whose day/month order is assumed (day first), since no day above 12 is among the first rows. */
+    date_formats_assumed: string[];
     /** Each number column's decimal mark, as found in the file's first rows (or from its other columns, or its delimiter). */
     decimal_marks: Record<string, '.' | ','>;
     format: 'csv' | 'xlsx';
@@ -125,6 +127,7 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       new_product_candidates: [...candidates.values()].sort((a, b) => a.localeCompare(b)),
       truncated,
       date_formats: Object.fromEntries(feed.formats.dates),
+      date_formats_assumed: [...feed.formats.assumedDayMonthOrder],
       decimal_marks: Object.fromEntries(feed.formats.decimalMarks),
       format: feed.table.format,
       encoding: feed.table.encoding,

@@ -29,6 +29,8 @@ export type CellNormalizer = (cell: string) => { value: NormalizedValue; issues:
 /** How a file writes its columns, found from its first rows: each date column's format, each number column's decimal mark. */
 export interface ColumnFormats {
   dates: Map<string, DateFormat | null>;
+  /** Date columns whose day/month order is assumed: their first rows read either way. */
+  assumedDayMonthOrder: Set<string>;
   decimalMarks: Map<string, DecimalMark>;
 }
 

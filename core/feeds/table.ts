@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import { eachRow, openTable, withHeaders, type FileSource, type RowBatch, type Table, type TableRow } from './reader.js';
 import { createRowNormalizer, type ColumnFormats, type NormalizedRow } from './rows.js';
 import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
-import { detectDateFormat, detectDecimalMark, type DateFormat, type DecimalMark } from './values.js';
+import { detectDateFormat, detectDecimalMark, isDayMonthOrderAssumed, type DateFormat, type DecimalMark } from './values.js';
 
 /** A feed file opened against its template: headers mapped, date formats and decimal marks detected from a sample. */
 export interface FeedTable {
@@ -45,19 +45,24 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
   }
   const samplesOf = (index: number) => sample.map((row) => row.cells[index] ?? '');
   const dates = new Map<string, DateFormat | null>();
+  const assumedDayMonthOrder = new Set<string>();
   const decimalMarks = new Map<string, DecimalMark>();
   const numberColumns: { name: string; mark: DecimalMark | null }[] = [];
   for (const column of templates[dataType]) {
     const index = mapping.columns.get(column.name);
     if (index === undefined) continue;
-    if (column.kind === 'date') dates.set(column.name, detectDateFormat(samplesOf(index)));
+    if (column.kind === 'date') {
+      const format = detectDateFormat(samplesOf(index));
+      dates.set(column.name, format);
+      if (isDayMonthOrderAssumed(samplesOf(index), format)) assumedDayMonthOrder.add(column.name);
+    }
     if (column.kind === 'decimal') numberColumns.push({ name: column.name, mark: detectDecimalMark(samplesOf(index)) });
   }
   // A column whose numbers show no mark of their own ("1.000", whole numbers) is read as the file's other
   // number columns are written; failing those, as its delimiter suggests (";" files write "3,20").
   const fileMark = detectDecimalMark(numberColumns.flatMap(({ name }) => samplesOf(mapping.columns.get(name)!))) ?? (table.delimiter === ';' ? ',' : '.');
   for (const { name, mark } of numberColumns) decimalMarks.set(name, mark ?? fileMark);
-  const formats: ColumnFormats = { dates, decimalMarks };
+  const formats: ColumnFormats = { dates, assumedDayMonthOrder, decimalMarks };
   const normalize = createRowNormalizer(dataType, table.headers, mapping, formats);
   async function* batches(): AsyncGenerator<RowBatch> {
     if (sample.length > 0) yield { rowNumbers: sample.map((row) => row.rowNumber), cells: sample.map((row) => row.cells) };

@@ -178,6 +178,20 @@ export function isCalendarDate(iso: string): boolean {
 /** Every date format this module reads, in the order detection tries them. */
 export const dateFormats: readonly DateFormat[] = ['YYYY-MM-DD', 'ISO-8601 timestamp', 'YYYY/MM/DD', 'DD/MM/YYYY', 'MM/DD/YYYY', 'DD.MM.YYYY', 'DD-MM-YYYY', 'MM-DD-YYYY', 'YYYYMMDD', 'excel-serial'];
 
+/** The same format with day and month swapped, for the formats that write both as numbers; null for the others. */
+const swappedOrder: Partial<Record<DateFormat, DateFormat>> = { 'DD/MM/YYYY': 'MM/DD/YYYY', 'MM/DD/YYYY': 'DD/MM/YYYY', 'DD-MM-YYYY': 'MM-DD-YYYY', 'MM-DD-YYYY': 'DD-MM-YYYY' };
+
+/**
+ * True when the samples read as well with day and month swapped (no day above 12 among them): the
+ * detected format's order is then an assumption, which the preview says.
+ */
+export function isDayMonthOrderAssumed(samples: string[], format: DateFormat | null): boolean {
+  const swapped = format ? swappedOrder[format] : undefined;
+  if (!format || !swapped) return false;
+  const values = samples.map((s) => s.trim()).filter(Boolean);
+  return values.filter((value) => parseDateAs(value, swapped) !== null).length === values.filter((value) => parseDateAs(value, format) !== null).length;
+}
+
 /**
  * The date format of a column from sample values: the format that reads the most samples, the earlier
  * in the list on a tie (day-first before month-first, as most of our customers write). So one bad value

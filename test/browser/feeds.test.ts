@@ -92,6 +92,11 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     expect(second.Status).toBe('invalid: price is not a number');
     expect(second.price).toBe('abc');
     await page.screenshot({ path: screenshotPath('feeds-preview-columns'), fullPage: true });
+    expect(await page.getByTestId('date-format-assumed').count()).toBe(0);
+
+    // Dates that read either way: the order taken is shown as an assumption.
+    await page.getByTestId('feed-file').setInputFiles({ name: 'ambiguous.csv', mimeType: 'text/csv', buffer: Buffer.from('product_name,quantity,price,Sold On\nCroissant,1,2.95,01/02/2025\n') });
+    await expectText(page, 'date-format-assumed', 'Sold On: DD/MM/YYYY assumed (no day above 12 in the first rows)');
     expect(pageErrors).toEqual([]);
     await page.close();
   });

@@ -56,6 +56,13 @@ describe('POST /dashboard/data-feeds/preview', () => {
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files WHERE filename = $1', ['sales-missing-columns.csv'])).rows[0].n).toBe(0);
   });
 
+  it('reports a day/month order it had to assume, and none where a day above 12 settles it', async () => {
+    const assumed = await uploadPreview(app.url, opsToken, { name: 'ambiguous.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\nCroissant,1,2.95,01/02/2025\nCroissant,1,2.95,03/04/2025\n') });
+    expect(assumed.body.summary).toMatchObject({ date_formats: { transaction_date: 'DD/MM/YYYY' }, date_formats_assumed: ['transaction_date'] });
+    const settled = await uploadPreview(app.url, opsToken, { name: 'settled.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\nCroissant,1,2.95,01/02/2025\nCroissant,1,2.95,04/13/2025\n') });
+    expect(settled.body.summary).toMatchObject({ date_formats: { transaction_date: 'MM/DD/YYYY' }, date_formats_assumed: [] });
+  });
+
   it('a file with a header and no rows: 422 at the preview, and nothing kept (regression: it could be committed, then failed)', async () => {
     const before = (await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files')).rows[0].n;
     const res = await uploadPreview(app.url, opsToken, { name: 'header-only.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\r\n\r\n') });

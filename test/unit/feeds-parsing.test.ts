@@ -9,7 +9,7 @@ import { parse as parseCsvSync } from 'csv-parse/sync';
 import { openTable, sniffDelimiter, withHeaders } from '../../core/feeds/reader.js';
 import { mapHeaders, normaliseHeader, templateCsv } from '../../core/feeds/templates.js';
 import { openFeedTable } from '../../core/feeds/table.js';
-import { detectDateFormat, detectDecimalMark, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
+import { detectDateFormat, detectDecimalMark, isDayMonthOrderAssumed, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
 import { fixturePath, fixtureSource, memorySource } from '../helpers/feeds.js';
 
 
@@ -129,6 +129,14 @@ describe('dates', () => {
     expect(detectDateFormat(['03/04/2025'], true)).toBe('MM/DD/YYYY');
     expect(detectDateFormat(['01.09.2025'])).toBe('DD.MM.YYYY');
     expect(detectDateFormat(['soon'])).toBeNull();
+  });
+
+  it('says when a column\'s day/month order is an assumption: every sample reads either way', () => {
+    expect(isDayMonthOrderAssumed(['03/04/2025', '01/02/2025'], 'DD/MM/YYYY')).toBe(true);
+    expect(isDayMonthOrderAssumed(['03/04/2025', '13/04/2025'], 'DD/MM/YYYY')).toBe(false);
+    expect(isDayMonthOrderAssumed(['04/13/2025'], 'MM/DD/YYYY')).toBe(false);
+    expect(isDayMonthOrderAssumed(['2025-04-03'], 'YYYY-MM-DD')).toBe(false);
+    expect(isDayMonthOrderAssumed(['01.02.2025'], 'DD.MM.YYYY')).toBe(false);
   });
 });
 
