@@ -95,7 +95,8 @@ function explainLoadFailure(error: unknown): { code: string; message: string } {
   if ((error as { code?: string }).code === '22003') {
     return {
       code: 'amount_too_large',
-      message: 'Some amounts of this feed are too large to store: a line\'s revenue or cost of goods reaches 10,000,000,000,000,000. Check its quantities and prices (and their decimal mark), then upload the file again.',
+      message:
+        'Some figures of this feed are too large to store: a line\'s revenue or cost of goods reaches 10,000,000,000,000,000, or its margin percent passes ±9,999,999.99 % (costs that dwarf the price). Check its quantities and prices (and their decimal mark) and its products\' costs, then load it again.',
     };
   }
   return { code: 'load_failed', message: error instanceof Error ? error.message : String(error) };
