@@ -36,10 +36,9 @@ export interface ColumnFormats {
 
 /**
  * The check of each column the file has, as a function of the cell alone: text trimmed, numbers as exact
- * decimal strings read with the column's decimal mark, dates as ISO dates in the column's detected format,
- * and the sign rules. Every problem
- * names the column, the value and why. A row's check is its cells' checks; the commit checks each distinct
- * value of a column once.
+ * decimal strings read with the column's decimal mark and within its bounds, dates as ISO dates in the
+ * column's detected format, and the sign rules. Every problem names the column, the value and why. A row's
+ * check is its cells' checks; the commit checks each distinct value of a column once.
  */
 export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping, formats: ColumnFormats): Map<string, CellNormalizer> {
   const normalizers = new Map<string, CellNormalizer>();

@@ -54,7 +54,7 @@ function isAmbiguousMark(integer: string, fraction: string): boolean {
 }
 
 /** The decimal mark a number's text shows by its own shape ("1,234.50", "12,5", "1.000.000"); null when it shows none. */
-export function decimalMarkShown(raw: string): DecimalMark | null {
+function decimalMarkShown(raw: string): DecimalMark | null {
   const number = splitNumberText(raw);
   if (!number) return null;
   const text = number.body.replace(/'/g, '');
