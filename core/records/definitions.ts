@@ -39,7 +39,7 @@ export interface RecordDefinition {
   createSchema?: z.ZodType<Row>;
   updateSchema?: z.ZodType<Row>;
   /** Turns validated input into what is stored (hashing, normalising, cross-checks). */
-  prepare?(ctx: Context, data: Row, existing: Row | null): Promise<Row>;
+  prepare?(ctx: Context, data: Row, existing: Row | null, tx?: Prisma.TransactionClient): Promise<Row>;
   /** Removes what must never leave the server. */
   redact?(row: Row): Row;
   /** Fields a form may send that are not columns (a new password). */
@@ -160,10 +160,10 @@ const users: RecordDefinition = {
   virtualFields: ['password'],
   uniqueFields: { users_email_key: 'email' },
   redact: ({ passwordHash: _secret, ...rest }) => rest,
-  async beforeDelete(ctx, existing) {
-    if (existing.role === 'admin' && !existing.disabled) await assertAnotherActiveAdmin(ctx, existing.id as string);
+  async beforeDelete(_ctx, existing, tx) {
+    if (existing.role === 'admin' && !existing.disabled) await assertAnotherActiveAdmin(tx, existing.id as string);
   },
-  async prepare(ctx, data, existing) {
+  async prepare(ctx, data, existing, tx) {
     const prepared: Row = { ...data };
     delete prepared.password;
     if (typeof data.email === 'string') prepared.email = normaliseEmail(data.email);
@@ -181,14 +181,20 @@ const users: RecordDefinition = {
     }
     if (problems.length) throw new AppError('validation_failed', 'The user could not be saved.', problems);
     if (existing && existing.role === 'admin' && !existing.disabled && (merged.role !== 'admin' || merged.disabled)) {
-      await assertAnotherActiveAdmin(ctx, existing.id as string);
+      await assertAnotherActiveAdmin(tx ?? ctx.db.prisma, existing.id as string);
     }
     return prepared;
   },
 };
 
-async function assertAnotherActiveAdmin(ctx: Context, userId: string): Promise<void> {
-  const others = await ctx.db.prisma.user.count({ where: { role: 'admin', disabled: false, id: { not: userId } } });
+/**
+ * Refuses to take away the last active admin. In the caller's transaction, under a lock every such change
+ * takes: two admins disabling each other at the same moment each counted the other as still active, and
+ * both went through (found by security QA).
+ */
+async function assertAnotherActiveAdmin(tx: Prisma.TransactionClient, userId: string): Promise<void> {
+  await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', 'backhouse.users.active-admins');
+  const others = await tx.user.count({ where: { role: 'admin', disabled: false, id: { not: userId } } });
   if (others === 0) throw new AppError('conflict', 'This is the last active admin: make another user an admin first.');
 }
 

@@ -109,6 +109,26 @@ describe('conflicts and integrity', () => {
     expect((await api.call('DELETE', `/api/users/${t.users.admin.id}`)).status).toBe(409);
   });
 
+  it('two admins disabling each other at the same moment leave one active (regression: both went through, and nobody could sign in as admin)', async () => {
+    const api = await apiClient(app.url, t.users.admin.email);
+    const second = await api.call('POST', '/api/users', { email: 'second.admin@test.local', role: 'admin', password: 'second-admin-pw-1' });
+    expect(second.status).toBe(201);
+    const other = await apiClient(app.url, 'second.admin@test.local', 'second-admin-pw-1');
+    try {
+      for (let round = 0; round < 3; round++) {
+        const answers = await Promise.all([api.call('PATCH', `/api/users/${second.body!.data.id}`, { disabled: true }), other.call('PATCH', `/api/users/${t.users.admin.id}`, { disabled: true })]);
+        const active = await app.db.prisma.user.count({ where: { role: 'admin', disabled: false } });
+        expect(active, JSON.stringify(answers.map((a) => a.status))).toBe(1);
+        expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+        // Both active again for the next round.
+        await app.db.prisma.user.updateMany({ where: { role: 'admin' }, data: { disabled: false } });
+      }
+    } finally {
+      await app.db.prisma.user.updateMany({ where: { role: 'admin' }, data: { disabled: false } });
+      await app.db.prisma.user.delete({ where: { id: second.body!.data.id } });
+    }
+  });
+
   it('a manager’s shops must belong to their business', async () => {
     const api = await apiClient(app.url, t.users.admin.email);
     const res = await api.call('POST', '/api/users', { email: 'cross@test.local', role: 'manager', businessId: t.businessA, shopIds: [t.shopB1], password: 'long-enough-pw' });
