@@ -94,6 +94,13 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     }
   });
 
+  // A sign-in starts a new session: one whose id was known before (planted in the browser, or the session of
+  // whoever signed in there before) must not become the new user's (session fixation, found by security QA).
+  preRouter.post('/login', (req, _res, next) => {
+    if (!req.session) return next();
+    req.session.regenerate((error) => next(error));
+  });
+
   preRouter.use('/api', adminApiStatuses);
 
   const router = AdminJSExpress.buildAuthenticatedRouter(

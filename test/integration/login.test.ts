@@ -97,6 +97,21 @@ describe('signing in to the admin', () => {
     expect((await admin.call('GET', '/admin/api/resources/Product/actions/list')).status).toBe(200);
   });
 
+  it('a sign-in gets a new session id: a session known before it does not become the new user\'s (regression: session fixation)', async () => {
+    const signIn = async (email: string, cookie?: string) => {
+      const res = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email, password: PASSWORD }), headers: cookie ? { cookie } : {}, redirect: 'manual' });
+      expect(res.status).toBe(302);
+      return res.headers.get('set-cookie')!.split(';')[0]!;
+    };
+    const me = async (cookie: string) => (await fetch(`${app.url}/api/me`, { headers: { cookie } }).then((res) => res.json())) as { data?: { user: { role: string } } };
+    const opsSession = await signIn('ops.a@test.local');
+    const adminSession = await signIn(tenants.users.admin.email, opsSession);
+    expect(adminSession).not.toBe(opsSession);
+    expect((await me(adminSession)).data!.user.role).toBe('admin');
+    // The cookie from before the admin signed in is no session of the admin's.
+    expect((await me(opsSession)).data?.user.role).not.toBe('admin');
+  });
+
   it('shows the login page again, with no session, for a wrong password', async () => {
     const res = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email: 'ops.a@test.local', password: 'nope' }), redirect: 'manual' });
     expect(res.status).not.toBe(302);
