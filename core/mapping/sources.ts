@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { writeAudit } from '../auth/audit.js';
 import { assertCan, can } from '../auth/permissions.js';
 import { scopeIncludes } from '../auth/scope.js';
 import type { Config } from '../config.js';
@@ -189,16 +190,22 @@ export async function createDataSource(
   }
   const name = input.name?.trim() || input.filename.replace(/\.[^.]+$/, '');
   const columns = describeColumns(sample);
-  const row = await ctx.db.prisma.dataSource.create({
-    data: {
-      businessId,
-      name,
-      filename: input.filename,
-      uploadToken: stored.token,
-      headerFingerprint: fingerprintHeaders(sample.headers),
-      columns,
-      createdBy: ctx.user.kind === 'user' ? ctx.user.id : null,
-    },
+  const row = await ctx.db.prisma.$transaction(async (tx) => {
+    const created = await tx.dataSource.create({
+      data: {
+        businessId,
+        name,
+        filename: input.filename,
+        uploadToken: stored.token,
+        headerFingerprint: fingerprintHeaders(sample.headers),
+        columns,
+        createdBy: ctx.user.kind === 'user' ? ctx.user.id : null,
+      },
+    });
+    // The columns' headers and personal-data kinds, not their samples (which may be personal data).
+    const after = { name, filename: input.filename, columns: columns.map((column) => column.header), pii: columns.filter((column) => column.pii).map((column) => `${column.header}: ${column.pii}`) };
+    await writeAudit(ctx, { resource: 'dataSources', recordId: created.id, action: 'create', businessId, after }, tx);
+    return created;
   });
   ctx.log.info({ dataSourceId: row.id, businessId, columns: columns.length, pii: columns.filter((c) => c.pii).map((c) => c.pii) }, 'data source created');
   return viewOf(ctx, recordOf(row));

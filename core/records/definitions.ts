@@ -46,6 +46,8 @@ export interface RecordDefinition {
   virtualFields?: string[];
   /** Checks before a row is deleted (the last admin stays), and what goes with it, in the same transaction. */
   beforeDelete?(ctx: Context, existing: Row, tx: Prisma.TransactionClient): Promise<void>;
+  /** What an update's audit entry adds to the record's new values: changes the record no longer shows (a new password). */
+  auditedChanges?(data: Row): Row;
   /** How long a delete's transaction may run, where `beforeDelete` removes much (Prisma ends one after 5 s). */
   deleteTimeoutMs?: number;
   /** Unique constraints → field names, for a readable 409. */
@@ -160,6 +162,8 @@ const users: RecordDefinition = {
   virtualFields: ['password'],
   uniqueFields: { users_email_key: 'email' },
   redact: ({ passwordHash: _secret, ...rest }) => rest,
+  // The hash is never shown, so the entry says the password changed (who reset whose password).
+  auditedChanges: (data) => (data.passwordHash ? { passwordChanged: true } : {}),
   async beforeDelete(_ctx, existing, tx) {
     if (existing.role === 'admin' && !existing.disabled) await assertAnotherActiveAdmin(tx, existing.id as string);
   },

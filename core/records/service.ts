@@ -167,7 +167,7 @@ export async function updateRecord(ctx: Context, resource: RecordResource, id: s
       if (data.businessId !== undefined) assertWritableBusiness(ctx, def, data);
       if (def.prepare) data = await def.prepare(ctx, data, before, tx);
       const row = await delegateOf(tx, def).update({ where: { id: before.id }, data });
-      await writeAudit(ctx, { resource, recordId: String(row.id), action: 'update', businessId: def.businessIdOf(row), before: redact(def, before), after: redact(def, row) }, tx);
+      await writeAudit(ctx, { resource, recordId: String(row.id), action: 'update', businessId: def.businessIdOf(row), before: redact(def, before), after: { ...redact(def, row), ...def.auditedChanges?.(data) } }, tx);
       return row;
     });
     return redact(def, updated);

@@ -57,14 +57,19 @@ describe('every write is audited: who, when, what, before and after', () => {
     const edited = await admin.call('POST', `/admin/api/resources/User/records/${id}/edit`, { name: 'Audrey', disabled: 'true' });
     expect(edited.status).toBe(200);
     expect(edited.body!.record.errors).toEqual({});
+    const reset = await admin.call('POST', `/admin/api/resources/User/records/${id}/edit`, { password: 'another-secret-password' });
+    expect(reset.body!.record.errors).toEqual({});
     expect((await admin.call('POST', `/admin/api/resources/User/records/${id}/delete`)).status).toBe(200);
 
     const entries = await entriesFor(id);
-    expect(entries.map((e) => e.action)).toEqual(['create', 'update', 'delete']);
+    expect(entries.map((e) => e.action)).toEqual(['create', 'update', 'update', 'delete']);
     expect(entries.every((e) => e.userId === t.users.admin.id)).toBe(true);
     expect(entries[1]!.before).toMatchObject({ name: null, disabled: false });
     expect(entries[1]!.after).toMatchObject({ name: 'Audrey', disabled: true });
-    expect(JSON.stringify(entries.map((e) => ({ ...e, id: String(e.id) })))).not.toMatch(/argon2|a-secret-password|passwordHash/);
+    expect(entries[1]!.after).not.toHaveProperty('passwordChanged');
+    // A password reset says so (regression: its entry showed no change at all).
+    expect(entries[2]!.after).toMatchObject({ passwordChanged: true });
+    expect(JSON.stringify(entries.map((e) => ({ ...e, id: String(e.id) })))).not.toMatch(/argon2|secret-password|passwordHash/);
   });
 
   it('a refused write changes nothing and logs nothing', async () => {

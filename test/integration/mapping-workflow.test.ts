@@ -66,6 +66,10 @@ describe('the mapping workflow', () => {
     expect(columnOf(res.body, 'Customer Email').samples.slice(0, 2)).toEqual(['jane.doe@example.com', 'bob@example.org']);
     const stored = await app.db.pool.query(`SELECT u.data_type, u.expires_at = 'infinity' AS kept FROM data_sources s JOIN upload_files u ON u.token = s.upload_token WHERE s.id = $1`, [sourceId]);
     expect(stored.rows[0]).toEqual({ data_type: 'data_source', kept: true });
+    // The upload is audited with its columns and personal-data kinds, never its samples (regression: not audited).
+    const audit = await app.db.pool.query(`SELECT action, user_id, business_id, after FROM audit_log WHERE resource = 'dataSources' AND record_id = $1`, [sourceId]);
+    expect(audit.rows).toEqual([{ action: 'create', user_id: t.users.opsA.id, business_id: t.businessA, after: expect.objectContaining({ name: 'Webshop orders', filename: 'shop-orders.csv', pii: expect.arrayContaining(['Customer Email: email', 'Card Number: card']) }) }]);
+    expect(JSON.stringify(audit.rows)).not.toMatch(/jane\.doe|4242/);
   });
 
   it('proposes the orders table with fitting targets and default transforms', async () => {
