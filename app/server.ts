@@ -32,8 +32,10 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const app = express();
   app.disable('x-powered-by');
   if (deps.config.TRUST_PROXY) app.set('trust proxy', /^\d+$/.test(deps.config.TRUST_PROXY) ? Number(deps.config.TRUST_PROXY) : deps.config.TRUST_PROXY);
-  // AdminJS renders inline scripts and styles; its pages keep the other protective headers.
-  app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
+  // AdminJS renders inline scripts and styles; its pages keep the other protective headers. Referrers stay
+  // within the site: with helmet's default (no-referrer) a browser names its own page's origin "null" on a
+  // POST, and the check of writes' origin (sameOriginWrites) could not tell our pages from another site's.
+  app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false, referrerPolicy: { policy: 'same-origin' } }));
   app.use(pinoHttp({ logger: deps.log, genReqId: (req, res) => requestId(req as express.Request, res as express.Response), autoLogging: { ignore: (req) => req.url === '/api/healthz' } }));
 
   const PgStore = connectPgSimple(session);
@@ -47,6 +49,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     cookie: { httpOnly: true, sameSite: 'lax' as const, secure: deps.config.cookieSecure, maxAge: deps.config.SESSION_TTL_SECONDS * 1000 },
   };
   app.use(session(sessionOptions));
+  app.use(sameOriginWrites);
 
   const throttle = new LoginThrottle(deps.db, deps.config);
   app.use('/api', apiRouter({ ...deps, throttle }));
@@ -56,3 +59,26 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.get('/', (_req, res) => res.redirect(ADMIN_ROOT));
   return app;
 }
+
+/**
+ * Writes made with the session cookie come from this site's own pages: a browser sends the page's origin
+ * with every cross-site POST, and a form on another site (another port of the same host included, where
+ * SameSite=Lax still sends the cookie) could otherwise edit records or upload files as the signed-in user
+ * (found by security QA). Bearer-token calls carry no ambient credential and are not concerned; requests
+ * that name no origin at all (curl, scripts) are not a browser's.
+ */
+const sameOriginWrites: express.RequestHandler = (req, res, next) => {
+  if (['GET', 'HEAD', 'OPTIONS'].includes(req.method) || req.headers.authorization) return next();
+  const origin = req.headers.origin ?? req.headers.referer;
+  if (!origin) return next();
+  // "null" (a page that hides where it is) is refused below: its origin cannot be checked.
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = '';
+  }
+  // Behind a proxy the site's own host is the forwarded one.
+  if (host === req.headers.host || (req.app.get('trust proxy') && host === req.headers['x-forwarded-host'])) return next();
+  res.status(403).json({ error: { code: 'forbidden', message: 'This request came from another site and was refused: make changes from Backhouse\'s own pages.' } });
+};

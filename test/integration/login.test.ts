@@ -112,6 +112,24 @@ describe('signing in to the admin', () => {
     expect((await me(opsSession)).data?.user.role).not.toBe('admin');
   });
 
+  it('a write with the session cookie from another site is refused; from the site itself, or with a token, it goes through (regression: CSRF)', async () => {
+    const login = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email: 'ops.a@test.local', password: PASSWORD }), redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const product = tenants.productA;
+    const rename = (name: string, origin: string) =>
+      fetch(`${app.url}/admin/api/resources/Product/records/${product}/edit`, { method: 'POST', headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ name }) });
+    const forged = await rename('Renamed from elsewhere', `http://127.0.0.1:9999`);
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { error: { message: string } }).error.message).toMatch(/came from another site/);
+    const upload = new FormData();
+    upload.append('file', new Blob(['a,b\n1,2\n']), 'x.csv');
+    expect((await fetch(`${app.url}/api/data-sources`, { method: 'POST', headers: { cookie, origin: 'https://evil.example' }, body: upload })).status).toBe(403);
+    // A page may hide its origin ("null"): that cannot be checked, so it is refused too.
+    expect((await rename('Renamed from nowhere', 'null')).status).toBe(403);
+    expect((await app.db.prisma.product.findUniqueOrThrow({ where: { id: product } })).name).toBe('Croissant');
+    expect((await rename('Croissant', app.url)).status).toBe(200);
+  });
+
   it('shows the login page again, with no session, for a wrong password', async () => {
     const res = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email: 'ops.a@test.local', password: 'nope' }), redirect: 'manual' });
     expect(res.status).not.toBe(302);
