@@ -10,7 +10,7 @@ import type { Db } from '../core/db/index.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
-import { loadPrincipal, signIn, type LoginThrottle } from '../core/auth/signIn.js';
+import { loadPrincipal, sessionSignedInAt, signIn, type AdminSessionUser, type LoginThrottle } from '../core/auth/signIn.js';
 import { systemPrincipal } from '../core/auth/principal.js';
 import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
@@ -79,15 +79,16 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   // the database, so a disabled user or a changed role takes effect at the next click.
   const preRouter = express.Router();
   preRouter.use(async (req, res, next) => {
-    const session = req.session as (typeof req.session & { adminUser?: { id?: string; title?: string } }) | undefined;
+    const session = req.session as (typeof req.session & { adminUser?: AdminSessionUser & { title?: string } }) | undefined;
     const userId = session?.adminUser?.id;
     if (!session || !userId) return next();
     try {
-      const principal = await loadPrincipal(deps.db, userId);
+      const signedInAt = sessionSignedInAt(session.adminUser);
+      const principal = await loadPrincipal(deps.db, userId, signedInAt);
       if (!principal) {
         return session.destroy(() => (req.path.startsWith('/api/') ? res.status(401).json({ error: { code: 'unauthenticated', message: 'Your session has ended. Sign in again.' } }) : res.redirect(`${ADMIN_ROOT}/login`)));
       }
-      session.adminUser = { ...principal, title: principal.role };
+      session.adminUser = { ...principal, title: principal.role, signedInAt: signedInAt.getTime() };
       next();
     } catch (error) {
       next(error);
@@ -113,7 +114,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
         const ctx = contextFor(systemPrincipal('login'), deps.db, deps.log);
         try {
           const principal = await signIn(ctx, deps.throttle, { email: String(email ?? ''), password: String(password ?? ''), ip });
-          return { ...principal, title: principal.role };
+          return { ...principal, title: principal.role, signedInAt: Date.now() };
         } catch (error) {
           // AdminJS shows a thrown error's message on the login page.
           if (error instanceof AppError && error.code !== 'unauthenticated') throw new Error(error.message);

@@ -6,7 +6,7 @@ import type { Db } from '../core/db/index.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { systemPrincipal } from '../core/auth/principal.js';
-import { loadPrincipal, signIn, type LoginThrottle } from '../core/auth/signIn.js';
+import { loadPrincipal, sessionSignedInAt, signIn, type AdminSessionUser, type LoginThrottle } from '../core/auth/signIn.js';
 import { issueToken, verifyToken } from '../core/auth/tokens.js';
 import type { Secrets } from '../core/secrets.js';
 import { handle, parse } from './http.js';
@@ -32,17 +32,19 @@ export function identifyCaller(deps: AuthDeps): RequestHandler {
 async function identify(deps: AuthDeps, req: Request): Promise<void> {
   const header = req.headers.authorization;
   let userId: string | null = null;
+  let issuedAt: Date | undefined;
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new AppError('unauthenticated', 'The Authorization header must be "Bearer <token>".');
-    userId = await verifyToken(deps.secrets.tokenSecret, match[1]!);
+    ({ userId, issuedAt } = await verifyToken(deps.secrets.tokenSecret, match[1]!));
   } else {
-    const sessionUser = (req.session as { adminUser?: { id?: string } } | undefined)?.adminUser;
+    const sessionUser = (req.session as { adminUser?: AdminSessionUser } | undefined)?.adminUser;
     userId = sessionUser?.id ?? null;
+    issuedAt = sessionSignedInAt(sessionUser);
   }
   if (!userId) return;
-  const principal = await loadPrincipal(deps.db, userId);
-  if (!principal) throw new AppError('unauthenticated', 'Your account is no longer active. Sign in again.');
+  const principal = await loadPrincipal(deps.db, userId, issuedAt);
+  if (!principal) throw new AppError('unauthenticated', 'Your account is no longer active, or its password was changed. Sign in again.');
   req.ctx = contextFor(principal, deps.db, req.log ?? deps.log, String(req.id ?? ''));
 }
 

@@ -16,7 +16,7 @@ export function accessResources(deps: ResourceFactoryDeps): ResourceWithOptions[
         listProperties: ['email', 'name', 'role', 'business', 'disabled', 'lastLoginAt'],
         filterProperties: ['email', 'role', 'business', 'disabled'],
         editProperties: ['email', 'name', 'role', 'business', 'shopIds', 'disabled', 'password'],
-        showProperties: ['id', 'email', 'name', 'role', 'business', 'shopIds', 'disabled', 'lastLoginAt', 'createdAt', 'updatedAt'],
+        showProperties: ['id', 'email', 'name', 'role', 'business', 'shopIds', 'disabled', 'lastLoginAt', 'passwordChangedAt', 'createdAt', 'updatedAt'],
         sort: { sortBy: 'email', direction: 'asc' },
         properties: {
           passwordHash: { isVisible: false },

@@ -17,9 +17,21 @@ export function principalOf(user: Pick<User, 'id' | 'email' | 'name' | 'role' | 
 }
 
 /** The principal for a user id, or null when the user is gone or disabled (sessions and tokens end then). */
-export async function loadPrincipal(db: Db, userId: string): Promise<UserPrincipal | null> {
+/** What an admin session keeps of its user besides the principal: the id, and when they signed in (ms). */
+export interface AdminSessionUser {
+  id?: string;
+  signedInAt?: number;
+}
+
+/** When an admin session's user signed in; a session from before this was kept counts as older than any change. */
+export const sessionSignedInAt = (user: AdminSessionUser | undefined): Date => new Date(user?.signedInAt ?? 0);
+
+/** The active user behind a session or token, or null: gone, disabled, or signed in before their password's last change. */
+export async function loadPrincipal(db: Db, userId: string, credentialIssuedAt?: Date): Promise<UserPrincipal | null> {
   const user = await db.prisma.user.findUnique({ where: { id: userId } }).catch(() => null);
   if (!user || user.disabled) return null;
+  // A token or session from before the password's last change (to the second: tokens carry seconds).
+  if (credentialIssuedAt && user.passwordChangedAt && Math.floor(credentialIssuedAt.getTime() / 1000) < Math.floor(user.passwordChangedAt.getTime() / 1000)) return null;
   return principalOf(user);
 }
 

@@ -18,12 +18,12 @@ export async function issueToken(secret: string, userId: string, ttlSeconds: num
   return { token, expiresAt };
 }
 
-/** The user id in a valid token; a clear 401 otherwise. */
-export async function verifyToken(secret: string, token: string): Promise<string> {
+/** The user id in a valid token, and when it was issued; a clear 401 otherwise. */
+export async function verifyToken(secret: string, token: string): Promise<{ userId: string; issuedAt: Date }> {
   try {
     const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-    if (!payload.sub) throw new AppError('unauthenticated', 'The token names no user. Sign in again.');
-    return payload.sub;
+    if (!payload.sub || payload.iat === undefined) throw new AppError('unauthenticated', 'The token names no user. Sign in again.');
+    return { userId: payload.sub, issuedAt: new Date(payload.iat * 1000) };
   } catch (error) {
     if (error instanceof AppError) throw error;
     if (error instanceof joseErrors.JWTExpired) throw new AppError('unauthenticated', 'Your token has expired. Sign in again.');

@@ -174,6 +174,8 @@ const users: RecordDefinition = {
     if (typeof data.password === 'string' && data.password.length > 0) {
       assertPasswordStrength(data.password);
       prepared.passwordHash = await hashPassword(data.password);
+      // A changed password ends the tokens and sessions the old one opened (core/auth/signIn.ts).
+      if (existing) prepared.passwordChangedAt = new Date();
     }
     const merged = { ...existing, ...prepared };
     const problems: { field: string; reason: string }[] = [];

@@ -130,6 +130,30 @@ describe('signing in to the admin', () => {
     expect((await rename('Croissant', app.url)).status).toBe(200);
   });
 
+  it('a changed password ends the tokens and sessions of the old one; a new sign-in works (regression: they lived on for hours)', async () => {
+    const email = 'reset.me@test.local';
+    await app.db.prisma.user.deleteMany({ where: { email } });
+    const admin = await apiClient(app.url, tenants.users.admin.email);
+    const created = await admin.call('POST', '/api/users', { email, role: 'ops', businessId: tenants.businessA, password: 'first-password-1' });
+    expect(created.status).toBe(201);
+    const token = (await (await login(email, 'first-password-1')).json()).token as string;
+    const cookie = (await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email, password: 'first-password-1' }), redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+    const me = (headers: Record<string, string>) => fetch(`${app.url}/api/me`, { headers }).then((res) => res.status);
+    expect(await me({ authorization: `Bearer ${token}` })).toBe(200);
+    expect(await me({ cookie })).toBe(200);
+    // Tokens carry seconds: the change comes in a later second than the sign-ins.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await admin.call('PATCH', `/api/users/${created.body!.data.id}`, { password: 'second-password-2' })).status).toBe(200);
+    expect(await me({ authorization: `Bearer ${token}` })).toBe(401);
+    expect(await me({ cookie })).toBe(401);
+    expect((await fetch(`${app.url}/admin/resources/Product`, { headers: { cookie }, redirect: 'manual' })).headers.get('location')).toBe('/admin/login');
+    const fresh = (await (await login(email, 'second-password-2')).json()).token as string;
+    expect(await me({ authorization: `Bearer ${fresh}` })).toBe(200);
+    // Other changes to the user (a name) end nothing.
+    expect((await admin.call('PATCH', `/api/users/${created.body!.data.id}`, { name: 'Renamed' })).status).toBe(200);
+    expect(await me({ authorization: `Bearer ${fresh}` })).toBe(200);
+  });
+
   it('shows the login page again, with no session, for a wrong password', async () => {
     const res = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email: 'ops.a@test.local', password: 'nope' }), redirect: 'manual' });
     expect(res.status).not.toBe(302);
