@@ -236,7 +236,10 @@ const transformOptions = [
 const transformOps = transformOptions.map((option) => option.shape.op.value);
 
 /** The steps and their choices, for a screen that builds transforms. */
-export const transformChoices = { ops: transformOps, dateFormats: dateFormatChoices, numberLocales, castTypes } as const;
+/** Computed columns as the page shows them by way of example (over the headers Quantity, Unit Price and Code). */
+export const expressionExamples = ['Quantity * col("Unit Price")', 'upper(trim(Code))'] as const;
+
+export const transformChoices = { ops: transformOps, dateFormats: dateFormatChoices, numberLocales, castTypes, expressionExamples } as const;
 
 /** One transform step, as stored in a mapping. */
 export const transformSchema = z.discriminatedUnion('op', transformOptions, {
@@ -607,7 +610,7 @@ class ExpressionCompiler {
       case 'ThisExpression':
         throw this.problem(expression, '“this” is not allowed; name a column instead');
       case 'ArrayExpression':
-        throw this.problem(expression, 'lists (“[…]”) are not allowed');
+        throw this.problem(expression, 'brackets (“[…]”) do not name a column: write the header as it is (Quantity), or col("Unit Price") for a header with spaces or other characters');
       case 'Compound':
         throw this.problem(expression.body[1] ?? expression, expression.body.length ? 'only one expression is allowed; join the parts with an operator or a function' : 'the expression is empty');
       case 'SequenceExpression':

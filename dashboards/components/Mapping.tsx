@@ -1,4 +1,4 @@
-import React, { useCallback, useEffect, useState } from 'react';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiClient } from 'adminjs';
 import { pollEvery } from './poll.js';
 import { requestJson } from './request.js';
@@ -10,7 +10,7 @@ type Transform = { op: string } & Record<string, unknown>;
 
 interface Catalog {
   tables: { name: string; columns: { name: string; required: boolean }[] }[];
-  transforms: { ops: string[]; dateFormats: string[]; numberLocales: string[]; castTypes: string[] };
+  transforms: { ops: string[]; dateFormats: string[]; numberLocales: string[]; castTypes: string[]; expressionExamples: string[] };
 }
 interface PageData {
   businesses: { id: string; name: string }[] | null;
@@ -196,6 +196,11 @@ const Mapping: React.FC = () => {
   const [execution, setExecution] = useState<Execution | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // The message sits at the top of the page, and the buttons that fail (preview, save) far below it.
+  const errorBox = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (error) errorBox.current?.scrollIntoView({ block: 'center' });
+  }, [error]);
   const [notice, setNotice] = useState<string | null>(null);
 
   const loadSources = useCallback(() => requestJson<{ data: SourceSummary[] }>('GET', '/api/data-sources').then((res) => setSources(res.data), (reason: Error) => setError(reason.message)), []);
@@ -322,7 +327,7 @@ const Mapping: React.FC = () => {
   return (
     <Box variant="grey" data-testid="mapping-page">
       <H2>Data sources</H2>
-      {error && <MessageBox variant="danger" data-testid="mapping-error" message={error} style={{ whiteSpace: 'pre-line' }} onCloseClick={() => setError(null)} />}
+      <div ref={errorBox}>{error && <MessageBox variant="danger" data-testid="mapping-error" message={error} style={{ whiteSpace: 'pre-line' }} onCloseClick={() => setError(null)} />}</div>
       {notice && <MessageBox variant="info" data-testid="mapping-notice" message={notice} onCloseClick={() => setNotice(null)} />}
       <Box flex flexDirection="row" style={{ gap: 16, alignItems: 'flex-start', flexWrap: 'wrap' }}>
         <Box variant="white" p="lg" style={{ flex: '1 1 280px', maxWidth: 360 }}>
@@ -399,7 +404,13 @@ const Mapping: React.FC = () => {
                 </tbody>
               </table>
               <H5 mt="lg">Computed columns</H5>
-              <Text variant="sm">An expression over other columns, e.g. <code>[Quantity] * [Unit Price]</code>, <code>upper(trim([Code]))</code>.</Text>
+              <Text variant="sm" data-testid="expression-hint">
+                An expression over other columns, each named by its header, or by <code>col("…")</code> when it has spaces: e.g.{' '}
+                {page.catalog.transforms.expressionExamples.map((example, i) => (
+                  <React.Fragment key={example}>{i > 0 && ', '}<code>{example}</code></React.Fragment>
+                ))}
+                .
+              </Text>
               {lines.filter((line) => line.source === null).map((line) => (
                 <Box key={line.key} flex flexDirection="row" style={{ gap: 6, alignItems: 'center' }} mt="sm" data-testid="computed-row">
                   <select aria-label="computed target" value={line.target} onChange={(e) => update(line.key, { target: e.target.value })}>

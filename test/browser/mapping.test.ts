@@ -122,6 +122,26 @@ describe.skipIf(!canRun)('Data sources and mapping in a real browser', () => {
     await expect(ops.page.getByTestId('source-item').count()).resolves.toBe(listed + 1);
     await expect(ops.page.getByTestId('source-item').first().textContent()).resolves.toContain('supplier-prices.csv');
     await ops.page.screenshot({ path: screenshotPath('mapping-source-from-elsewhere'), fullPage: true });
+
+    // The computed columns' hint shows expressions the server takes; a spreadsheet-style [Header] is
+    // refused with what to write instead, and the message is brought into view from the buttons below.
+    await ops.page.getByTestId('source-item').filter({ hasText: 'Supplier price list' }).click();
+    await ops.page.getByTestId('proposal-note').waitFor();
+    await expect(ops.page.getByTestId('expression-hint').textContent()).resolves.toContain('Quantity * col("Unit Price")');
+    // A window short enough that the buttons and the message at the top of the page are not both in it.
+    await ops.page.setViewportSize({ width: 1500, height: 600 });
+    await ops.page.getByRole('button', { name: '+ computed column' }).click();
+    const computed = ops.page.getByTestId('computed-row').last();
+    await computed.getByLabel('computed target').selectOption({ index: 1 });
+    await computed.getByLabel('expression').fill('[Price] * 2');
+    await ops.page.getByTestId('preview-mapping').click();
+    const refusal = ops.page.getByTestId('mapping-error');
+    await refusal.waitFor();
+    await expect(refusal.textContent()).resolves.toMatch(/brackets \(“\[…\]”\) do not name a column: write the header as it is/);
+    const box = (await refusal.boundingBox())!;
+    const viewport = ops.page.viewportSize()!;
+    expect(box.y >= 0 && box.y + box.height <= viewport.height, `the message at ${box.y}, the window ${viewport.height} high`).toBe(true);
+    await ops.page.screenshot({ path: screenshotPath('mapping-expression-refused') });
     expect(ops.errors).toEqual([]);
     await ops.page.close();
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../core/errors.js';
-import { compileMapping, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, transformSchema, type MappedRow, type Value } from '../../core/mapping/transforms.js';
+import { compileMapping, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, transformChoices, transformSchema, type MappedRow, type Value } from '../../core/mapping/transforms.js';
 
 const text = (value: string): Value => ({ type: 'text', value });
 const decimal = (value: string): Value => ({ type: 'decimal', value });
@@ -290,6 +290,16 @@ describe('expressions', () => {
   });
 });
 
+describe('the page\'s own examples of expressions', () => {
+  it('compile: the hint under "Computed columns" shows what the server takes (regression: it showed [Header], which is refused)', () => {
+    const exampleHeaders = ['Quantity', 'Unit Price', 'Code'];
+    expect(transformChoices.expressionExamples.length).toBeGreaterThan(0);
+    for (const expression of transformChoices.expressionExamples) {
+      expect(() => compileMapping([{ target: 'total', expression }], { headers: exampleHeaders }), expression).not.toThrow();
+    }
+  });
+});
+
 function compileError(columns: unknown, options: { headers: string[] } = { headers }): AppError {
   try {
     compileMapping(columns, options);
@@ -329,7 +339,8 @@ describe('rejected mappings', () => {
     ['operator &', 'Qty & 1', 'the operator “&” is not allowed'],
     ['unary ~', '~Qty', 'at character 1 (“~Qty”): the operator “~” is not allowed'],
     ['unary +', '+Price', 'the operator “+” is not allowed'],
-    ['lists', '[Qty, Price]', 'lists (“[…]”) are not allowed'],
+    ['lists', '[Qty, Price]', 'brackets (“[…]”) do not name a column: write the header as it is (Quantity), or col("Unit Price") for a header with spaces or other characters'],
+    ['a header in brackets, as spreadsheets write it', '[Qty] * Price', 'at character 1 (“[Qty] * Price”): brackets (“[…]”) do not name a column'],
     ['wrong number of arguments', 'round(Price, 2, 3)', 'at character 1 (“round(Price, 2, 3)”): round() takes 1 or 2 arguments (round(number, digits?)), not 3'],
     ['too few arguments', 'if(Qty > 1, 2)', 'if() takes 3 arguments (if(condition, then, else)), not 2'],
     ['unknown date format', 'date(Name, "DD/MM")', 'at character 12 (“"DD/MM")”): the second argument of date() must be one of "YYYY-MM-DD", "ISO-8601 timestamp"'],
