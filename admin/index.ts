@@ -152,7 +152,13 @@ function adminErrors(log: Logger): ErrorRequestHandler {
     const message = error instanceof Error ? error.message : 'Unexpected error';
     if (name === 'ForbiddenError') return res.status(403).json({ error: { code: 'forbidden', message } });
     if (name === 'NotFoundError') return res.status(404).json({ error: { code: 'not_found', message } });
-    log.error({ err: error, path: req.path }, 'admin request failed');
-    return res.status(500).json({ error: { code: 'internal', message: 'Something went wrong on our side.' } });
+    if (error instanceof AppError) return res.status(error.status).json({ error: { code: error.code, message } });
+    // A list asked for by hand with a filter value its field cannot take, or a sort by no column.
+    if (name === 'PrismaClientValidationError') {
+      return res.status(400).json({ error: { code: 'bad_request', message: 'The list cannot be filtered or sorted that way: a filter holds a value its field cannot take (a number, a date, an id), or the sort names no column.' } });
+    }
+    const requestId = String(res.getHeader('X-Request-Id') ?? '');
+    log.error({ err: error, path: req.path, requestId }, 'admin request failed');
+    return res.status(500).json({ error: { code: 'internal', message: `Something went wrong on our side. Quote request id ${requestId} when you report it.`, requestId } });
   };
 }

@@ -34,4 +34,13 @@ describe('admin screens', () => {
     if (first) expect((await admin.call('GET', `/admin/api/resources/${resource}/records/${encodeURIComponent(first.id)}/show`)).status).toBe(200);
     expect(warnings.filter((w) => w.includes('[AdminJS]'))).toEqual([]);
   });
+
+  it('a list asked for with a filter its field cannot take, or a sort by no column, is a 400 that says so (regression: 500)', async () => {
+    const ops = await adminClient(app.url, t.users.opsA.email);
+    for (const query of ['Product/actions/list?sortBy=foo', 'Product/actions/list?filters.sellingPriceCents=abc', 'Product/actions/list?filters.createdAt~~from=notadate', 'DataFeed/actions/list?filters.id=abc']) {
+      const res = await ops.call('GET', `/admin/api/resources/${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body!.error.message, query).toMatch(/^The list cannot be filtered or sorted that way/);
+    }
+  });
 });
