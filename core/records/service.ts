@@ -160,7 +160,15 @@ export async function createRecord(ctx: Context, resource: RecordResource, input
 export async function updateRecord(ctx: Context, resource: RecordResource, id: string, input: unknown): Promise<Row> {
   assertCan(ctx.user, resource, 'edit');
   const def = definitionOf(resource);
-  let data = parseInput(def, def.updateSchema, input);
+  // The fields the request names, as checked: a schema's defaults (a product's "active", a business's time
+  // zone) are for creating, and an edit that left them out reset them.
+  const named = new Set(input !== null && typeof input === 'object' ? Object.keys(input) : []);
+  let data = Object.fromEntries(Object.entries(parseInput(def, def.updateSchema, input)).filter(([field]) => named.has(field)));
+  // Only fields the record does not have (or may not have changed): answering success would say it changed.
+  if (Object.keys(data).length === 0) {
+    const fields = Object.keys(((def.updateSchema as unknown as { shape?: Record<string, unknown> }).shape ?? {})).join(', ');
+    throw new AppError('bad_request', `Nothing to change: the request names no field of the ${def.label.toLowerCase()} that can be changed${fields ? ` (${fields})` : ''}.`);
+  }
   try {
     const updated = await ctx.db.prisma.$transaction(async (tx) => {
       const before = await findInScope(ctx, tx, def, id);

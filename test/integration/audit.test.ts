@@ -81,8 +81,24 @@ describe('every write is audited: who, when, what, before and after', () => {
     expect(invalid.body!.error.details).toEqual(
       expect.arrayContaining([expect.objectContaining({ field: 'name' }), expect.objectContaining({ field: 'sellingPriceCents' })]),
     );
+    // An edit naming no field that can change (regression: 200, and an "update" entry that changed nothing).
+    const nothing = await (await apiClient(app.url, t.users.opsA.email)).call('PATCH', `/api/products/${t.productA}`, { id: '22222222-2222-2222-2222-222222222222', business: t.businessB });
+    expect(nothing.status).toBe(400);
+    expect(nothing.body!.error.message).toMatch(/^Nothing to change: the request names no field of the product that can be changed \(businessId, name, /);
     const since = await app.db.prisma.auditLog.findMany({ where: { id: { gt: last.id } } });
-    expect(since.map((e) => e.action)).toEqual(['login', 'login']);
+    expect(since.map((e) => e.action)).toEqual(['login', 'login', 'login']);
+  });
+
+  it('an edit changes the fields it names, and leaves the others as they are (regression: an edit re-activated a product and reset a business\'s time zone)', async () => {
+    const ops = await apiClient(app.url, t.users.opsA.email);
+    const created = await ops.call('POST', '/api/products', { name: 'Seasonal Stollen', sellingPriceCents: 1200, costPriceCents: 400, active: false, unit: 'loaf' });
+    expect(created.status).toBe(201);
+    const renamed = await ops.call('PATCH', `/api/products/${created.body!.data.id}`, { name: 'Christmas Stollen' });
+    expect(renamed.status).toBe(200);
+    expect(await app.db.prisma.product.findUniqueOrThrow({ where: { id: created.body!.data.id } })).toMatchObject({ name: 'Christmas Stollen', active: false, costPriceCents: 400, unit: 'loaf' });
+    const admin = await apiClient(app.url, t.users.admin.email);
+    expect((await admin.call('PATCH', `/api/businesses/${t.businessA}`, { name: 'Alpha Bakery' })).status).toBe(200);
+    expect(await app.db.prisma.business.findUniqueOrThrow({ where: { id: t.businessA } })).toMatchObject({ timezone: 'Europe/London', currency: 'GBP' });
   });
 
   it('the audit log is readable by admins only, and cannot be changed through any door', async () => {
