@@ -1,48 +1,15 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Icon, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import type { ProductMatch } from '../../core/feeds/matching.js';
+import type { PreviewResult } from '../../core/feeds/preview.js';
 import { BusinessSelect } from '../../dashboards/components/BusinessSelect.js';
 import { RequestError, requestJson as call } from '../../dashboards/components/request.js';
 import { countOf, FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
 
-type Match =
-  | { status: 'exact'; product_name: string; score: number }
-  | { status: 'fuzzy'; product_name: string; score: number }
-  | { status: 'missing'; candidates: { product_name: string; score: number }[] };
-
-interface PreviewRow {
-  row_number: number;
-  /** The cells as the file has them, by header. */
-  original: Record<string, string>;
-  /** The values as they load, by template column. */
-  normalized: Record<string, string | null>;
-  valid: boolean;
-  issues: { column: string; value: string; reason: string }[];
-  product_match: Match | null;
-}
-
-interface Preview {
-  upload_token: string;
-  data_type: 'sales' | 'costs';
-  filename: string;
-  headers: string[];
-  /** Template column → the file's header it is read from. */
-  column_mapping: Record<string, string>;
-  rows: PreviewRow[];
-  summary: {
-    total_rows: number;
-    valid_rows: number;
-    invalid_rows: number;
-    new_product_candidates: string[];
-    truncated: boolean;
-    date_formats: Record<string, string | null>;
-    date_formats_assumed: string[];
-    decimal_marks: Record<string, string>;
-    format: string;
-    encoding?: string;
-    delimiter?: string;
-    ignored_columns: string[];
-  };
-}
+// The answers' shapes as the server defines them (types only: nothing of the server is bundled).
+type Match = ProductMatch;
+type PreviewRow = PreviewResult['rows'][number];
+type Preview = PreviewResult;
 
 const cellStyle: React.CSSProperties = { padding: 6, verticalAlign: 'top' };
 const asWrittenStyle: React.CSSProperties = { fontSize: 11, color: '#6b6b80' };
