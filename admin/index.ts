@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { SessionOptions } from 'express-session';
 import { contextFor } from '../core/context.js';
 import type { Db } from '../core/db/index.js';
+import { errorMiddleware } from '../api/http.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
@@ -125,7 +126,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     preRouter,
     deps.session,
   );
-  router.use(adminErrors(deps.log));
+  router.use(adminErrors);
   return { admin, router };
 }
 
@@ -145,20 +146,20 @@ const adminApiStatuses: express.RequestHandler = (_req, res, next) => {
 };
 
 /** AdminJS API errors as JSON with the right status, instead of Express's HTML 500 page. */
-function adminErrors(log: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
-    if (res.headersSent) return next(error);
-    const name = (error as { name?: string } | null)?.name;
-    const message = error instanceof Error ? error.message : 'Unexpected error';
-    if (name === 'ForbiddenError') return res.status(403).json({ error: { code: 'forbidden', message } });
-    if (name === 'NotFoundError') return res.status(404).json({ error: { code: 'not_found', message } });
-    if (error instanceof AppError) return res.status(error.status).json({ error: { code: error.code, message } });
-    // A list asked for by hand with a filter value its field cannot take, or a sort by no column.
-    if (name === 'PrismaClientValidationError') {
-      return res.status(400).json({ error: { code: 'bad_request', message: 'The list cannot be filtered or sorted that way: a filter holds a value its field cannot take (a number, a date, an id), or the sort names no column.' } });
-    }
-    const requestId = String(res.getHeader('X-Request-Id') ?? '');
-    log.error({ err: error, path: req.path, requestId }, 'admin request failed');
-    return res.status(500).json({ error: { code: 'internal', message: `Something went wrong on our side. Quote request id ${requestId} when you report it.`, requestId } });
-  };
+const adminErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  if (res.headersSent) return next(error);
+  errorMiddleware(asAppError(error), req, res, next);
+};
+
+/** AdminJS's own errors, and Prisma's refusal of a list asked for by hand, as the app's; others as they are. */
+function asAppError(error: unknown): unknown {
+  const name = (error as { name?: string } | null)?.name;
+  const message = error instanceof Error ? error.message : '';
+  if (name === 'ForbiddenError') return new AppError('forbidden', message);
+  if (name === 'NotFoundError') return new AppError('not_found', message);
+  // A filter value its field cannot take, or a sort by no column.
+  if (name === 'PrismaClientValidationError') {
+    return new AppError('bad_request', 'The list cannot be filtered or sorted that way: a filter holds a value its field cannot take (a number, a date, an id), or the sort names no column.');
+  }
+  return error;
 }

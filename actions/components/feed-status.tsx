@@ -1,6 +1,6 @@
 import React, { useEffect, useState } from 'react';
 import { Badge, Box, Icon, Text } from '@adminjs/design-system';
-import { formatMoney } from '../../dashboards/components/format.js';
+import { formatMoney, formatNumber } from '../../dashboards/components/format.js';
 import { pollEvery } from '../../dashboards/components/poll.js';
 import { ProgressBar } from '../../dashboards/components/ProgressBar.js';
 import { RequestError, requestJson } from '../../dashboards/components/request.js';
@@ -110,7 +110,7 @@ export const FeedChips: React.FC<{ metrics: FeedMetrics; dataType?: string }> = 
         <Badge variant="info" data-testid="chip-revenue">revenue {formatMoney(metrics.gross_revenue)}</Badge>
         <Badge variant="secondary" data-testid="chip-cogs">COGS {formatMoney(metrics.cogs_amount)}</Badge>
         <Badge variant="success" data-testid="chip-margin">margin {formatMoney(metrics.gross_margin_amount)}</Badge>
-        <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${formatMoney(metrics.gross_margin_percent)}%`}</Badge>
+        <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${formatNumber(metrics.gross_margin_percent, 2, true)}%`}</Badge>
       </>
     )}
   </Box>

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { assertCan } from '../auth/permissions.js';
 import { writeAudits } from '../auth/audit.js';
 import type { Context } from '../context.js';
+import { MAX_PRICE_CENTS } from '../records/definitions.js';
 import { createRecord } from '../records/service.js';
 import { parseDecimal } from './values.js';
 import { feedBusinessId } from './preview.js';
@@ -24,9 +25,6 @@ export async function createProducts(ctx: Context, client: PoolClient, businessI
   return Object.fromEntries(result.rows.map((row) => [row.name, row.id]));
 }
 
-/** Products keep prices in whole cents in integer columns. */
-const MAX_CENTS = 2_000_000_000;
-
 const moneyToCents = z
   .union([z.number(), z.string()])
   .optional()
@@ -42,8 +40,8 @@ const moneyToCents = z
     // To the nearest cent, half up, in digits (0.335 → 34; floating point makes 1.005 × 100 = 100.4999…).
     const [int, frac = ''] = decimal.split('.');
     const cents = Number(int) * 100 + Number(frac.padEnd(2, '0').slice(0, 2)) + (frac.length > 2 && frac[2]! >= '5' ? 1 : 0);
-    if (cents > MAX_CENTS) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${(MAX_CENTS / 100).toLocaleString('en-US')}` });
+    if (cents > MAX_PRICE_CENTS) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${(MAX_PRICE_CENTS / 100).toLocaleString('en-US')}` });
       return z.NEVER;
     }
     return cents;

@@ -60,7 +60,9 @@ const emptyToUndefined = (value: unknown) => (value === '' || value === null ? u
 const optionalText = z.preprocess(emptyToNull, z.string().trim().max(500).nullable());
 const requiredText = (max = 200) => z.string().trim().min(1, 'is required').max(max);
 const uuid = z.string().uuid('must be an id');
-const cents = z.coerce.number().int('must be a whole number of cents').min(0, 'must not be negative').max(2_000_000_000);
+/** Products keep prices in whole cents in integer columns: the most one may be. */
+export const MAX_PRICE_CENTS = 2_000_000_000;
+const cents = z.coerce.number().int('must be a whole number of cents').min(0, 'must not be negative').max(MAX_PRICE_CENTS);
 const bool = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
 
 const productFields = {

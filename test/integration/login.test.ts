@@ -13,6 +13,13 @@ beforeAll(async () => {
 });
 afterAll(async () => app?.close());
 
+/** Signs in through the admin's login form (over `cookie`, when given) and answers the session cookie it sets. */
+async function adminSessionCookie(email: string, password: string, cookie?: string): Promise<string> {
+  const res = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email, password }), headers: cookie ? { cookie } : {}, redirect: 'manual' });
+  expect(res.status).toBe(302);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
+}
+
 const login = (email: string, password: string) =>
   fetch(`${app.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
 
@@ -98,11 +105,7 @@ describe('signing in to the admin', () => {
   });
 
   it('a sign-in gets a new session id: a session known before it does not become the new user\'s (regression: session fixation)', async () => {
-    const signIn = async (email: string, cookie?: string) => {
-      const res = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email, password: PASSWORD }), headers: cookie ? { cookie } : {}, redirect: 'manual' });
-      expect(res.status).toBe(302);
-      return res.headers.get('set-cookie')!.split(';')[0]!;
-    };
+    const signIn = (email: string, cookie?: string) => adminSessionCookie(email, PASSWORD, cookie);
     const me = async (cookie: string) => (await fetch(`${app.url}/api/me`, { headers: { cookie } }).then((res) => res.json())) as { data?: { user: { role: string } } };
     const opsSession = await signIn('ops.a@test.local');
     const adminSession = await signIn(tenants.users.admin.email, opsSession);
@@ -113,8 +116,7 @@ describe('signing in to the admin', () => {
   });
 
   it('a write with the session cookie from another site is refused; from the site itself, or with a token, it goes through (regression: CSRF)', async () => {
-    const login = await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email: 'ops.a@test.local', password: PASSWORD }), redirect: 'manual' });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = await adminSessionCookie('ops.a@test.local', PASSWORD);
     const product = tenants.productA;
     const rename = (name: string, origin: string) =>
       fetch(`${app.url}/admin/api/resources/Product/records/${product}/edit`, { method: 'POST', headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ name }) });
@@ -137,7 +139,7 @@ describe('signing in to the admin', () => {
     const created = await admin.call('POST', '/api/users', { email, role: 'ops', businessId: tenants.businessA, password: 'first-password-1' });
     expect(created.status).toBe(201);
     const token = (await (await login(email, 'first-password-1')).json()).token as string;
-    const cookie = (await fetch(`${app.url}/admin/login`, { method: 'POST', body: new URLSearchParams({ email, password: 'first-password-1' }), redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = await adminSessionCookie(email, 'first-password-1');
     const me = (headers: Record<string, string>) => fetch(`${app.url}/api/me`, { headers }).then((res) => res.status);
     expect(await me({ authorization: `Bearer ${token}` })).toBe(200);
     expect(await me({ cookie })).toBe(200);
