@@ -50,6 +50,7 @@ const configSchema = z.object({
   SEED_DEMO: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(30),
+  JOB_LIVENESS_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   FEED_PREVIEW_ROWS: z.coerce.number().int().min(1).max(1000).default(50),
   FEED_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(60).default(2 * 3600),
   FEED_MAX_UPLOAD_MB: z.coerce.number().min(1).max(2048).default(200),

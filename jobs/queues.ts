@@ -19,10 +19,15 @@ export interface QueueDefinition {
   /** Cron expression (UTC) when the queue is fed by a schedule. */
   schedule?: string;
   /**
-   * Seconds a job may run before pg-boss takes it for dead (a killed worker) and retries it; overrides
-   * `options.expireInSeconds` from the configuration.
+   * Seconds a job may run before pg-boss gives up on it and retries it; overrides `options.expireInSeconds`
+   * from the configuration. A dead worker is noticed much sooner with `checkLiveness`.
    */
   timeoutSeconds?: (config: Config) => number;
+  /**
+   * Long jobs: the worker holds a lock while it runs one, and a job whose worker died (its lock free) is
+   * retried within two JOB_LIVENESS_INTERVAL_SECONDS instead of waiting for its expiry (jobs/liveness.ts).
+   */
+  checkLiveness?: boolean;
   /** Jobs of this queue one worker process runs at once (default JOB_CONCURRENCY). */
   concurrency?: (config: Config) => number;
   /** How often an idle worker asks for this queue's jobs (default half a second); a send from its own process wakes it at once. */
@@ -46,6 +51,7 @@ export const queues: QueueDefinition[] = [
   {
     // ProcessDataFeedJob: a committed feed's staging rows into fact_sales (or product costs).
     name: PROCESS_FEED_QUEUE,
+    checkLiveness: true,
     options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
     timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
@@ -55,6 +61,7 @@ export const queues: QueueDefinition[] = [
     // A data source's file into its canonical table with the approved mapping (core/mapping/execute.ts).
     // A retry after a killed worker loads again from the start: batches upsert on natural keys.
     name: MAPPING_EXECUTE_QUEUE,
+    checkLiveness: true,
     options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
     timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
@@ -64,6 +71,7 @@ export const queues: QueueDefinition[] = [
     // Materialized views: the ones a load touched (incremental) or the ones asked for. Refreshes take
     // turns under an advisory lock, so a job may first wait for another to finish.
     name: WAREHOUSE_REFRESH_QUEUE,
+    checkLiveness: true,
     options: { retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
     handle: async (ctx, job) => refreshViews(ctx, refreshRequest.parse(job.data)),
   },
@@ -71,6 +79,7 @@ export const queues: QueueDefinition[] = [
     // Views whose sources changed since their last refresh (warehouse_changes): sent after a feed load, and
     // every minute in case a sender stopped between its commit and the send. At most one waits and one runs.
     name: WAREHOUSE_REFRESH_CHANGED_QUEUE,
+    checkLiveness: true,
     options: { retryLimit: 3, retryDelay: 30, retryBackoff: true, expireInSeconds: 3600, policy: 'stately' },
     schedule: '* * * * *',
     handle: async (ctx) => refreshChangedViews(ctx),
@@ -78,6 +87,7 @@ export const queues: QueueDefinition[] = [
   {
     // Every view in full, nightly (UTC), also moving date-relative views such as invoice ageing on a day.
     name: 'warehouse.refresh-nightly',
+    checkLiveness: true,
     options: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 3600, policy: 'singleton' },
     schedule: '0 2 * * *',
     handle: async (ctx) => refreshViews(ctx, { trigger: 'full' }),

@@ -4,6 +4,7 @@ import { systemContext } from '../core/context.js';
 import type { Db } from '../core/db/index.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
+import { createJobReaper, runHoldingJobLock, startJobReaper } from './liveness.js';
 import { queues, type QueueDefinition } from './queues.js';
 
 export interface JobRuntime extends JobQueue {
@@ -53,7 +54,8 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
         const ctx = { ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id };
         const started = Date.now();
         try {
-          const output = await definition.handle(ctx, job, config, { send });
+          const run = () => definition.handle(ctx, job, config, { send });
+          const output = definition.checkLiveness ? await runHoldingJobLock(db, job, jobLog, run) : await run();
           jobLog.info({ ms: Date.now() - started }, 'job completed');
           return output;
         } catch (error) {
@@ -65,6 +67,8 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     }
     log.info({ queues: definitions.map((d) => d.name), concurrency: config.JOB_CONCURRENCY }, 'workers started');
   }
+  const watched = definitions.filter((definition) => definition.checkLiveness).map((definition) => definition.name);
+  const reaper = opts.work ? startJobReaper(createJobReaper(db, boss, watched, log), config.JOB_LIVENESS_INTERVAL_SECONDS, log) : null;
   let stopped = false;
   return {
     boss,
@@ -83,6 +87,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     async stop() {
       if (stopped) return;
       stopped = true;
+      await reaper?.stop();
       // Graceful: stop fetching, wait for running jobs (up to the timeout), then close.
       await boss.stop({ graceful: true, wait: true, timeout: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 });
     },
