@@ -1,7 +1,9 @@
 import pg from 'pg';
 import type PgBoss from 'pg-boss';
+import { systemContext } from '../core/context.js';
 import { tryTransactionLock, withTransaction, type Db } from '../core/db/index.js';
 import type { Logger } from '../core/log.js';
+import type { QueueDefinition } from './queues.js';
 
 /**
  * Liveness of long jobs. pg-boss 10 has no heartbeat: an active job whose worker died stays active until it
@@ -10,8 +12,8 @@ import type { Logger } from '../core/log.js';
  * of its own, for the attempt's whole run; PostgreSQL lets go of it when the process dies (its connections
  * close). Every worker process's reaper looks at the active jobs of those queues: an attempt whose lock is
  * free on two sweeps in a row has lost its worker, and is failed so that pg-boss retries it at once (or marks
- * it failed when it has no retries left). What the job was doing is its domain's to redo: a retried load
- * starts over and converges.
+ * it failed when it has no retries left, and its queue's `abandon` marks the work failed). What the job was
+ * doing is its domain's to redo: a retried load starts over and converges.
  */
 
 /** One attempt of a job: pg-boss re-runs a job under the same id, with `retryCount` one higher. */
@@ -113,23 +115,28 @@ async function holdAttemptLock(url: string, job: JobAttempt, log: Logger): Promi
   };
 }
 
+/** What the reaper needs of a queue's definition. */
+type WatchedQueue = Pick<QueueDefinition, 'name' | 'checkLiveness' | 'abandon'>;
+
 export interface JobReaper {
   /** Looks once; answers the ids of the jobs failed for dead by this look. */
   sweep(): Promise<string[]>;
 }
 
 /**
- * The reaper of the queues in `queueNames`. An attempt whose lock is free on one sweep is suspected, and
- * failed when the next sweep finds it free again: a worker between its fetch and its lock, or taking its lock
- * back after a lost connection, is not taken for dead. The suspects are this process's own; any number of
- * workers may reap side by side (the attempt's lock, taken for the failing transaction, lets one do it).
+ * The reaper of the queues that opt in (`checkLiveness`). An attempt whose lock is free on one sweep is
+ * suspected, and failed when the next sweep finds it free again: a worker between its fetch and its lock, or
+ * taking its lock back after a lost connection, is not taken for dead. A job failed on its last attempt is
+ * handed to its queue's `abandon`. The suspects are this process's own; any number of workers may reap side
+ * by side (the attempt's lock, taken for the failing transaction, lets one do it).
  */
-export function createJobReaper(db: Db, boss: PgBoss, queueNames: string[], log: Logger): JobReaper {
+export function createJobReaper(db: Db, boss: PgBoss, definitions: WatchedQueue[], log: Logger): JobReaper {
+  const watched = new Map(definitions.filter((definition) => definition.checkLiveness).map((definition) => [definition.name, definition]));
   let suspects = new Set<string>();
   return {
     async sweep() {
-      if (queueNames.length === 0) return [];
-      const active = await db.pool.query<JobAttempt>(`SELECT id::text, name, retry_count AS "retryCount" FROM pgboss.job WHERE state = 'active' AND name = ANY($1::text[])`, [queueNames]);
+      if (watched.size === 0) return [];
+      const active = await db.pool.query<JobAttempt & { data: unknown }>(`SELECT id::text, name, retry_count AS "retryCount", data FROM pgboss.job WHERE state = 'active' AND name = ANY($1::text[])`, [[...watched.keys()]]);
       const free = new Set<string>();
       const reaped: string[] = [];
       for (const job of active.rows) {
@@ -141,13 +148,16 @@ export function createJobReaper(db: Db, boss: PgBoss, queueNames: string[], log:
           if (current.rowCount !== 1) return 'moved on';
           await boss.fail(job.name, job.id, { message: 'The worker running this job stopped (its process ended or lost the database); the job was taken for dead.' }, { db: { executeSql: (text, values) => tx.query(text, values) } });
           // Retried at once: the backoff is for a job that failed, not for one whose worker died.
-          await tx.query(`UPDATE pgboss.job SET start_after = now() WHERE name = $1 AND id = $2 AND state = 'retry'`, [job.name, job.id]);
-          return 'reaped';
+          const retried = await tx.query(`UPDATE pgboss.job SET start_after = now() WHERE name = $1 AND id = $2 AND state = 'retry'`, [job.name, job.id]);
+          return retried.rowCount === 1 ? 'retried' : 'given up';
         });
         if (outcome === 'suspected') free.add(key);
-        if (outcome === 'reaped') {
+        if (outcome === 'retried' || outcome === 'given up') {
           reaped.push(job.id);
-          log.warn({ job: job.id, queue: job.name, attempt: job.retryCount + 1 }, 'a running job lost its worker: failed, to be retried at once');
+          const jobLog = log.child({ job: job.id, queue: job.name, attempt: job.retryCount + 1 });
+          jobLog.warn(outcome === 'retried' ? 'a running job lost its worker: retried at once' : 'a running job lost its worker on its last attempt: failed');
+          const abandon = outcome === 'given up' ? watched.get(job.name)?.abandon : undefined;
+          await abandon?.({ ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id }, job).catch((error: unknown) => jobLog.error({ err: error }, 'the given-up job could not mark its work failed'));
         }
       }
       suspects = free;

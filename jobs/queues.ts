@@ -3,10 +3,10 @@ import { z } from 'zod';
 import type { Config } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { failInterruptedCommits, PROCESS_FEED_QUEUE } from '../core/feeds/commit.js';
-import { executeMapping, MAPPING_EXECUTE_QUEUE } from '../core/mapping/execute.js';
+import { executeMapping, failAbandonedExecution, MAPPING_EXECUTE_QUEUE } from '../core/mapping/execute.js';
 import type { JobQueue } from '../core/queue.js';
 import { purgeExpiredUploads } from '../core/feeds/uploads.js';
-import { dropAbandonedLoadTables, processDataFeed } from '../core/warehouse/loadFacts.js';
+import { dropAbandonedLoadTables, failAbandonedLoad, processDataFeed } from '../core/warehouse/loadFacts.js';
 import { checkViewStaleness, purgeWarehouseHistory } from '../core/warehouse/alerts.js';
 import { refreshChangedViews, refreshRequest, refreshViews, WAREHOUSE_REFRESH_CHANGED_QUEUE, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
@@ -28,6 +28,11 @@ export interface QueueDefinition {
    * retried within two JOB_LIVENESS_INTERVAL_SECONDS instead of waiting for its expiry (jobs/liveness.ts).
    */
   checkLiveness?: boolean;
+  /**
+   * Marks a job's work failed when its worker died on the job's last attempt (no retry will run it), so that
+   * a person can see it and start it again. `job` is the given-up job; only with `checkLiveness`.
+   */
+  abandon?(ctx: Context, job: { id: string; data: unknown }): Promise<unknown>;
   /** Jobs of this queue one worker process runs at once (default JOB_CONCURRENCY). */
   concurrency?: (config: Config) => number;
   /** How often an idle worker asks for this queue's jobs (default half a second); a send from its own process wakes it at once. */
@@ -35,6 +40,9 @@ export interface QueueDefinition {
   /** `queue` lets a job send follow-up jobs (a load asking for a refresh of the views it touched). */
   handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>, config: Config, queue: Pick<JobQueue, 'send'>): Promise<unknown>;
 }
+
+const feedJob = z.object({ feedId: z.number().int() });
+const executionJob = z.object({ executionId: z.string().uuid() });
 
 export const queues: QueueDefinition[] = [
   {
@@ -55,7 +63,8 @@ export const queues: QueueDefinition[] = [
     options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
     timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
-    handle: async (ctx, job, config, queue) => processDataFeed(ctx, queue, z.object({ feedId: z.number().int() }).parse(job.data).feedId, job.id, { ownPartitionMinRows: config.FEED_PARTITION_MIN_ROWS, loadConnections: config.FEED_LOAD_CONNECTIONS }),
+    handle: async (ctx, job, config, queue) => processDataFeed(ctx, queue, feedJob.parse(job.data).feedId, job.id, { ownPartitionMinRows: config.FEED_PARTITION_MIN_ROWS, loadConnections: config.FEED_LOAD_CONNECTIONS }),
+    abandon: async (ctx, job) => failAbandonedLoad(ctx, feedJob.parse(job.data).feedId, job.id),
   },
   {
     // A data source's file into its canonical table with the approved mapping (core/mapping/execute.ts).
@@ -65,7 +74,8 @@ export const queues: QueueDefinition[] = [
     options: { retryLimit: 3, retryDelay: 10, retryBackoff: true },
     timeoutSeconds: (config) => config.FEED_JOB_TIMEOUT_SECONDS,
     concurrency: (config) => config.FEED_QUEUE_CONCURRENCY,
-    handle: async (ctx, job, _config, queue) => executeMapping(ctx, queue, z.object({ executionId: z.string().uuid() }).parse(job.data).executionId),
+    handle: async (ctx, job, _config, queue) => executeMapping(ctx, queue, executionJob.parse(job.data).executionId),
+    abandon: async (ctx, job) => failAbandonedExecution(ctx, executionJob.parse(job.data).executionId),
   },
   {
     // Materialized views: the ones a load touched (incremental) or the ones asked for. Refreshes take

@@ -67,8 +67,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     }
     log.info({ queues: definitions.map((d) => d.name), concurrency: config.JOB_CONCURRENCY }, 'workers started');
   }
-  const watched = definitions.filter((definition) => definition.checkLiveness).map((definition) => definition.name);
-  const reaper = opts.work ? startJobReaper(createJobReaper(db, boss, watched, log), config.JOB_LIVENESS_INTERVAL_SECONDS, log) : null;
+  const reaper = opts.work ? startJobReaper(createJobReaper(db, boss, definitions, log), config.JOB_LIVENESS_INTERVAL_SECONDS, log) : null;
   let stopped = false;
   return {
     boss,

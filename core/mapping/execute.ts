@@ -270,6 +270,15 @@ export async function executeMapping(ctx: Context, queue: Pick<JobQueue, 'send'>
   }
 }
 
+/**
+ * An execution whose worker died on its job's last attempt (the job was given up): marked failed, so that
+ * its source can be executed again instead of reading `running` for ever.
+ */
+export async function failAbandonedExecution(ctx: Context, executionId: string): Promise<void> {
+  const message = 'The load stopped on every attempt: the worker running it ended (killed, or out of memory) before it finished. Rows of the batches it had finished stay; execute the source again to load the rest.';
+  await ctx.db.pool.query(`UPDATE mapping_executions SET status = 'failed', finished_at = now(), updated_at = now(), error = $2 WHERE id = $1 AND status IN ('queued', 'running')`, [executionId, message]);
+}
+
 /** The approved version's field mappings as the columns `compileTableMapping` reads. */
 async function loadMappingColumns(ctx: Context, mappingVersionId: string): Promise<unknown[]> {
   const rows = await ctx.db.pool.query<{ source_column: string | null; target_column: string; transforms: unknown[]; computed_expression: string | null }>(

@@ -89,6 +89,21 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
   return loaded.summary;
 }
 
+/**
+ * A load whose worker died on its last attempt (its job was given up): the feed is marked failed with what
+ * happened, so that it can be re-run or deleted instead of reading `transforming` for ever. Nothing of the
+ * load was kept (its transaction died with it); the staged rows stay for the re-run.
+ */
+export async function failAbandonedLoad(ctx: Context, feedId: number, traceId: string): Promise<void> {
+  await withTransaction(ctx.db.pool, async (tx) => {
+    const feed = await tx.query<{ status: string }>('SELECT status::text FROM data_feeds WHERE id = $1 FOR UPDATE', [feedId]);
+    if (feed.rows[0]?.status !== 'queued' && feed.rows[0]?.status !== 'transforming') return;
+    const message = 'The load stopped on every attempt: the worker running it ended (killed, or out of memory) before it finished. Nothing of it was kept. Re-run the feed; if it stops again, look at the workers\' logs and memory.';
+    await updateFeed(tx, feedId, 'failed', { stage: 'failed', error: { code: 'load_interrupted', message, trace_id: traceId } });
+  });
+  ctx.log.warn({ feedId }, 'the load of a feed was given up after its worker died on every attempt: the feed is marked failed');
+}
+
 /** What a failed load tells the feed's readers: the load's own errors as they are, the database's in words a person can act on. */
 function explainLoadFailure(error: unknown): { code: string; message: string } {
   if (error instanceof AppError) return { code: error.code, message: error.message };

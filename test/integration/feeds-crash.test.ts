@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../core/config.js';
+import { createJobReaper } from '../../jobs/liveness.js';
+import { queues } from '../../jobs/queues.js';
 import { startJobs } from '../../jobs/runtime.js';
 import { adminClient, apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { callJson, loadLeftovers, uploadPreview, waitForFeed } from '../helpers/feeds.js';
@@ -109,5 +111,24 @@ describe('a worker killed during the load', () => {
     } finally {
       await healthy.stop();
     }
+  });
+
+  it('a feed whose worker died on the last attempt is marked failed with what happened, and can be re-run', { timeout: 60_000 }, async () => {
+    const feedId = await commitFile();
+    const job = (await app.db.pool.query<{ id: string }>(`SELECT id FROM pgboss.job WHERE name = 'feeds.process' AND data->>'feedId' = $1`, [String(feedId)])).rows[0]!.id;
+    // Its last attempt, claimed by a worker that then died.
+    await app.db.pool.query('UPDATE pgboss.job SET retry_count = retry_limit WHERE id = $1', [job]);
+    const [fetched] = await app.jobs.boss.fetch('feeds.process');
+    expect(fetched!.id).toBe(job);
+    const reaper = createJobReaper(app.db, app.jobs.boss, queues, app.log);
+    await reaper.sweep();
+    expect(await reaper.sweep()).toEqual([job]);
+
+    const status = await callJson(app.url, ops, 'GET', `/dashboard/data-feeds/${feedId}/transform-status`);
+    expect(status.body).toMatchObject({ status: 'failed', summary: { stage: 'failed', error: { code: 'load_interrupted', message: expect.stringMatching(/stopped on every attempt.*Re-run the feed/), trace_id: job } } });
+    const admin = (await apiClient(app.url, t.users.admin.email)).token;
+    const rerun = await callJson(app.url, admin, 'POST', `/dashboard/data-feeds/${feedId}/rerun`);
+    expect(rerun.status).toBe(202);
+    expect(rerun.body).toMatchObject({ feed_id: feedId, status: 'queued' });
   });
 });

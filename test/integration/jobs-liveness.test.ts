@@ -8,7 +8,7 @@ import { storeUpload } from '../../core/feeds/uploads.js';
 import { MAPPING_EXECUTE_QUEUE, requestExecution } from '../../core/mapping/execute.js';
 import { WAREHOUSE_REFRESH_QUEUE } from '../../core/warehouse/views.js';
 import { createJobReaper, runHoldingJobLock } from '../../jobs/liveness.js';
-import type { QueueDefinition } from '../../jobs/queues.js';
+import { queues, type QueueDefinition } from '../../jobs/queues.js';
 import { startJobs } from '../../jobs/runtime.js';
 import { seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 
@@ -50,15 +50,15 @@ describe('a worker process killed while it runs a mapping execution and a view r
   const csv = ['Order No,Customer,Date,Status,Total', ...Array.from({ length: rows }, (_, i) => `SO-${i},C${i % 37},2026-0${1 + (i % 6)}-${String(1 + (i % 28)).padStart(2, '0')},paid,${(i % 400) + 0.25}`)].join('\n');
   const expectedTotal = Array.from({ length: rows }, (_, i) => (i % 400) * 100 + 25).reduce((sum, cents) => sum + cents, 0);
 
-  async function approvedDataSource(): Promise<string> {
+  async function approvedDataSource(fingerprint: string): Promise<string> {
     const upload = await storeUpload(app.system, { businessId: t.businessA, dataType: 'data_source', filename: 'orders.csv', stream: Readable.from([Buffer.from(csv)]) }, { maxBytes: 10_000_000, ttlSeconds: null });
     const source = await app.db.pool.query<{ id: string }>(
-      `INSERT INTO data_sources (business_id, name, filename, upload_token, header_fingerprint) VALUES ($1, 'ERP orders', 'orders.csv', $2, 'fp-liveness') RETURNING id`,
-      [t.businessA, upload.token],
+      `INSERT INTO data_sources (business_id, name, filename, upload_token, header_fingerprint) VALUES ($1, 'ERP orders', 'orders.csv', $2, $3) RETURNING id`,
+      [t.businessA, upload.token, fingerprint],
     );
     const version = await app.db.pool.query<{ id: string }>(
-      `INSERT INTO mapping_versions (business_id, header_fingerprint, version, target_table, status, approved_by, approved_at) VALUES ($1, 'fp-liveness', 1, 'orders', 'approved', $2, now()) RETURNING id`,
-      [t.businessA, t.users.admin.id],
+      `INSERT INTO mapping_versions (business_id, header_fingerprint, version, target_table, status, approved_by, approved_at) VALUES ($1, $3, 1, 'orders', 'approved', $2, now()) RETURNING id`,
+      [t.businessA, t.users.admin.id, fingerprint],
     );
     const fields: [string, string, unknown[]][] = [
       ['Order No', 'order_ref', []],
@@ -74,7 +74,7 @@ describe('a worker process killed while it runs a mapping execution and a view r
   }
 
   it('the next worker retries both within a minute, with the hour of their expiry still ahead, and the execution loads exactly the file', { timeout: 180_000 }, async () => {
-    const dataSourceId = await approvedDataSource();
+    const dataSourceId = await approvedDataSource('fp-killed');
     // Hold both on their way: the execution's first batch upserting into canonical_orders, the refresh waiting
     // for its turn (the lock of core/warehouse/views.ts that refreshes take turns under).
     const blocker = new pg.Client({ connectionString: app.database.url });
@@ -117,7 +117,27 @@ describe('a worker process killed while it runs a mapping execution and a view r
       await healthy.stop();
     }
   });
+
+  it('an execution whose worker died on its last attempt is marked failed, and its source can be executed again', async () => {
+    const dataSourceId = await approvedDataSource('fp-given-up');
+    const execution = await requestExecution(app.system, app.jobs, { dataSourceId });
+    await claimLastAttempt(execution.job_id!, MAPPING_EXECUTE_QUEUE);
+    const reaper = createJobReaper(app.db, app.jobs.boss, queues, app.log);
+    await reaper.sweep();
+    expect(await reaper.sweep()).toEqual([execution.job_id]);
+    expect(await jobRow(execution.job_id!)).toMatchObject({ state: 'failed' });
+    const failed = await app.db.pool.query<{ status: string; error: string }>('SELECT status, error FROM mapping_executions WHERE id = $1', [execution.execution_id]);
+    expect(failed.rows[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/stopped on every attempt.*execute the source again/) });
+    expect(await requestExecution(app.system, app.jobs, { dataSourceId })).toMatchObject({ status: 'queued' });
+  });
 });
+
+/** Puts a queued job on its last attempt and claims it, as a worker that then died would have. */
+async function claimLastAttempt(id: string, queue: string): Promise<void> {
+  await app.db.pool.query('UPDATE pgboss.job SET retry_count = retry_limit WHERE id = $1', [id]);
+  const [fetched] = await app.jobs.boss.fetch(queue);
+  expect(fetched!.id).toBe(id);
+}
 
 describe('the reaper', () => {
   const queue = 'test.long';
@@ -142,7 +162,9 @@ describe('the reaper', () => {
   beforeAll(async () => {
     await app.jobs.boss.createQueue(queue, { name: queue, retryLimit: 2, retryDelay: 600 });
   });
-  const reaper = () => createJobReaper(app.db, app.jobs.boss, [queue], app.log);
+  /** Jobs handed to the queue's `abandon`: given up, their worker dead on their last attempt. */
+  const abandoned: string[] = [];
+  const reaper = () => createJobReaper(app.db, app.jobs.boss, [{ name: queue, checkLiveness: true, abandon: async (_ctx, job) => abandoned.push(job.id) }], app.log);
   const lockBackends = async () => (await app.db.pool.query<{ pid: number }>(`SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'backhouse-job-lock' AND a.datname = current_database()`)).rows.map((row) => row.pid);
 
   it('leaves a live long job alone, also while its worker takes its lock back after losing its connection', { timeout: 60_000 }, async () => {
@@ -189,6 +211,7 @@ describe('the reaper', () => {
     expect(await jobRow(id)).toMatchObject({ state: 'active' });
     expect(await sweeps.sweep()).toEqual([id]);
     expect(await jobRow(id)).toMatchObject({ state: 'retry', retry_count: 0, output: { message: expect.stringMatching(/worker running this job stopped/) } });
+    expect(abandoned).toEqual([]);
     // A worker runs the retry at once, though the queue's retry delay is ten minutes.
     const running = await startJobs(app.db, app.config, app.log, { work: true, definitions: [long.definition] });
     try {
@@ -199,7 +222,7 @@ describe('the reaper', () => {
     }
   });
 
-  it('does not take for dead a worker that took its lock between two looks, and a job without retries left ends failed', async () => {
+  it('does not take for dead a worker that took its lock between two looks, and a job without retries left ends failed, its work abandoned', async () => {
     const sendFetched = async (options: { retryLimit: number }) => {
       const id = (await app.jobs.boss.send(queue, {}, options))!;
       const [fetched] = await app.jobs.boss.fetch<object>(queue, { includeMetadata: true });
@@ -229,6 +252,7 @@ describe('the reaper', () => {
     expect(await sweeps.sweep()).toEqual([]);
     expect(await sweeps.sweep()).toEqual([last.id]);
     expect(await jobRow(last.id)).toMatchObject({ state: 'failed', retry_count: 0 });
+    expect(abandoned).toEqual([last.id]);
   });
 
   it('a worker whose attempt was taken for dead before it got its lock does not run it', async () => {
@@ -247,8 +271,7 @@ describe('the reaper', () => {
 });
 
 describe('the queues that opt in', () => {
-  it('are the long ones: feed loads, mapping executions and view refreshes', async () => {
-    const { queues } = await import('../../jobs/queues.js');
+  it('are the long ones: feed loads, mapping executions and view refreshes', () => {
     expect(queues.filter((definition) => definition.checkLiveness).map((definition) => definition.name)).toEqual(
       expect.arrayContaining(['feeds.process', MAPPING_EXECUTE_QUEUE, WAREHOUSE_REFRESH_QUEUE, 'warehouse.refresh-changed', 'warehouse.refresh-nightly']),
     );
