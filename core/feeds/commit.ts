@@ -107,7 +107,10 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
             processing_started_at: startedAt,
             queued_at: queuedAt,
             updated_at: queuedAt,
-            issues: invalidRows > 0 ? [{ type: 'warning', code: 'rows_skipped', message: `${invalidRows} invalid row${invalidRows === 1 ? ' was' : 's were'} skipped.`, rows: issues.slice(0, 50) }] : [],
+            issues: [
+              ...(invalidRows > 0 ? [{ type: 'warning' as const, code: 'rows_skipped', message: `${invalidRows} invalid row${invalidRows === 1 ? ' was' : 's were'} skipped.`, rows: issues.slice(0, 50) }] : []),
+              ...(feed.table.decoding?.warning ? [{ type: 'warning' as const, code: 'mixed_encoding', message: feed.table.decoding.warning }] : []),
+            ],
             error: null,
           };
           await tx.query(`UPDATE data_feeds SET status = 'queued', record_count = $2, summary = $3, updated_at = now() WHERE id = $1`, [feedId, records, summary]);

@@ -40,6 +40,8 @@ export interface PreviewResult {
     decimal_marks: Record<string, '.' | ','>;
     format: 'csv' | 'xlsx';
     encoding?: string;
+    /** Set when part of the file was read in another encoding than its start (a file that mixes encodings). */
+    encoding_warning?: string;
     delimiter?: string;
     ignored_columns: string[];
   };
@@ -131,6 +133,7 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       decimal_marks: Object.fromEntries(feed.formats.decimalMarks),
       format: feed.table.format,
       encoding: feed.table.encoding,
+      ...(feed.table.decoding?.warning ? { encoding_warning: feed.table.decoding.warning } : {}),
       delimiter: feed.table.delimiter,
       ignored_columns: feed.mapping.unknown,
     },

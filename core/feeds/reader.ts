@@ -2,7 +2,7 @@ import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import { AppError } from '../errors.js';
-import { createDecoder, detectEncoding, type TextEncodingName } from './encoding.js';
+import { createDecoder, detectEncoding, TextDecoding, type TextEncodingName } from './encoding.js';
 import { openFirstSheet, type FirstSheet } from './workbook.js';
 
 /** A file that can be read as many times as needed, from any offset (an upload kept in PostgreSQL). */
@@ -53,7 +53,10 @@ export interface RowBatch {
 
 export interface Table {
   format: 'csv' | 'xlsx';
-  encoding?: TextEncodingName;
+  /** A CSV's encoding: the one detected from its head, until bytes read later show another. */
+  readonly encoding?: TextEncodingName;
+  /** A CSV's decoding, whose encoding and warning are final once every row is read. */
+  decoding?: TextDecoding;
   delimiter?: string;
   headers: string[];
   /** The rows in the batches they are read in: one promise per batch, not per row (a million rows). */
@@ -153,13 +156,19 @@ export async function* eachRow(batches: AsyncIterable<RowBatch>): AsyncGenerator
 }
 
 /** A table over its batches, with the row-at-a-time view of them. */
-function tableOf(table: Omit<Table, 'rows'>): Table {
-  return { ...table, rows: eachRow(table.batches) };
+function tableOf(table: Omit<Table, 'rows' | 'encoding'>): Table {
+  const { decoding } = table;
+  return {
+    ...table,
+    get encoding() {
+      return decoding?.encoding;
+    },
+    rows: eachRow(table.batches),
+  };
 }
 
-/** Bytes in the file's encoding to UTF-8 text, without its byte-order mark; split characters are kept whole. */
-function decoderStream(encoding: TextEncodingName, bomLength: number): Transform {
-  const decoder = createDecoder(encoding);
+/** Bytes in the file's encoding to text, without its byte-order mark; split characters are kept whole. */
+function decoderStream(decoder: TextDecoding, bomLength: number): Transform {
   let skip = bomLength;
   return new Transform({
     readableObjectMode: true,
@@ -170,11 +179,11 @@ function decoderStream(encoding: TextEncodingName, bomLength: number): Transform
         bytes = bytes.subarray(cut);
         skip -= cut;
       }
-      const text = decoder.decode(bytes, { stream: true });
+      const text = decoder.decode(bytes);
       done(null, text || undefined);
     },
     flush(done) {
-      done(null, decoder.decode() || undefined);
+      done(null, decoder.decode(new Uint8Array(0), true) || undefined);
     },
   });
 }
@@ -183,13 +192,14 @@ function openCsv(source: FileSource, head: Buffer): Table {
   const { encoding, bomLength } = detectEncoding(head);
   const sampleText = createDecoder(encoding).decode(head.subarray(bomLength));
   const delimiter = sniffDelimiter(sampleText);
-  const text = decoderStream(encoding, bomLength);
+  const decoding = new TextDecoding(encoding, bomLength);
+  const text = decoderStream(decoding, bomLength);
   // pipeline() passes a failing read (a lost database connection) on to the decoder, whose reader then fails,
   // and tears everything down when the reader stops early; stopping early is not an error.
   pipeline(source.open(), text, () => undefined);
   return tableOf({
     format: 'csv',
-    encoding,
+    decoding,
     delimiter,
     headers: [],
     batches: (async function* () {

@@ -53,7 +53,10 @@ export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping
     normalizers.set(column.name, (cell) => {
       const raw = cell.trim();
       if (raw === '') return { value: null, issues: column.required ? [{ column: column.name, value: raw, reason: 'is empty' }] : [] };
-      if (column.kind === 'text') return { value: WHITESPACE_RUN.test(raw) ? raw.replace(/\s+/g, ' ') : raw, issues: [] };
+      if (column.kind === 'text') {
+        const value = WHITESPACE_RUN.test(raw) ? raw.replace(/\s+/g, ' ') : raw;
+        return { value, issues: value.includes(LOST_CHARACTER) ? [{ column: column.name, value: raw, reason: LOST_CHARACTER_REASON }] : [] };
+      }
       const value = parse ? parse(raw) : null;
       if (value === null) return { value, issues: [{ column: column.name, value: raw, reason }] };
       if (column.max !== undefined && Math.abs(Number(value)) > column.max) return { value, issues: [{ column: column.name, value: raw, reason: `is too large (at most ${column.max.toLocaleString('en-US')}): check the decimal mark and that the columns are not swapped` }] };
@@ -93,6 +96,10 @@ export function createRowNormalizer(dataType: DataType, headers: string[], mappi
     return { rowNumber, original, normalized, issues };
   };
 }
+
+/** U+FFFD, which a program writes for a character it could not read: the letter is lost, not stored. */
+const LOST_CHARACTER = '\uFFFD';
+const LOST_CHARACTER_REASON = 'has a character that was lost before this file was written (shown as �): correct the text in the file, or skip the row';
 
 /** Whitespace that normalising would change: runs, or anything but a plain space. */
 const WHITESPACE_RUN = /\s\s|[^\S ]/;

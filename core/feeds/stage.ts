@@ -41,10 +41,10 @@ const stagingLayout: Record<DataType, { table: string; columns: Record<string, S
 
 /**
  * Text that cannot be staged as written: changed by checking (empty, or with whitespace at an end, two in a
- * row, or other than a plain space), or holding a COPY special character (a backslash; the others are
- * whitespace other than a space).
+ * row, or other than a plain space), holding a COPY special character (a backslash; the others are
+ * whitespace other than a space), or refused by it (a lost character, U+FFFD).
  */
-const NOT_AS_WRITTEN = /^$|^\s|\s$|\s\s|[^\S ]|\\/;
+const NOT_AS_WRITTEN = /^$|^\s|\s$|\s\s|[^\S ]|\\|\uFFFD/;
 
 /**
  * Optional free text (customer, channel, order number) may have as many distinct values as rows: only cells

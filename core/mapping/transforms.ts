@@ -913,6 +913,8 @@ function columnText(value: Present, type: ColumnType): { text: string } | { refu
   const shown = textOf(value);
   switch (type.kind) {
     case 'text':
+      // U+FFFD is what a program writes for a character it could not read: stored, the letter would be lost unseen.
+      if (shown.includes('\uFFFD')) return { refused: `“${shown}” has a character that was lost before this file was written (shown as �); correct the text in the file` };
       return { text: shown };
     case 'date':
       if (value.type === 'date' || (value.type === 'text' && isCalendarDate(value.value.trim()))) return { text: shown.trim() };

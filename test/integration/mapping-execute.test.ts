@@ -416,3 +416,29 @@ describe('the preview and the load agree', () => {
 
   }, 60_000);
 });
+
+describe('text far into a data source’s file', () => {
+  it('a Windows-1252 "Café" at byte 100 KB loads as Café (regression: "Caf\\uFFFD", with no warning)', async () => {
+    const fields: FieldRow[] = [
+      ['Order No', 'order_ref', [{ op: 'trim' }], null],
+      ['Customer', 'customer_ref', [], null],
+      ['Date', 'order_date', [{ op: 'date_parse', format: 'DD/MM/YYYY' }], null],
+      ['Net', 'total_amount', [], null],
+    ];
+    const lines = ['Order No,Customer,Date,Net'];
+    while (lines.join('\n').length < 100 * 1024) lines.push(`LA-${lines.length},Bakery ${lines.length % 7},01/02/2026,1.00`);
+    const file = Buffer.concat([Buffer.from(`${lines.join('\n')}\nLA-LAST,Caf`, 'latin1'), Buffer.from([0xe9]), Buffer.from(' Noir,02/02/2026,2.50\n')]);
+    const source = await createDataSource(t.businessB, file, 'fp-late-accent', 'Late accent');
+    await createMapping(t.businessB, 'fp-late-accent', 'approved', fields);
+    const opsB = await apiClient(app.url, t.users.opsB.email);
+    const started = await opsB.call('POST', '/api/mapping/execute', { data_source_id: source });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const done = await waitFor('the execution', async () => {
+      const res = await opsB.call('GET', `/api/mapping/executions/${started.body!.execution_id}`);
+      return ['succeeded', 'failed'].includes(res.body!.status) ? res.body! : undefined;
+    });
+    expect(done).toMatchObject({ status: 'succeeded', rows_rejected: 0 });
+    const last = await app.db.pool.query<{ customer_ref: string }>(`SELECT customer_ref FROM canonical_orders WHERE data_source_id = $1 AND order_ref = 'LA-LAST'`, [source]);
+    expect(last.rows).toEqual([{ customer_ref: 'Café Noir' }]);
+  }, 60_000);
+});

@@ -186,6 +186,58 @@ describe('encodings and delimiters', () => {
   });
 });
 
+describe('an accent far into a file', () => {
+  /** ASCII rows up to about `at` bytes, then a row with "Café" in the given bytes, then more ASCII rows. */
+  function lateAccentFile(at: number, cafe: Buffer, before = ''): Buffer {
+    const lines = ['product_name,quantity,price,transaction_date'];
+    if (before) lines.push(before);
+    while (lines.join('\n').length < at) lines.push(`Croissant,1,2.95,2025-09-0${1 + (lines.length % 9)}`);
+    return Buffer.concat([Buffer.from(`${lines.join('\n')}\n`), cafe, Buffer.from(',1,2.95,2025-09-01\nCroissant,1,2.95,2025-09-02\n')]);
+  }
+
+  it('a Windows-1252 letter at byte 100 KB turns the rest of the file to Windows-1252, losing nothing', async () => {
+    const bytes = lateAccentFile(100 * 1024, Buffer.from([0x43, 0x61, 0x66, 0xe9]));
+    // In the pieces uploads are read in, so the letter comes many reads after the head.
+    const table = await withHeaders(await openTable(memorySource('late.csv', bytes, { pieceSize: 32 * 1024 })));
+    const names: string[] = [];
+    for await (const row of table.rows) names.push(row.cells[0]!);
+    expect(names).toContain('Café');
+    expect(names.join('')).not.toContain('\uFFFD');
+    expect(table.encoding).toBe('windows-1252');
+    expect(table.decoding?.warning).toBeNull();
+  });
+
+  it('a UTF-8 file with a Windows-1252 letter far in is read without U+FFFD and says it mixes encodings', async () => {
+    const bytes = lateAccentFile(100 * 1024, Buffer.from([0x43, 0x61, 0x66, 0xe9]), 'Crème brûlée,1,2.95,2025-09-01');
+    const table = await withHeaders(await openTable(memorySource('mixed.csv', bytes, { pieceSize: 32 * 1024 })));
+    const names: string[] = [];
+    for await (const row of table.rows) names.push(row.cells[0]!);
+    expect(names[0]).toBe('Crème brûlée');
+    expect(names).toContain('Café');
+    expect(names.join('')).not.toContain('\uFFFD');
+    expect(table.decoding?.warning).toMatch(/not all UTF-8: from about byte [\d,]+ on it was read as Windows-1252/);
+  });
+
+  it('a UTF-8 letter at byte 100 KB stays UTF-8', async () => {
+    const bytes = lateAccentFile(100 * 1024, Buffer.from('Café'));
+    const table = await withHeaders(await openTable(memorySource('late-utf8.csv', bytes, { pieceSize: 1000 })));
+    const names: string[] = [];
+    for await (const row of table.rows) names.push(row.cells[0]!);
+    expect(names).toContain('Café');
+    expect(table.encoding).toBe('utf-8');
+  });
+
+  it('a cell holding U+FFFD is a problem of its row, not stored silently', async () => {
+    const feed = await openFeedTable('sales', memorySource('lost.csv', Buffer.from('product_name,quantity,price,transaction_date,customer\nCaf\uFFFD,1,2.95,2025-09-01,Ann\nCroissant,1,2.95,2025-09-01,Jo\uFFFDl\n')), 50);
+    const rows = [];
+    for await (const row of feed.rows(false)) rows.push(row);
+    expect(rows.map((row) => row.issues.map((issue) => `${issue.column}: ${issue.reason}`))).toEqual([
+      ['product_name: has a character that was lost before this file was written (shown as �): correct the text in the file, or skip the row'],
+      ['customer: has a character that was lost before this file was written (shown as �): correct the text in the file, or skip the row'],
+    ]);
+  });
+});
+
 describe('reading each fixture file', () => {
   it('UTF-8 with BOM, semicolons, decimal commas', async () => {
     const { table, rows } = await readAll('sales-bom-semicolon.csv');
