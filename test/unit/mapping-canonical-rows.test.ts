@@ -38,6 +38,7 @@ describe('values into their column types', () => {
     ['text that is not a calendar day', 'invoice_date', '2025-02-30', '“2025-02-30” is not a date (add a date_parse transform to read it)'],
     ['a day written another way', 'invoice_date', '29/09/2025', '“29/09/2025” is not a date (add a date_parse transform to read it)'],
     ['a word that is not true or false', 'paid', 'maybe', '“maybe” is not true or false (add a cast to boolean, or a map transform)'],
+    ['text with a character lost before the file was written', 'customer_ref', 'Caf\uFFFD', '“Caf\uFFFD” has a character that was lost before this file was written (shown as �); correct the text in the file'],
   ])('refuses %s: the row is rejected with the reason, the value stored as null', (_name, target, cell, reason) => {
     expect(invoiceColumn(target, cell)).toEqual({ values: { invoice_ref: 'INV-1', [target]: null }, rejects: [{ row: 7, column: target, value: cell, reason }] });
   });
