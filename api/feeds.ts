@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { commitFeed } from '../core/feeds/commit.js';
 import { feedTransformStatus, listFeeds, rerunFeed } from '../core/feeds/feeds.js';
 import { deleteRecord } from '../core/records/service.js';
-import { previewFeed, previewUpload } from '../core/feeds/preview.js';
+import { previewFeed, previewUpload, previewWithDateFormat } from '../core/feeds/preview.js';
 import { deleteUpload } from '../core/feeds/uploads.js';
 import { autoCreateInput, autoCreateProducts } from '../core/feeds/products.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
@@ -14,6 +14,9 @@ import { contextOf, handle, parse } from './http.js';
 import { streamUpload } from './upload.js';
 
 const dataTypeField = z.enum(dataTypes, { message: 'must be "sales" or "costs"' });
+
+/** A date format typed by a person; whether it can be read is core's to say (checkDateFormat). */
+const dateFormatField = z.string().trim().min(1).max(80);
 
 const commitBody = z.object({
   upload_token: z.string().min(1),
@@ -36,9 +39,10 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
         async ({ filename, stream, fields }) => {
           const dataType: DataType = parse(dataTypeField, fields.data_type ?? req.query.data_type ?? 'sales', 'data_type');
           const businessId = fields.business_id ?? (typeof req.query.business_id === 'string' ? req.query.business_id : undefined);
-          return previewFeed(ctx, deps.settings, { businessId, dataType, filename, stream });
+          const dateFormat = parse(dateFormatField.optional(), fields.date_format, 'date_format');
+          return previewFeed(ctx, deps.settings, { businessId, dataType, filename, stream, dateFormat });
         },
-        { lateFields: { refused: ['data_type', 'business_id'], discard: (preview) => deleteUpload(ctx, preview.upload_token) } },
+        { lateFields: { refused: ['data_type', 'business_id', 'date_format'], discard: (preview) => deleteUpload(ctx, preview.upload_token) } },
       );
       res.json(result);
     }),
@@ -91,6 +95,13 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
     '/data-feeds/preview/:token',
     handle(async (req, res) => {
       res.json(await previewUpload(contextOf(req), deps.settings, String(req.params.token)));
+    }),
+  );
+  router.post(
+    '/data-feeds/preview/:token/date-format',
+    handle(async (req, res) => {
+      const body = parse(z.object({ date_format: dateFormatField.nullable() }), req.body, 'request');
+      res.json(await previewWithDateFormat(contextOf(req), deps.settings, String(req.params.token), body.date_format));
     }),
   );
   router.get(

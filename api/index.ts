@@ -8,6 +8,7 @@ import { jobsRouter } from './jobs.js';
 import { mappingRouter } from './mapping.js';
 import { mappingExecutionsRouter } from './mapping-executions.js';
 import { feedsRouter } from './feeds.js';
+import { catalogRouter } from './catalog.js';
 import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
@@ -27,6 +28,7 @@ export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Rou
   router.use(jsonBodies, express.json({ limit: '1mb' }));
   router.use(identifyCaller(deps));
   router.use(feedsRouter(deps));
+  router.use(catalogRouter());
   router.use(metricsRouter());
   router.use(
     handle(async (req) => {

@@ -45,6 +45,7 @@ interface Business {
 function MatchBadge({ match }: { match: Match | null }) {
   if (!match) return null;
   if (match.status === 'exact') return <Badge size="sm" variant="success">exact</Badge>;
+  if (match.status === 'alias') return <Badge size="sm" variant="success" title={`You mapped “${match.alias}” to ${match.product_name}`}>= {match.product_name} (your mapping)</Badge>;
   if (match.status === 'fuzzy') return <Badge size="sm" variant="info">≈ {match.product_name} ({Math.round(match.score * 100)}%)</Badge>;
   const best = match.candidates[0];
   return <Badge size="sm" variant="danger">missing{best ? ` · closest: ${best.product_name} (${Math.round(best.score * 100)}%)` : ''}</Badge>;

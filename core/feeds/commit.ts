@@ -6,7 +6,7 @@ import { inTransaction, withAdvisoryLock, withTransaction } from '../db/index.js
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { monotonic, type FeedSummary } from '../warehouse/loadFacts.js';
-import { loadMatcher } from './preview.js';
+import { loadMatcher } from './catalog.js';
 import type { FeedSettings } from './settings.js';
 import { commitIsRunning, feedCommitLock } from './locks.js';
 import { countingSource, type FileSource } from './reader.js';
@@ -56,7 +56,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
   await refuseCommittedUpload(ctx, upload.token, upload.filename);
   const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
   const source = countingSource(upload);
-  const feed = await openFeedTable(dataType, source, settings.previewRows);
+  const feed = await openFeedTable(dataType, source, settings.previewRows, upload.dateFormat);
   try {
     const feedId = (await ctx.db.pool.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('data_feeds', 'id'))::int AS id`)).rows[0]!.id;
     const result = await withAdvisoryLock(ctx.db.pool, feedCommitLock(feedId), async (client) => {

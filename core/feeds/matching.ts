@@ -5,10 +5,23 @@ export interface CatalogProduct {
   name: string;
 }
 
+/** Another name of a catalog product, chosen by a person for the names their files write. */
+export interface CatalogAlias {
+  alias: string;
+  productId: string;
+}
+
+export interface MatchCandidate {
+  product_id: string;
+  product_name: string;
+  score: number;
+}
+
 export type ProductMatch =
   | { status: 'exact'; product_id: string; product_name: string; score: 1 }
-  | { status: 'fuzzy'; product_id: string; product_name: string; score: number; candidates: { product_id: string; product_name: string; score: number }[] }
-  | { status: 'missing'; candidates: { product_id: string; product_name: string; score: number }[] };
+  | { status: 'alias'; product_id: string; product_name: string; score: 1; alias: string }
+  | { status: 'fuzzy'; product_id: string; product_name: string; score: number; candidates: MatchCandidate[] }
+  | { status: 'missing'; candidates: MatchCandidate[] };
 
 /** Names compared without case, accents, punctuation or repeated spaces. */
 export function comparableName(name: string): string {
@@ -20,28 +33,84 @@ export function comparableName(name: string): string {
     .trim();
 }
 
-/** Similarity on a 0–1 scale: 1 − edit distance / length of the longer name. */
+/**
+ * Similarity on a 0–1 scale of two names, as the best of three readings: their characters (1 − edit
+ * distance / length of the longer), their words sorted ("croissant butter" and "butter croissant" are the
+ * same words), and their shared words first and then each one's others (so the words they do not share
+ * are compared with each other). A name that is only part of another ("Croissant", "Chocolate Croissant")
+ * is not taken for it: the words it lacks count against it.
+ */
 export function similarity(a: string, b: string): number {
-  const x = comparableName(a);
-  const y = comparableName(b);
-  if (!x && !y) return 1;
-  const longer = Math.max(x.length, y.length);
-  return Math.round((1 - distance(x, y) / longer) * 1000) / 1000;
+  return similarityOfComparable(comparableName(a), comparableName(b));
 }
 
+function similarityOfComparable(x: string, y: string): number {
+  if (!x && !y) return 1;
+  const xWords = x.split(' ');
+  const yWords = y.split(' ');
+  const sortedWords = ratio([...xWords].sort().join(' '), [...yWords].sort().join(' '));
+  const yWordSet = new Set(yWords);
+  const shared = [...new Set(xWords.filter((word) => yWordSet.has(word)))].sort();
+  const sharedSet = new Set(shared);
+  const sharedFirst = ratio([...shared, ...xWords.filter((word) => !sharedSet.has(word)).sort()].join(' '), [...shared, ...yWords.filter((word) => !sharedSet.has(word)).sort()].join(' '));
+  return Math.round(Math.max(ratio(x, y), sortedWords, sharedFirst) * 1000) / 1000;
+}
+
+function ratio(x: string, y: string): number {
+  const longer = Math.max(x.length, y.length);
+  return longer === 0 ? 1 : 1 - distance(x, y) / longer;
+}
+
+/** The trigrams of each word of a comparable name, padded as PostgreSQL's pg_trgm pads them: word order does not change them. */
+function trigramsOf(name: string): Set<string> {
+  const grams = new Set<string>();
+  for (const word of name.split(' ')) {
+    if (!word) continue;
+    const padded = `  ${word} `;
+    for (let i = 0; i + 3 <= padded.length; i++) grams.add(padded.slice(i, i + 3));
+  }
+  return grams;
+}
+
+/** Products compared in full with a name: those sharing the most trigrams with it. */
+const CANDIDATES_SCORED = 50;
+
 /**
- * Matches names from a file against a business's catalog: case-insensitive exact first, then the most
- * similar product at or above the threshold. Distinct names are matched once, however many rows.
+ * Matches names from a file against a business's catalog: case-insensitive exact name first, then the
+ * business's aliases (compared as `comparableName`), then the most similar product at or above the
+ * threshold. Distinct names are matched once, however many rows. A trigram index picks the products worth
+ * comparing, so a name costs what the products sharing its trigrams cost, not the whole catalog: a file of
+ * thousands of names against tens of thousands of products is matched in well under a second.
  */
 export class ProductMatcher {
   private readonly exact = new Map<string, CatalogProduct>();
+  private readonly aliases = new Map<string, { product: CatalogProduct; alias: string }>();
+  private readonly comparable: string[];
+  private readonly gramCounts: number[];
+  private readonly postings = new Map<string, number[]>();
   private readonly cache = new Map<string, ProductMatch>();
 
   constructor(
     private readonly catalog: CatalogProduct[],
     private readonly threshold: number,
+    aliases: CatalogAlias[] = [],
   ) {
     for (const product of catalog) this.exact.set(product.name.trim().toLowerCase(), product);
+    const byId = new Map(catalog.map((product) => [product.id, product]));
+    for (const { alias, productId } of aliases) {
+      const product = byId.get(productId);
+      if (product) this.aliases.set(comparableName(alias), { product, alias });
+    }
+    this.comparable = catalog.map((product) => comparableName(product.name));
+    this.gramCounts = this.comparable.map((name, index) => {
+      const grams = trigramsOf(name);
+      for (const gram of grams) {
+        const list = this.postings.get(gram);
+        if (list) list.push(index);
+        else this.postings.set(gram, [index]);
+      }
+      return grams.size;
+    });
   }
 
   match(name: string): ProductMatch {
@@ -53,15 +122,54 @@ export class ProductMatcher {
     return result;
   }
 
+  /**
+   * Products of the catalog for a person searching it by name: those whose name holds every word typed
+   * (the start of a word is enough), the most similar first, then the most similar others.
+   */
+  search(query: string, limit: number): MatchCandidate[] {
+    const typed = comparableName(query);
+    if (!typed) return [];
+    const words = typed.split(' ');
+    const containing: number[] = [];
+    this.comparable.forEach((name, index) => {
+      const nameWords = name.split(' ');
+      if (words.every((word) => nameWords.some((nameWord) => nameWord.startsWith(word)))) containing.push(index);
+    });
+    const ranked = this.rank(typed, containing).slice(0, limit);
+    if (ranked.length < limit) {
+      const found = new Set(ranked.map((candidate) => candidate.product_id));
+      ranked.push(...this.rank(typed, this.similarIndexes(typed)).filter((candidate) => !found.has(candidate.product_id) && candidate.score > 0).slice(0, limit - ranked.length));
+    }
+    return ranked;
+  }
+
   private compute(name: string, key: string): ProductMatch {
     const exact = this.exact.get(key);
     if (exact) return { status: 'exact', product_id: exact.id, product_name: exact.name, score: 1 };
-    const scored = this.catalog
-      .map((product) => ({ product_id: product.id, product_name: product.name, score: similarity(name, product.name) }))
-      .sort((a, b) => b.score - a.score || a.product_name.localeCompare(b.product_name))
-      .slice(0, 3);
+    const comparable = comparableName(name);
+    const aliased = this.aliases.get(comparable);
+    if (aliased) return { status: 'alias', product_id: aliased.product.id, product_name: aliased.product.name, score: 1, alias: aliased.alias };
+    const scored = this.rank(comparable, this.similarIndexes(comparable)).slice(0, 3);
     const best = scored[0];
     if (best && best.score >= this.threshold) return { status: 'fuzzy', product_id: best.product_id, product_name: best.product_name, score: best.score, candidates: scored };
     return { status: 'missing', candidates: scored.filter((c) => c.score > 0) };
+  }
+
+  /** The catalog products sharing the most trigrams with a comparable name (by Dice's coefficient), at most CANDIDATES_SCORED. */
+  private similarIndexes(comparable: string): number[] {
+    const grams = trigramsOf(comparable);
+    const shared = new Map<number, number>();
+    for (const gram of grams) {
+      for (const index of this.postings.get(gram) ?? []) shared.set(index, (shared.get(index) ?? 0) + 1);
+    }
+    const dice = (index: number) => (2 * shared.get(index)!) / (grams.size + this.gramCounts[index]!);
+    return [...shared.keys()].sort((a, b) => dice(b) - dice(a)).slice(0, CANDIDATES_SCORED);
+  }
+
+  /** Products by similarity to a comparable name, the most similar first (by name on a tie). */
+  private rank(comparable: string, indexes: number[]): MatchCandidate[] {
+    return indexes
+      .map((index) => ({ product_id: this.catalog[index]!.id, product_name: this.catalog[index]!.name, score: similarityOfComparable(comparable, this.comparable[index]!) }))
+      .sort((a, b) => b.score - a.score || a.product_name.localeCompare(b.product_name));
   }
 }

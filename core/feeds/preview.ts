@@ -2,12 +2,14 @@ import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { callerBusiness } from '../auth/business.js';
 import { AppError } from '../errors.js';
-import { ProductMatcher, type ProductMatch } from './matching.js';
+import { loadMatcher } from './catalog.js';
+import type { ProductMatch } from './matching.js';
 import type { RowIssue } from './rows.js';
 import type { FeedSettings } from './settings.js';
 import { openFeedTable } from './table.js';
 import type { DataType } from './templates.js';
-import { deleteUpload, findUpload, storeUpload } from './uploads.js';
+import { deleteUpload, findUpload, setUploadDateFormat, storeUpload } from './uploads.js';
+import { checkDateFormat } from './dates.js';
 
 export interface PreviewRow {
   row_number: number;
@@ -36,6 +38,8 @@ export interface PreviewResult {
     date_formats: Record<string, string | null>;
     /** Date columns whose day/month order is assumed (day first), since no day above 12 is among the first rows. */
     date_formats_assumed: string[];
+    /** The date format a person gave for this upload, which reads its date column instead of the detected one; null when detected. */
+    date_format_given: string | null;
     /** Each number column's decimal mark, as found in the file's first rows (or from its other columns, or its delimiter). */
     decimal_marks: Record<string, '.' | ','>;
     format: 'csv' | 'xlsx';
@@ -56,11 +60,6 @@ export async function feedBusinessId(ctx: Context, requested: string | undefined
   return business.id;
 }
 
-export async function loadMatcher(ctx: Context, businessId: string, threshold: number): Promise<ProductMatcher> {
-  const catalog = await ctx.db.prisma.product.findMany({ where: { businessId }, select: { id: true, name: true } });
-  return new ProductMatcher(catalog, threshold);
-}
-
 /**
  * Keeps the uploaded file under a new token and shows its first rows as they would load: original and
  * normalized values, problems per row, and each product's match in the business's catalog.
@@ -68,12 +67,14 @@ export async function loadMatcher(ctx: Context, businessId: string, threshold: n
 export async function previewFeed(
   ctx: Context,
   settings: FeedSettings,
-  input: { businessId?: string; dataType: DataType; filename: string; stream: AsyncIterable<Buffer> },
+  input: { businessId?: string; dataType: DataType; filename: string; stream: AsyncIterable<Buffer>; dateFormat?: string },
 ): Promise<PreviewResult> {
   assertCan(ctx.user, 'feeds', 'new');
   const businessId = await feedBusinessId(ctx, input.businessId);
+  const dateFormat = input.dateFormat ? checkDateFormat(input.dateFormat) : null;
   const stored = await storeUpload(ctx, { businessId, dataType: input.dataType, filename: input.filename, stream: input.stream }, { maxBytes: settings.maxUploadBytes, ttlSeconds: settings.uploadTtlSeconds });
   try {
+    if (dateFormat) await setUploadDateFormat(ctx, stored.token, dateFormat);
     return await previewUpload(ctx, settings, stored.token);
   } catch (error) {
     // A file we cannot read is not kept: there is nothing to commit.
@@ -82,11 +83,22 @@ export async function previewFeed(
   }
 }
 
+/**
+ * Reads a kept upload's dates in the format a person typed (null: as detected again), for its preview and
+ * its commit, and answers the preview read that way.
+ */
+export async function previewWithDateFormat(ctx: Context, settings: FeedSettings, token: string, dateFormat: string | null): Promise<PreviewResult> {
+  assertCan(ctx.user, 'feeds', 'new');
+  const upload = await findUpload(ctx, token);
+  await setUploadDateFormat(ctx, upload.token, dateFormat === null ? null : checkDateFormat(dateFormat));
+  return previewUpload(ctx, settings, upload.token);
+}
+
 /** The preview of an upload already kept (also used to show a token's preview again). */
 export async function previewUpload(ctx: Context, settings: FeedSettings, token: string): Promise<PreviewResult> {
   assertCan(ctx.user, 'feeds', 'new');
   const upload = await findUpload(ctx, token);
-  const feed = await openFeedTable(upload.dataType, upload, settings.previewRows + 1);
+  const feed = await openFeedTable(upload.dataType, upload, settings.previewRows + 1, upload.dateFormat);
   const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
   const rows: PreviewRow[] = [];
   let truncated = false;
@@ -130,6 +142,7 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       truncated,
       date_formats: Object.fromEntries(feed.formats.dates),
       date_formats_assumed: [...feed.formats.assumedDayMonthOrder],
+      date_format_given: upload.dateFormat,
       decimal_marks: Object.fromEntries(feed.formats.decimalMarks),
       format: feed.table.format,
       encoding: feed.table.encoding,

@@ -1,6 +1,7 @@
 import type { HeaderMapping, DataType } from './templates.js';
 import { templates } from './templates.js';
-import { parseDateAs, parseDecimal, type DateFormat, type DecimalMark } from './values.js';
+import { parseDateAs, type DateFormat } from './dates.js';
+import { parseDecimal, type DecimalMark } from './values.js';
 
 export interface RowIssue {
   row: number;
@@ -48,7 +49,11 @@ export function createCellNormalizers(dataType: DataType, mapping: HeaderMapping
     const decimalMark = formats.decimalMarks.get(column.name);
     const parse = column.kind === 'decimal' ? (raw: string) => parseDecimal(raw, decimalMark) : column.kind === 'date' && format ? (raw: string) => parseDateAs(raw, format) : null;
     const reason =
-      column.kind === 'decimal' ? 'is not a number' : format ? `is not a date in the format ${format} used by this column` : 'is not a date we can read (use 2025-09-29 or 29/09/2025)';
+      column.kind === 'decimal'
+        ? 'is not a number'
+        : format
+          ? `is not a date in the format ${format} used by this column (type the format the file uses in the preview if another one reads it)`
+          : 'is not a date we can read: type the format the file uses in the preview (for example DD/MM/YYYY or MMM D, YYYY)';
     const mustNotBeNegative = (dataType === 'sales' && (column.name === 'price' || column.name === 'discount')) || (dataType === 'costs' && column.name === 'cost');
     normalizers.set(column.name, (cell) => {
       const raw = cell.trim();

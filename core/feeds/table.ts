@@ -2,7 +2,8 @@ import { AppError } from '../errors.js';
 import { eachRow, openTable, withHeaders, type FileSource, type RowBatch, type Table, type TableRow } from './reader.js';
 import { createRowNormalizer, type ColumnFormats, type NormalizedRow } from './rows.js';
 import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
-import { detectDateFormat, detectDecimalMark, isDayMonthOrderAssumed, type DateFormat, type DecimalMark } from './values.js';
+import { detectDateFormat, isDayMonthOrderAssumed, type DateFormat } from './dates.js';
+import { detectDecimalMark, type DecimalMark } from './values.js';
 
 /** A feed file opened against its template: headers mapped, date formats and decimal marks detected from a sample. */
 export interface FeedTable {
@@ -19,9 +20,10 @@ export interface FeedTable {
 
 /**
  * Opens an upload for a data type. A file whose header lacks a required column is refused here with
- * the columns it has and the ones it needs, before any row is read.
+ * the columns it has and the ones it needs, before any row is read. `dateFormat`, when a person gave one,
+ * reads the date column instead of the format detected from the sample.
  */
-export async function openFeedTable(dataType: DataType, source: FileSource, sampleSize: number): Promise<FeedTable> {
+export async function openFeedTable(dataType: DataType, source: FileSource, sampleSize: number, dateFormat: DateFormat | null = null): Promise<FeedTable> {
   const table = await withHeaders(await openTable(source));
   const mapping = mapHeaders(dataType, table.headers);
   if (mapping.missing.length > 0) {
@@ -52,9 +54,9 @@ export async function openFeedTable(dataType: DataType, source: FileSource, samp
     const index = mapping.columns.get(column.name);
     if (index === undefined) continue;
     if (column.kind === 'date') {
-      const format = detectDateFormat(samplesOf(index));
+      const format = dateFormat ?? detectDateFormat(samplesOf(index));
       dates.set(column.name, format);
-      if (isDayMonthOrderAssumed(samplesOf(index), format)) assumedDayMonthOrder.add(column.name);
+      if (!dateFormat && isDayMonthOrderAssumed(samplesOf(index), format)) assumedDayMonthOrder.add(column.name);
     }
     if (column.kind === 'decimal') numberColumns.push({ name: column.name, mark: detectDecimalMark(samplesOf(index)) });
   }

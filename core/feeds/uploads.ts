@@ -113,20 +113,23 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
  * The upload behind a token, if it is still there and belongs to the caller's business; a 410 otherwise
  * (an unknown token and another business's token look the same from outside).
  */
-export function findUpload(ctx: Context, token: string): Promise<StoredUpload & FileSource> {
+export function findUpload(ctx: Context, token: string): Promise<KeptUpload> {
   return findUploadOf(ctx, token, dataTypes);
 }
 
 /** The file of a data source, as `findUpload` finds a feed's (feeds and data sources never open each other's). */
-export function findDataSourceUpload(ctx: Context, token: string): Promise<StoredUpload<'data_source'> & FileSource> {
+export function findDataSourceUpload(ctx: Context, token: string): Promise<KeptUpload<'data_source'>> {
   return findUploadOf(ctx, token, ['data_source'] as const);
 }
 
-async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, kinds: readonly K[]): Promise<StoredUpload<K> & FileSource> {
+/** A kept upload as read back: its file, and the date format a person gave for it (null: detected from the file). */
+export type KeptUpload<K extends UploadKind = DataType> = StoredUpload<K> & FileSource & { dateFormat: string | null };
+
+async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, kinds: readonly K[]): Promise<KeptUpload<K>> {
   const gone = new AppError('gone', 'This upload has expired or does not exist. Upload the file again to get a new preview.');
   if (!/^[0-9a-f-]{36}$/i.test(token)) throw gone;
-  const result = await ctx.db.pool.query<{ token: string; business_id: string; data_type: K; filename: string; byte_size: string }>(
-    'SELECT token, business_id, data_type, filename, byte_size FROM upload_files WHERE token = $1 AND expires_at > now() AND data_type = ANY($2)',
+  const result = await ctx.db.pool.query<{ token: string; business_id: string; data_type: K; filename: string; byte_size: string; date_format: string | null }>(
+    'SELECT token, business_id, data_type, filename, byte_size, date_format FROM upload_files WHERE token = $1 AND expires_at > now() AND data_type = ANY($2)',
     [token, kinds],
   );
   const row = result.rows[0];
@@ -137,6 +140,7 @@ async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, k
     dataType: row.data_type,
     filename: row.filename,
     byteSize: Number(row.byte_size),
+    dateFormat: row.date_format,
     open: (offset = 0) => readChunks(ctx, row.token, offset),
   };
 }
@@ -201,6 +205,11 @@ async function chunkAt(ctx: Context, token: string, offset: number): Promise<{ s
   );
   const chunk = found.rows[0];
   return chunk ? { seq: chunk.seq, skip: offset - Number(chunk.start) } : { seq: 0, skip: 0 };
+}
+
+/** Keeps the date format a person gave for an upload's date column (null: detect it from the file again). */
+export async function setUploadDateFormat(ctx: Context, token: string, dateFormat: string | null): Promise<void> {
+  await ctx.db.pool.query('UPDATE upload_files SET date_format = $2 WHERE token = $1', [token, dateFormat]);
 }
 
 export async function deleteUpload(ctx: Context, token: string): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * Turning spreadsheet text into values: locale-safe numbers as exact decimal strings (never floats),
- * and dates in the formats people's exports use, with the format reported.
+ * Turning spreadsheet text into numbers: locale-safe, as exact decimal strings (never floats). Dates are
+ * read in dates.ts.
  */
 
 /** The mark between a number's whole part and its fraction. */
@@ -124,94 +124,4 @@ export function composeDecimal(negative: boolean, integerDigits: string, fractio
 
 function splitAt(text: string, index: number): [string, string] {
   return [text.slice(0, index), text.slice(index + 1)];
-}
-
-export type DateFormat = 'YYYY-MM-DD' | 'YYYY/MM/DD' | 'DD/MM/YYYY' | 'MM/DD/YYYY' | 'DD.MM.YYYY' | 'DD-MM-YYYY' | 'MM-DD-YYYY' | 'YYYYMMDD' | 'excel-serial' | 'ISO-8601 timestamp';
-
-interface DateCandidate {
-  format: DateFormat;
-  pattern: RegExp;
-  order: ('y' | 'm' | 'd')[];
-}
-
-const candidates: DateCandidate[] = [
-  { format: 'YYYY-MM-DD', pattern: /^(\d{4})-(\d{1,2})-(\d{1,2})$/, order: ['y', 'm', 'd'] },
-  { format: 'YYYY/MM/DD', pattern: /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/, order: ['y', 'm', 'd'] },
-  { format: 'DD/MM/YYYY', pattern: /^(\d{1,2})\/(\d{1,2})\/(\d{2}|\d{4})$/, order: ['d', 'm', 'y'] },
-  { format: 'MM/DD/YYYY', pattern: /^(\d{1,2})\/(\d{1,2})\/(\d{2}|\d{4})$/, order: ['m', 'd', 'y'] },
-  { format: 'DD.MM.YYYY', pattern: /^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})$/, order: ['d', 'm', 'y'] },
-  { format: 'DD-MM-YYYY', pattern: /^(\d{1,2})-(\d{1,2})-(\d{4})$/, order: ['d', 'm', 'y'] },
-  { format: 'MM-DD-YYYY', pattern: /^(\d{1,2})-(\d{1,2})-(\d{4})$/, order: ['m', 'd', 'y'] },
-  { format: 'YYYYMMDD', pattern: /^(\d{4})(\d{2})(\d{2})$/, order: ['y', 'm', 'd'] },
-];
-
-/** An ISO date ("2025-09-29") when the text is a real calendar date in `format`; null otherwise. */
-export function parseDateAs(raw: string, format: DateFormat): string | null {
-  const text = raw.trim();
-  if (format === 'ISO-8601 timestamp') {
-    const match = /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
-    return match && isCalendarDate(match[1]!) ? match[1]! : null;
-  }
-  if (format === 'excel-serial') {
-    if (!/^\d{5}(\.\d+)?$/.test(text)) return null;
-    // Excel's day 25569 is 1970-01-01 (its calendar counts a 1900-02-29 that never was).
-    const date = new Date((Math.floor(Number(text)) - 25569) * 86_400_000);
-    return date.toISOString().slice(0, 10);
-  }
-  const candidate = candidates.find((c) => c.format === format)!;
-  const match = candidate.pattern.exec(text);
-  if (!match) return null;
-  const parts: Record<'y' | 'm' | 'd', string> = { y: '', m: '', d: '' };
-  candidate.order.forEach((key, i) => (parts[key] = match[i + 1]!));
-  let year = Number(parts.y);
-  if (parts.y.length === 2) year += year >= 70 ? 1900 : 2000;
-  const iso = `${String(year).padStart(4, '0')}-${parts.m.padStart(2, '0')}-${parts.d.padStart(2, '0')}`;
-  return isCalendarDate(iso) ? iso : null;
-}
-
-/** True for a real day written as YYYY-MM-DD. */
-export function isCalendarDate(iso: string): boolean {
-  const date = new Date(`${iso}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === iso;
-}
-
-/** Every date format this module reads, in the order detection tries them. */
-export const dateFormats: readonly DateFormat[] = ['YYYY-MM-DD', 'ISO-8601 timestamp', 'YYYY/MM/DD', 'DD/MM/YYYY', 'MM/DD/YYYY', 'DD.MM.YYYY', 'DD-MM-YYYY', 'MM-DD-YYYY', 'YYYYMMDD', 'excel-serial'];
-
-/** The same format with day and month swapped, for the formats that write both as numbers; null for the others. */
-const swappedOrder: Partial<Record<DateFormat, DateFormat>> = { 'DD/MM/YYYY': 'MM/DD/YYYY', 'MM/DD/YYYY': 'DD/MM/YYYY', 'DD-MM-YYYY': 'MM-DD-YYYY', 'MM-DD-YYYY': 'DD-MM-YYYY' };
-
-/**
- * True when the samples read as well with day and month swapped (no day above 12 among them): the
- * detected format's order is then an assumption, which the preview says.
- */
-export function isDayMonthOrderAssumed(samples: string[], format: DateFormat | null): boolean {
-  const swapped = format ? swappedOrder[format] : undefined;
-  if (!format || !swapped) return false;
-  const values = samples.map((s) => s.trim()).filter(Boolean);
-  return values.filter((value) => parseDateAs(value, swapped) !== null).length === values.filter((value) => parseDateAs(value, format) !== null).length;
-}
-
-/**
- * The date format of a column from sample values: the format that reads the most samples, the earlier
- * in the list on a tie (day-first before month-first, as most of our customers write). So one bad value
- * does not hide the column's format, "03/04/2025" alone is read day-first, and a "13/04/2025" or
- * "04/13/2025" in the sample settles the order.
- */
-export function detectDateFormat(samples: string[], preferMonthFirst = false): DateFormat | null {
-  const values = samples.map((s) => s.trim()).filter(Boolean);
-  if (values.length === 0) return null;
-  const order = preferMonthFirst
-    ? dateFormats.map((f) => (f === 'DD/MM/YYYY' ? 'MM/DD/YYYY' : f === 'MM/DD/YYYY' ? 'DD/MM/YYYY' : f === 'DD-MM-YYYY' ? 'MM-DD-YYYY' : f === 'MM-DD-YYYY' ? 'DD-MM-YYYY' : f))
-    : dateFormats;
-  let best: DateFormat | null = null;
-  let bestCount = 0;
-  for (const format of order) {
-    const count = values.filter((value) => parseDateAs(value, format) !== null).length;
-    if (count > bestCount) {
-      best = format;
-      bestCount = count;
-    }
-  }
-  return best;
 }

@@ -1,4 +1,5 @@
-import { parseDecimal, detectDateFormat } from '../feeds/values.js';
+import { detectDateFormat } from '../feeds/dates.js';
+import { parseDecimal } from '../feeds/values.js';
 
 export type ValueKind = 'email' | 'phone' | 'date' | 'money' | 'integer' | 'decimal' | 'boolean' | 'identifier' | 'category' | 'text' | 'empty';
 

@@ -9,7 +9,8 @@ import { Decimal } from 'decimal.js';
 import jsep from 'jsep';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { composeDecimal, dateFormats, detectDateFormat, isCalendarDate, parseDateAs, parseDecimal, splitNumberText, type DateFormat } from '../feeds/values.js';
+import { checkDateFormat, dateFormats, detectDateFormat, isCalendarDate, parseDateAs, type DateFormat } from '../feeds/dates.js';
+import { composeDecimal, parseDecimal, splitNumberText } from '../feeds/values.js';
 import { canonicalTables, requiredKeyColumns, storedTypeOf, type ColumnType } from './canonical.js';
 
 // ─── Values ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -214,14 +215,37 @@ const booleanValue = (value: boolean): Value => ({ type: 'boolean', value });
 
 const castTypes = ['text', 'integer', 'decimal', 'boolean', 'date'] as const;
 const numberLocales = ['auto', 'en', 'de', 'ch'] as const;
-const dateFormatChoices = [...dateFormats, 'auto'] as const;
+/** The formats a screen offers for dates; any other pattern `checkDateFormat` accepts may be typed. */
+const dateFormatChoices = ['auto', ...dateFormats];
+/** A date format as a mapping stores it: `auto` (detected from the file's first rows) or a format `checkDateFormat` accepts. */
+const dateFormatField = z
+  .string()
+  .trim()
+  .min(1)
+  .max(80)
+  .superRefine((value, ctx) => {
+    const problem = dateFormatProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** What is wrong with a date format a mapping names; null when it can be used. */
+function dateFormatProblem(format: string): string | null {
+  if (format === 'auto') return null;
+  try {
+    checkDateFormat(format);
+    return null;
+  } catch (error) {
+    if (error instanceof AppError) return error.message;
+    throw error;
+  }
+}
 const shortText = z.string().max(1000);
 
 const transformOptions = [
   z.strictObject({ op: z.literal('trim') }),
   z.strictObject({ op: z.literal('upper') }),
   z.strictObject({ op: z.literal('lower') }),
-  z.strictObject({ op: z.literal('date_parse'), format: z.enum(dateFormatChoices, { error: `must be one of: ${dateFormatChoices.join(', ')}` }).default('auto') }),
+  z.strictObject({ op: z.literal('date_parse'), format: dateFormatField.default('auto') }),
   z.strictObject({ op: z.literal('number_parse'), locale: z.enum(numberLocales, { error: `must be one of: ${numberLocales.join(', ')}` }).default('auto') }),
   z.strictObject({ op: z.literal('cast'), to: z.enum(castTypes, { error: `must be one of: ${castTypes.join(', ')}` }) }),
   z.strictObject({ op: z.literal('default'), value: z.union([shortText, z.number().min(-1e15).max(1e15), z.boolean()], { error: 'must be text, a number or true/false' }) }),
@@ -387,8 +411,8 @@ class MappingProblem extends Error {
 interface FunctionSpec {
   signature: string;
   arity: [min: number, max: number];
-  /** A second argument that must be written as one of these texts, checked once. */
-  option?: { values: readonly string[]; default: string };
+  /** A second argument written as text, checked once: what is wrong with it, or null. */
+  option?: { check(value: string): string | null; default: string };
   build(args: Evaluate[], option: string, context: CompileContext): Evaluate;
 }
 
@@ -480,7 +504,7 @@ const functions = new Map<string, FunctionSpec>([
     {
       signature: 'date(text, format?)',
       arity: [1, 2],
-      option: { values: dateFormatChoices, default: 'auto' },
+      option: { check: (format) => (dateFormatProblem(format) === null ? null : `is not a date format: ${dateFormatProblem(format)}`), default: 'auto' },
       build: (args, format, context) => {
         const dates = newDateReader(context, format as DateFormatChoice);
         return single((v) => dates.read(v))(args);
@@ -492,7 +516,7 @@ const functions = new Map<string, FunctionSpec>([
     {
       signature: 'number(text, locale?)',
       arity: [1, 2],
-      option: { values: numberLocales, default: 'auto' },
+      option: { check: (locale) => ((numberLocales as readonly string[]).includes(locale) ? null : `must be one of ${numberLocales.map((v) => `"${v}"`).join(', ')}`), default: 'auto' },
       build: (args, locale) => single((v) => readNumber(v, locale as NumberLocale))(args),
     },
   ],
@@ -661,9 +685,9 @@ class ExpressionCompiler {
     let option = spec.option?.default ?? '';
     const optionNode = nodeArguments[1];
     if (spec.option && optionNode) {
-      if (optionNode.type !== 'Literal' || typeof optionNode.value !== 'string' || !spec.option.values.includes(optionNode.value)) {
-        throw this.problem(optionNode, `the second argument of ${name}() must be one of ${spec.option.values.map((v) => `"${v}"`).join(', ')}`);
-      }
+      if (optionNode.type !== 'Literal' || typeof optionNode.value !== 'string') throw this.problem(optionNode, `the second argument of ${name}() must be written as text in quotes (${spec.signature})`);
+      const problem = spec.option.check(optionNode.value);
+      if (problem) throw this.problem(optionNode, `the second argument of ${name}() ${problem}`);
       option = optionNode.value;
     }
     const args = (spec.option ? nodeArguments.slice(0, 1) : nodeArguments).map((argument) => this.compile(argument, depth + 1));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { isCalendarDate } from '../feeds/values.js';
+import { isCalendarDate } from '../feeds/dates.js';
 
 export const rangeNames = ['last_7_days', 'last_30_days', 'this_quarter', 'custom'] as const;
 export const groupings = ['day', 'week', 'month'] as const;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMatcher } from '../../core/feeds/preview.js';
+import { loadMatcher } from '../../core/feeds/catalog.js';
 import type { FileSource } from '../../core/feeds/reader.js';
 import type { RowIssue } from '../../core/feeds/rows.js';
 import { stageFeedRows } from '../../core/feeds/stage.js';

@@ -9,7 +9,8 @@ import { parse as parseCsvSync } from 'csv-parse/sync';
 import { openTable, sniffDelimiter, withHeaders } from '../../core/feeds/reader.js';
 import { mapHeaders, normaliseHeader, templateCsv } from '../../core/feeds/templates.js';
 import { openFeedTable } from '../../core/feeds/table.js';
-import { detectDateFormat, detectDecimalMark, isDayMonthOrderAssumed, parseDateAs, parseDecimal } from '../../core/feeds/values.js';
+import { checkDateFormat, detectDateFormat, isDayMonthOrderAssumed, parseDateAs } from '../../core/feeds/dates.js';
+import { detectDecimalMark, parseDecimal } from '../../core/feeds/values.js';
 import { fixturePath, fixtureSource, memorySource } from '../helpers/feeds.js';
 
 
@@ -119,6 +120,68 @@ describe('dates', () => {
     ['31/04/2025', 'DD/MM/YYYY', null],
   ] as const)('%s as %s → %s', (raw, format, expected) => {
     expect(parseDateAs(raw, format)).toBe(expected);
+  });
+
+  // The forms real exports write (regression: each was refused, and every row of a file with them was invalid).
+  it.each([
+    ['Nov 18, 2026', 'MMM D, YYYY', '2026-11-18'],
+    ['November 18, 2026', 'MMM D, YYYY', '2026-11-18'],
+    ['18-Nov-26', 'DD-MMM-YY', '2026-11-18'],
+    ['29 November 2026', 'D MMMM YYYY', '2026-11-29'],
+    ['29/11/2026 15:00', 'DD/MM/YYYY HH:mm', '2026-11-29'],
+    ['11/29/2026 3:00 PM', 'MM/DD/YYYY h:mm A', '2026-11-29'],
+    ['11/29/2026 11:59:59 pm', 'MM/DD/YYYY h:mm:ss A', '2026-11-29'],
+    ['2026-07-14 12:32:00 -0500', 'ISO-8601 timestamp', '2026-07-14'],
+    ['2026-07-14T23:30:00-05:00', 'ISO-8601 timestamp', '2026-07-14'],
+    ['3. März 2026', 'D. MMMM YYYY', '2026-03-03'],
+    ['3. MÄRZ 2026', 'D. MMMM YYYY', '2026-03-03'],
+    ['14. Okt. 2026', 'D. MMMM YYYY', '2026-10-14'],
+    ['1. Mrz 2026', 'D. MMMM YYYY', '2026-03-01'],
+    ['15 janvier 2026', 'D MMMM YYYY', '2026-01-15'],
+    ['15 févr. 2026', 'D MMMM YYYY', '2026-02-15'],
+    ['1 août 2026', 'D MMMM YYYY', '2026-08-01'],
+    ['5 de enero de 2026', 'D [de] MMMM [de] YYYY', '2026-01-05'],
+    ['5 de sept. de 2026', 'D [de] MMMM [de] YYYY', '2026-09-05'],
+    ['12 mei 2026', 'D MMMM YYYY', '2026-05-12'],
+    ['12 mrt 2026', 'D MMMM YYYY', '2026-03-12'],
+    ['Wednesday, November 18, 2026', 'dddd, MMMM D, YYYY', '2026-11-18'],
+    // Formats people type: moment's and date-fns's tokens, literal text in brackets or quotes.
+    ['2026.11.29', 'YYYY.MM.DD', '2026-11-29'],
+    ['29-11-2026 07h30', 'dd-MM-yyyy HH[h]mm', '2026-11-29'],
+    ['2026-11-29T07:30', "yyyy-MM-dd'T'HH:mm", '2026-11-29'],
+    ['Nov 18th 2026', 'MMM Do YYYY', '2026-11-18'],
+    ['261129', 'YYMMDD', '2026-11-29'],
+    // Not dates: an impossible day, month name, hour or minute.
+    ['Feb 30, 2026', 'MMM D, YYYY', null],
+    ['18-Foo-26', 'DD-MMM-YY', null],
+    ['11/29/2026 13:00 PM', 'MM/DD/YYYY h:mm A', null],
+    ['29/11/2026 25:00', 'DD/MM/YYYY HH:mm', null],
+    ['29/11/2026 15:61', 'DD/MM/YYYY HH:mm', null],
+  ] as const)('%s as %s → %s', (raw, format, expected) => {
+    expect(parseDateAs(raw, format)).toBe(expected);
+  });
+
+  it.each([
+    [['Nov 18, 2026', 'Dec 1, 2026'], 'MMM D, YYYY'],
+    [['18-Nov-26', '01-Dec-26'], 'DD-MMM-YY'],
+    [['29 November 2026', '1 December 2026'], 'D MMMM YYYY'],
+    [['29/11/2026 15:00', '30/11/2026 09:15'], 'DD/MM/YYYY HH:mm'],
+    [['11/29/2026 3:00 PM', '11/30/2026 10:00 AM'], 'MM/DD/YYYY h:mm A'],
+    [['2026-07-14 12:32:00 -0500'], 'ISO-8601 timestamp'],
+    [['3. März 2026', '14. Okt. 2026'], 'D. MMMM YYYY'],
+    [['15 janvier 2026', '2 févr. 2026'], 'D MMMM YYYY'],
+    [['5 de enero de 2026', '12 de dic. de 2026'], 'D [de] MMMM [de] YYYY'],
+    [['12 mei 2026', '3 okt 2026'], 'D MMMM YYYY'],
+  ])('detects %j as %s', (samples, format) => {
+    expect(detectDateFormat(samples)).toBe(format);
+  });
+
+  it.each([
+    ['DD/MM', /must name a day, a month and a year/],
+    ['DD/MM/YYYY hh:mm', /12-hour clock \(h or hh\) without AM\/PM/],
+    ['QQ/MM/YYYY', /has “Q”, which is not a part of a date/],
+  ])('refuses the format %s, saying what is wrong', (format, message) => {
+    expect(() => checkDateFormat(format)).toThrow(message);
   });
 
   it('detects a column’s format from samples, settling day/month order when a sample shows it', () => {
