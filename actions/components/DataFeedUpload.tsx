@@ -5,6 +5,8 @@ import type { PreviewResult } from '../../core/feeds/preview.js';
 import { BusinessSelect } from '../../dashboards/components/BusinessSelect.js';
 import { RequestError, requestJson as call } from '../../dashboards/components/request.js';
 import { countOf, FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
+import { DateFormatField } from './DateFormatField.js';
+import { MapToProduct } from './MapToProduct.js';
 
 // The answers' shapes as the server defines them (types only: nothing of the server is bundled).
 type Match = ProductMatch;
@@ -123,6 +125,11 @@ const DataFeedUpload: React.FC = () => {
     }
   };
 
+  /** The preview read again: after names are mapped to products, each row shows its new match. */
+  const refreshPreview = async () => {
+    if (preview) setPreview(await call<Preview>('GET', `/dashboard/data-feeds/preview/${preview.upload_token}`));
+  };
+
   const commit = async () => {
     if (!preview) return;
     setBusy('Committing…');
@@ -239,6 +246,8 @@ const DataFeedUpload: React.FC = () => {
             )}
             <Badge variant="secondary">{[preview.summary.format, preview.summary.encoding, preview.summary.delimiter === '\t' ? 'tab' : preview.summary.delimiter].filter(Boolean).join(' · ')}</Badge>
           </Box>
+          {preview.summary.encoding_warning && <MessageBox mb="lg" variant="info" message={preview.summary.encoding_warning} data-testid="encoding-warning" />}
+          <DateFormatField key={preview.upload_token} preview={preview} onPreview={setPreview} onError={setError} />
           <Box flex flexDirection="row" style={{ gap: 24, alignItems: 'flex-start' }}>
             <Box style={{ flex: '1 1 auto', minWidth: 0, overflowX: 'auto' }}>
               <table style={{ borderCollapse: 'collapse', width: '100%' }} data-testid="preview-table">
@@ -288,10 +297,13 @@ const DataFeedUpload: React.FC = () => {
                 <Text>Every product is in your catalog.</Text>
               ) : (
                 <>
-                  <Text mb="md">Not in your catalog yet:</Text>
+                  <Text mb="md">Not in your catalog yet: create them, or map a name to a product you have.</Text>
                   <ul>
                     {preview.summary.new_product_candidates.map((name) => (
-                      <li key={name}>{name}</li>
+                      <li key={name} data-testid="missing-name">
+                        {name}
+                        <MapToProduct name={name} businessId={businessId} onMapped={refreshPreview} onError={setError} />
+                      </li>
                     ))}
                   </ul>
                   <Button size="sm" onClick={createMissing} disabled={!!busy} data-testid="create-missing">

@@ -510,6 +510,41 @@ describe('product matching', () => {
     expect(similarity('Pain au chocolat', 'pain-au-chocolat')).toBe(1);
     expect(similarity('abcd', 'wxyz')).toBe(0);
   });
+
+  it('matches on words as well as characters: reordered words score above the threshold (regression: "Croissant (butter)" scored 31% against "Butter Croissant")', () => {
+    const catalog = new ProductMatcher([{ id: 'b', name: 'Butter Croissant' }, { id: 'c', name: 'Chocolate Croissant' }, { id: 'e', name: 'Crème Brûlée' }], 0.7);
+    expect(similarity('Croissant (butter)', 'Butter Croissant')).toBe(1);
+    expect(catalog.match('Croissant (butter)')).toMatchObject({ status: 'fuzzy', product_id: 'b', score: 1 });
+    // Reordered and misspelled.
+    expect(catalog.match('Croisant - BUTTER')).toMatchObject({ status: 'fuzzy', product_id: 'b' });
+    // Accents and case do not count.
+    expect(catalog.match('BRULEE, creme')).toMatchObject({ status: 'fuzzy', product_id: 'e', score: 1 });
+    // A name that is only part of another is not taken for it.
+    expect(similarity('Croissant', 'Chocolate Croissant')).toBeLessThan(0.7);
+    expect(catalog.match('Croissant')).toMatchObject({ status: 'missing' });
+  });
+
+  it('an alias matches its product before any fuzzy match, compared without case, accents or punctuation', () => {
+    const catalog = new ProductMatcher([{ id: 'b', name: 'Butter Croissant' }, { id: 'k', name: 'Kouign-amann' }], 0.7, [{ alias: 'Breton cake', productId: 'k' }, { alias: 'Butter Croissant XL', productId: 'k' }]);
+    expect(catalog.match('BRETON-CAKE')).toEqual({ status: 'alias', product_id: 'k', product_name: 'Kouign-amann', score: 1, alias: 'Breton cake' });
+    // Before the fuzzy match it would otherwise be.
+    expect(catalog.match('butter croissant xl')).toMatchObject({ status: 'alias', product_id: 'k' });
+    expect(catalog.match('Butter Croissant')).toMatchObject({ status: 'exact', product_id: 'b' });
+  });
+
+  it('finds the right product among 20,000, for reordered and misspelled names, and searches the catalog by words typed', () => {
+    const words = ['almond', 'apple', 'apricot', 'banana', 'berry', 'butter', 'caramel', 'cherry', 'cinnamon', 'coconut', 'coffee', 'cream', 'ginger', 'hazelnut', 'honey', 'lemon', 'maple', 'mocha', 'orange', 'peach', 'pecan', 'plum', 'raisin', 'rhubarb', 'vanilla'];
+    const kinds = ['croissant', 'muffin', 'tart', 'loaf', 'cake', 'scone', 'cookie', 'danish'];
+    const styles = ['baked', 'crisp', 'dark', 'double', 'filled', 'fresh', 'glazed', 'golden', 'iced', 'large', 'light', 'mini', 'rich', 'rustic', 'salted', 'small', 'soft', 'spiced', 'sticky', 'sweet', 'toasted', 'twisted', 'vegan', 'warm', 'whole'];
+    const catalog = Array.from({ length: 20_000 }, (_, i) => ({ id: `p${i}`, name: `${words[i % 25]} ${styles[Math.floor(i / 25) % 25]} ${kinds[Math.floor(i / 625) % 8]} no ${Math.floor(i / 5000)}` }));
+    const matcher = new ProductMatcher(catalog, 0.7);
+    const target = catalog[12_345]!;
+    const [a, b, kind, , n] = target.name.split(' ') as [string, string, string, string, string];
+    expect(matcher.match(`${kind} ${b} ${a} No ${n}`)).toMatchObject({ status: 'fuzzy', product_id: target.id, score: 1 });
+    expect(matcher.match(`${a} ${b}  ${kind.slice(0, -1)}x no ${n}`)).toMatchObject({ status: 'fuzzy', product_id: target.id });
+    expect(matcher.search(`${kind} ${a.slice(0, 4)} ${b}`, 5).map((p) => p.product_name)).toContain(target.name);
+    expect(matcher.search(`${kind} ${a.slice(0, 4)} ${b}`, 5).every((p) => p.product_name.includes(kind))).toBe(true);
+  });
 });
 
 describe('stopping early and failing sources', () => {
