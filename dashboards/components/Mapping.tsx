@@ -148,7 +148,14 @@ const StepParams: React.FC<{ op: string; catalog: Catalog; params: Record<string
     </select>
   );
   switch (op) {
-    case 'date_parse': return choice('format', [...catalog.transforms.dateFormats].reverse());
+    // A format of the list or one typed (dayjs/moment tokens); empty reads as auto.
+    case 'date_parse':
+      return (
+        <>
+          <input key="format" aria-label="format" list="date-formats" placeholder="auto, or e.g. DD/MM/YYYY" value={params.format ?? ''} onChange={(e) => set('format', e.target.value)} style={{ width: 170 }} />
+          <datalist id="date-formats">{catalog.transforms.dateFormats.map((format) => <option key={format} value={format} />)}</datalist>
+        </>
+      );
     case 'number_parse': return choice('locale', catalog.transforms.numberLocales);
     case 'cast': return choice('to', catalog.transforms.castTypes);
     case 'default': return text('value', 'value');

@@ -64,6 +64,33 @@ describe.skipIf(!canRun)('mapping names to products and typing a date format on 
     expect(pageErrors).toEqual([]);
     await page.close();
   });
+
+  it('a mapping reads dates in a format typed on the mapping page', { timeout: 180_000 }, async () => {
+    const page = await session.browser.newPage({ viewport: { width: 1500, height: 1300 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await signIn(page, session.t.users.opsA.email);
+    await page.goto(`${session.app.url}/admin/pages/mapping`);
+    await page.getByTestId('mapping-page').waitFor({ timeout: 120_000 });
+    const orders = ['Order No,Order Date,Customer,Total', 'A-1,2026.29.11,C1,120.00', 'A-2,2026.30.11,C2,80.50'].join('\n');
+    await page.getByTestId('source-file').setInputFiles({ name: 'odd-dates.csv', mimeType: 'text/csv', buffer: Buffer.from(orders) });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByTestId('proposal-note').waitFor();
+    const dateRow = page.locator('[data-testid="mapping-row"][data-source="Order Date"]');
+    await dateRow.locator('[data-testid="target"]').selectOption('order_date');
+    // The proposal's own steps (an automatic date_parse, which no format it knows satisfies) make way for the typed one.
+    while ((await dateRow.getByTestId('transform-step').count()) > 0) await dateRow.getByLabel('remove step').first().click();
+    await dateRow.getByLabel('add transform').selectOption('date_parse');
+    await dateRow.getByLabel('format').fill('YYYY.DD.MM');
+    await dateRow.getByRole('button', { name: 'Add' }).click();
+    await dateRow.getByTestId('transform-step').filter({ hasText: 'YYYY.DD.MM' }).waitFor();
+    await page.getByTestId('preview-mapping').click();
+    await page.getByTestId('mapping-preview').waitFor();
+    await expect(page.getByTestId('preview-row').first().textContent()).resolves.toContain('2026-11-29');
+    await page.screenshot({ path: screenshotPath('mapping-date-format-typed'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
 });
 
 async function openWorkbench(pageErrors: string[]): Promise<Page> {
