@@ -134,7 +134,7 @@ describe('the commit stages what the row-by-row check says', () => {
     expect(result.issues.map((issue) => `${issue.row}:${issue.column}:${issue.reason}`)).toEqual([
       '4:quantity:is not a number',
       '5:price:must not be negative',
-      '5:transaction_date:is not a date in the format DD/MM/YYYY used by this column',
+      '5:transaction_date:is not a date in the format DD/MM/YYYY used by this column (type the format the file uses in the preview if another one reads it)',
       '6:product_name:is empty',
       '7:price:must not be negative',
       '7:discount:must not be negative',
