@@ -11,7 +11,8 @@ import { errorMiddleware } from '../api/http.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
-import { loadPrincipal, sessionSignedInAt, signIn, type AdminSessionUser, type LoginThrottle } from '../core/auth/signIn.js';
+import { signIn, type LoginThrottle } from '../core/auth/signIn.js';
+import { principalOfCredential, sessionCredential, type AdminSessionUser } from '../core/auth/credentials.js';
 import { systemPrincipal } from '../core/auth/principal.js';
 import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
@@ -77,19 +78,18 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   });
 
   // Runs before AdminJS's own handlers on every admin request: the session's user is re-read from
-  // the database, so a disabled user or a changed role takes effect at the next click.
+  // the database, so a disabled user, a changed role or password, or ended sessions take effect at the next click.
   const preRouter = express.Router();
   preRouter.use(async (req, res, next) => {
     const session = req.session as (typeof req.session & { adminUser?: AdminSessionUser & { title?: string } }) | undefined;
-    const userId = session?.adminUser?.id;
-    if (!session || !userId) return next();
+    const credential = sessionCredential(session?.adminUser);
+    if (!session || !credential) return next();
     try {
-      const signedInAt = sessionSignedInAt(session.adminUser);
-      const principal = await loadPrincipal(deps.db, userId, signedInAt);
+      const principal = await principalOfCredential(deps.db, credential);
       if (!principal) {
         return session.destroy(() => (req.path.startsWith('/api/') ? res.status(401).json({ error: { code: 'unauthenticated', message: 'Your session has ended. Sign in again.' } }) : res.redirect(`${ADMIN_ROOT}/login`)));
       }
-      session.adminUser = { ...principal, title: principal.role, signedInAt: signedInAt.getTime() };
+      session.adminUser = { ...principal, title: principal.role, authVersion: credential.authVersion };
       next();
     } catch (error) {
       next(error);
@@ -114,8 +114,8 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
         const ip = context?.req.ip ?? 'unknown';
         const ctx = contextFor(systemPrincipal('login'), deps.db, deps.log);
         try {
-          const principal = await signIn(ctx, deps.throttle, { email: String(email ?? ''), password: String(password ?? ''), ip });
-          return { ...principal, title: principal.role, signedInAt: Date.now() };
+          const { principal, authVersion } = await signIn(ctx, deps.throttle, { email: String(email ?? ''), password: String(password ?? ''), ip });
+          return { ...principal, title: principal.role, authVersion };
         } catch (error) {
           // AdminJS shows a thrown error's message on the login page.
           if (error instanceof AppError && error.code !== 'unauthenticated') throw new Error(error.message);

@@ -33,6 +33,7 @@ export const translations = {
     sendProbe: 'Send worker probe',
     upload: 'Upload a file',
     rerun: 'Re-run',
+    endSessions: 'End sessions',
   },
   properties: {
     business: 'Business',

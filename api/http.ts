@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type {} from 'express-session';
 import type {} from 'pino-http';
 import { z } from 'zod';
+import type { Credential } from '../core/auth/credentials.js';
 import type { Context } from '../core/context.js';
 import { AppError } from '../core/errors.js';
 
@@ -10,6 +11,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** Set by the authentication middleware for a signed-in caller. */
     ctx?: Context;
+    /** The token or session the caller was identified by (a sign-out ends it). */
+    credential?: Credential;
   }
 }
 

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { AppError } from '../core/errors.js';
 import type { JobQueue } from '../core/queue.js';
-import { authRouter, identifyCaller, type AuthDeps } from './auth.js';
+import { authRouter, identifyCaller, userSessionsRouter, type AuthDeps } from './auth.js';
 import { contextOf, errorMiddleware, handle, jsonBodies } from './http.js';
 import { dashboardsRouter } from './dashboards.js';
 import { jobsRouter } from './jobs.js';
@@ -60,7 +60,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/products', recordsRouter('products'));
   router.use('/businesses', recordsRouter('businesses'));
   router.use('/shops', recordsRouter('shops'));
-  router.use('/users', recordsRouter('users'));
+  router.use('/users', userSessionsRouter(), recordsRouter('users'));
   router.use('/audit-log', recordsRouter('auditLog', { readOnly: true }));
   router.use('/jobs', jobsRouter(deps.jobs));
   router.use(mappingRouter(deps));

@@ -176,9 +176,11 @@ const users: RecordDefinition = {
     if (typeof data.password === 'string' && data.password.length > 0) {
       assertPasswordStrength(data.password);
       prepared.passwordHash = await hashPassword(data.password);
-      // A changed password ends the tokens and sessions the old one opened (core/auth/signIn.ts).
       if (existing) prepared.passwordChangedAt = new Date();
     }
+    // A changed password, or disabling, ends every token and session the user has (core/auth/credentials.ts):
+    // enabling the user again does not bring them back.
+    if (existing && (prepared.passwordHash || (data.disabled === true && !existing.disabled))) prepared.authVersion = { increment: 1 };
     const merged = { ...existing, ...prepared };
     const problems: { field: string; reason: string }[] = [];
     if (merged.role !== 'admin' && !merged.businessId) problems.push({ field: 'businessId', reason: 'an ops or manager user needs a business' });
