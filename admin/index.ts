@@ -1,5 +1,6 @@
 import AdminJSExpress from '@adminjs/express';
-import AdminJS, { ComponentLoader } from 'adminjs';
+import AdminJS, { ComponentLoader, Filter, flat } from 'adminjs';
+import { z } from 'zod';
 import path from 'node:path';
 import { projectRoot } from '../core/config.js';
 import { homeHandler } from '../dashboards/home.js';
@@ -7,7 +8,8 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { SessionOptions } from 'express-session';
 import { contextFor } from '../core/context.js';
 import type { Db } from '../core/db/index.js';
-import { errorMiddleware } from '../api/http.js';
+import { errorMiddleware, parse, wellFormedText } from '../api/http.js';
+import { pageParam, perPageParam } from '../core/paging.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
@@ -80,6 +82,8 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   // Runs before AdminJS's own handlers on every admin request: the session's user is re-read from
   // the database, so a disabled user, a changed role or password, or ended sessions take effect at the next click.
   const preRouter = express.Router();
+  preRouter.use(wellFormedText);
+  preRouter.use(checkedListQueries(admin));
   preRouter.use(async (req, res, next) => {
     const session = req.session as (typeof req.session & { adminUser?: AdminSessionUser & { title?: string } }) | undefined;
     const credential = sessionCredential(session?.adminUser);
@@ -130,6 +134,34 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   return { admin, router };
 }
 
+const listPaging = z.object({ page: pageParam.optional(), perPage: perPageParam.optional() });
+
+/**
+ * The admin's list and search requests, checked before AdminJS reads them: it turns `page` and `perPage` into
+ * numbers with Number(), so NaN, Infinity and 1e300 reached SQL, and a filter on a field the screen does not
+ * have broke the list (500s found by QA). A filter's value is checked where the screen's rows are read.
+ */
+function checkedListQueries(admin: AdminJS): express.RequestHandler {
+  return (req, _res, next) => {
+    const match = /^\/api\/resources\/([^/]+)\/(?:actions\/(?:list|search)$|search\/)/.exec(req.path);
+    const resource = match ? admin.resources.find((candidate) => candidate.id() === decodeURIComponent(match[1]!)) : undefined;
+    if (!resource) return next();
+    try {
+      const query = flat.unflatten(req.query) as { page?: unknown; perPage?: unknown; filters?: Record<string, unknown> };
+      parse(listPaging, { page: query.page, perPage: query.perPage }, 'query');
+      const filters = typeof query.filters === 'object' && query.filters !== null ? Filter.normalizeKeys(query.filters) : {};
+      const unknown = Object.keys(filters).filter((field) => !resource.property(field));
+      if (unknown.length > 0) {
+        const details = unknown.map((field) => ({ field: `filters.${field}`, reason: `names no field of ${resource.id()} to filter by` }));
+        throw new AppError('bad_request', `The list cannot be filtered that way: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}.`, details);
+      }
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
 /**
  * AdminJS answers a refused or missing record with 200 and the error inside the body; callers of the
  * admin's HTTP API get the status that says so (403, 404) as well.
@@ -157,6 +189,8 @@ function asAppError(error: unknown): unknown {
   const message = error instanceof Error ? error.message : '';
   if (name === 'ForbiddenError') return new AppError('forbidden', message);
   if (name === 'NotFoundError') return new AppError('not_found', message);
+  // Forms catch their own validation errors; one that reaches here is a list's or a search's bad query.
+  if (name === 'ValidationError') return new AppError('bad_request', (error as { baseError?: { message?: string } | null }).baseError?.message ?? message);
   // A filter value its field cannot take, or a sort by no column.
   if (name === 'PrismaClientValidationError') {
     return new AppError('bad_request', 'The list cannot be filtered or sorted that way: a filter holds a value its field cannot take (a number, a date, an id), or the sort names no column.');

@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { AppError } from '../core/errors.js';
 import type { JobQueue } from '../core/queue.js';
 import { authRouter, identifyCaller, userSessionsRouter, type AuthDeps } from './auth.js';
-import { contextOf, errorMiddleware, handle, jsonBodies } from './http.js';
+import { contextOf, errorMiddleware, handle, jsonBodies, wellFormedText } from './http.js';
 import { dashboardsRouter } from './dashboards.js';
 import { jobsRouter } from './jobs.js';
 import { mappingRouter } from './mapping.js';
@@ -24,7 +24,7 @@ export interface ApiDeps extends AuthDeps {
  */
 export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Router {
   const router = Router();
-  router.use(jsonBodies, express.json({ limit: '1mb' }));
+  router.use(jsonBodies, express.json({ limit: '1mb' }), wellFormedText);
   router.use(identifyCaller(deps));
   router.use(feedsRouter(deps));
   router.use(metricsRouter());
@@ -40,7 +40,7 @@ export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Rou
 /** Everything under /api. JSON in and out; one error shape. */
 export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
-  router.use(jsonBodies, express.json({ limit: '1mb' }));
+  router.use(jsonBodies, express.json({ limit: '1mb' }), wellFormedText);
   router.get(
     '/healthz',
     handle(async (_req, res) => {
