@@ -42,6 +42,7 @@ export const translations = {
     sellingPriceCents: 'Selling price (cents)',
     costPriceCents: 'Cost price (cents)',
     lastLoginAt: 'Last sign-in',
+    passwordChangedAt: 'Password changed',
     createdAt: 'Created',
     updatedAt: 'Updated',
     userEmail: 'Who',
