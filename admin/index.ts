@@ -143,7 +143,7 @@ const listPaging = z.object({ page: pageParam.optional(), perPage: perPageParam.
  */
 function checkedListQueries(admin: AdminJS): express.RequestHandler {
   return (req, _res, next) => {
-    const match = /^\/api\/resources\/([^/]+)\/(?:actions\/(?:list|search)$|search\/)/.exec(req.path);
+    const match = /^\/api\/resources\/([^/]+)\/(?:actions\/(?:list|search)|search)(?:\/|$)/.exec(req.path);
     const resource = match ? admin.resources.find((candidate) => candidate.id() === decodeURIComponent(match[1]!)) : undefined;
     if (!resource) return next();
     try {

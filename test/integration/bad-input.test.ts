@@ -63,6 +63,7 @@ const cases: Record<string, BadRequest> = {
   'admin jobs filter with a NUL byte': { via: 'admin', method: 'GET', path: '/admin/api/resources/Job/actions/list?filters.queue=a%00b', status: 400, says: /filters\.queue.*NUL/ },
   'admin search with a NUL byte': { via: 'admin', method: 'GET', path: '/admin/api/resources/Product/search/a%00b', status: 400, says: /search.*NUL/ },
   'admin search with a lone surrogate': { via: 'admin', method: 'GET', path: '/admin/api/resources/Product/search/%ED%A0%80', status: 400, says: /not valid UTF-8/ },
+  'admin search action with a page that is not a number': { via: 'admin', method: 'GET', path: '/admin/api/resources/Product/actions/search/Crois?page=Infinity', status: 400, says: /page.*whole number/i },
   'admin filter by a business that is no id': { via: 'admin', method: 'GET', path: '/admin/api/resources/Product/actions/list?filters.business=abc', status: 400, says: /filters\.business.*id/ },
   'admin filter by an unknown field': { via: 'admin', method: 'GET', path: '/admin/api/resources/Product/actions/list?filters.nope=1', status: 400, says: /filters\.nope.*no field/ },
   'admin browse filter by an unknown field': { via: 'admin', method: 'GET', path: '/admin/api/resources/ProductCost/actions/list?filters.nope=1', status: 400, says: /filters\.nope.*no field/ },
