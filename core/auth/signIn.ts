@@ -72,16 +72,16 @@ export interface SignInInput {
   ip: string;
 }
 
-/**
- * Checks an email and password. The same message for an unknown email and a wrong password, so the
- * answer does not reveal who has an account; a disabled account is named only to its rightful owner.
- */
 /** A successful sign-in: who, and the auth version the token or session it opens carries. */
 export interface SignedIn {
   principal: UserPrincipal;
   authVersion: number;
 }
 
+/**
+ * Checks an email and password. The same message for an unknown email and a wrong password, so the
+ * answer does not reveal who has an account; a disabled account is named only to its rightful owner.
+ */
 export async function signIn(ctx: Context, throttle: LoginThrottle, input: SignInInput): Promise<SignedIn> {
   const email = normaliseEmail(input.email);
   await throttle.assertAllowed(email, input.ip);
