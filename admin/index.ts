@@ -1,5 +1,6 @@
 import AdminJSExpress from '@adminjs/express';
-import AdminJS, { ComponentLoader } from 'adminjs';
+import AdminJS, { ComponentLoader, Filter, flat } from 'adminjs';
+import { z } from 'zod';
 import path from 'node:path';
 import { projectRoot } from '../core/config.js';
 import { homeHandler } from '../dashboards/home.js';
@@ -7,11 +8,13 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { SessionOptions } from 'express-session';
 import { contextFor } from '../core/context.js';
 import type { Db } from '../core/db/index.js';
-import { errorMiddleware } from '../api/http.js';
+import { errorMiddleware, parse, wellFormedText } from '../api/http.js';
+import { pageParam, perPageParam } from '../core/paging.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
-import { loadPrincipal, sessionSignedInAt, signIn, type AdminSessionUser, type LoginThrottle } from '../core/auth/signIn.js';
+import { signIn, type LoginThrottle } from '../core/auth/signIn.js';
+import { principalOfCredential, sessionCredential, type AdminSessionUser } from '../core/auth/credentials.js';
 import { systemPrincipal } from '../core/auth/principal.js';
 import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
@@ -77,19 +80,20 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   });
 
   // Runs before AdminJS's own handlers on every admin request: the session's user is re-read from
-  // the database, so a disabled user or a changed role takes effect at the next click.
+  // the database, so a disabled user, a changed role or password, or ended sessions take effect at the next click.
   const preRouter = express.Router();
+  preRouter.use(wellFormedText);
+  preRouter.use(checkedListQueries(admin));
   preRouter.use(async (req, res, next) => {
     const session = req.session as (typeof req.session & { adminUser?: AdminSessionUser & { title?: string } }) | undefined;
-    const userId = session?.adminUser?.id;
-    if (!session || !userId) return next();
+    const credential = sessionCredential(session?.adminUser);
+    if (!session || !credential) return next();
     try {
-      const signedInAt = sessionSignedInAt(session.adminUser);
-      const principal = await loadPrincipal(deps.db, userId, signedInAt);
+      const principal = await principalOfCredential(deps.db, credential);
       if (!principal) {
         return session.destroy(() => (req.path.startsWith('/api/') ? res.status(401).json({ error: { code: 'unauthenticated', message: 'Your session has ended. Sign in again.' } }) : res.redirect(`${ADMIN_ROOT}/login`)));
       }
-      session.adminUser = { ...principal, title: principal.role, signedInAt: signedInAt.getTime() };
+      session.adminUser = { ...principal, title: principal.role, authVersion: credential.authVersion };
       next();
     } catch (error) {
       next(error);
@@ -114,8 +118,8 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
         const ip = context?.req.ip ?? 'unknown';
         const ctx = contextFor(systemPrincipal('login'), deps.db, deps.log);
         try {
-          const principal = await signIn(ctx, deps.throttle, { email: String(email ?? ''), password: String(password ?? ''), ip });
-          return { ...principal, title: principal.role, signedInAt: Date.now() };
+          const { principal, authVersion } = await signIn(ctx, deps.throttle, { email: String(email ?? ''), password: String(password ?? ''), ip });
+          return { ...principal, title: principal.role, authVersion };
         } catch (error) {
           // AdminJS shows a thrown error's message on the login page.
           if (error instanceof AppError && error.code !== 'unauthenticated') throw new Error(error.message);
@@ -128,6 +132,34 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   );
   router.use(adminErrors);
   return { admin, router };
+}
+
+const listPaging = z.object({ page: pageParam.optional(), perPage: perPageParam.optional() });
+
+/**
+ * The admin's list and search requests, checked before AdminJS reads them: it turns `page` and `perPage` into
+ * numbers with Number(), so NaN, Infinity and 1e300 reached SQL, and a filter on a field the screen does not
+ * have broke the list (500s found by QA). A filter's value is checked where the screen's rows are read.
+ */
+function checkedListQueries(admin: AdminJS): express.RequestHandler {
+  return (req, _res, next) => {
+    const match = /^\/api\/resources\/([^/]+)\/(?:actions\/(?:list|search)|search)(?:\/|$)/.exec(req.path);
+    const resource = match ? admin.resources.find((candidate) => candidate.id() === decodeURIComponent(match[1]!)) : undefined;
+    if (!resource) return next();
+    try {
+      const query = flat.unflatten(req.query) as { page?: unknown; perPage?: unknown; filters?: Record<string, unknown> };
+      parse(listPaging, { page: query.page, perPage: query.perPage }, 'query');
+      const filters = typeof query.filters === 'object' && query.filters !== null ? Filter.normalizeKeys(query.filters) : {};
+      const unknown = Object.keys(filters).filter((field) => !resource.property(field));
+      if (unknown.length > 0) {
+        const details = unknown.map((field) => ({ field: `filters.${field}`, reason: `names no field of ${resource.id()} to filter by` }));
+        throw new AppError('bad_request', `The list cannot be filtered that way: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}.`, details);
+      }
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
 }
 
 /**
@@ -157,6 +189,8 @@ function asAppError(error: unknown): unknown {
   const message = error instanceof Error ? error.message : '';
   if (name === 'ForbiddenError') return new AppError('forbidden', message);
   if (name === 'NotFoundError') return new AppError('not_found', message);
+  // Forms catch their own validation errors; one that reaches here is a list's or a search's bad query.
+  if (name === 'ValidationError') return new AppError('bad_request', (error as { baseError?: { message?: string } | null }).baseError?.message ?? message);
   // A filter value its field cannot take, or a sort by no column.
   if (name === 'PrismaClientValidationError') {
     return new AppError('bad_request', 'The list cannot be filtered or sorted that way: a filter holds a value its field cannot take (a number, a date, an id), or the sort names no column.');

@@ -33,6 +33,7 @@ export const translations = {
     sendProbe: 'Send worker probe',
     upload: 'Upload a file',
     rerun: 'Re-run',
+    endSessions: 'End sessions',
   },
   properties: {
     business: 'Business',
@@ -41,6 +42,7 @@ export const translations = {
     sellingPriceCents: 'Selling price (cents)',
     costPriceCents: 'Cost price (cents)',
     lastLoginAt: 'Last sign-in',
+    passwordChangedAt: 'Password changed',
     createdAt: 'Created',
     updatedAt: 'Updated',
     userEmail: 'Who',

@@ -3,13 +3,17 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type {} from 'express-session';
 import type {} from 'pino-http';
 import { z } from 'zod';
+import type { Credential } from '../core/auth/credentials.js';
 import type { Context } from '../core/context.js';
 import { AppError } from '../core/errors.js';
+import { malformedText, textProblem } from '../core/input.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
     /** Set by the authentication middleware for a signed-in caller. */
     ctx?: Context;
+    /** The token or session the caller was identified by (a sign-out ends it). */
+    credential?: Credential;
   }
 }
 
@@ -84,4 +88,40 @@ export const jsonBodies: RequestHandler = (req, _res, next) => {
     return;
   }
   next();
+};
+
+/** Percent-decoded text, or null where the escapes spell no UTF-8 (a lone surrogate, %ED%A0%80, for example). */
+function decoded(text: string): string | null {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Refuses, with a 400 naming the part, a request whose address, query parameters or JSON body hold text
+ * PostgreSQL cannot store: a NUL byte, or escapes that are not UTF-8. They reached SQL and came back as 500s
+ * (found by QA); the query parser had also kept undecodable escapes as literal text.
+ */
+export const wellFormedText: RequestHandler = (req, _res, next) => {
+  const mark = req.originalUrl.indexOf('?');
+  const [path, query] = mark < 0 ? [req.originalUrl, ''] : [req.originalUrl.slice(0, mark), req.originalUrl.slice(mark + 1)];
+  const problems: { field: string; reason: string }[] = [];
+  const check = (field: string, raw: string) => {
+    const text = decoded(raw);
+    const reason = text === null ? 'is not valid UTF-8 once its %-escapes are decoded: send text as UTF-8' : textProblem(text);
+    if (reason) problems.push({ field, reason });
+  };
+  check(`the address ${path}`, path);
+  for (const pair of query.split('&').filter(Boolean)) {
+    const equals = pair.indexOf('=');
+    const [key, value] = equals < 0 ? [pair, ''] : [pair.slice(0, equals), pair.slice(equals + 1)];
+    const name = decoded(key) ?? key;
+    check(`the query parameter ${name}`, key);
+    check(name, value);
+  }
+  if (problems.length === 0 && req.body && typeof req.body === 'object') problems.push(...malformedText(req.body));
+  if (problems.length === 0) return next();
+  next(new AppError('bad_request', `The request is not valid: ${problems.map((p) => `${p.field} ${p.reason}`).join('; ')}.`, problems));
 };

@@ -1,8 +1,8 @@
 import express, { Router } from 'express';
 import { AppError } from '../core/errors.js';
 import type { JobQueue } from '../core/queue.js';
-import { authRouter, identifyCaller, type AuthDeps } from './auth.js';
-import { contextOf, errorMiddleware, handle, jsonBodies } from './http.js';
+import { authRouter, identifyCaller, userSessionsRouter, type AuthDeps } from './auth.js';
+import { contextOf, errorMiddleware, handle, jsonBodies, wellFormedText } from './http.js';
 import { dashboardsRouter } from './dashboards.js';
 import { jobsRouter } from './jobs.js';
 import { mappingRouter } from './mapping.js';
@@ -25,7 +25,7 @@ export interface ApiDeps extends AuthDeps {
  */
 export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Router {
   const router = Router();
-  router.use(jsonBodies, express.json({ limit: '1mb' }));
+  router.use(jsonBodies, express.json({ limit: '1mb' }), wellFormedText);
   router.use(identifyCaller(deps));
   router.use(feedsRouter(deps));
   router.use(catalogRouter());
@@ -42,7 +42,7 @@ export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Rou
 /** Everything under /api. JSON in and out; one error shape. */
 export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
-  router.use(jsonBodies, express.json({ limit: '1mb' }));
+  router.use(jsonBodies, express.json({ limit: '1mb' }), wellFormedText);
   router.get(
     '/healthz',
     handle(async (_req, res) => {
@@ -62,7 +62,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/products', recordsRouter('products'));
   router.use('/businesses', recordsRouter('businesses'));
   router.use('/shops', recordsRouter('shops'));
-  router.use('/users', recordsRouter('users'));
+  router.use('/users', userSessionsRouter(), recordsRouter('users'));
   router.use('/audit-log', recordsRouter('auditLog', { readOnly: true }));
   router.use('/jobs', jobsRouter(deps.jobs));
   router.use(mappingRouter(deps));

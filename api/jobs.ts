@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { assertCan } from '../core/auth/permissions.js';
 import { getJob, jobStates, listJobs, retryJob, type JobQueue } from '../core/queue.js';
+import { pageParam, perPageParam } from '../core/paging.js';
 import { probeInput } from '../core/system/probe.js';
 import { writeAudit } from '../core/auth/audit.js';
 import { contextOf, handle, parse } from './http.js';
@@ -9,8 +10,8 @@ import { contextOf, handle, parse } from './http.js';
 const listQuery = z.object({
   queue: z.string().max(200).optional(),
   state: z.enum(jobStates).optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  perPage: z.coerce.number().int().min(1).max(500).default(50),
+  page: pageParam.default(1),
+  perPage: perPageParam.default(50),
 });
 
 export function jobsRouter(queue: JobQueue): Router {

@@ -1,13 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
+import { pageParam, perPageParam } from '../core/paging.js';
 import type { RecordResource } from '../core/records/definitions.js';
 import { createRecord, deleteRecord, getRecord, listRecords, updateRecord } from '../core/records/service.js';
 import { contextOf, handle, parse } from './http.js';
 
 const listQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
-  perPage: z.coerce.number().int().min(1).max(500).default(50),
+  page: pageParam.default(1),
+  perPage: perPageParam.default(50),
   sortBy: z.string().regex(/^[a-zA-Z]+$/).optional(),
   direction: z.enum(['asc', 'desc']).default('desc'),
   businessId: z.string().uuid().optional(),

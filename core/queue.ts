@@ -2,6 +2,7 @@ import type { Context } from './context.js';
 import { assertCan } from './auth/permissions.js';
 import { AppError } from './errors.js';
 import { writeAudit } from './auth/audit.js';
+import { listWindow } from './paging.js';
 
 /** What core needs from the job queue; jobs/ provides it over pg-boss. */
 export interface JobQueue {
@@ -52,8 +53,9 @@ function jobWhere(filter: JobFilter): { sql: string; params: unknown[] } {
 export async function listJobs(ctx: Context, filter: JobFilter, page: { skip: number; take: number }): Promise<{ rows: JobRow[]; total: number }> {
   assertCan(ctx.user, 'jobs', 'list');
   const { sql, params } = jobWhere(filter);
+  const { skip, take } = listWindow(page);
   const [rows, total] = await Promise.all([
-    ctx.db.pool.query<JobRow>(`SELECT ${jobColumns} FROM pgboss.job ${sql} ORDER BY created_on DESC, id DESC OFFSET ${Math.max(0, page.skip)} LIMIT ${Math.min(500, Math.max(1, page.take))}`, params),
+    ctx.db.pool.query<JobRow>(`SELECT ${jobColumns} FROM pgboss.job ${sql} ORDER BY created_on DESC, id DESC OFFSET ${skip} LIMIT ${take}`, params),
     ctx.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job ${sql}`, params),
   ]);
   return { rows: rows.rows, total: Number(total.rows[0]?.n ?? 0) };

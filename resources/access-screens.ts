@@ -1,5 +1,6 @@
 import type { ResourceWithOptions } from 'adminjs';
 import { roles } from '../core/auth/principal.js';
+import { endSessionsAction } from '../actions/users.js';
 import { standardActions } from './access.js';
 import { navigation } from './navigation.js';
 import { recordActions, recordsResource, type ResourceFactoryDeps } from './records.js';
@@ -30,8 +31,9 @@ export function accessResources(deps: ResourceFactoryDeps): ResourceWithOptions[
           shopIds: { type: 'reference', reference: 'Shop', isArray: true, description: 'Optional: limit the user to these shops of their business.' },
           disabled: { description: 'A disabled user cannot sign in; their open sessions end at their next request.' },
           lastLoginAt: { isVisible: { list: true, show: true, edit: false, filter: false } },
+          authVersion: { isVisible: false },
         },
-        actions: recordActions(deps, 'users'),
+        actions: { ...recordActions(deps, 'users'), endSessions: endSessionsAction(deps) },
       },
     },
     {

@@ -1,8 +1,9 @@
 import { Resource as PrismaResource, convertFilter } from '@adminjs/prisma';
 import type { ActionContext, Filter, ParamsType } from 'adminjs';
 import { BaseRecord, flat } from 'adminjs';
+import { z } from 'zod';
 import { AppError } from '../core/errors.js';
-import { definitionOf, type RecordResource, type Row } from '../core/records/definitions.js';
+import { definitionOf, type RecordResource, type Row, type Where } from '../core/records/definitions.js';
 import { countRecords, createRecord, deleteRecord, getRecord, getRecordsByIds, listRecords, updateRecord } from '../core/records/service.js';
 import { coreContext, toAdminError, type AdminDeps } from './context.js';
 
@@ -43,13 +44,30 @@ export class RecordsResource extends PrismaResource {
     return this.prepareReturnValues(values);
   }
 
+  /**
+   * The screen's filter as a Prisma where. A filter on an id column (a uuid, or a reference to another record)
+   * whose value is no id is refused naming it: it reached PostgreSQL and came back as a 500 (found by QA).
+   */
+  private whereOf(filter: Filter): Where {
+    for (const { path, property, value } of Object.values(filter.filters)) {
+      const column = property?.type() === 'reference' ? ((property as { foreignColumnName?: () => string | null }).foreignColumnName?.() ?? path) : path;
+      const field = this.model.fields.find((candidate) => candidate.name === column);
+      if (field?.nativeType?.[0] === 'Uuid' && !z.string().uuid().safeParse(value).success) {
+        throw new AppError('bad_request', `The list cannot be filtered that way: filters.${path} must be an id (a uuid such as 3f2b9c4e-8d1a-4c6e-9a7b-2e5f1d0c8b4a), and "${String(value)}" is not one.`, [
+          { field: `filters.${path}`, reason: 'must be an id (a uuid)' },
+        ]);
+      }
+    }
+    return convertFilter(this.model.fields, filter);
+  }
+
   override async count(filter: Filter, context?: ActionContext): Promise<number> {
-    return countRecords(coreContext(this.deps, context), this.recordResource, convertFilter(this.model.fields, filter)).catch(toAdminError);
+    return countRecords(coreContext(this.deps, context), this.recordResource, this.whereOf(filter)).catch(toAdminError);
   }
 
   override async find(filter: Filter, params: { limit?: number; offset?: number; sort?: { sortBy?: string; direction?: 'asc' | 'desc' } } = {}, context?: ActionContext): Promise<BaseRecord[]> {
     const { rows } = await listRecords(coreContext(this.deps, context), this.recordResource, {
-      where: convertFilter(this.model.fields, filter),
+      where: this.whereOf(filter),
       orderBy: this.buildSortBy(params.sort),
       skip: params.offset ?? 0,
       take: params.limit ?? 10,

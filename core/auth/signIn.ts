@@ -16,25 +16,6 @@ export function principalOf(user: Pick<User, 'id' | 'email' | 'name' | 'role' | 
   return { kind: 'user', id: user.id, email: user.email, name: user.name, role: user.role, businessId: user.businessId, shopIds: [...user.shopIds] };
 }
 
-/** The principal for a user id, or null when the user is gone or disabled (sessions and tokens end then). */
-/** What an admin session keeps of its user besides the principal: the id, and when they signed in (ms). */
-export interface AdminSessionUser {
-  id?: string;
-  signedInAt?: number;
-}
-
-/** When an admin session's user signed in; a session from before this was kept counts as older than any change. */
-export const sessionSignedInAt = (user: AdminSessionUser | undefined): Date => new Date(user?.signedInAt ?? 0);
-
-/** The active user behind a session or token, or null: gone, disabled, or signed in before their password's last change. */
-export async function loadPrincipal(db: Db, userId: string, credentialIssuedAt?: Date): Promise<UserPrincipal | null> {
-  const user = await db.prisma.user.findUnique({ where: { id: userId } }).catch(() => null);
-  if (!user || user.disabled) return null;
-  // A token or session from before the password's last change (to the second: tokens carry seconds).
-  if (credentialIssuedAt && user.passwordChangedAt && Math.floor(credentialIssuedAt.getTime() / 1000) < Math.floor(user.passwordChangedAt.getTime() / 1000)) return null;
-  return principalOf(user);
-}
-
 /**
  * Failed sign-ins counted per account and per client address in PostgreSQL, so every web process
  * shares the count. A success clears the account's count.
@@ -91,11 +72,17 @@ export interface SignInInput {
   ip: string;
 }
 
+/** A successful sign-in: who, and the auth version the token or session it opens carries. */
+export interface SignedIn {
+  principal: UserPrincipal;
+  authVersion: number;
+}
+
 /**
  * Checks an email and password. The same message for an unknown email and a wrong password, so the
  * answer does not reveal who has an account; a disabled account is named only to its rightful owner.
  */
-export async function signIn(ctx: Context, throttle: LoginThrottle, input: SignInInput): Promise<UserPrincipal> {
+export async function signIn(ctx: Context, throttle: LoginThrottle, input: SignInInput): Promise<SignedIn> {
   const email = normaliseEmail(input.email);
   await throttle.assertAllowed(email, input.ip);
   const user = await ctx.db.prisma.user.findUnique({ where: { email } });
@@ -114,5 +101,5 @@ export async function signIn(ctx: Context, throttle: LoginThrottle, input: SignI
   const signedIn = await ctx.db.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date(), ...(rehashed ? { passwordHash: rehashed } : {}) } });
   const principal = principalOf(signedIn);
   await writeAudit({ ...ctx, user: principal }, { resource: 'users', recordId: user.id, action: 'login', businessId: user.businessId, ...(rehashed ? { after: { passwordHashUpgraded: true } } : {}) });
-  return principal;
+  return { principal, authVersion: signedIn.authVersion };
 }

@@ -1,15 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { z } from 'zod';
 import { AppError } from '../errors.js';
+import type { TokenCredential } from './credentials.js';
 
 const ISSUER = 'backhouse';
 const AUDIENCE = 'backhouse-api';
 
-/** A signed, expiring bearer token naming a user. Role and scope are re-read from the database per request. */
-export async function issueToken(secret: string, userId: string, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+/** The claims of ours a token carries besides the standard ones: the user's auth version it was issued under. */
+const tokenClaims = z.object({ sub: z.string().uuid(), jti: z.string().uuid(), exp: z.number().int(), av: z.number().int().min(0) });
+
+/**
+ * A signed, expiring bearer token naming a user, with an id of its own (so that it can be ended alone) and
+ * the user's auth version (so that a password change or "end all sessions" ends it). Role and scope are
+ * re-read from the database per request.
+ */
+export async function issueToken(secret: string, user: { userId: string; authVersion: number }, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-  const token = await new SignJWT({})
+  const token = await new SignJWT({ av: user.authVersion })
     .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
+    .setSubject(user.userId)
+    .setJti(randomUUID())
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setIssuedAt()
@@ -18,15 +29,17 @@ export async function issueToken(secret: string, userId: string, ttlSeconds: num
   return { token, expiresAt };
 }
 
-/** The user id in a valid token, and when it was issued; a clear 401 otherwise. */
-export async function verifyToken(secret: string, token: string): Promise<{ userId: string; issuedAt: Date }> {
+/** What a valid token proves; a clear 401 otherwise. */
+export async function verifyToken(secret: string, token: string): Promise<TokenCredential> {
+  let payload: unknown;
   try {
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-    if (!payload.sub || payload.iat === undefined) throw new AppError('unauthenticated', 'The token names no user. Sign in again.');
-    return { userId: payload.sub, issuedAt: new Date(payload.iat * 1000) };
+    ({ payload } = await jwtVerify(token, new TextEncoder().encode(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] }));
   } catch (error) {
-    if (error instanceof AppError) throw error;
     if (error instanceof joseErrors.JWTExpired) throw new AppError('unauthenticated', 'Your token has expired. Sign in again.');
     throw new AppError('unauthenticated', 'The token is not valid. Sign in again.');
   }
+  // Signed by us but without an id or version: issued before tokens could be ended, so it counts as ended.
+  const claims = tokenClaims.safeParse(payload);
+  if (!claims.success) throw new AppError('unauthenticated', 'The token is from an older version of Backhouse. Sign in again.');
+  return { kind: 'token', userId: claims.data.sub, tokenId: claims.data.jti, authVersion: claims.data.av, expiresAt: new Date(claims.data.exp * 1000) };
 }

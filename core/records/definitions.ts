@@ -8,6 +8,7 @@ import { normaliseEmail } from '../auth/signIn.js';
 import { roles } from '../auth/principal.js';
 import type { SqlQuery } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { digitsToNumber } from '../input.js';
 import { commitIsRunning } from '../feeds/locks.js';
 import { removeFeedData } from '../warehouse/loadFacts.js';
 import { assertWidgetSpec, dashboardFilters, dashboardScope, widgetTypes } from '../warehouse/dashboards.js';
@@ -62,7 +63,7 @@ const requiredText = (max = 200) => z.string().trim().min(1, 'is required').max(
 const uuid = z.string().uuid('must be an id');
 /** Products keep prices in whole cents in integer columns: the most one may be. */
 export const MAX_PRICE_CENTS = 2_000_000_000;
-const cents = z.coerce.number().int('must be a whole number of cents').min(0, 'must not be negative').max(MAX_PRICE_CENTS);
+const cents = z.preprocess(digitsToNumber, z.number({ error: 'must be a whole number of cents, such as 1250' }).int('must be a whole number of cents, such as 1250').min(0, 'must not be negative').max(MAX_PRICE_CENTS));
 const bool = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
 
 const productFields = {
@@ -176,9 +177,11 @@ const users: RecordDefinition = {
     if (typeof data.password === 'string' && data.password.length > 0) {
       assertPasswordStrength(data.password);
       prepared.passwordHash = await hashPassword(data.password);
-      // A changed password ends the tokens and sessions the old one opened (core/auth/signIn.ts).
       if (existing) prepared.passwordChangedAt = new Date();
     }
+    // A changed password, or disabling, ends every token and session the user has (core/auth/credentials.ts):
+    // enabling the user again does not bring them back.
+    if (existing && (prepared.passwordHash || (data.disabled === true && !existing.disabled))) prepared.authVersion = { increment: 1 };
     const merged = { ...existing, ...prepared };
     const problems: { field: string; reason: string }[] = [];
     if (merged.role !== 'admin' && !merged.businessId) problems.push({ field: 'businessId', reason: 'an ops or manager user needs a business' });
@@ -283,8 +286,8 @@ const widgetFieldsInput = {
   type: z.enum(widgetTypes),
   viewName: z.enum(warehouseViews.map((view) => view.name) as [string, ...string[]]),
   fields: jsonObject,
-  refreshIntervalSeconds: z.preprocess(emptyToUndefined, z.coerce.number().int('must be whole seconds').min(5, 'must be at least 5 seconds').max(86_400, 'must be at most a day').default(300)),
-  position: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(10_000).default(0)),
+  refreshIntervalSeconds: z.preprocess(emptyToUndefined, z.preprocess(digitsToNumber, z.number({ error: 'must be whole seconds' }).int('must be whole seconds').min(5, 'must be at least 5 seconds').max(86_400, 'must be at most a day')).default(300)),
+  position: z.preprocess(emptyToUndefined, z.preprocess(digitsToNumber, z.number({ error: 'must be a whole number' }).int('must be a whole number').min(0).max(10_000)).default(0)),
 };
 
 const dashboardWidgets: RecordDefinition = {

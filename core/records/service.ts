@@ -4,6 +4,8 @@ import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
 import { AppError, forbidden } from '../errors.js';
+import { malformedText } from '../input.js';
+import { listWindow } from '../paging.js';
 import { definitionOf, type RecordDefinition, type RecordResource, type Row, type Where } from './definitions.js';
 
 /** The Prisma delegate methods the service uses, typed loosely because the model is chosen at run time. */
@@ -32,9 +34,11 @@ function redact(def: RecordDefinition, row: Row): Row {
 
 function parseInput(def: RecordDefinition, schema: z.ZodType<Row> | undefined, input: unknown): Row {
   if (!schema) throw forbidden(`${def.label} records cannot be written.`);
+  // Text PostgreSQL cannot hold (a NUL, a lone surrogate) is the caller's mistake, said per field, not a 500.
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message }));
+  const badText = malformedText(input);
+  if (badText.length > 0 || !parsed.success) {
+    const details = badText.length > 0 ? badText : parsed.error!.issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message }));
     throw new AppError('validation_failed', `The ${def.label.toLowerCase()} could not be saved: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}.`, details);
   }
   return parsed.data;
@@ -68,8 +72,9 @@ export async function listRecords(ctx: Context, resource: RecordResource, option
   const def = definitionOf(resource);
   const where = scopedWhere(ctx, def, options.where);
   const delegate = delegateOf(ctx.db.prisma, def);
+  const { skip, take } = listWindow(options);
   const [rows, total] = await Promise.all([
-    delegate.findMany({ where, orderBy: options.orderBy ?? { id: 'desc' }, skip: options.skip ?? 0, take: Math.min(options.take ?? 50, 500) }),
+    delegate.findMany({ where, orderBy: options.orderBy ?? { id: 'desc' }, skip, take }),
     delegate.count({ where }),
   ]);
   return { rows: rows.map((row) => redact(def, row)), total };

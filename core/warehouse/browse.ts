@@ -1,6 +1,7 @@
 import { assertCan, type Resource } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { AppError } from '../errors.js';
+import { listWindow } from '../paging.js';
 
 export type ColumnType = 'string' | 'number' | 'date' | 'datetime';
 
@@ -103,9 +104,9 @@ export async function browseRows(ctx: Context, spec: BrowseSpec, options: { filt
     clauses.push(column.type === 'string' ? `${column.sql} ILIKE '%' || $${params.length} || '%'` : `${column.sql}::text = $${params.length}`);
   }
   const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-  const take = Math.min(500, Math.max(1, options.take ?? 50));
+  const { skip, take } = listWindow(options);
   const [rows, total] = await Promise.all([
-    ctx.db.pool.query<BrowseRow>(`SELECT ${select(spec)} FROM ${spec.from} ${where} ORDER BY ${spec.orderBy} OFFSET ${Math.max(0, options.skip ?? 0)} LIMIT ${take}`, params),
+    ctx.db.pool.query<BrowseRow>(`SELECT ${select(spec)} FROM ${spec.from} ${where} ORDER BY ${spec.orderBy} OFFSET ${skip} LIMIT ${take}`, params),
     ctx.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${spec.from} ${where}`, params),
   ]);
   return { rows: rows.rows, total: Number(total.rows[0]!.n) };

@@ -134,10 +134,11 @@ describe('conflicts and integrity', () => {
     const api = await apiClient(app.url, t.users.admin.email);
     const second = await api.call('POST', '/api/users', { email: 'second.admin@test.local', role: 'admin', password: 'second-admin-pw-1' });
     expect(second.status).toBe(201);
-    const other = await apiClient(app.url, 'second.admin@test.local', 'second-admin-pw-1');
     try {
       for (let round = 0; round < 3; round++) {
-        const answers = await Promise.all([api.call('PATCH', `/api/users/${second.body!.data.id}`, { disabled: true }), other.call('PATCH', `/api/users/${t.users.admin.id}`, { disabled: true })]);
+        // Signed in each round: disabling a user ends their tokens for good, re-enabling them does not revive them.
+        const [mine, other] = [await apiClient(app.url, t.users.admin.email), await apiClient(app.url, 'second.admin@test.local', 'second-admin-pw-1')];
+        const answers = await Promise.all([mine.call('PATCH', `/api/users/${second.body!.data.id}`, { disabled: true }), other.call('PATCH', `/api/users/${t.users.admin.id}`, { disabled: true })]);
         const active = await app.db.prisma.user.count({ where: { role: 'admin', disabled: false } });
         expect(active, JSON.stringify(answers.map((a) => a.status))).toBe(1);
         expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);

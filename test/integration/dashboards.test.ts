@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPrincipal } from '../../core/auth/signIn.js';
+import { principalOf } from '../../core/auth/signIn.js';
 import { contextFor, type Context } from '../../core/context.js';
 import { createLogger } from '../../core/log.js';
 import { createRecord, deleteRecord, updateRecord } from '../../core/records/service.js';
@@ -30,8 +30,8 @@ const orders: Order[] = [
 ];
 
 async function ctxOf(userId: string): Promise<Context> {
-  const principal = await loadPrincipal(app.db, userId);
-  return contextFor(principal!, app.db, createLogger('silent'));
+  const principal = principalOf(await app.db.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
+  return contextFor(principal, app.db, createLogger('silent'));
 }
 
 const sql = async (text: string, params: unknown[] = []) => (await app.db.pool.query(text, params)).rows;
