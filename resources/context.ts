@@ -55,7 +55,7 @@ export function toAdminError(error: unknown): never {
   if (error instanceof AppError) {
     if (error.code === 'forbidden' || error.code === 'unauthenticated') throw new ForbiddenError(error.message);
     if (error.code === 'not_found') throw new NotFoundError(error.message, 'record');
-    if (error.code === 'validation_failed' || error.code === 'conflict') {
+    if (error.code === 'validation_failed' || error.code === 'bad_request' || error.code === 'conflict') {
       const details = Array.isArray(error.details) ? (error.details as { field?: string; reason?: string }[]) : [];
       const fieldOfConflict = (error.details as { field?: string } | undefined)?.field;
       const propertyErrors = Object.fromEntries(

@@ -38,8 +38,12 @@ function parseInput(def: RecordDefinition, schema: z.ZodType<Row> | undefined, i
   const parsed = schema.safeParse(input);
   const badText = malformedText(input);
   if (badText.length > 0 || !parsed.success) {
-    const details = badText.length > 0 ? badText : parsed.error!.issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message }));
-    throw new AppError('validation_failed', `The ${def.label.toLowerCase()} could not be saved: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}.`, details);
+    const issues = parsed.success ? [] : parsed.error.issues;
+    const details = badText.length > 0 ? badText : issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message }));
+    // A value of the wrong kind (text that is not a number, a NUL) does not fit the request's shape: 400, as
+    // any malformed body; a well-formed value the record refuses (negative, too long, unknown id) is a 422.
+    const malformed = badText.length > 0 || issues.some((issue) => issue.code === 'invalid_type');
+    throw new AppError(malformed ? 'bad_request' : 'validation_failed', `The ${def.label.toLowerCase()} could not be saved: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}.`, details);
   }
   return parsed.data;
 }
