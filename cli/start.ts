@@ -39,6 +39,7 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 } catch (error) {
-  log.fatal({ err: error }, 'Backhouse could not start');
+  // The reason in the message itself: the one line anyone reads, at any log level.
+  log.fatal({ err: error }, `Backhouse could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }

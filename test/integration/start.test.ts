@@ -16,13 +16,14 @@ import { freePort } from '../helpers/net.js';
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-start-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-interface Started {
+interface Launched {
   child: ChildProcess;
   lines: Record<string, unknown>[];
   url: string;
 }
 
-async function start(env: Record<string, string>): Promise<Started> {
+/** Runs the product as `npm start` does (the built start script, embedded PostgreSQL), collecting its log lines. */
+async function launch(env: Record<string, string>): Promise<Launched> {
   const port = await freePort();
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'development' };
   delete childEnv.DATABASE_URL;
@@ -42,7 +43,11 @@ async function start(env: Record<string, string>): Promise<Started> {
     }
   });
   child.stderr!.on('data', (chunk: Buffer) => lines.push({ stderr: chunk.toString() }));
-  const url = `http://127.0.0.1:${port}`;
+  return { child, lines, url: `http://127.0.0.1:${port}` };
+}
+
+async function start(env: Record<string, string>): Promise<Launched> {
+  const { child, lines, url } = await launch(env);
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${JSON.stringify(lines.slice(-5))}`);
@@ -53,7 +58,7 @@ async function start(env: Record<string, string>): Promise<Started> {
   }
 }
 
-function stop(started: Started, signal: NodeJS.Signals): Promise<number | null> {
+function stop(started: Launched, signal: NodeJS.Signals): Promise<number | null> {
   return new Promise((resolve) => {
     started.child.once('exit', (code) => resolve(code));
     started.child.kill(signal);
@@ -126,4 +131,61 @@ describe('npm start on a fresh machine', () => {
     expect(second.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
     expect(await portIsClosed(pgPort)).toBe(true);
   }, 180_000);
+});
+
+/** The PostgreSQL process named in the data directory's lock file, if it is running. */
+function runningPostmaster(pgDataDir: string): number | null {
+  const lockFile = path.join(pgDataDir, 'postmaster.pid');
+  if (!fs.existsSync(lockFile)) return null;
+  const pid = Number(fs.readFileSync(lockFile, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+describe('npm start after a crash', () => {
+  it('starts again after its process was killed with SIGKILL, stopping the PostgreSQL it left running', async () => {
+    const crashDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-crash-'));
+    try {
+      const env = { DATA_DIR: crashDir, EMBEDDED_PG_PORT: String(await freePort()), SEED_DEMO: 'false', ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'first-admin-password' };
+      const first = await start(env);
+      const exited = new Promise((resolve) => first.child.once('exit', resolve));
+      first.child.kill('SIGKILL');
+      await exited;
+      // Power loss, the OOM killer, kill -9: the database server is left running on the data directory.
+      const orphan = runningPostmaster(path.join(crashDir, 'postgres'));
+      expect(orphan).not.toBeNull();
+
+      const second = await start(env);
+      expect(second.lines.map((l) => l.msg)).toContain('stopped the PostgreSQL left running on the data directory by an earlier start');
+      const login = await fetch(`${second.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'boss@example.com', password: 'first-admin-password' }) });
+      expect(login.status).toBe(200);
+      expect(await stop(second, 'SIGTERM')).toBe(0);
+      expect(second.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+      expect(runningPostmaster(path.join(crashDir, 'postgres'))).toBeNull();
+    } finally {
+      const left = runningPostmaster(path.join(crashDir, 'postgres'));
+      if (left) process.kill(left, 'SIGINT');
+      fs.rmSync(crashDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('says why it could not start at the default log level, and what to do', async () => {
+    // Another program holds the embedded PostgreSQL's port.
+    const squatter = net.createServer();
+    const pgPort = await new Promise<number>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve((squatter.address() as net.AddressInfo).port)));
+    try {
+      const failed = await launch({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), SEED_DEMO: 'false' });
+      const code = await new Promise((resolve) => failed.child.once('exit', resolve));
+      expect(code).toBe(1);
+      const fatal = failed.lines.find((l) => Number(l.level) === 60);
+      expect(String(fatal?.msg)).toMatch(/^Backhouse could not start: .*Address already in use/);
+      expect(String(fatal?.msg)).toContain('EMBEDDED_PG_PORT');
+    } finally {
+      squatter.close();
+    }
+  }, 120_000);
 });
