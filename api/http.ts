@@ -5,6 +5,7 @@ import type {} from 'pino-http';
 import { z } from 'zod';
 import type { Credential } from '../core/auth/credentials.js';
 import type { Context } from '../core/context.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../core/db/availability.js';
 import { AppError } from '../core/errors.js';
 import { malformedText, textProblem } from '../core/input.js';
 
@@ -60,16 +61,18 @@ export const errorMiddleware: ErrorRequestHandler = (error: unknown, req, res, _
         : error.type === 'entity.parse.failed'
           ? new AppError('bad_request', 'The request body is not a JSON object: send one, such as {"upload_token": "…"}, with Content-Type: application/json.')
           : new AppError('bad_request', error.message);
+  } else if (isDatabaseUnavailable(error)) {
+    // A restart or an outage, not a bug: the client is told to come back, and nothing is logged as an error.
+    req.log?.warn({ err: error }, 'database unavailable');
+    appError = new AppError('unavailable', 'The database cannot be reached right now (it may be restarting). Try again in a few seconds.', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
   }
   if (!appError) {
     req.log?.error({ err: error }, 'unexpected error');
     res.status(500).json({ error: { code: 'internal', message: `Something went wrong on our side. Quote request id ${requestIdValue} when you report it.`, requestId: requestIdValue } });
     return;
   }
-  if (appError.code === 'too_many_requests') {
-    const retry = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-    if (retry) res.setHeader('Retry-After', String(retry));
-  }
+  const retry = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  if (retry) res.setHeader('Retry-After', String(retry));
   res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(appError.details === undefined ? {} : { details: appError.details }) } });
 };
 

@@ -14,6 +14,7 @@ import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
 import { checkHealth } from '../core/system/health.js';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
 
 export interface ApiDeps extends AuthDeps {
   jobs: JobQueue;
@@ -47,6 +48,7 @@ export function apiRouter(deps: ApiDeps): Router {
     '/healthz',
     handle(async (_req, res) => {
       const health = await checkHealth(deps.db, deps.jobs);
+      if (health.status !== 'ok') res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
       res.status(health.status === 'ok' ? 200 : 503).json(health);
     }),
   );

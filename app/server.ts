@@ -6,7 +6,7 @@ import { pinoHttp } from 'pino-http';
 import { buildAdmin, ADMIN_ROOT } from '../admin/index.js';
 import { apiRouter, dashboardRouter } from '../api/index.js';
 import { feedSettings } from '../core/feeds/settings.js';
-import { requestId } from '../api/http.js';
+import { errorMiddleware, requestId } from '../api/http.js';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
 import type { Logger } from '../core/log.js';
@@ -57,6 +57,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const { router } = await buildAdmin({ db: deps.db, log: deps.log, jobs: deps.jobs, throttle, session: sessionOptions });
   app.use(ADMIN_ROOT, router);
   app.get('/', (_req, res) => res.redirect(ADMIN_ROOT));
+  // Errors from the app-wide middleware (the session store's, for a request outside the routers) get the same answers.
+  app.use(errorMiddleware);
   return app;
 }
 

@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type { Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
+import { isDatabaseUnavailable } from '../core/db/availability.js';
 import type { Db } from '../core/db/index.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
@@ -27,7 +28,8 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     supervise: opts.work,
     schedule: opts.work,
   });
-  boss.on('error', (error: Error) => log.error({ err: error }, 'job queue error'));
+  // While the database restarts every poll fails: a warning each, not an error with its stack; pg-boss polls on and resumes.
+  boss.on('error', (error: Error) => (isDatabaseUnavailable(error) ? log.warn({ error: error.message }, 'job queue cannot reach the database') : log.error({ err: error }, 'job queue error')));
   await boss.start();
   for (const definition of definitions) {
     const options = { name: definition.name, ...definition.options, ...(definition.timeoutSeconds ? { expireInSeconds: definition.timeoutSeconds(config) } : {}) };

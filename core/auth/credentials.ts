@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Context } from '../context.js';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import type { Db } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { writeAudit } from './audit.js';
@@ -45,7 +46,11 @@ export function sessionCredential(user: AdminSessionUser | undefined): SessionCr
  */
 export async function principalOfCredential(db: Db, credential: Credential): Promise<UserPrincipal | null> {
   const [user, revoked] = await Promise.all([
-    db.prisma.user.findUnique({ where: { id: credential.userId } }).catch(() => null),
+    db.prisma.user.findUnique({ where: { id: credential.userId } }).catch((error: unknown) => {
+      // An id that is no user's is nobody; a database that cannot answer is no reason to sign anyone out (503).
+      if (isDatabaseUnavailable(error)) throw error;
+      return null;
+    }),
     credential.kind === 'token' ? db.prisma.revokedToken.count({ where: { tokenId: credential.tokenId } }) : Promise.resolve(0),
   ]);
   if (!user || user.disabled || user.authVersion !== credential.authVersion || revoked > 0) return null;
