@@ -82,7 +82,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   });
   const stopOnExit = () => stopByPidFile(databaseDir);
   process.once('exit', stopOnExit);
-  const urlFor = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
+  const urlFor = (database: string) => embeddedUrl(opts.port, database);
   let stopped = false;
   return {
     adminUrl: urlFor('postgres'),
@@ -95,6 +95,11 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
       await server.stop();
     },
   };
+}
+
+/** Connection string of a database on the embedded server listening on `port`. */
+export function embeddedUrl(port: number, database: string): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
 /**

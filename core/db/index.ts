@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { embeddedUrl, ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 import { migrateDatabase } from './migrate.js';
 
 export { migrateDatabase } from './migrate.js';
@@ -142,4 +142,37 @@ export async function provideDatabase(config: Config, log: Logger, opts: { migra
     throw error;
   }
   return { url, embedded, stop: async () => embedded?.stop() };
+}
+
+export interface ReachedServer {
+  /** The product's database. */
+  url: string;
+  /** Another database on the same server. */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The product's database server for a command run beside the product (backup, restore): DATABASE_URL's, or
+ * the embedded one, used as it runs under `npm start`, or else started for the command and stopped after it.
+ */
+export async function reachDatabaseServer(config: Config, log: Logger): Promise<ReachedServer> {
+  const urlFor = (base: string) => (database: string) => {
+    const parsed = new URL(base);
+    parsed.pathname = `/${database}`;
+    return parsed.toString();
+  };
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL, urlFor: urlFor(config.DATABASE_URL), stop: async () => undefined };
+  const running = new pg.Client({ connectionString: embeddedUrl(config.EMBEDDED_PG_PORT, 'postgres') });
+  running.on('error', () => undefined);
+  const isRunning = await running.connect().then(
+    () => true,
+    () => false,
+  );
+  await running.end().catch(() => undefined);
+  const url = embeddedUrl(config.EMBEDDED_PG_PORT, 'backhouse');
+  if (isRunning) return { url, urlFor: urlFor(url), stop: async () => undefined };
+  log.info({ dataDir: config.DATA_DIR }, 'the embedded PostgreSQL is not running: starting it for this command');
+  const embedded = await startEmbeddedPostgres({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT, log });
+  return { url, urlFor: embedded.urlFor, stop: () => embedded.stop() };
 }
