@@ -18,9 +18,9 @@ if (given.length > 1 || given.some((arg) => arg.startsWith('-'))) {
 }
 const file = path.resolve(given[0] ?? path.join(config.DATA_DIR, 'backups', `backhouse-${new Date().toISOString().replace(/[:.]/g, '-')}.backup.gz`));
 try {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const server = await reachDatabaseServer(config, log);
+  const server = await reachDatabaseServer(config, log, { create: false });
   try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     const started = Date.now();
     const summary = await backupDatabase(server.url, file, (table) => console.log(`  ${table.table}: ${table.rows} rows`));
     console.log(`Backed up ${summary.tables.length} tables, ${summary.rows} rows, as of ${summary.takenAt}, to ${file} (${(summary.bytes / 1024 / 1024).toFixed(1)} MB, ${((Date.now() - started) / 1000).toFixed(1)} s).`);

@@ -27,7 +27,7 @@ if (args.positionals.length !== 1) {
 }
 const file = path.resolve(args.positionals[0]!);
 try {
-  const server = await reachDatabaseServer(config, log);
+  const server = await reachDatabaseServer(config, log, { create: true });
   try {
     const { database, replace = false } = args.values;
     // The embedded server's product database, or the one asked for, is made when missing (a fresh machine).

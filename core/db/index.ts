@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import pg from 'pg';
@@ -155,8 +157,9 @@ export interface ReachedServer {
 /**
  * The product's database server for a command run beside the product (backup, restore): DATABASE_URL's, or
  * the embedded one, used as it runs under `npm start`, or else started for the command and stopped after it.
+ * An embedded server that was never set up is made only when `create` (a restore onto a new machine).
  */
-export async function reachDatabaseServer(config: Config, log: Logger): Promise<ReachedServer> {
+export async function reachDatabaseServer(config: Config, log: Logger, opts: { create: boolean }): Promise<ReachedServer> {
   const urlFor = (base: string) => (database: string) => {
     const parsed = new URL(base);
     parsed.pathname = `/${database}`;
@@ -172,7 +175,11 @@ export async function reachDatabaseServer(config: Config, log: Logger): Promise<
   await running.end().catch(() => undefined);
   const url = embeddedUrl(config.EMBEDDED_PG_PORT, 'backhouse');
   if (isRunning) return { url, urlFor: urlFor(url), stop: async () => undefined };
-  log.info({ dataDir: config.DATA_DIR }, 'the embedded PostgreSQL is not running: starting it for this command');
-  const embedded = await startEmbeddedPostgres({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT, log });
+  const dataDir = path.join(config.DATA_DIR, 'postgres');
+  if (!opts.create && !fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    throw new AppError('not_found', `There is no embedded database in ${dataDir} (nor one listening on port ${config.EMBEDDED_PG_PORT}): start Backhouse once, or set DATABASE_URL or DATA_DIR to where the data is.`);
+  }
+  log.info({ dataDir }, 'the embedded PostgreSQL is not running: starting it for this command');
+  const embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, log });
   return { url, urlFor: embedded.urlFor, stop: () => embedded.stop() };
 }
