@@ -70,12 +70,12 @@ export async function backupDatabase(url: string, file: string, progress: (table
   let written: Promise<void> | null = null;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // A table shown only in part by row-level security would make a backup that silently lacks rows.
+    // Row-level security must not hide rows from the backup: with it off, a table it would filter is an error.
     await client.query('SET LOCAL row_security = off');
     // Names and definitions read from the catalog then come schema-qualified and quoted as SQL needs them.
     await client.query('SET LOCAL search_path = pg_catalog');
     const header = await readCatalog(client);
-    // No table may be dropped or changed under the backup (an abandoned load's tables being cleaned up).
+    // No table may be dropped or altered under the backup (an abandoned load's tables being cleaned up, say).
     for (const table of header.tables) await client.query(`LOCK TABLE ${table.name} IN ACCESS SHARE MODE`);
     written = pipeline(gzip, fs.createWriteStream(partial));
     const write = (text: string) => new Promise<void>((resolve, reject) => gzip.write(text, (error) => (error ? reject(error) : resolve())));
@@ -89,7 +89,8 @@ export async function backupDatabase(url: string, file: string, progress: (table
         copy,
         new Writable({
           write(chunk: Buffer, _encoding, done) {
-            for (const byte of chunk) if (byte === 10) rows++;
+            // COPY's text format writes one line per row (a newline inside a value is written as \n).
+            for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) rows++;
             gzip.write(chunk, done);
           },
         }),
