@@ -180,7 +180,9 @@ async function stopLeftoverServer(databaseDir: string, log: Logger): Promise<voi
   }
   const owner = parentCommand(pid);
   if (owner !== null && /(^|\/)node(js)?$/.test(owner[0] ?? '')) {
-    throw new Error(`The embedded PostgreSQL in ${databaseDir} (pid ${pid}) belongs to a Backhouse that is still running: stop it first, or set DATA_DIR to another folder.`);
+    // The lock file's fourth line is the server's port: a command run beside it may have been given another.
+    const port = fs.readFileSync(lockFile, 'utf8').split('\n')[3]?.trim();
+    throw new Error(`The embedded PostgreSQL in ${databaseDir} (pid ${pid}, port ${port}) belongs to a Backhouse that is still running: stop it first, or set DATA_DIR to another folder (or, for a command run beside it, EMBEDDED_PG_PORT=${port}).`);
   }
   log.warn({ pid, databaseDir }, 'found the PostgreSQL an earlier start left running (it was killed): stopping it');
   process.kill(pid, 'SIGINT');
