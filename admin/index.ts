@@ -1,8 +1,6 @@
 import AdminJSExpress from '@adminjs/express';
 import AdminJS, { ComponentLoader, Filter, flat } from 'adminjs';
 import { z } from 'zod';
-import path from 'node:path';
-import { projectRoot } from '../core/config.js';
 import { homeHandler } from '../dashboards/home.js';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { SessionOptions } from 'express-session';
@@ -25,7 +23,8 @@ import { mappingPageHandler } from '../dashboards/mapping.js';
 import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
-import { discardStaleDevelopmentBundle } from './bundle.js';
+import type { AdminAssets } from './bundle.js';
+import { registerComponents } from './components.js';
 import { loadDmmf } from './dmmf.js';
 import { translations } from './locale.js';
 
@@ -35,6 +34,8 @@ export interface AdminBuildDeps {
   jobs: JobQueue;
   throttle: LoginThrottle;
   session: SessionOptions & { secret: string; name: string };
+  /** The admin's built scripts (admin/bundle.ts), served by the app outside the session. */
+  assets: AdminAssets;
 }
 
 export const ADMIN_ROOT = '/admin';
@@ -43,19 +44,8 @@ export const ADMIN_ROOT = '/admin';
 export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS; router: Router }> {
   const { models, clientModule } = await loadDmmf();
   const resourceDeps = { db: deps.db, log: deps.log, models, clientModule };
-  discardStaleDevelopmentBundle();
   const componentLoader = new ComponentLoader();
-  const components = {
-    Home: componentLoader.add('Home', path.join(projectRoot, 'dashboards', 'components', 'Home.tsx')),
-    DataFeedUpload: componentLoader.add('DataFeedUpload', path.join(projectRoot, 'actions', 'components', 'DataFeedUpload.tsx')),
-    FeedStatusCell: componentLoader.add('FeedStatusCell', path.join(projectRoot, 'actions', 'components', 'FeedStatusCell.tsx')),
-    FeedList: componentLoader.add('FeedList', path.join(projectRoot, 'actions', 'components', 'FeedList.tsx')),
-    FeedSummaryDetails: componentLoader.add('FeedSummaryDetails', path.join(projectRoot, 'actions', 'components', 'FeedSummaryDetails.tsx')),
-    Metrics: componentLoader.add('Metrics', path.join(projectRoot, 'dashboards', 'components', 'Metrics.tsx')),
-    Dashboards: componentLoader.add('Dashboards', path.join(projectRoot, 'dashboards', 'components', 'Dashboards.tsx')),
-    Mapping: componentLoader.add('Mapping', path.join(projectRoot, 'dashboards', 'components', 'Mapping.tsx')),
-  };
-  componentLoader.override('DefaultNewAction', path.join(projectRoot, 'actions', 'components', 'NewWithDefaults.tsx'));
+  const components = registerComponents(componentLoader);
   const admin = new AdminJS({
     componentLoader,
     dashboard: { component: components.Home, handler: homeHandler({ db: deps.db, log: deps.log }) },
@@ -108,7 +98,10 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
   });
 
   preRouter.use('/api', adminApiStatuses);
+  preRouter.use(builtScripts(deps.assets));
 
+  // The scripts are built by admin/bundle.ts: in production AdminJS would bundle the components again at each start.
+  process.env.ADMIN_JS_SKIP_BUNDLE = 'true';
   const router = AdminJSExpress.buildAuthenticatedRouter(
     admin,
     {
@@ -159,6 +152,22 @@ function checkedListQueries(admin: AdminJS): express.RequestHandler {
     } catch (error) {
       next(error);
     }
+  };
+}
+
+/**
+ * AdminJS's pages name its scripts at fixed addresses (served by it in their development builds, the
+ * components bundled by rollup on the first request); they load the built, minified ones at addresses that
+ * change with their content instead, and the fixed addresses lead there.
+ */
+function builtScripts(assets: AdminAssets): express.RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'GET') return next();
+    const built = req.path.startsWith('/frontend/assets/') ? assets.urlOf(req.path.slice('/frontend/assets/'.length)) : null;
+    if (built) return res.redirect(built);
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => send(typeof body === 'string' && body.includes('<!DOCTYPE html>') ? assets.rewritePage(body) : body);
+    next();
   };
 }
 

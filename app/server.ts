@@ -1,8 +1,10 @@
+import compression from 'compression';
 import connectPgSimple from 'connect-pg-simple';
 import express, { type Express } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import { adminAssets } from '../admin/bundle.js';
 import { buildAdmin, ADMIN_ROOT } from '../admin/index.js';
 import { apiRouter, dashboardRouter } from '../api/index.js';
 import { feedSettings } from '../core/feeds/settings.js';
@@ -37,6 +39,11 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   // POST, and the check of writes' origin (sameOriginWrites) could not tell our pages from another site's.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false, referrerPolicy: { policy: 'same-origin' } }));
   app.use(pinoHttp({ logger: deps.log, genReqId: (req, res) => requestId(req as express.Request, res as express.Response), autoLogging: { ignore: (req) => req.url === '/api/healthz' } }));
+  // Pages and JSON gzipped (the admin's pages carry every screen's settings); the admin's scripts are gzipped
+  // once when built, served before the session (no database read for a file that is the same for everyone).
+  app.use(compression());
+  const assets = adminAssets(`${ADMIN_ROOT}/assets`, ADMIN_ROOT, deps.log);
+  app.use(`${ADMIN_ROOT}/assets`, assets.router);
 
   const PgStore = connectPgSimple(session);
   const sessionOptions = {
@@ -54,7 +61,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const throttle = new LoginThrottle(deps.db, deps.config);
   app.use('/api', apiRouter({ ...deps, throttle }));
   app.use('/dashboard', dashboardRouter({ ...deps, throttle, settings: feedSettings(deps.config) }));
-  const { router } = await buildAdmin({ db: deps.db, log: deps.log, jobs: deps.jobs, throttle, session: sessionOptions });
+  const { router } = await buildAdmin({ db: deps.db, log: deps.log, jobs: deps.jobs, throttle, session: sessionOptions, assets });
   app.use(ADMIN_ROOT, router);
   app.get('/', (_req, res) => res.redirect(ADMIN_ROOT));
   // Errors from the app-wide middleware (the session store's, for a request outside the routers) get the same answers.

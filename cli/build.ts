@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
+import { buildAdminBundle } from '../admin/bundle.js';
 import { projectRoot } from '../core/config.js';
 
 /** The server's source folders; tests, benchmarks and config files are not part of the running product. */
@@ -50,9 +51,18 @@ export function buildServer(): string {
   return startScript;
 }
 
+/**
+ * What `npm start` (its prestart), `web` and `worker` build: the server, and the admin's browser scripts
+ * (minified; rebuilt only when the components or the installed packages change, see admin/bundle.ts).
+ */
+export function buildProduct(): string {
+  buildAdminBundle((message) => console.log(message));
+  return buildServer();
+}
+
 /** The built `cli/start.ts`: what `npm start`, `npm run web` and `npm run worker` run. */
 export const startScript = path.join(buildDir, 'cli', 'start.js');
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.join(projectRoot, 'cli', 'build.ts')) {
-  buildServer();
+  buildProduct();
 }

@@ -59,9 +59,6 @@ export function useBrowserApp() {
     session.app = await startTestApp();
     session.t = await seedTenants(session.app.system);
     session.browser = await launchBrowser();
-    // The first request for the admin's components bundles them (recharts included), which takes long on a
-    // busy machine: do it here, so no page load in a test waits on it.
-    await fetch(`${session.app.url}/admin/frontend/assets/components.bundle.js`);
   }, 180_000);
   afterAll(async () => {
     await session.browser?.close();

@@ -7,7 +7,7 @@ import PgBoss from 'pg-boss';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../core/db/embedded.js';
 import { listMigrations, migrateDatabase } from '../../core/db/migrate.js';
 import { createLogger } from '../../core/log.js';
-import { buildServer } from '../../cli/build.js';
+import { buildProduct } from '../../cli/build.js';
 import { freePort } from './net.js';
 
 declare module 'vitest' {
@@ -26,8 +26,9 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'test-setup');
-  // Tests that start the product as a process run what `npm start` runs: the build.
-  buildServer();
+  // Tests that start the product as a process run what `npm start` runs: the build (the admin's scripts
+  // included, which every test app serves).
+  buildProduct();
   let embedded: EmbeddedServer | null = null;
   let dataDir: string | null = null;
   let adminUrl = process.env.TEST_DATABASE_URL;

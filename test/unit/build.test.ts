@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { buildAdminBundle, bundleKey } from '../../admin/bundle.js';
 import { buildDir, buildServer, startScript } from '../../cli/build.js';
 import { projectRoot } from '../../core/config.js';
 
@@ -19,5 +21,18 @@ describe('the build npm start runs', () => {
     const built = (await import(pathToFileURL(path.join(buildDir, 'core', 'config.js')).href)) as { projectRoot: string };
     expect(built.projectRoot).toBe(projectRoot);
     expect(fs.existsSync(path.join(built.projectRoot, 'prisma', 'migrations'))).toBe(true);
+  });
+});
+
+describe('the admin\'s scripts npm start builds', () => {
+  it('are built once for the components and packages they are made from, and not again while those are unchanged', () => {
+    const dir = buildAdminBundle();
+    const builtAt = fs.statSync(path.join(dir, 'components.bundle.js')).mtimeMs;
+    expect(path.basename(dir)).toBe(bundleKey());
+    expect(buildAdminBundle()).toBe(dir);
+    expect(fs.statSync(path.join(dir, 'components.bundle.js')).mtimeMs).toBe(builtAt);
+    for (const name of ['global.bundle.js', 'design-system.bundle.js', 'app.bundle.js', 'components.bundle.js']) {
+      expect(zlib.gunzipSync(fs.readFileSync(path.join(dir, `${name}.gz`))).equals(fs.readFileSync(path.join(dir, name))), name).toBe(true);
+    }
   });
 });
