@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
-import { ensureFirstAdmin, seedDemoBusiness, seedDemoSales } from '../core/demo/seed.js';
+import { ensureFirstAdmin, seedDemoBusiness, seedDemoSales, type CreatedLogin } from '../core/demo/seed.js';
 import { feedSettings } from '../core/feeds/settings.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadSecrets } from '../core/secrets.js';
@@ -17,6 +17,8 @@ export interface Running {
   jobs: JobRuntime;
   config: Config;
   log: Logger;
+  /** The logins this start created (first start only), with their generated passwords. */
+  createdLogins: CreatedLogin[];
   stop(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
   };
   try {
     jobs = await startJobs(db, config, log, { work: mode !== 'web' });
-    await seedOnFirstStart(db, config, log, jobs);
+    const createdLogins = await seedOnFirstStart(db, config, log, jobs);
     let url: string | null = null;
     if (mode !== 'worker') {
       const secrets = await loadSecrets(db, config, log);
@@ -56,7 +58,7 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     } else {
       log.info({ mode }, 'Backhouse worker is ready');
     }
-    return { url, db, jobs, config, log, stop };
+    return { url, db, jobs, config, log, createdLogins, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -64,9 +66,9 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
 }
 
 /** First admin when nobody can sign in; the demo business unless SEED_DEMO=false. Credentials shown once. */
-async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRuntime): Promise<void> {
+async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRuntime): Promise<CreatedLogin[]> {
   const ctx = systemContext('seed', db, log);
-  const created = [];
+  const created: CreatedLogin[] = [];
   const admin = await ensureFirstAdmin(ctx, config);
   if (admin) created.push(admin);
   if (config.SEED_DEMO) {
@@ -80,4 +82,5 @@ async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRu
       'created a login: note the password now, it is not shown again',
     );
   }
+  return created;
 }

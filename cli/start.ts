@@ -1,7 +1,8 @@
 import v8 from 'node:v8';
+import { readyBanner } from '../app/banner.js';
 import { startBackhouse, type RunMode } from '../app/runtime.js';
 import { loadConfig } from '../core/config.js';
-import { createLogger } from '../core/log.js';
+import { createLogger, forPerson } from '../core/log.js';
 
 /**
  * No pretenuring: V8 moves allocation sites whose objects outlive young collections to allocating straight in
@@ -14,10 +15,13 @@ v8.setFlagsFromString('--no-allocation-site-pretenuring');
 /** `npm start` (web + workers), `npm run web`, `npm run worker`. Stops cleanly on SIGINT/SIGTERM. */
 const mode: RunMode = process.argv.includes('--web') ? 'web' : process.argv.includes('--worker') ? 'worker' : 'all';
 const config = loadConfig();
-const log = createLogger(config.LOG_LEVEL);
+// A person at a terminal gets readable logs and a banner once ready; anything else gets JSON lines only.
+const person = forPerson(config.LOG_FORMAT);
+const log = createLogger(config.LOG_LEVEL, undefined, undefined, person);
 
 try {
   const running = await startBackhouse(mode, config, log);
+  if (person) process.stdout.write(readyBanner(running));
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

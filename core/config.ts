@@ -36,6 +36,7 @@ const configSchema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
   TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),

@@ -1,9 +1,21 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 export type { Logger };
 
-/** Structured JSON logs on stdout (or `destination`); one logger per process, children carry request or job ids. */
-export function createLogger(level: string, name = 'backhouse', destination?: DestinationStream): Logger {
+/** How logs are written: `json` lines for machines, `pretty` lines for a person, `auto` pretty on a terminal. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** Whether the process talks to a person: its output is a terminal, or pretty output was asked for. */
+export function forPerson(format: LogFormat, output: { isTTY?: boolean } = process.stdout): boolean {
+  return format === 'pretty' || (format === 'auto' && output.isTTY === true);
+}
+
+/**
+ * Structured JSON logs on stdout (or `destination`); one logger per process, children carry request or job ids.
+ * `pretty` writes the same records as readable lines (time, level, message, fields) for a terminal.
+ */
+export function createLogger(level: string, name = 'backhouse', destination?: DestinationStream, pretty = false): Logger {
   const options: pino.LoggerOptions = {
     name,
     level,
@@ -15,5 +27,6 @@ export function createLogger(level: string, name = 'backhouse', destination?: De
       censor: '[redacted]',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const stream = pretty ? PinoPretty({ destination: destination ?? 1, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', sync: true }) : destination;
+  return stream ? pino(options, stream) : pino(options);
 }

@@ -35,11 +35,13 @@ async function launch(env: Record<string, string>): Promise<Launched> {
     const parts = buffered.split('\n');
     buffered = parts.pop()!;
     for (const part of parts) {
+      let parsed: unknown = null;
       try {
-        lines.push(JSON.parse(part) as Record<string, unknown>);
+        parsed = JSON.parse(part);
       } catch {
-        lines.push({ msg: part });
+        // not JSON: a line for a person
       }
+      lines.push(parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : { text: part });
     }
   });
   child.stderr!.on('data', (chunk: Buffer) => lines.push({ stderr: chunk.toString() }));
@@ -48,7 +50,7 @@ async function launch(env: Record<string, string>): Promise<Launched> {
 
 async function start(env: Record<string, string>): Promise<Launched> {
   const { child, lines, url } = await launch(env);
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 150_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${JSON.stringify(lines.slice(-5))}`);
     const ok = await fetch(`${url}/api/healthz`).then((r) => r.status === 200, () => false);
@@ -82,6 +84,8 @@ describe('npm start on a fresh machine', () => {
     const env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'first-admin-password' };
     const first = await start(env);
 
+    // Not a terminal: every line is JSON, for machines, and no banner.
+    expect(first.lines.filter((l) => 'text' in l)).toEqual([]);
     const created = first.lines.filter((l) => l.msg === 'created a login: note the password now, it is not shown again');
     expect(created.map((l) => [l.email, l.role])).toEqual([
       ['boss@example.com', 'admin'],
@@ -220,4 +224,34 @@ describe('npm start after a crash', () => {
       squatter.close();
     }
   }, 120_000);
+});
+
+describe('npm start in a terminal', () => {
+  it('prints readable logs and, once ready, a banner: the address, who to sign in as with the generated passwords, where the data and logs are', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-banner-'));
+    try {
+      // LOG_FORMAT=pretty is what a terminal gets by default (LOG_FORMAT=auto); the test's output is a pipe.
+      const started = await start({ DATA_DIR: dir, EMBEDDED_PG_PORT: String(await freePort()), ADMIN_EMAIL: 'boss@example.com', LOG_FORMAT: 'pretty' });
+      const text = () => started.lines.map((l) => String(l.text ?? JSON.stringify(l))).join('\n');
+      await expect.poll(text, { timeout: 30_000 }).toContain('Stop:  Ctrl+C');
+      const output = text();
+      const port = new URL(started.url).port;
+      expect(output).toContain(`Backhouse is ready: http://localhost:${port}/admin`);
+      const signIn = output.slice(output.indexOf('Sign in as'));
+      const row = (role: string, email: string) => new RegExp(`${role}\\s+${email.replace(/\./g, '\\.')}\\s+([\\w]{5}(?:-[\\w]{5}){3})`).exec(signIn)?.[1];
+      const passwords = { admin: row('admin', 'boss@example.com'), ops: row('ops', 'ops@demo.backhouse.local'), manager: row('manager', 'manager@demo.backhouse.local') };
+      expect(passwords.admin && passwords.ops && passwords.manager, signIn).toBeTruthy();
+      // The passwords shown are the real ones.
+      const login = await fetch(`${started.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'boss@example.com', password: passwords.admin }) });
+      expect(login.status).toBe(200);
+      expect(output).toContain(`embedded PostgreSQL, files in ${dir}`);
+      expect(output).toContain('Logs:  below, in this terminal');
+      // The logs are readable lines, not JSON.
+      expect(started.lines.filter((l) => !('text' in l) && !('stderr' in l))).toEqual([]);
+      expect(output).toMatch(/\d\d:\d\d:\d\d\] INFO.*: Backhouse is ready/);
+      expect(await stop(started, 'SIGTERM')).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
