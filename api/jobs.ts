@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { assertCan } from '../core/auth/permissions.js';
-import { getJob, jobStates, listJobs, retryJob, type JobQueue } from '../core/queue.js';
+import { getJob, jobKinds, jobStates, listJobs, retryJob, type JobQueue } from '../core/queue.js';
 import { pageParam, perPageParam } from '../core/paging.js';
 import { probeInput } from '../core/system/probe.js';
 import { writeAudit } from '../core/auth/audit.js';
@@ -10,6 +10,7 @@ import { contextOf, handle, parse } from './http.js';
 const listQuery = z.object({
   queue: z.string().max(200).optional(),
   state: z.enum(jobStates).optional(),
+  kind: z.enum(jobKinds).optional(),
   page: pageParam.default(1),
   perPage: perPageParam.default(50),
 });
@@ -20,7 +21,7 @@ export function jobsRouter(queue: JobQueue): Router {
     '/',
     handle(async (req, res) => {
       const query = parse(listQuery, req.query, 'query');
-      const { rows, total } = await listJobs(contextOf(req), { queue: query.queue, state: query.state }, { skip: (query.page - 1) * query.perPage, take: query.perPage });
+      const { rows, total } = await listJobs(contextOf(req), { queue: query.queue, state: query.state, kind: query.kind }, { skip: (query.page - 1) * query.perPage, take: query.perPage });
       res.json({ data: rows, meta: { total, page: query.page, perPage: query.perPage } });
     }),
   );

@@ -14,9 +14,18 @@ export interface JobQueue {
 export const jobStates = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
 export type JobState = (typeof jobStates)[number];
 
+/**
+ * Whose jobs: Backhouse's own (its queues: feeds, mappings, refreshes…) or pg-boss's internal housekeeping
+ * (`__pgboss__send-it` and the like, several a minute), which people looking for their work do not need.
+ */
+export const jobKinds = ['product', 'internal', 'all'] as const;
+export type JobKind = (typeof jobKinds)[number];
+const internalQueuePrefix = '__pgboss__';
+
 export interface JobRow {
   id: string;
   queue: string;
+  kind: Exclude<JobKind, 'all'>;
   state: JobState;
   retryCount: number;
   retryLimit: number;
@@ -27,12 +36,14 @@ export interface JobRow {
   completedOn: Date | null;
 }
 
-const jobColumns = `id::text, name AS queue, state::text, retry_count AS "retryCount", retry_limit AS "retryLimit", data, output,
+const jobColumns = `id::text, name AS queue, CASE WHEN starts_with(name, '${internalQueuePrefix}') THEN 'internal' ELSE 'product' END AS kind, state::text, retry_count AS "retryCount", retry_limit AS "retryLimit", data, output,
   created_on AS "createdOn", started_on AS "startedOn", completed_on AS "completedOn"`;
 
 export interface JobFilter {
   queue?: string;
   state?: JobState;
+  /** Backhouse's own jobs unless said otherwise, or unless a queue is named. */
+  kind?: JobKind;
 }
 
 function jobWhere(filter: JobFilter): { sql: string; params: unknown[] } {
@@ -46,10 +57,12 @@ function jobWhere(filter: JobFilter): { sql: string; params: unknown[] } {
     params.push(filter.state);
     clauses.push(`state = $${params.length}::pgboss.job_state`);
   }
+  const kind = filter.kind ?? (filter.queue ? 'all' : 'product');
+  if (kind !== 'all') clauses.push(`${kind === 'internal' ? '' : 'NOT '}starts_with(name, '${internalQueuePrefix}')`);
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-/** Jobs of every queue, newest first: what an admin looks at to find and retry failures. */
+/** Jobs newest first (Backhouse's own unless the filter says otherwise): what an admin looks at to find and retry failures. */
 export async function listJobs(ctx: Context, filter: JobFilter, page: { skip: number; take: number }): Promise<{ rows: JobRow[]; total: number }> {
   assertCan(ctx.user, 'jobs', 'list');
   const { sql, params } = jobWhere(filter);

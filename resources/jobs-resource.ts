@@ -1,13 +1,14 @@
 import type { ActionContext, Filter, ParamsType } from 'adminjs';
 import { BaseProperty, BaseRecord } from 'adminjs';
 import { AppError } from '../core/errors.js';
-import { getJob, jobStates, listJobs, type JobRow, type JobState } from '../core/queue.js';
+import { getJob, jobKinds, jobStates, listJobs, type JobKind, type JobRow, type JobState } from '../core/queue.js';
 import { coreContext, toAdminError, type AdminDeps } from './context.js';
 import { ReadOnlyResource } from './read-only-resource.js';
 
 const properties = [
   new BaseProperty({ path: 'id', type: 'string', isId: true, isSortable: false }),
   new BaseProperty({ path: 'queue', type: 'string', isSortable: false }),
+  new BaseProperty({ path: 'kind', type: 'string', isSortable: false }),
   new BaseProperty({ path: 'state', type: 'string', isSortable: false }),
   new BaseProperty({ path: 'retryCount', type: 'number', isSortable: false }),
   new BaseProperty({ path: 'retryLimit', type: 'number', isSortable: false }),
@@ -24,12 +25,14 @@ export class JobsResource extends ReadOnlyResource {
     super('Job', 'pg-boss', properties);
   }
 
-  private filterOf(filter: Filter): { queue?: string; state?: JobState } {
+  private filterOf(filter: Filter): { queue?: string; state?: JobState; kind?: JobKind } {
     const queue = filter.get('queue')?.value;
     const state = filter.get('state')?.value;
+    const kind = filter.get('kind')?.value;
     return {
       queue: typeof queue === 'string' && queue ? queue : undefined,
       state: typeof state === 'string' && (jobStates as readonly string[]).includes(state) ? (state as JobState) : undefined,
+      kind: typeof kind === 'string' && (jobKinds as readonly string[]).includes(kind) ? (kind as JobKind) : undefined,
     };
   }
 

@@ -15,9 +15,13 @@ export function systemResources(deps: AdminDeps, queue: JobQueue): ResourceWithO
         id: 'Job',
         navigation: navigation.system,
         listProperties: ['queue', 'state', 'retryCount', 'retryLimit', 'createdOn', 'completedOn'],
-        filterProperties: ['queue', 'state'],
+        filterProperties: ['kind', 'queue', 'state'],
         showProperties: ['id', 'queue', 'state', 'retryCount', 'retryLimit', 'createdOn', 'startedOn', 'completedOn', 'data', 'output'],
-        properties: { state: { availableValues: jobStates.map((state) => ({ value: state, label: state })) } },
+        properties: {
+          state: { availableValues: jobStates.map((state) => ({ value: state, label: state })) },
+          // Backhouse's own jobs are listed unless this filter asks for pg-boss's housekeeping too.
+          kind: { availableValues: [{ value: 'product', label: 'Backhouse\'s jobs (the default)' }, { value: 'internal', label: 'pg-boss housekeeping' }, { value: 'all', label: 'All' }] },
+        },
         actions: {
           list: { isAccessible: allowed('jobs', 'list') },
           search: { isAccessible: allowed('jobs', 'list') },

@@ -2,6 +2,7 @@ import React from 'react';
 import { useTranslation, type BasePropertyProps } from 'adminjs';
 import { Box, Text, ValueGroup } from '@adminjs/design-system';
 import { summaryOf } from './feed-status.js';
+import { formatWhen } from '../../dashboards/components/format.js';
 
 /** The summary's timestamps, in the order a feed passes them. */
 const milestones: [key: string, label: string][] = [
@@ -41,7 +42,7 @@ const FeedSummaryDetails: React.FC<BasePropertyProps> = ({ record, property }) =
               {reached.map(([key, label]) => (
                 <tr key={key}>
                   <th style={{ ...cell, fontWeight: 400, color: '#6b6b80' }}>{label}</th>
-                  <td style={cell}>{new Date(summary[key] as string).toLocaleString()}</td>
+                  <td style={cell}>{formatWhen(summary[key] as string, true)}</td>
                 </tr>
               ))}
             </tbody>

@@ -3,6 +3,7 @@ import { ApiClient } from 'adminjs';
 import { pollEvery } from './poll.js';
 import { requestJson } from './request.js';
 import { BusinessSelect } from './BusinessSelect.js';
+import { formatWhen } from './format.js';
 import { ProgressBar } from './ProgressBar.js';
 import { Badge, Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 
@@ -467,7 +468,7 @@ const Mapping: React.FC = () => {
               {versions.length === 0 && <Text variant="sm">None saved yet.</Text>}
               {versions.map((v) => (
                 <Box key={v.id} flex flexDirection="row" style={{ gap: 8, alignItems: 'center' }} py="sm" data-testid="version-row" data-status={v.status}>
-                  <Text>Version {v.version}</Text> <Badge size="sm" variant={statusVariant(v.status)}>{v.status}</Badge> <Text variant="sm">{v.table}, {v.columns.length} columns, saved {new Date(v.created_at).toLocaleString()}</Text>
+                  <Text>Version {v.version}</Text> <Badge size="sm" variant={statusVariant(v.status)}>{v.status}</Badge> <Text variant="sm">{v.table}, {v.columns.length} columns, saved {formatWhen(v.created_at)}</Text>
                   {v.status === 'draft' && page.may.approve && (
                     <Button size="sm" variant="primary" type="button" data-testid="approve-mapping" disabled={busy !== null} onClick={() => run('Approving', async () => {
                       await requestJson('POST', '/api/mapping/approve', { mapping_version_id: v.id });

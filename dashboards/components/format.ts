@@ -11,3 +11,15 @@ export const formatMoney = (value: number): string => inLocale(value, 2, 2);
  */
 export const formatNumber = (value: string | number | boolean | null | undefined, digits = 2, hasDecimals = false): string =>
   typeof value === 'number' ? inLocale(value, Number.isInteger(value) && !hasDecimals ? 0 : digits, digits) : value === null || value === undefined ? '–' : String(value);
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * An instant in the reader's time zone, in the one style AdminJS's own lists and records use ("2026-12-07
+ * 17:05"), with seconds where they tell steps apart ("2026-12-07 17:05:09").
+ */
+export const formatWhen = (iso: string | Date, withSeconds = false): string => {
+  const date = new Date(iso);
+  const minutes = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return withSeconds ? `${minutes}:${pad(date.getSeconds())}` : minutes;
+};

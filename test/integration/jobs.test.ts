@@ -74,6 +74,29 @@ describe('background jobs', () => {
     expect([409, 404]).toContain(again.status);
   });
 
+  it('lists Backhouse\'s own jobs, leaving out pg-boss\'s housekeeping (several a minute) unless asked for it', async () => {
+    await app.db.pool.query(`SELECT pgboss.create_queue('__pgboss__send-it', '{"policy": "standard"}'::json)`);
+    await app.db.pool.query(`INSERT INTO pgboss.job (name, data, state, completed_on) SELECT '__pgboss__send-it', '{}', 'completed', now() FROM generate_series(1, 5)`);
+    const own = (await app.jobs.send('system.probe', { note: 'own' }))!;
+    const api = await apiClient(app.url, t.users.admin.email);
+    const queues = async (query: string) => new Set(((await api.call('GET', `/api/jobs?perPage=500${query}`)).body!.data as { queue: string }[]).map((job) => job.queue));
+    expect(await queues('')).not.toContain('__pgboss__send-it');
+    expect(await queues('')).toContain('system.probe');
+    expect([...(await queues('&kind=internal'))]).toEqual(['__pgboss__send-it']);
+    expect(await queues('&kind=all')).toEqual(new Set([...(await queues('')), '__pgboss__send-it']));
+    // Naming the queue finds its jobs whoever's they are.
+    expect([...(await queues('&queue=__pgboss__send-it'))]).toEqual(['__pgboss__send-it']);
+    const admin = await adminClient(app.url, t.users.admin.email);
+    const screen = await admin.call('GET', '/admin/api/resources/Job/actions/list?perPage=100');
+    const listed = screen.body!.records.map((r: { params: { queue: string; kind: string } }) => r.params);
+    expect(listed.some((job: { queue: string }) => job.queue === '__pgboss__send-it')).toBe(false);
+    expect(listed.find((job: { queue: string }) => job.queue === 'system.probe')).toMatchObject({ kind: 'product' });
+    const internal = await admin.call('GET', '/admin/api/resources/Job/actions/list?filters.kind=internal');
+    expect(internal.body!.meta.total).toBeGreaterThanOrEqual(5);
+    expect(internal.body!.records.every((r: { params: { kind: string } }) => r.params.kind === 'internal')).toBe(true);
+    expect(own).toBeTruthy();
+  });
+
   it('backs off between attempts: each retry waits longer than the one before', async () => {
     const id = (await app.jobs.send('system.probe', { note: 'timed', failAttempts: 3 }))!;
     const seen: number[] = [];
