@@ -18,7 +18,7 @@ const scriptNames = ['global.bundle.js', 'design-system.bundle.js', 'app.bundle.
 type ScriptName = (typeof scriptNames)[number];
 
 /** Built admin scripts, one folder per key (see bundleKey). */
-export const adminAssetsDir = path.join(projectRoot, '.adminjs', 'assets');
+const adminAssetsDir = path.join(projectRoot, '.adminjs', 'assets');
 const bundleScript = path.join(projectRoot, 'admin', 'bundle-components.ts');
 
 const adminjsRequire = createRequire(createRequire(import.meta.url).resolve('adminjs'));
