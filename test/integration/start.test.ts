@@ -55,7 +55,11 @@ async function start(env: Record<string, string>): Promise<Launched> {
     if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${JSON.stringify(lines.slice(-5))}`);
     const ok = await fetch(`${url}/api/healthz`).then((r) => r.status === 200, () => false);
     if (ok) return { child, lines, url };
-    if (Date.now() > deadline) throw new Error(`not healthy in time: ${JSON.stringify(lines.slice(-5))}`);
+    if (Date.now() > deadline) {
+      // Not left running (with its embedded PostgreSQL) after the test gives up on it.
+      child.kill('SIGTERM');
+      throw new Error(`not healthy in time: ${JSON.stringify(lines.slice(-5))}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
