@@ -300,6 +300,7 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
   if (mapping.length === 0) throw new AppError('validation_failed', `The approved mapping of data source “${execution.source_name}” maps no column. Map at least the natural key and approve it again.`);
 
   const source = countingSource(upload);
+  // Its columns were bounded when the data source was created.
   const table = await withHeaders(await openTable(source));
   const client = await ctx.db.pool.connect();
   let clientBroken: Error | undefined;
