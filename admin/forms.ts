@@ -70,7 +70,7 @@ function readForm(req: Request): Promise<Record<string, string>> {
       // Its failure is the form's, heard below; an 'error' event nobody hears ends the process.
       file.on('error', () => undefined);
       file.resume();
-      fileRefused ??= new AppError('unsupported_media_type', `The admin takes no files, and this form sent one in its field “${name}”. Upload feeds on the Data feeds page and data sources on the Mapping page.`);
+      fileRefused ??= new AppError('unsupported_media_type', `The admin takes no files, and this form sent one in its field “${name}”. Upload feeds under Data Feeds › Upload a file, and data sources on the Data sources page.`);
     });
     parser.on('error', (error: Error) => refuse(unreadableForm(error)));
     parser.on('close', () => {
