@@ -168,6 +168,13 @@ describe('a cut-off upload is a 400 and the product keeps serving', () => {
     });
     expect(edited.status).toBe(200);
     expect((await database.db.prisma.product.findUniqueOrThrow({ where: { id: t.productA } })).name).toBe('Croissant au beurre');
+    // And JSON, which AdminJS's own client sends for some actions.
+    const json = await fetch(`${url}/admin/api/resources/Product/records/${t.productA}/edit`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Croissant' }) });
+    expect(json.status).toBe(200);
+    expect((await database.db.prisma.product.findUniqueOrThrow({ where: { id: t.productA } })).name).toBe('Croissant');
+    const cutJson = await post(`/admin/api/resources/Product/records/${t.productA}/edit`, { ...admin, 'content-type': 'application/json' }, '{"name": "Crois');
+    expect(cutJson.status).toBe(400);
+    await expectAlive();
   });
 
   it('a malformed multipart body (no boundary, bad part header) is a 400 too', async () => {
