@@ -16,6 +16,8 @@ import type { FileSource } from './reader.js';
  */
 interface WorkbookParts {
   workbookRels?: { Id: string; Type: string; Target: string }[];
+  /** The workbook's shared texts, which cells of type "s" name by their index. */
+  sharedStrings?: unknown[];
   model?: { sheets?: { name: string; rId: string; state?: string }[] };
   _parseRels(entry: Readable): Promise<void>;
   _parseWorkbook(entry: Readable): Promise<void>;
@@ -87,6 +89,14 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
     const sheetPart = sheetPartOf(parts, workbook.workbookRels ?? [], sheet.rId);
     if (!sheetPart) throw new AppError('validation_failed', `${source.filename} lists the sheet “${sheet.name}” but does not contain it. Open the workbook in Excel, save it again and upload that.`);
 
+    // A cell naming a shared text the workbook does not hold (its table cut short, missing or not XML) was
+    // read as empty: a damaged file lost its texts without a word.
+    workbook.sharedStrings = heldTexts(workbook.sharedStrings ?? [], (index) =>
+      new AppError(
+        'validation_failed',
+        `${source.filename} is damaged: its sheet “${sheet.name}” has a cell whose text should be number ${Number.isNaN(index) ? '(none given)' : index + 1} of the workbook's ${workbook.sharedStrings?.length ?? 0} shared texts, which the workbook does not hold. ${SAVE_AGAIN}`,
+      ),
+    );
     const sheetXml = withRowsUnder(reading.part(sheetPart), MAX_ROW_BYTES, source.filename);
     const [emitted] = workbook._parseWorksheet(sheetXml, sheet.rId);
     const worksheet = emitted!.value;
@@ -170,6 +180,16 @@ function readingOf(source: FileSource) {
       return Object.assign(new AppError('validation_failed', unreadableWorkbook(source.filename, error, where)), { cause: error });
     },
   };
+}
+
+/** The shared texts, refusing (with `missing`) an index they do not hold instead of answering undefined. */
+function heldTexts(texts: unknown[], missing: (index: number) => AppError): unknown[] {
+  return new Proxy(texts, {
+    get(target, property, receiver) {
+      if (typeof property === 'string' && (property === 'NaN' || /^\d+$/.test(property)) && !(Number(property) < target.length)) throw missing(Number(property));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
 }
 
 const SAVE_AGAIN = 'Open it in Excel (or the program that made it), save it again as .xlsx and upload that, or upload it as CSV.';

@@ -148,6 +148,11 @@ describe('a workbook that cannot be read says what is wrong with the file', () =
     await expectRefused('no-addresses.xlsx', await withPart('xl/worksheets/sheet1.xml', (xml) => xml.replace(/<c r="B2"/, '<c')), 422, /sheet “Sales” has cells or rows that cannot be placed/);
   });
 
+  it('cells naming shared texts the workbook does not hold are refused, not read as empty (regression: the header read as "")', async () => {
+    await expectRefused('lost-texts.xlsx', await withPart('xl/sharedStrings.xml', () => ''), 422, /^lost-texts\.xlsx is damaged: its sheet “Sales” has a cell whose text should be number 1 of the workbook's 0 shared texts/);
+    await expectRefused('wrong-text.xlsx', await withPart('xl/worksheets/sheet1.xml', (xml) => xml.replace('<v>0</v>', '<v>99</v>')), 422, /should be number 100 of the workbook's \d+ shared texts, which the workbook does not hold/);
+  });
+
   it('protected with a password', async () => {
     await expectRefused('locked.xlsx', passwordProtected(), 415, /^locked\.xlsx is protected with a password, and Backhouse cannot open it\. Open it in Excel, remove the password/);
   });
