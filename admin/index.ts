@@ -25,6 +25,7 @@ import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import type { AdminAssets } from './bundle.js';
 import { registerComponents } from './components.js';
+import { adminBodies } from './forms.js';
 import { loadDmmf } from './dmmf.js';
 import { translations } from './locale.js';
 
@@ -89,6 +90,8 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       next(error);
     }
   });
+
+  preRouter.use(adminBodies);
 
   // A sign-in starts a new session: one whose id was known before (planted in the browser, or the session of
   // whoever signed in there before) must not become the new user's (session fixation, found by security QA).

@@ -27,19 +27,40 @@ export function streamUpload<T>(
     try {
       parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
     } catch (error) {
-      reject(new AppError('bad_request', `The upload could not be read: ${(error as Error).message}.`));
+      reject(unreadableForm(error as Error));
       return;
     }
+    // The form could not be read to its end: cut off, malformed, or the client went away. Whatever reads the
+    // file fails with the same reason (busboy destroys the file's stream with it), so that its transaction
+    // rolls back; the rest of the request is read and dropped so that the answer reaches the client.
+    let failure: AppError | null = null;
+    parser.on('error', (error: Error) => {
+      failure ??= unreadableForm(error);
+      req.unpipe(parser);
+      req.resume();
+      reject(failure);
+    });
+    // A client that disconnects mid-upload ends the request without an end: the form would wait for it for
+    // ever, holding the COPY's connection and transaction.
+    req.once('close', () => {
+      if (!req.complete) parser.destroy(new Error('the connection was closed before the upload was complete'));
+    });
     parser.on('field', (name, value) => {
       if (handled && options.lateFields?.refused.includes(name)) late.push(name);
       fields[name] = value;
     });
     parser.on('file', (name, file, info) => {
       if (name !== 'file') {
+        // Its failure is the form's, heard above; an 'error' event nobody hears ends the process.
+        file.on('error', () => undefined);
         file.resume();
         return;
       }
       const stream = new PassThrough();
+      // The file fails with the form (busboy destroys it), and its reader hears why from its iteration, which
+      // may begin after the failure (while the upload's row is being created): the event itself is not needed.
+      file.on('error', (error: Error) => stream.destroy(failure ?? unreadableForm(error)));
+      stream.on('error', () => undefined);
       file.pipe(stream);
       handled = onFile({ filename: info.filename || 'upload', stream, fields: { ...fields } });
       let fileRead = false;
@@ -55,8 +76,8 @@ export function streamUpload<T>(
         if (!fileRead) reject(error);
       });
     });
-    parser.on('error', (error: Error) => reject(new AppError('bad_request', `The upload could not be read: ${error.message}.`)));
     parser.on('close', () => {
+      if (failure) return;
       if (!handled) reject(new AppError('validation_failed', 'No file was uploaded: send it in a form field named "file".'));
       else if (late.length > 0 && options.lateFields) {
         // The file was read without them: what it made is undone, and the caller told to send them first.
@@ -67,4 +88,12 @@ export function streamUpload<T>(
     });
     req.pipe(parser);
   });
+}
+
+/** Why a form (multipart or URL-encoded) could not be read, for the one who sent it. */
+export function unreadableForm(error: Error): AppError {
+  if (/unexpected end of form/i.test(error.message)) {
+    return new AppError('bad_request', 'The form ended before it was complete: the connection may have been cut, or the form was not closed with its final boundary. Send it again.');
+  }
+  return new AppError('bad_request', `The form could not be read (${error.message.replace(/\.$/, '')}). Send it again as multipart/form-data.`);
 }

@@ -55,6 +55,7 @@ const configSchema = z.object({
   FEED_PREVIEW_ROWS: z.coerce.number().int().min(1).max(1000).default(50),
   FEED_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(60).default(2 * 3600),
   FEED_MAX_UPLOAD_MB: z.coerce.number().min(1).max(2048).default(200),
+  FEED_MAX_COLUMNS: z.coerce.number().int().min(1).max(16_384).default(1000),
   FEED_FUZZY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.7),
   FEED_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   FEED_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(3600),

@@ -14,6 +14,44 @@ export function copyValue(value: string | number | null | undefined): string {
 }
 
 /**
+ * One COPY … FROM STDIN, written with back-pressure. Its failure (the server's refusal, a lost connection)
+ * is kept and thrown by the next write or the end: pg-copy-streams emits it as an 'error' event, which
+ * nobody hears while the writer waits for its next data (an upload still arriving), and an unheard one ends
+ * the process. After such a failure pg-copy-streams has let go of the connection, so there is nothing to abandon.
+ */
+export class CopyIn {
+  private readonly stream: CopyStreamQuery;
+  private failure: Error | null = null;
+
+  constructor(client: PoolClient, sql: string) {
+    this.stream = client.query(copyFrom(sql));
+    this.stream.on('error', (error: Error) => (this.failure ??= error));
+  }
+
+  async write(chunk: string | Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    // once() rejects on an 'error' event while it waits.
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async end(): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.stream.end();
+    await finished(this.stream);
+  }
+
+  /**
+   * Abandons the COPY (PostgreSQL gets CopyFail and fails it), so the connection can go on: a ROLLBACK sent
+   * while a COPY is still open waits behind it for ever.
+   */
+  async abandon(reason: Error): Promise<void> {
+    if (this.failure) return;
+    this.stream.destroy(reason);
+    await finished(this.stream).catch(() => undefined);
+  }
+}
+
+/**
  * Lines of COPY's text format through one COPY, in ~64 KiB writes that respect back-pressure, so a million
  * rows stream in without piling up in memory. (Each write's text stays under V8's 128 KiB large-object
  * threshold, above which garbage waits for a full collection.)
@@ -21,10 +59,10 @@ export function copyValue(value: string | number | null | undefined): string {
 export class CopyWriter {
   private buffer: string[] = [];
   private size = 0;
-  private readonly stream: CopyStreamQuery;
+  private readonly copy: CopyIn;
 
   constructor(client: PoolClient, sql: string) {
-    this.stream = client.query(copyFrom(sql));
+    this.copy = new CopyIn(client, sql);
   }
 
   /** Adds a line (with its line break); true when the buffer is full and `flush()` is due. */
@@ -39,17 +77,16 @@ export class CopyWriter {
     const chunk = this.buffer.join('');
     this.buffer = [];
     this.size = 0;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+    await this.copy.write(chunk);
   }
 
   async end(): Promise<void> {
     await this.flush();
-    this.stream.end();
-    await finished(this.stream);
+    await this.copy.end();
   }
 
   async abandon(reason: Error): Promise<void> {
-    await abandonCopy(this.stream, reason);
+    await this.copy.abandon(reason);
   }
 }
 
@@ -65,15 +102,6 @@ export async function copyLines<T>(client: PoolClient, sql: string, work: (write
   }
   await writer.end();
   return result;
-}
-
-/**
- * Abandons a COPY (PostgreSQL gets CopyFail and fails it), so the connection can go on: a ROLLBACK sent
- * while a COPY is still open waits behind it for ever.
- */
-export async function abandonCopy(copy: CopyStreamQuery, reason: Error): Promise<void> {
-  copy.destroy(reason);
-  await finished(copy).catch(() => undefined);
 }
 
 /** COPY's binary format: signature, flags, header extension length; and the end-of-data marker. */

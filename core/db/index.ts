@@ -22,6 +22,9 @@ export function connectDb(url: string, poolSize = 10): Db {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its server (a restart, a killed backend) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor one that is checked out (pg-pool hears only idle clients): lost between its queries (a transaction
+  // waiting for an upload's next bytes), it fails its next query, which its holder hears.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
   return { url, prisma, pool };
 }

@@ -56,7 +56,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
   await refuseCommittedUpload(ctx, upload.token, upload.filename);
   const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
   const source = countingSource(upload);
-  const feed = await openFeedTable(dataType, source, settings.previewRows, upload.dateFormat);
+  const feed = await openFeedTable(dataType, source, settings.previewRows, upload.dateFormat, settings);
   try {
     const feedId = (await ctx.db.pool.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('data_feeds', 'id'))::int AS id`)).rows[0]!.id;
     const result = await withAdvisoryLock(ctx.db.pool, feedCommitLock(feedId), async (client) => {

@@ -98,7 +98,7 @@ export async function previewWithDateFormat(ctx: Context, settings: FeedSettings
 export async function previewUpload(ctx: Context, settings: FeedSettings, token: string): Promise<PreviewResult> {
   assertCan(ctx.user, 'feeds', 'new');
   const upload = await findUpload(ctx, token);
-  const feed = await openFeedTable(upload.dataType, upload, settings.previewRows + 1, upload.dateFormat);
+  const feed = await openFeedTable(upload.dataType, upload, settings.previewRows + 1, upload.dateFormat, settings);
   const matcher = await loadMatcher(ctx, upload.businessId, settings.fuzzyThreshold);
   const rows: PreviewRow[] = [];
   let truncated = false;

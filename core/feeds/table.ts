@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { eachRow, openTable, withHeaders, type FileSource, type RowBatch, type Table, type TableRow } from './reader.js';
+import { eachRow, openTable, withHeaders, type FileSource, type ReadLimits, type RowBatch, type Table, type TableRow } from './reader.js';
 import { createRowNormalizer, type ColumnFormats, type NormalizedRow } from './rows.js';
 import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
 import { detectDateFormat, isDayMonthOrderAssumed, type DateFormat } from './dates.js';
@@ -23,8 +23,8 @@ export interface FeedTable {
  * the columns it has and the ones it needs, before any row is read. `dateFormat`, when a person gave one,
  * reads the date column instead of the format detected from the sample.
  */
-export async function openFeedTable(dataType: DataType, source: FileSource, sampleSize: number, dateFormat: DateFormat | null = null): Promise<FeedTable> {
-  const table = await withHeaders(await openTable(source));
+export async function openFeedTable(dataType: DataType, source: FileSource, sampleSize: number, dateFormat: DateFormat | null = null, limits: ReadLimits = {}): Promise<FeedTable> {
+  const table = await withHeaders(await openTable(source, limits));
   const mapping = mapHeaders(dataType, table.headers);
   if (mapping.missing.length > 0) {
     table.close();

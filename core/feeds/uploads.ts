@@ -1,9 +1,7 @@
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { to as copyTo } from 'pg-copy-streams';
 import type { Context } from '../context.js';
-import { abandonCopy, BinaryCopyData, COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../db/copy.js';
+import { BinaryCopyData, COPY_BINARY_HEADER, COPY_BINARY_TRAILER, CopyIn } from '../db/copy.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { FileSource } from './reader.js';
@@ -64,11 +62,9 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
     const token = created.rows[0]!.token;
     // The chunks go in through one binary COPY: the file's bytes are written to the connection as they are,
     // where an INSERT per batch would build (and throw away) a query message around them.
-    const copy = client.query(copyFrom('COPY upload_chunks (token, seq, data) FROM STDIN (FORMAT binary)'));
+    const copy = new CopyIn(client, 'COPY upload_chunks (token, seq, data) FROM STDIN (FORMAT binary)');
     const tokenBytes = Buffer.from(token.replace(/-/g, ''), 'hex');
-    const send = async (bytes: Buffer) => {
-      if (!copy.write(bytes)) await once(copy, 'drain');
-    };
+    const send = (bytes: Buffer) => copy.write(bytes);
     let seq = 0;
     let size = 0;
     let pending: Buffer[] = [];
@@ -97,11 +93,10 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
       }
       await cut(true);
       await send(COPY_BINARY_TRAILER);
-      copy.end();
-      await finished(copy);
+      await copy.end();
     } catch (error) {
       // So that the transaction can roll back.
-      await abandonCopy(copy, error as Error);
+      await copy.abandon(error as Error);
       throw error;
     }
     await client.query('UPDATE upload_files SET byte_size = $2 WHERE token = $1', [token, size]);

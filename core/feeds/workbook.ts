@@ -16,6 +16,8 @@ import type { FileSource } from './reader.js';
  */
 interface WorkbookParts {
   workbookRels?: { Id: string; Type: string; Target: string }[];
+  /** The workbook's shared texts, which cells of type "s" name by their index. */
+  sharedStrings?: unknown[];
   model?: { sheets?: { name: string; rId: string; state?: string }[] };
   _parseRels(entry: Readable): Promise<void>;
   _parseWorkbook(entry: Readable): Promise<void>;
@@ -40,6 +42,8 @@ const WHOLE_PART_MAX_BYTES = 64 * 1024 * 1024;
 const MAX_ROW_BYTES = 1024 * 1024;
 
 export interface FirstSheet {
+  /** The sheet's name, as its tab shows it. */
+  name: string;
   rows: AsyncIterable<ExcelJS.Row>;
   /** Stops reading the sheet. */
   close(): void;
@@ -66,15 +70,17 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
 
     // No input: only parse(), which is not used, reads it.
     const workbook = new excel.stream.xlsx.WorkbookReader(undefined as never, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' }) as unknown as WorkbookParts;
-    await workbook._parseRels(reading.wholePart(relsPart));
-    await workbook._parseWorkbook(reading.wholePart(workbookPart));
+    await reading.within(relsPart, workbook._parseRels(reading.wholePart(relsPart)));
+    await reading.within(workbookPart, workbook._parseWorkbook(reading.wholePart(workbookPart)));
     const sharedStrings = parts.get('xl/sharedStrings.xml');
     if (sharedStrings) {
       // With `sharedStrings: 'cache'` this yields nothing: it fills the workbook's table of strings.
-      for await (const _ of workbook._parseSharedStrings(reading.wholePart(sharedStrings))) continue;
+      await reading.within(sharedStrings, (async () => {
+        for await (const _ of workbook._parseSharedStrings(reading.wholePart(sharedStrings))) continue;
+      })());
     }
     const styles = parts.get('xl/styles.xml');
-    if (styles) await workbook._parseStyles(reading.wholePart(styles));
+    if (styles) await reading.within(styles, workbook._parseStyles(reading.wholePart(styles)));
 
     // Tabs that are charts (chartsheets) or dialogs hold no rows.
     const worksheets = new Set((workbook.workbookRels ?? []).filter((rel) => /\/worksheet$/.test(rel.Type)).map((rel) => rel.Id));
@@ -83,15 +89,24 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
     const sheetPart = sheetPartOf(parts, workbook.workbookRels ?? [], sheet.rId);
     if (!sheetPart) throw new AppError('validation_failed', `${source.filename} lists the sheet “${sheet.name}” but does not contain it. Open the workbook in Excel, save it again and upload that.`);
 
+    // A cell naming a shared text the workbook does not hold (its table cut short, missing or not XML) was
+    // read as empty: a damaged file lost its texts without a word.
+    workbook.sharedStrings = heldTexts(workbook.sharedStrings ?? [], (index) =>
+      new AppError(
+        'validation_failed',
+        `${source.filename} is damaged: its sheet “${sheet.name}” has a cell whose text should be number ${Number.isNaN(index) ? '(none given)' : index + 1} of the workbook's ${workbook.sharedStrings?.length ?? 0} shared texts, which the workbook does not hold. ${SAVE_AGAIN}`,
+      ),
+    );
     const sheetXml = withRowsUnder(reading.part(sheetPart), MAX_ROW_BYTES, source.filename);
     const [emitted] = workbook._parseWorksheet(sheetXml, sheet.rId);
     const worksheet = emitted!.value;
     return {
+      name: sheet.name,
       rows: (async function* () {
         try {
           yield* worksheet;
         } catch (error) {
-          throw reading.explain(error);
+          throw reading.explain(error, { part: sheetPart.path, sheet: sheet.name });
         }
       })(),
       close: () => sheetXml.destroy(),
@@ -145,13 +160,57 @@ function readingOf(source: FileSource) {
       // A failure of either fails the other, and a reader that stops stops both; the error reaches the reader.
       return pipeline(this.part(file), counted, () => undefined);
     },
-    /** The source's own failure as it is; anything else means the file is not a workbook we can read. */
-    explain(error: unknown): Error {
+    /** Reading `file` with `work`: a failure is explained with the part it happened in. */
+    async within<T>(file: File, work: Promise<T>): Promise<T> {
+      try {
+        return await work;
+      } catch (error) {
+        throw this.explain(error, { part: file.path });
+      }
+    },
+    /**
+     * The source's own failure as it is; anything else means the file is not a workbook we can read, said in
+     * words of the file (damaged archive, a part that is not XML, cells that cannot be placed), never in the
+     * libraries' own (which read like "Cannot read properties of undefined"). The library's error is kept as
+     * the cause, for whoever debugs it.
+     */
+    explain(error: unknown, where: { part?: string; sheet?: string } = {}): Error {
       if (sourceFailure) return sourceFailure;
       if (error instanceof AppError) return error;
-      return new AppError('validation_failed', `${source.filename} could not be read as an Excel workbook (${error instanceof Error ? error.message : String(error)}). Save it again as .xlsx or CSV.`);
+      return Object.assign(new AppError('validation_failed', unreadableWorkbook(source.filename, error, where)), { cause: error });
     },
   };
+}
+
+/** The shared texts, refusing (with `missing`) an index they do not hold instead of answering undefined. */
+function heldTexts(texts: unknown[], missing: (index: number) => AppError): unknown[] {
+  return new Proxy(texts, {
+    get(target, property, receiver) {
+      if (typeof property === 'string' && (property === 'NaN' || /^\d+$/.test(property)) && !(Number(property) < target.length)) throw missing(Number(property));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
+const SAVE_AGAIN = 'Open it in Excel (or the program that made it), save it again as .xlsx and upload that, or upload it as CSV.';
+
+/** What is wrong with a workbook that failed to read, from the failure of the library that read it. */
+function unreadableWorkbook(filename: string, error: unknown, where: { part?: string; sheet?: string }): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  // unzipper's "FILE_ENDED" and "invalid signature", zlib's inflate errors: the zip archive itself is broken.
+  if (/^FILE_ENDED$|invalid signature|corrupt|unexpected end of file|incorrect header check|invalid (stored block lengths|distance|code|literal|block type)/i.test(message) || (typeof code === 'string' && code.startsWith('Z_'))) {
+    return `${filename} is damaged or incomplete: an .xlsx workbook is a zip archive, and this one is cut short or corrupt (it may have been cut off while it was downloaded or copied). ${SAVE_AGAIN}`;
+  }
+  // The XML parser's errors start with the line and column.
+  const xml = /^(\d+):(\d+): /.exec(message);
+  if (xml) {
+    return `${filename} is damaged: its part ${where.part ?? 'of the workbook'} is not well-formed XML (at line ${xml[1]}, column ${xml[2]}). ${SAVE_AGAIN}`;
+  }
+  if (where.sheet) {
+    return `${filename}'s sheet “${where.sheet}” has cells or rows that cannot be placed (without their addresses, or at addresses past the sheet's last column), as some programs write them. ${SAVE_AGAIN}`;
+  }
+  return `${filename} could not be read as an Excel workbook: it may be damaged, or written in a way Backhouse cannot read. ${SAVE_AGAIN}`;
 }
 
 /**

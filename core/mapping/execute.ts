@@ -4,14 +4,12 @@
  * table's natural key in one statement, in one transaction with its rejects and the progress, so a worker
  * killed mid-way leaves whole batches behind and its retry converges to the same rows.
  */
-import { finished } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { assertCan } from '../auth/permissions.js';
 import { scopeIncludes } from '../auth/scope.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
-import { copyValue } from '../db/copy.js';
+import { copyValue, CopyIn } from '../db/copy.js';
 import { AppError, notFound } from '../errors.js';
 import { countingSource, openTable, withHeaders } from '../feeds/reader.js';
 import { findDataSourceUpload } from '../feeds/uploads.js';
@@ -300,6 +298,7 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
   if (mapping.length === 0) throw new AppError('validation_failed', `The approved mapping of data source “${execution.source_name}” maps no column. Map at least the natural key and approve it again.`);
 
   const source = countingSource(upload);
+  // Its columns were bounded when the data source was created.
   const table = await withHeaders(await openTable(source));
   const client = await ctx.db.pool.connect();
   let clientBroken: Error | undefined;
@@ -338,9 +337,9 @@ async function loadRows(ctx: Context, execution: ExecutionRow, startedAt: Date):
       await client.query('BEGIN');
       try {
         if (lines.length > 0) {
-          const copy = client.query(copyFrom(`COPY ${BATCH_TABLE} (source_row, ${target.columns.map((column) => id(column.name)).join(', ')}) FROM STDIN`));
-          copy.end(lines.join(''));
-          await finished(copy);
+          const copy = new CopyIn(client, `COPY ${BATCH_TABLE} (source_row, ${target.columns.map((column) => id(column.name)).join(', ')}) FROM STDIN`);
+          await copy.write(lines.join(''));
+          await copy.end();
           await client.query(upsert.text, upsert.params(execution.business_id, execution.data_source_id, startedAt));
         }
         if (rejects.length > 0) {

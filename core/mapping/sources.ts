@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import { AppError, notFound } from '../errors.js';
 import { feedBusinessId } from '../feeds/preview.js';
-import { openTable, withHeaders } from '../feeds/reader.js';
+import { openTable, withHeaders, type ReadLimits } from '../feeds/reader.js';
 import { deleteUpload, findDataSourceUpload, storeUpload } from '../feeds/uploads.js';
 import { detectPii, maskValue, piiKinds } from './pii.js';
 import { sniffValues, type ValueKind } from './sniff.js';
@@ -17,10 +17,12 @@ export interface SourceSettings {
   /** Rows read from the top of a file for samples, kinds and PII flags, and shown by a mapping preview. */
   sampleRows: number;
   maxUploadBytes: number;
+  /** Columns a file may have: a wider one is refused at its header. */
+  maxColumns: number;
 }
 
-export function sourceSettings(config: Pick<Config, 'MAPPING_SAMPLE_ROWS' | 'FEED_MAX_UPLOAD_MB'>): SourceSettings {
-  return { sampleRows: config.MAPPING_SAMPLE_ROWS, maxUploadBytes: Math.round(config.FEED_MAX_UPLOAD_MB * 1024 * 1024) };
+export function sourceSettings(config: Pick<Config, 'MAPPING_SAMPLE_ROWS' | 'FEED_MAX_UPLOAD_MB' | 'FEED_MAX_COLUMNS'>): SourceSettings {
+  return { sampleRows: config.MAPPING_SAMPLE_ROWS, maxUploadBytes: Math.round(config.FEED_MAX_UPLOAD_MB * 1024 * 1024), maxColumns: config.FEED_MAX_COLUMNS };
 }
 
 /** Longer cells are cut in samples: enough to see a format, and a data source row stays small. */
@@ -88,9 +90,9 @@ interface SampledFile {
  * be named by a mapping; the reader skips a header row without any name as blank, so some column is named);
  * two columns with one header are refused, since a mapping could not tell them apart.
  */
-async function sampleFile(ctx: Context, token: string, limit: number): Promise<SampledFile> {
+async function sampleFile(ctx: Context, token: string, limit: number, limits: ReadLimits = {}): Promise<SampledFile> {
   const upload = await findDataSourceUpload(ctx, token);
-  const table = await withHeaders(await openTable(upload));
+  const table = await withHeaders(await openTable(upload, limits));
   try {
     const named = table.headers.map((header, index) => ({ header, index })).filter((column) => column.header !== '');
     const seen = new Set<string>();
@@ -144,6 +146,7 @@ export async function findDataSource(ctx: Context, id: string): Promise<DataSour
 /** The header and first rows of a data source's file, read again from the stored upload. */
 export async function readSourceRows(ctx: Context, source: DataSourceRecord, limit: number): Promise<SampledFile> {
   if (!source.uploadToken) throw new AppError('gone', `The file of data source “${source.name}” is no longer stored. Upload it again as a new data source.`);
+  // Its columns were bounded when the data source was created.
   return sampleFile(ctx, source.uploadToken, limit);
 }
 
@@ -181,7 +184,7 @@ export async function createDataSource(
   const stored = await storeUpload(ctx, { businessId, dataType: 'data_source', filename: input.filename, stream: input.stream }, { maxBytes: settings.maxUploadBytes, ttlSeconds: null });
   let sample: SampledFile;
   try {
-    sample = await sampleFile(ctx, stored.token, settings.sampleRows);
+    sample = await sampleFile(ctx, stored.token, settings.sampleRows, settings);
     if (sample.rows.length === 0) throw new AppError('validation_failed', `${input.filename} has a header row but no data rows. Upload a file with at least one row of data.`);
   } catch (error) {
     // A file we cannot read is not kept: nothing could be mapped from it.

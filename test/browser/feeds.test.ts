@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -149,6 +150,22 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.getByTestId('feed-file').setInputFiles(fixturePath('sales-basic.csv'));
     await page.getByTestId('preview-table').waitFor();
     expect(await page.getByTestId('feed-error').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('a file that cannot be read says what is wrong with it: too many columns, a workbook cut short (regression: the libraries\' own text)', { timeout: 90_000 }, async () => {
+    const pageErrors: string[] = [];
+    const page = await openWorkbench(pageErrors);
+    const header = ['product_name', 'quantity', 'price', 'transaction_date', ...Array.from({ length: 1496 }, (_, i) => `extra_${i}`)];
+    const wide = Buffer.from(`${header.join(',')}\nCroissant,1,2.95,2025-09-01\n`);
+    await page.getByTestId('feed-file').setInputFiles({ name: 'wide.csv', mimeType: 'text/csv', buffer: wide });
+    await expectText(page, 'feed-error', 'wide.csv has 1,500 columns, more than the 1,000 a file may have.');
+    const workbook = fs.readFileSync(fixturePath('sales.xlsx'));
+    await page.getByTestId('feed-file').setInputFiles({ name: 'cut.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: workbook.subarray(0, workbook.length - 300) });
+    await expectText(page, 'feed-error', 'cut.xlsx is damaged or incomplete');
+    await page.screenshot({ path: screenshotPath('feeds-unreadable-workbook'), fullPage: true });
+    expect(await page.getByTestId('feed-error').textContent()).not.toMatch(/FILE_ENDED|undefined/);
     expect(pageErrors).toEqual([]);
     await page.close();
   });

@@ -429,7 +429,7 @@ describe('XLSX workbooks, read through the archive’s directory', () => {
       message: expect.stringMatching(/is a zip archive but not an Excel workbook .* Upload an \.xlsx workbook or a CSV file/),
     });
     const whole = fs.readFileSync(fixturePath('sales.xlsx'));
-    await expect(cellsOf(whole.subarray(0, whole.length - 300))).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/could not be read as an Excel workbook .* Save it again as \.xlsx or CSV/) });
+    await expect(cellsOf(whole.subarray(0, whole.length - 300))).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/is damaged or incomplete: .* save it again as \.xlsx and upload that, or upload it as CSV/) });
   });
 
   it('refuses a workbook whose shared strings unpack to more than 64 MB, by the size its directory gives or by what it really unpacks to', async () => {
