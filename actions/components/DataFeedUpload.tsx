@@ -248,6 +248,7 @@ const DataFeedUpload: React.FC = () => {
           </Box>
           {preview.summary.encoding_warning && <MessageBox mb="lg" variant="info" message={preview.summary.encoding_warning} data-testid="encoding-warning" />}
           <DateFormatField key={preview.upload_token} preview={preview} onPreview={setPreview} onError={setError} />
+          {preview.summary.currency_warning && <MessageBox mb="lg" variant="danger" message={preview.summary.currency_warning} data-testid="currency-warning" />}
           <Box flex flexDirection="row" style={{ gap: 24, alignItems: 'flex-start' }}>
             <Box style={{ flex: '1 1 auto', minWidth: 0, overflowX: 'auto' }}>
               <table style={{ borderCollapse: 'collapse', width: '100%' }} data-testid="preview-table">

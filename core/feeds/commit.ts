@@ -7,6 +7,8 @@ import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { monotonic, type FeedSummary } from '../warehouse/loadFacts.js';
 import { loadMatcher } from './catalog.js';
+import { businessCurrency } from './preview.js';
+import { currencyMismatch } from './values.js';
 import type { FeedSettings } from './settings.js';
 import { commitIsRunning, feedCommitLock } from './locks.js';
 import { countingSource, type FileSource } from './reader.js';
@@ -76,7 +78,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
       const progress = commitProgress(ctx, feedId, source, startedAt);
       try {
         return await inTransaction(client, async (tx) => {
-          const { records, invalidRows, issues, missingProducts } = await stageFeedRows(tx, feed, {
+          const { records, invalidRows, issues, missingProducts, currencyMarks } = await stageFeedRows(tx, feed, {
             dataType,
             feedId,
             businessId: upload.businessId,
@@ -102,14 +104,17 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
           }
           // The last progress written goes before the feed's move to queued, whose timestamp comes after it.
           const queuedAt = monotonic(await progress.settle());
+          const currencyWarning = currencyMismatch(currencyMarks, await businessCurrency(tx, upload.businessId));
           const summary: FeedSummary = {
             stage: 'queued',
             processing_started_at: startedAt,
             queued_at: queuedAt,
             updated_at: queuedAt,
+            currency_marks: currencyMarks,
             issues: [
               ...(invalidRows > 0 ? [{ type: 'warning' as const, code: 'rows_skipped', message: `${invalidRows} invalid row${invalidRows === 1 ? ' was' : 's were'} skipped.`, rows: issues.slice(0, 50) }] : []),
               ...(feed.table.decoding?.warning ? [{ type: 'warning' as const, code: 'mixed_encoding', message: feed.table.decoding.warning }] : []),
+              ...(currencyWarning ? [{ type: 'warning' as const, code: 'currency_mismatch', message: currencyWarning }] : []),
             ],
             error: null,
           };

@@ -1,15 +1,17 @@
 import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { callerBusiness } from '../auth/business.js';
+import type pg from 'pg';
 import { AppError } from '../errors.js';
 import { loadMatcher } from './catalog.js';
 import type { ProductMatch } from './matching.js';
 import type { RowIssue } from './rows.js';
 import type { FeedSettings } from './settings.js';
 import { openFeedTable } from './table.js';
-import type { DataType } from './templates.js';
+import { templates, type DataType } from './templates.js';
 import { deleteUpload, findUpload, setUploadDateFormat, storeUpload } from './uploads.js';
 import { checkDateFormat } from './dates.js';
+import { currencyMarkOf, currencyMismatch } from './values.js';
 
 export interface PreviewRow {
   row_number: number;
@@ -42,6 +44,9 @@ export interface PreviewResult {
     date_format_given: string | null;
     /** Each number column's decimal mark, as found in the file's first rows (or from its other columns, or its delimiter). */
     decimal_marks: Record<string, '.' | ','>;
+    /** The currency marks written beside the shown rows' amounts ("$", "EUR"), and a warning when they cannot be the business's currency. */
+    currency_marks: string[];
+    currency_warning: string | null;
     format: 'csv' | 'xlsx';
     encoding?: string;
     /** Set when part of the file was read in another encoding than its start (a file that mixes encodings). */
@@ -58,6 +63,12 @@ export async function feedBusinessId(ctx: Context, requested: string | undefined
     missing: 'Say which business the data is for: business_id is required for admins.',
   });
   return business.id;
+}
+
+/** The currency the business keeps its figures in (ISO 4217), which a file's currency marks are checked against. */
+export async function businessCurrency(db: Pick<pg.ClientBase, 'query'>, businessId: string): Promise<string> {
+  const result = await db.query<{ currency: string }>('SELECT currency FROM businesses WHERE id = $1', [businessId]);
+  return result.rows[0]!.currency;
 }
 
 /**
@@ -126,6 +137,8 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
     const name = row.normalized.product_name;
     if (row.product_match?.status === 'missing' && name && !candidates.has(name.toLowerCase())) candidates.set(name.toLowerCase(), name);
   }
+  const moneyHeaders = templates[upload.dataType].filter((column) => column.money && feed.mapping.columns.has(column.name)).map((column) => feed.table.headers[feed.mapping.columns.get(column.name)!]!);
+  const currencyMarks = [...new Set(rows.flatMap((row) => moneyHeaders.map((header) => currencyMarkOf(row.original[header] ?? '')).filter((mark): mark is string => mark !== null)))];
   return {
     success: true,
     upload_token: upload.token,
@@ -144,6 +157,8 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       date_formats_assumed: [...feed.formats.assumedDayMonthOrder],
       date_format_given: upload.dateFormat,
       decimal_marks: Object.fromEntries(feed.formats.decimalMarks),
+      currency_marks: currencyMarks,
+      currency_warning: currencyMismatch(currencyMarks, await businessCurrency(ctx.db.pool, upload.businessId)),
       format: feed.table.format,
       encoding: feed.table.encoding,
       ...(feed.table.decoding?.warning ? { encoding_warning: feed.table.decoding.warning } : {}),

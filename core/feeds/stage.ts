@@ -4,6 +4,7 @@ import type { ProductMatcher } from './matching.js';
 import { createCellNormalizers, createRowNormalizer, type RowIssue } from './rows.js';
 import type { FeedTable } from './table.js';
 import { templates, type DataType, type TemplateColumn } from './templates.js';
+import { currencyMarkOf } from './values.js';
 
 /** How each template column reaches its staging table. */
 interface StagedColumn {
@@ -73,6 +74,8 @@ export interface StagedRows {
   issues: RowIssue[];
   /** Products the file names that the catalog lacks (first spelling of each), to create when asked. */
   missingProducts: string[];
+  /** The currency marks written beside the file's amounts ("$", "EUR"), in the order first seen. */
+  currencyMarks: string[];
 }
 
 /**
@@ -98,6 +101,7 @@ export async function stageFeedRows(
   const layout = stagingLayout[input.dataType];
   const normalizers = createCellNormalizers(input.dataType, feed.mapping, feed.formats);
   const missingProducts = new Map<string, string>();
+  const currencyMarks = new Set<string>();
   const columnsByName = new Map(templates[input.dataType].map((column) => [column.name, column]));
   const staged = Object.entries(layout.columns).map(([name, stagedColumn]) => {
     const column = columnsByName.get(name)!;
@@ -106,6 +110,10 @@ export async function stageFeedRows(
     const empty = copyValue(stagedColumn.whenEmpty ?? null);
     const check = (cell: string): CheckedCell => {
       const result = normalize!(cell);
+      if (column.money && result.value !== null) {
+        const mark = currencyMarkOf(cell);
+        if (mark) currencyMarks.add(mark);
+      }
       const value = result.value === null ? null : stagedColumn.finish ? stagedColumn.finish(result.value) : result.value;
       const checked: CheckedCell = { text: value === null ? empty : copyValue(value), bad: result.issues.length > 0 };
       if (name === 'product_name') {
@@ -183,5 +191,5 @@ export async function stageFeedRows(
       input.onRowsRead?.(total);
     }
   });
-  return { records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()] };
+  return { records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()], currencyMarks: [...currencyMarks] };
 }

@@ -18,6 +18,8 @@ export interface FeedSummary {
   transform_started_at?: string;
   transform_finished_at?: string;
   updated_at?: string;
+  /** The currency marks written beside the file's amounts ("$", "EUR"), as the commit found them. */
+  currency_marks?: string[];
   metrics?: { records: number; gross_revenue: number; cogs_amount: number; gross_margin_amount: number; gross_margin_percent: number | null };
   issues?: { type: 'warning' | 'error'; code: string; message: string; [key: string]: unknown }[];
   error?: { code: string; message: string; trace_id: string } | null;

@@ -369,3 +369,31 @@ describe('any period the business has data for (issue 16)', () => {
     expect(widgets['Orders']!.money_measures).toEqual([]);
   });
 });
+
+describe('the currency a file’s amounts are written in (issue 16)', () => {
+  const dollarsFile = () => `product_name,quantity,price,transaction_date,discount\nCroissant,2,"$1,234.50",${day(-3)},$0.50\nTart,1,$12.00,${day(-3)},0\n`;
+
+  it('the preview notes "$" and warns when the business keeps GBP; a business in USD gets no warning', async () => {
+    const inGbp = await uploadPreview(app.url, ops, { name: 'dollars.csv', bytes: Buffer.from(dollarsFile()) });
+    expect(inGbp.status).toBe(200);
+    expect(inGbp.body.rows[0].normalized.price).toBe('1234.50');
+    expect(inGbp.body.summary.currency_marks).toEqual(['$']);
+    expect(inGbp.body.summary.currency_warning).toMatch(/written in "\$", but the business keeps its figures in GBP: nothing is converted/);
+    const inUsd = await uploadPreview(app.url, opsB, { name: 'dollars.csv', bytes: Buffer.from(dollarsFile().replaceAll('Croissant', 'Oil change').replaceAll('Tart', 'Oil change')) });
+    expect(inUsd.body.summary.currency_marks).toEqual(['$']);
+    expect(inUsd.body.summary.currency_warning).toBeNull();
+    const plain = await uploadPreview(app.url, ops, { name: 'plain.csv', bytes: Buffer.from(`product_name,quantity,price,transaction_date\nCroissant,1,3.00,${day(-3)}\n`) });
+    expect(plain.body.summary).toMatchObject({ currency_marks: [], currency_warning: null });
+  });
+
+  it('the committed feed records the marks it saw and keeps the warning with its issues', async () => {
+    const preview = await uploadPreview(app.url, ops, { name: 'dollars.csv', bytes: Buffer.from(dollarsFile()) });
+    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+    expect(committed.status, JSON.stringify(committed.body)).toBe(202);
+    const feed = await waitForFeed(app.url, ops, committed.body!.feed_id as number);
+    expect(feed.status).toBe('transformed');
+    expect(feed.summary.currency_marks).toEqual(['$']);
+    expect(feed.summary.issues).toContainEqual({ type: 'warning', code: 'currency_mismatch', message: expect.stringMatching(/written in "\$".*GBP/) });
+    await deleteRecord(app.system, 'feeds', String(committed.body!.feed_id));
+  });
+});
