@@ -142,4 +142,25 @@ describe.skipIf(!canRun)('Dashboards in a real browser', () => {
     expect(pageErrors).toEqual([]);
     await page.close();
   });
+
+  it('the Metrics page opens a shared link with all time, and a four-year custom range, with every sale', { timeout: 120_000 }, async () => {
+    const page = await session.browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await signIn(page, session.t.users.opsA.email);
+    await page.goto(`${session.app.url}/admin/pages/metrics?range=all_time&group_by=month&compare=previous_period`);
+    await page.getByTestId('metrics-page').waitFor({ timeout: 60_000 });
+    await expect.poll(() => kpi(page, 'Revenue').textContent(), { timeout: 30_000 }).toBe(allTimeRevenue);
+    expect(await page.getByTestId('range').inputValue()).toBe('all_time');
+    expect(await page.getByTestId('group-by').inputValue()).toBe('month');
+    await page.locator('[data-testid="widget-line"] path.recharts-curve').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: screenshotPath('metrics-all-time'), fullPage: true });
+    await page.getByTestId('range').selectOption('custom');
+    await page.getByTestId('from').fill(daysFrom(today, -1460));
+    await page.getByTestId('to').fill(today);
+    await expect.poll(() => kpi(page, 'Revenue').textContent(), { timeout: 30_000 }).toBe(allTimeRevenue);
+    await expect.poll(() => page.url()).toContain(`from=${daysFrom(today, -1460)}`);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
 });
