@@ -243,6 +243,7 @@ const Widget: React.FC<{ dashboardId: string; spec: WidgetSpec; query: string; o
         <Box style={{ height: spec.type === 'kpi' || spec.type === 'table' ? undefined : 290 }}>
           <WidgetChart type={spec.type} fields={spec.fields} rows={data.rows} decimals={data.decimal_measures} money={money} currentPeriod={data.current_period} onRowClick={drill} />
           {note !== undefined && <Text variant="sm" data-testid="kpi-change">{note}</Text>}
+          {spec.fields.compare && !data.previous && data.filtered_by.date && <Text variant="sm" data-testid="kpi-change">All time: nothing before it to compare with.</Text>}
           {data.current_period && (
             <Text variant="sm" data-testid="in-progress">
               {data.current_period}: this period is still in progress ({spec.type === 'line' ? 'dashed' : 'lighter'}), not a fall.
@@ -319,7 +320,8 @@ export const DashboardPage: React.FC<{ pageName: string; testId: string; title: 
       setPage(data);
       if (dashboard) {
         setDashboardId(dashboard.id);
-        setFilters({ ...defaultFilters(dashboard.filters), ...(dashboard.id === asked.dashboardId ? asked.filters : {}) });
+        // Filters named without a dashboard (a Metrics link) are the first dashboard's; those of another dashboard are not.
+        setFilters({ ...defaultFilters(dashboard.filters), ...(asked.dashboardId === null || dashboard.id === asked.dashboardId ? asked.filters : {}) });
       }
       const business = data.businesses?.find((b) => b.id === asked.businessId) ?? data.businesses?.[0];
       if (business) setBusinessId(business.id);

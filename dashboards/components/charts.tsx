@@ -74,7 +74,7 @@ export const LineChartView: React.FC<{ rows: ChartRow[]; x: string; series: Seri
     <ResponsiveContainer width="100%" height="90%">
       <LineChart data={split ?? rows} margin={{ top: 5, right: 30, bottom: 5, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey={x} />
+        <XAxis dataKey={x} minTickGap={24} />
         <YAxis />
         <Tooltip formatter={tooltipFormatter(money)} content={tooltip} />
         <Legend />
@@ -147,6 +147,8 @@ export interface WidgetFields {
   drill?: string;
   /** The date column the dashboard's range keeps to (and, when it is `x`, its grouping buckets). */
   date?: string;
+  /** A KPI compared with another period (the dashboard's choice of which). */
+  compare?: string;
 }
 
 const label = (column: string) => column.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
