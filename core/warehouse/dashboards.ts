@@ -434,7 +434,7 @@ export interface WidgetData {
   truncated: boolean;
   /** A KPI's figures for the period it is compared with (fields.compare), else null (also for "all time", which has nothing before it). */
   previous: { range: DateRange; comparison: Comparison; rows: WidgetRow[] } | null;
-  /** On a date axis grouped under a range that runs to today: the period (its x value) still in progress. */
+  /** On a date axis of periods (grouped under a range that runs to today, or a view's months or days): the period (its x value) still in progress. */
   current_period: string | null;
   /** Which of the dashboard's filters in force this widget keeps to (the others do not apply to it). */
   filtered_by: { date: boolean; product: boolean };
@@ -515,11 +515,14 @@ function planWidget(checked: CheckedSpec, filters: AppliedFilters, today: string
     return ratio ? !ratio.percent && money.has(ratio.numerator) && !money.has(ratio.denominator) : money.has(measure);
   };
   const bucketed = filters.range && filters.group_by && plan.date !== null && plan.date === plan.dimensions[0] && (type === 'line' || type === 'bar');
+  // A chart over a column of periods (a view's months) that no range keeps away from today: today's period is in progress.
+  const viewPeriod = type === 'line' || type === 'bar' ? registry.get(widget.view)?.periods?.[plan.dimensions[0] ?? ''] : undefined;
+  const currentPeriod = bucketed ? (filters.in_progress ? periodStart(today, filters.group_by!) : null) : viewPeriod && (!filters.range || filters.in_progress) ? periodStart(today, viewPeriod) : null;
   return {
     ...checked,
     decimalMeasures: plan.measures.filter((measure) => measure in plan.ratios || decimalColumns.has(measure)),
     moneyMeasures: plan.measures.filter(isMoney),
-    currentPeriod: bucketed && filters.in_progress ? periodStart(today, filters.group_by!) : null,
+    currentPeriod,
     queries: {
       current: widgetQuery(type, widget.view, plan, columns, filters),
       previous: before ? widgetQuery(type, widget.view, plan, columns, { ...filters, range: before }) : null,

@@ -3,6 +3,7 @@ import { principalOf } from '../../core/auth/signIn.js';
 import { contextFor, type Context } from '../../core/context.js';
 import { createLogger } from '../../core/log.js';
 import { createRecord, deleteRecord, updateRecord } from '../../core/records/service.js';
+import { todayIn } from '../../core/warehouse/ranges.js';
 import { refreshViews } from '../../core/warehouse/views.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 
@@ -292,5 +293,14 @@ describe('personal data on dashboards (issue 16)', () => {
     expect(((await widgetsOf(clients.managerA))['Top customers'] as Top).rows).toEqual(top.rows);
     // Widgets without personal data say nothing about it.
     expect(((await widgetsOf(clients.managerA))['Monthly revenue'] as Top).personal_data).toBeNull();
+  });
+});
+
+describe('periods in progress (issue 16)', () => {
+  it('a chart over a view’s months marks this month as still in progress, and a KPI none', async () => {
+    const widgets = (await widgetsOf(clients.opsA)) as Record<string, Widget & { current_period: string | null }>;
+    expect(widgets['Monthly revenue']!.current_period).toBe(`${todayIn('Europe/London').slice(0, 7)}-01`);
+    expect(widgets['New vs returning customers']!.current_period).toBe(`${todayIn('Europe/London').slice(0, 7)}-01`);
+    expect(widgets['Revenue, all time']!.current_period).toBeNull();
   });
 });
