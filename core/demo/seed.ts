@@ -124,7 +124,7 @@ function dayBefore(today: string, daysAgo: number): Date {
 
 /**
  * The demo bakery's wholesale side as exports from its order system would have it: customers, a year of
- * orders (half of them the demo manager's, by email in a "Sales rep" column) and their invoices.
+ * orders from the first day of the month a year ago (half of them the demo manager's, by email in a "Sales rep" column) and their invoices.
  * Deterministic: the same rows every time.
  */
 export function demoCanonicalFiles(today: string): { table: string; filename: string; csv: string }[] {
@@ -133,7 +133,11 @@ export function demoCanonicalFiles(today: string): { table: string; filename: st
   const orders = ['Order ID,Customer ID,Order Date,Status,Total,Currency,Sales Rep'];
   const invoices = ['Invoice Number,Customer ID,Invoice Date,Due Date,Amount,Paid'];
   let number = 5000;
-  for (let daysAgo = 365; daysAgo >= 1; daysAgo--) {
+  // From the first day of the month a year ago, so that every month but this one is whole.
+  const first = new Date(`${today.slice(0, 4)}-${today.slice(5, 7)}-01T00:00:00Z`);
+  first.setUTCFullYear(first.getUTCFullYear() - 1);
+  const span = Math.round((Date.parse(`${today}T00:00:00Z`) - first.getTime()) / 86_400_000);
+  for (let daysAgo = span; daysAgo >= 1; daysAgo--) {
     const date = dayBefore(today, daysAgo);
     if (date.getUTCDay() === 0) continue;
     const day = date.toISOString().slice(0, 10);
@@ -141,7 +145,7 @@ export function demoCanonicalFiles(today: string): { table: string; filename: st
     const count = 2 + ((daysAgo * 7) % 3 === 0 ? 1 : 0);
     for (let k = 0; k < count; k++) {
       number++;
-      const customer = (daysAgo * 5 + k * 3) % Math.min(demoCustomerNames.length, 4 + Math.floor((365 - daysAgo) / 40));
+      const customer = (daysAgo * 5 + k * 3) % Math.min(demoCustomerNames.length, 4 + Math.floor((span - daysAgo) / 40));
       const total = (40 + ((daysAgo * 13 + k * 29) % 160) + ((daysAgo + k) % 4) * 0.25).toFixed(2);
       const status = number % 29 === 0 ? 'cancelled' : daysAgo < 3 ? 'pending' : 'paid';
       const rep = number % 2 === 0 ? DEMO_MANAGER_EMAIL : '';
