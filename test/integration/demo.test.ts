@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPrincipal } from '../../core/auth/signIn.js';
+import { principalOf } from '../../core/auth/signIn.js';
 import { contextFor } from '../../core/context.js';
 import { DEMO_BUSINESS_ID, seedDemoBusiness, seedDemoCanonical, seedDemoSales } from '../../core/demo/seed.js';
 import { feedSettings } from '../../core/feeds/settings.js';
@@ -55,7 +55,7 @@ describe('the demo data', () => {
     expect(await emptyWidgets(app.system, DEMO_BUSINESS_ID)).toEqual([]);
     for (const email of ['ops@demo.backhouse.local', 'manager@demo.backhouse.local']) {
       const user = await app.db.prisma.user.findUniqueOrThrow({ where: { email } });
-      const ctx = contextFor((await loadPrincipal(app.db, user.id))!, app.db, createLogger('silent'));
+      const ctx = contextFor(principalOf(user), app.db, createLogger('silent'));
       expect(await emptyWidgets(ctx), email).toEqual([]);
     }
     // Customers are named (for roles that may see them).
