@@ -305,19 +305,40 @@ async function installJobQueueSchema(url: string): Promise<void> {
   await boss.stop({ graceful: false, wait: true });
 }
 
-/** Refreshes the views that were populated in the backup; one built on another waits for that one. */
+/**
+ * Refreshes the views that were populated in the backup, each after the materialized views it reads (also
+ * through plain views): refreshed first, one that reads another would be refreshed over its empty rows.
+ */
 async function refreshMaterializedViews(client: pg.Client, views: string[]): Promise<void> {
-  let waiting = [...views];
-  while (waiting.length > 0) {
-    const failed: string[] = [];
-    let lastError: unknown;
-    for (const view of waiting) {
-      await client.query(`REFRESH MATERIALIZED VIEW ${view}`).catch((error: unknown) => {
-        failed.push(view);
-        lastError = error;
-      });
-    }
-    if (failed.length === waiting.length) throw lastError;
-    waiting = failed;
+  // By oid: names as the backup wrote them may be qualified where the catalog's are not.
+  const oids = await client.query<{ name: string; oid: string }>('SELECT name, to_regclass(name)::oid::text AS oid FROM unnest($1::text[]) AS name', [views]);
+  const nameOf = new Map(oids.rows.map((row) => [row.oid, row.name]));
+  const reads = await client.query<{ view: string; reads: string }>(
+    `WITH RECURSIVE edge AS (
+       SELECT DISTINCT r.ev_class AS view, d.refobjid AS reads
+       FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+       WHERE d.refobjid <> r.ev_class
+     ), reach AS (
+       SELECT view, reads FROM edge
+       UNION
+       SELECT reach.view, edge.reads FROM reach JOIN edge ON edge.view = reach.reads
+         JOIN pg_class through ON through.oid = reach.reads AND through.relkind = 'v'
+     )
+     SELECT DISTINCT reach.view::text AS view, reach.reads::text AS reads
+     FROM reach JOIN pg_class v ON v.oid = reach.view AND v.relkind = 'm' JOIN pg_class m ON m.oid = reach.reads AND m.relkind = 'm'`,
+  );
+  const before = new Map(views.map((view) => [view, [] as string[]]));
+  for (const edge of reads.rows) {
+    const view = nameOf.get(edge.view);
+    const first = nameOf.get(edge.reads);
+    if (view !== undefined && first !== undefined) before.get(view)!.push(first);
   }
+  const done = new Set<string>();
+  const refresh = async (view: string, path: string[]): Promise<void> => {
+    if (done.has(view) || path.includes(view)) return;
+    for (const first of before.get(view) ?? []) await refresh(first, [...path, view]);
+    await client.query(`REFRESH MATERIALIZED VIEW ${view}`);
+    done.add(view);
+  };
+  for (const view of views) await refresh(view, []);
 }
