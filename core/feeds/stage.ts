@@ -95,7 +95,7 @@ export interface RowChecker {
   check(cells: string[], texts: string[]): CheckedRow;
   /** The row's problems in full, worded as the preview words them (for the rows that are bad). */
   reasons(rowNumber: number, cells: string[]): RowIssue[];
-  /** Products the file names that the catalog lacks (first spelling of each). */
+  /** Products that rows checked valid name and the catalog lacks (first spelling of each). */
   missingProducts(): string[];
 }
 
@@ -128,7 +128,6 @@ export function createRowChecker(feed: FeedTable, input: { dataType: DataType; m
           else {
             checked.missing = result.value;
             if (input.missingProductIsBad) checked.bad = true;
-            else if (!missingProducts.has(result.value.toLowerCase())) missingProducts.set(result.value.toLowerCase(), result.value);
           }
         }
       }
@@ -176,6 +175,8 @@ export function createRowChecker(feed: FeedTable, input: { dataType: DataType; m
           missingProduct = checked.missing ?? null;
         }
       }
+      // Only products of rows that load are created: a product named only by a skipped row is not.
+      if (!bad && missingProduct !== null && !missingProducts.has(missingProduct.toLowerCase())) missingProducts.set(missingProduct.toLowerCase(), missingProduct);
       return { bad, productId, missingProduct };
     },
     reasons(rowNumber, cells) {

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
+import { writeAudits } from '../auth/audit.js';
 import type { Context } from '../context.js';
 import { inTransaction, tryTransactionLock, withAdvisoryLock, withTransaction, type SqlQuery } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
 import { stagingTable } from '../feeds/stage.js';
+import type { RecordedDuplicates } from '../feeds/duplicates.js';
 
 export type FeedStage = 'processing' | 'queued' | 'transforming' | 'transformed' | 'failed';
 
@@ -21,6 +23,8 @@ export interface FeedSummary {
   metrics?: { records: number; gross_revenue: number; cogs_amount: number; gross_margin_amount: number; gross_margin_percent: number | null };
   issues?: { type: 'warning' | 'error'; code: string; message: string; [key: string]: unknown }[];
   error?: { code: string; message: string; trace_id: string } | null;
+  /** What the commit found already loaded and the choice made (core/feeds/commit.ts `RecordedDuplicates`). */
+  duplicates?: RecordedDuplicates;
 }
 
 /** A timestamp strictly after the previous one, so `updated_at` never goes backwards (clock skew between workers). */
@@ -48,7 +52,10 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
   const owner = await ctx.db.pool.query<{ business_id: string }>('SELECT business_id FROM data_feeds WHERE id = $1', [feedId]);
   if (!owner.rows[0]) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
   const loaded = await withAdvisoryLock(ctx.db.pool, businessLoadLock(owner.rows[0].business_id), async (client) => {
-    const feed = await client.query<LoadedFeed & { status: string }>('SELECT id, business_id, data_type, status, record_count FROM data_feeds WHERE id = $1', [feedId]);
+    const feed = await client.query<LoadedFeed & { status: string; replaces: number[] | null }>(
+      `SELECT id, business_id, data_type, status, record_count, summary->'duplicates'->'replaces' AS replaces FROM data_feeds WHERE id = $1`,
+      [feedId],
+    );
     const row = feed.rows[0];
     if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
     if (row.status === 'transformed') {
@@ -65,6 +72,7 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
       if (!hasStagedRows) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
       if (row.record_count >= ANALYZE_STAGED_MIN_ROWS) await analyzeStaged(client, row.data_type);
       const finish = async (tx: PoolClient, summary: Partial<FeedSummary>) => {
+        await removeReplacedFeeds(ctx, tx, row, row.replaces ?? []);
         const transformed = await updateFeed(tx, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
         if (row.data_type === 'sales') await markSourceChanged((sql, params) => tx.query(sql, params), 'fact_sales');
         return transformed;
@@ -102,6 +110,27 @@ export async function failAbandonedLoad(ctx: Context, feedId: number, traceId: s
     await updateFeed(tx, feedId, 'failed', { stage: 'failed', error: { code: 'load_interrupted', message, trace_id: traceId } });
   });
   ctx.log.warn({ feedId }, 'the load of a feed was given up after its worker died on every attempt: the feed is marked failed');
+}
+
+/**
+ * Removes the earlier feeds a feed replaces (chosen at its commit: the same file, or its rows, loaded before),
+ * in the transaction that makes the feed's own rows visible: readers see the earlier feeds or this one, never
+ * both and never neither. A feed already gone is passed over. Each removal is audited.
+ */
+async function removeReplacedFeeds(ctx: Context, tx: PoolClient, feed: LoadedFeed, replaces: number[]): Promise<void> {
+  const query: SqlQuery = (sql, params) => tx.query(sql, params).then((result) => result.rows);
+  for (const replacedId of replaces) {
+    const replaced = await tx.query<{ filename: string; status: string; record_count: number }>(
+      'SELECT filename, status::text AS status, record_count FROM data_feeds WHERE id = $1 AND business_id = $2 FOR UPDATE',
+      [replacedId, feed.business_id],
+    );
+    const before = replaced.rows[0];
+    if (!before) continue;
+    // The business's load lock is this load's own (held by this connection), so this takes it at once.
+    await removeFeedData(query, feed.business_id, replacedId);
+    await tx.query('DELETE FROM data_feeds WHERE id = $1', [replacedId]);
+    await writeAudits(ctx, [{ resource: 'feeds', recordId: String(replacedId), action: 'delete', businessId: feed.business_id, before, after: { replaced_by: feed.id } }], tx);
+  }
 }
 
 /** What a failed load tells the feed's readers: the load's own errors as they are, the database's in words a person can act on. */
