@@ -102,7 +102,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
             });
           }
           if (staged.records === 0) throw new AppError('validation_failed', `${upload.filename} has no rows that can be loaded.`, { invalid_rows: invalidRows, errors: issues });
-          const createdProducts = await createProducts(ctx, tx, upload.businessId, missingProducts);
+          const createdProducts = await createProducts(ctx, tx, { businessId: upload.businessId, feedId, dataType }, missingProducts);
           if (Object.keys(createdProducts).length > 0) {
             await tx.query(
               `UPDATE ${stagingTable(dataType)} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,

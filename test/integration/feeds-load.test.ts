@@ -58,22 +58,25 @@ describe('commit and load', () => {
     const feedId = res.body!.feed_id as number;
     const done = await waitForFeed(app.url, ops, feedId);
     expect(done.status).toBe('transformed');
-    // Croissant costs 0.90 (seeded); Cold Brew was created with no cost, so COGS is 0 for it, with a warning.
+    // Croissant costs 0.90 (seeded); Cold Brew was created with no cost: its line has no COGS or margin (not a
+    // COGS of 0), the margin covers the lines with a cost, and the feed says so.
     const lines = [
       { qty: 10, price: '2.95', cost: '0.90', discount: '0' },
       { qty: 2, price: '2.95', cost: '0.90', discount: '0.50' },
       { qty: 1, price: '2.95', cost: '0.90', discount: '0' },
-      { qty: 3, price: '4.50', cost: '0', discount: '0' },
+      { qty: 3, price: '4.50', cost: null, discount: '0' },
     ];
     const revenue = lines.reduce((sum, l) => sum + l.qty * cents(l.price), 0);
-    const cogs = lines.reduce((sum, l) => sum + l.qty * cents(l.cost), 0);
-    const margin = revenue - cogs - lines.reduce((sum, l) => sum + cents(l.discount), 0);
+    const withCost = lines.filter((l) => l.cost !== null);
+    const revenueWithCost = withCost.reduce((sum, l) => sum + l.qty * cents(l.price), 0);
+    const cogs = withCost.reduce((sum, l) => sum + l.qty * cents(l.cost!), 0);
+    const margin = revenueWithCost - cogs - withCost.reduce((sum, l) => sum + cents(l.discount), 0);
     const totals = await factTotals(feedId);
     expect(totals).toEqual({ records: 4, revenue: (revenue / 100).toFixed(2), cogs: (cogs / 100).toFixed(2), margin: (margin / 100).toFixed(2) });
     expect(done.summary).toMatchObject({
       stage: 'transformed',
-      metrics: { records: 4, gross_revenue: revenue / 100, cogs_amount: cogs / 100, gross_margin_amount: margin / 100, gross_margin_percent: Math.round((10000 * margin) / revenue) / 100 },
-      issues: [{ type: 'warning', code: 'missing_product_cost', message: '1 product had no cost price; COGS assumed 0.' }],
+      metrics: { records: 4, gross_revenue: revenue / 100, cogs_amount: cogs / 100, gross_margin_amount: margin / 100, gross_margin_percent: Math.round((10000 * margin) / revenueWithCost) / 100, products_without_cost: 1 },
+      issues: [{ type: 'warning', code: 'missing_product_cost', message: expect.stringMatching(/^Margin incomplete: 1 product without cost\. COGS and margin cover only the sales of products with a cost/) }],
       error: null,
     });
     for (const key of ['queued_at', 'transform_started_at', 'transform_finished_at', 'updated_at']) expect(done.summary[key]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

@@ -31,3 +31,11 @@ CREATE TABLE upload_new_products (
 -- silently taken as 0.
 ALTER TABLE products ALTER COLUMN cost_price_cents DROP NOT NULL;
 ALTER TABLE products ALTER COLUMN cost_price_cents DROP DEFAULT;
+
+-- A sale of a product whose cost is unknown has no cost of goods and no margin (null), rather than a COGS of
+-- 0 that made its whole revenue margin: sums of COGS and margin cover the lines with a known cost, and a
+-- margin percent is taken over those lines' revenue. The readers say how many products lack a cost.
+ALTER TABLE fact_sales ALTER COLUMN unit_cost DROP NOT NULL;
+ALTER TABLE fact_sales ALTER COLUMN unit_cost DROP DEFAULT;
+ALTER TABLE fact_sales ALTER COLUMN cogs_amount DROP NOT NULL;
+ALTER TABLE fact_sales ALTER COLUMN gross_margin_amount DROP NOT NULL;
