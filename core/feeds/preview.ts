@@ -6,7 +6,7 @@ import { copyLines } from '../db/copy.js';
 import { loadMatcher } from './catalog.js';
 import { checkDateFormat } from './dates.js';
 import { inTransaction, type SqlQuery } from '../db/index.js';
-import { feedsOfSameFile, rowsAlreadyLoaded, type Duplicates } from './duplicates.js';
+import { describeDuplicates, feedsOfSameFile, hasDuplicates, rowsAlreadyLoaded, type Duplicates } from './duplicates.js';
 import type { ProductMatcher, ProductMatch } from './matching.js';
 import { countingSource } from './reader.js';
 import { createRowNormalizer, type NormalizedRow, type RowIssue } from './rows.js';
@@ -65,6 +65,8 @@ export interface PreviewResult {
     truncated: boolean;
     /** What of this file was loaded before: the same file, or rows of it. */
     duplicates: Duplicates;
+    /** The same in words (which feeds, when), or null when nothing of it was loaded before. */
+    duplicates_message: string | null;
     date_formats: Record<string, string | null>;
     /** Date columns whose day/month order is assumed (day first), since no day above 12 is among the first rows. */
     date_formats_assumed: string[];
@@ -255,6 +257,7 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       rows_shown: rows.length,
       truncated: total > rows.length,
       duplicates,
+      duplicates_message: hasDuplicates(duplicates) ? describeDuplicates(upload.filename, duplicates) : null,
       date_formats: Object.fromEntries(feed.formats.dates),
       date_formats_assumed: [...feed.formats.assumedDayMonthOrder],
       date_format_given: upload.dateFormat,
