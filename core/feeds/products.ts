@@ -24,14 +24,14 @@ export async function createProducts(ctx: Context, client: PoolClient, input: { 
   // One pass over the staged rows of the new products (those without a product id yet).
   const prices =
     input.dataType === 'sales'
-      ? `SELECT DISTINCT ON (lower(product_name)) lower(product_name) AS name_key, round(unit_price * 100)::int AS cents
+      ? `SELECT DISTINCT ON (lower(product_name)) lower(product_name) AS name_key, least(round(unit_price * 100), $4)::int AS cents
          FROM (SELECT product_name, unit_price, count(*) AS n FROM staging_sales_items WHERE data_feed_id = $3 AND product_id IS NULL GROUP BY product_name, unit_price) counted
          ORDER BY lower(product_name), n DESC, unit_price`
-      : 'SELECT NULL::text AS name_key, NULL::int AS cents WHERE $3::int IS NULL';
+      : 'SELECT NULL::text AS name_key, NULL::int AS cents WHERE $3::int IS NULL AND $4::int IS NULL';
   const result = await client.query<{ id: string; name: string; selling_price_cents: number }>(
     `WITH prices AS (${prices})
      INSERT INTO products (business_id, name, selling_price_cents, cost_price_cents)
-     SELECT $1, n, least(coalesce(pr.cents, 0), $4), NULL FROM unnest($2::text[]) AS n LEFT JOIN prices pr ON pr.name_key = lower(n)
+     SELECT $1, n, coalesce(pr.cents, 0), NULL FROM unnest($2::text[]) AS n LEFT JOIN prices pr ON pr.name_key = lower(n)
      WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.business_id = $1 AND lower(p.name) = lower(n))
      ON CONFLICT (business_id, name) DO NOTHING RETURNING id, name, selling_price_cents`,
     [input.businessId, names, input.feedId, MAX_PRICE_CENTS],
