@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { kpiSummary, topProducts, trend } from '../core/warehouse/metrics.js';
-import { groupings, rangeNames } from '../core/warehouse/ranges.js';
+import { comparisons, groupings, rangeNames } from '../core/warehouse/ranges.js';
 import { contextOf, handle, parse } from './http.js';
 
 const query = z.object({
@@ -9,6 +9,7 @@ const query = z.object({
   from: z.string().optional(),
   to: z.string().optional(),
   group_by: z.enum(groupings).default('day'),
+  compare: z.enum(comparisons).default('previous_period'),
   product_id: z.string().uuid().optional(),
   business_id: z.string().uuid().optional(),
   limit: z.coerce.number().int().min(1).max(100).default(10),
@@ -16,7 +17,7 @@ const query = z.object({
 
 function metricsQuery(input: unknown) {
   const q = parse(query, input, 'query');
-  return { range: q.range, from: q.from, to: q.to, groupBy: q.group_by, productId: q.product_id, businessId: q.business_id, limit: q.limit };
+  return { range: q.range, from: q.from, to: q.to, groupBy: q.group_by, compare: q.compare, productId: q.product_id, businessId: q.business_id, limit: q.limit };
 }
 
 /** KPI JSON for the Metrics page: GET /dashboard/metrics/kpi, /top-products, /trend. */

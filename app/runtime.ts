@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
-import { ensureFirstAdmin, seedDemoBusiness, seedDemoSales, type CreatedLogin } from '../core/demo/seed.js';
+import { ensureFirstAdmin, seedDemoBusiness, seedDemoCanonical, seedDemoSales, type CreatedLogin } from '../core/demo/seed.js';
 import { feedSettings } from '../core/feeds/settings.js';
+import { sourceSettings } from '../core/mapping/sources.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadSecrets } from '../core/secrets.js';
 import { startJobs, type JobRuntime } from '../jobs/runtime.js';
@@ -75,6 +76,8 @@ async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRu
     created.push(...(await seedDemoBusiness(ctx)));
     const feedId = await seedDemoSales(ctx, jobs, feedSettings(config));
     if (feedId) log.info({ feedId }, 'demo sales of the last 90 days queued for loading');
+    const executions = await seedDemoCanonical(ctx, jobs, sourceSettings(config));
+    if (executions) log.info({ executions }, 'demo customers, orders and invoices queued for loading through their approved mappings');
   }
   for (const login of created) {
     log.warn(

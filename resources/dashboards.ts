@@ -26,7 +26,7 @@ export function dashboardResources(deps: ResourceFactoryDeps): ResourceWithOptio
           slug: { description: 'How a page finds the dashboard: "sales" is the Metrics page. Optional.' },
           filters: {
             type: 'textarea',
-            description: 'JSON: the filters the page offers and their defaults, e.g. {"range": "last_30_days", "group_by": "day", "product": true}. Widgets keep to them when their fields name "date" / "product".',
+            description: 'JSON: the filters the page offers and their defaults, e.g. {"range": "last_30_days", "group_by": "day", "product": true, "compare": "previous_period"} (ranges: last_7_days, last_30_days, this_quarter, year_to_date, last_12_months, all_time, custom; compare: previous_period or previous_year). Widgets keep to them when their fields name "date" / "product".',
           },
         },
         actions: recordActions(deps, 'dashboards'),
@@ -50,7 +50,7 @@ export function dashboardResources(deps: ResourceFactoryDeps): ResourceWithOptio
           fields: {
             type: 'textarea',
             description:
-              'JSON. kpi: {"value", "series"?, "compare"?: "previous_period"}; line/bar: {"x", "y": [...], "series"?}; donut: {"x", "value"}; table: {"columns": [...], "y"?: [...], "sort"?: {"column", "direction"}}; any: "limit", "ratios": {"name": {"numerator", "denominator", "percent"?}}, "date" (follows the dashboard\'s range), "product" (follows its product filter), "drill" (a click sets the product filter). Numbers are summed per x/series.',
+              'JSON. kpi: {"value", "series"?, "compare"?: "previous_period" | "previous_year"}; line/bar: {"x", "y": [...], "series"?}; donut: {"x", "value"}; table: {"columns": [...], "y"?: [...], "sort"?: {"column", "direction"}}; any: "limit", "ratios": {"name": {"numerator", "denominator", "percent"?}}, "date" (follows the dashboard\'s range), "product" (follows its product filter), "drill" (a click sets the product filter). Numbers are summed per x/series.',
           },
           refreshIntervalSeconds: { description: 'How often the page reads the widget again (5 s to a day).' },
         },

@@ -260,6 +260,7 @@ const DataFeedUpload: React.FC = () => {
           </Box>
           {preview.summary.encoding_warning && <MessageBox mb="lg" variant="info" message={preview.summary.encoding_warning} data-testid="encoding-warning" />}
           <DateFormatField key={preview.upload_token} preview={preview} onPreview={setPreview} onError={setError} />
+          {preview.summary.currency_warning && <MessageBox mb="lg" variant="danger" message={preview.summary.currency_warning} data-testid="currency-warning" />}
           <DuplicatesChoice summary={preview.summary} choice={duplicateChoice} onChoose={setDuplicateChoice} />
           <InvalidRowsList token={preview.upload_token} summary={preview.summary} label={columnLabel} />
           <Box flex flexDirection="row" style={{ gap: 24, alignItems: 'flex-start' }}>

@@ -9,9 +9,14 @@ import type { FeedSettings } from '../feeds/settings.js';
 import { storeUpload } from '../feeds/uploads.js';
 import type { JobQueue } from '../queue.js';
 import { todayIn } from '../warehouse/ranges.js';
+import { requestExecution } from '../mapping/execute.js';
+import { approveMapping, proposeMapping, saveMapping } from '../mapping/mappings.js';
+import { deterministicProposer } from '../mapping/propose.js';
+import { createDataSource, type SourceSettings } from '../mapping/sources.js';
 
 /** Fixed id so that seeding can tell, on every start, whether the demo business is already there. */
 export const DEMO_BUSINESS_ID = '0b5e0000-0000-4000-8000-000000000001';
+const DEMO_MANAGER_EMAIL = 'manager@demo.backhouse.local';
 
 export interface CreatedLogin {
   email: string;
@@ -68,7 +73,7 @@ export async function seedDemoBusiness(ctx: Context): Promise<CreatedLogin[]> {
   const logins: CreatedLogin[] = [];
   const demoUsers = [
     { email: 'ops@demo.backhouse.local', name: 'Olive Ops', role: 'ops' as const, shopIds: [] as string[] },
-    { email: 'manager@demo.backhouse.local', name: 'Max Manager', role: 'manager' as const, shopIds: [shops[0]!.id as string] },
+    { email: DEMO_MANAGER_EMAIL, name: 'Max Manager', role: 'manager' as const, shopIds: [shops[0]!.id as string] },
   ];
   for (const user of demoUsers) {
     if (await ctx.db.prisma.user.findUnique({ where: { email: user.email } })) continue;
@@ -106,4 +111,76 @@ export async function seedDemoSales(ctx: Context, queue: JobQueue, settings: Fee
   const stored = await storeUpload(ctx, { businessId: DEMO_BUSINESS_ID, dataType: 'sales', filename: 'demo-sales-last-90-days.csv', stream: Readable.from([Buffer.from(lines.join('\n'))]) }, { maxBytes: settings.maxUploadBytes, ttlSeconds: settings.uploadTtlSeconds });
   const result = await commitFeed(ctx, queue, settings, { uploadToken: stored.token, autoCreateProducts: false, skipInvalidRows: false });
   return result.feed_id;
+}
+
+const demoCustomerNames = ['Anchor Café', 'Bayview Hotel', 'Castle Deli', 'Dockside Offices', 'Elm Street School', 'Ferry Terminal Kiosk', 'Gull & Crown', 'Harbourmaster Lodge', 'Isla Florist', 'Jetty Gym', 'Kelp Kitchen', 'Lighthouse B&B'];
+
+/** The day `daysAgo` days before `today` (ISO dates). */
+function dayBefore(today: string, daysAgo: number): Date {
+  const date = new Date(`${today}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() - daysAgo);
+  return date;
+}
+
+/**
+ * The demo bakery's wholesale side as exports from its order system would have it: customers, a year of
+ * orders from the first day of the month a year ago (half of them the demo manager's, by email in a "Sales rep" column) and their invoices.
+ * Deterministic: the same rows every time.
+ */
+export function demoCanonicalFiles(today: string): { table: string; filename: string; csv: string }[] {
+  const customers = ['Customer ID,Customer Name,Email,City'];
+  demoCustomerNames.forEach((name, i) => customers.push(`C${String(i + 1).padStart(3, '0')},${name},orders${i + 1}@demo.example,Harbourtown`));
+  const orders = ['Order ID,Customer ID,Order Date,Status,Total,Currency,Sales Rep'];
+  const invoices = ['Invoice Number,Customer ID,Invoice Date,Due Date,Amount,Paid'];
+  let number = 5000;
+  // From the first day of the month a year ago, so that every month but this one is whole.
+  const first = new Date(`${today.slice(0, 4)}-${today.slice(5, 7)}-01T00:00:00Z`);
+  first.setUTCFullYear(first.getUTCFullYear() - 1);
+  const span = Math.round((Date.parse(`${today}T00:00:00Z`) - first.getTime()) / 86_400_000);
+  for (let daysAgo = span; daysAgo >= 1; daysAgo--) {
+    const date = dayBefore(today, daysAgo);
+    if (date.getUTCDay() === 0) continue;
+    const day = date.toISOString().slice(0, 10);
+    // Two or three orders a weekday; customers come back, and the number of customers grows through the year.
+    const count = 2 + ((daysAgo * 7) % 3 === 0 ? 1 : 0);
+    for (let k = 0; k < count; k++) {
+      number++;
+      const customer = (daysAgo * 5 + k * 3) % Math.min(demoCustomerNames.length, 4 + Math.floor((span - daysAgo) / 40));
+      const total = (40 + ((daysAgo * 13 + k * 29) % 160) + ((daysAgo + k) % 4) * 0.25).toFixed(2);
+      const status = number % 29 === 0 ? 'cancelled' : daysAgo < 3 ? 'pending' : 'paid';
+      const rep = number % 2 === 0 ? DEMO_MANAGER_EMAIL : '';
+      const ref = `C${String(customer + 1).padStart(3, '0')}`;
+      orders.push(`SO-${number},${ref},${day},${status},${total},GBP,${rep}`);
+      if (status !== 'cancelled') {
+        const due = dayBefore(today, daysAgo - 30).toISOString().slice(0, 10);
+        invoices.push(`INV-${number},${ref},${day},${due},${total},${daysAgo > 45 || number % 3 === 0 ? 'yes' : 'no'}`);
+      }
+    }
+  }
+  return [
+    { table: 'customers', filename: 'demo-customers.csv', csv: customers.join('\n') },
+    { table: 'orders', filename: 'demo-orders.csv', csv: orders.join('\n') },
+    { table: 'invoices', filename: 'demo-invoices.csv', csv: invoices.join('\n') },
+  ];
+}
+
+/**
+ * The demo's canonical data (customers, orders, invoices), so the "Orders & customers" dashboard has
+ * something to show on first start. Loaded through the real mapping pipeline: each export becomes a data
+ * source, its columns are mapped by the offline proposer, the mapping is saved and approved, and an
+ * execution job loads it (the views are refreshed after it, as after any load). Does nothing when the demo
+ * business already has data sources. Answers the executions' ids.
+ */
+export async function seedDemoCanonical(ctx: Context, queue: JobQueue, settings: SourceSettings): Promise<string[] | null> {
+  const business = await ctx.db.prisma.business.findUnique({ where: { id: DEMO_BUSINESS_ID } });
+  if (!business || (await ctx.db.prisma.dataSource.count({ where: { businessId: DEMO_BUSINESS_ID } })) > 0) return null;
+  const executions: string[] = [];
+  for (const file of demoCanonicalFiles(todayIn(business.timezone))) {
+    const source = await createDataSource(ctx, settings, { businessId: DEMO_BUSINESS_ID, filename: file.filename, stream: Readable.from([Buffer.from(file.csv)]) });
+    const proposal = await proposeMapping(ctx, deterministicProposer, { dataSourceId: source.id, tableHint: file.table });
+    const version = await saveMapping(ctx, { dataSourceId: source.id, table: file.table, columns: proposal.mapping });
+    await approveMapping(ctx, version.id);
+    executions.push((await requestExecution(ctx, queue, { dataSourceId: source.id })).execution_id);
+  }
+  return executions;
 }

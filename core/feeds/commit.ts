@@ -8,6 +8,8 @@ import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { monotonic, type FeedSummary } from '../warehouse/loadFacts.js';
 import { loadMatcher } from './catalog.js';
+import { businessCurrency } from './preview.js';
+import { currencyMismatch } from './values.js';
 import type { FeedSettings } from './settings.js';
 import { commitIsRunning, feedCommitLock } from './locks.js';
 import { countingSource, type FileSource } from './reader.js';
@@ -93,7 +95,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
             maxIssues: MAX_REPORTED_ISSUES,
             onRowsRead: progress.report,
           });
-          const { invalidRows, issues, missingProducts } = staged;
+          const { invalidRows, issues, missingProducts, currencyMarks } = staged;
           if (invalidRows > 0 && !input.skipInvalidRows) {
             throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix ${invalidRows > 1 ? 'them' : 'it'} in the file and upload it again, or commit with "Skip invalid rows" (skip_invalid_rows in the API) to load only the valid rows.`, {
               invalid_rows: invalidRows,
@@ -113,15 +115,18 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
           const records = staged.records - duplicates.skipped_rows;
           // The last progress written goes before the feed's move to queued, whose timestamp comes after it.
           const queuedAt = monotonic(await progress.settle());
+          const currencyWarning = currencyMismatch(currencyMarks, await businessCurrency(tx, upload.businessId));
           const summary: FeedSummary = {
             stage: 'queued',
             processing_started_at: startedAt,
             queued_at: queuedAt,
             updated_at: queuedAt,
+            currency_marks: currencyMarks,
             issues: [
               ...(invalidRows > 0 ? [{ type: 'warning' as const, code: 'rows_skipped', message: `${invalidRows} invalid row${invalidRows === 1 ? ' was' : 's were'} skipped.`, rows: issues.slice(0, 50) }] : []),
               ...(feed.table.decoding?.warning ? [{ type: 'warning' as const, code: 'mixed_encoding', message: feed.table.decoding.warning }] : []),
               ...(duplicates.choice ? [{ type: 'warning' as const, code: 'duplicates', message: duplicates.message }] : []),
+              ...(currencyWarning ? [{ type: 'warning' as const, code: 'currency_mismatch', message: currencyWarning }] : []),
             ],
             ...(duplicates.choice ? { duplicates: duplicates.recorded } : {}),
             error: null,

@@ -1,6 +1,7 @@
 import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { callerBusiness } from '../auth/business.js';
+import type pg from 'pg';
 import { AppError } from '../errors.js';
 import { copyLines } from '../db/copy.js';
 import { loadMatcher } from './catalog.js';
@@ -13,8 +14,9 @@ import { createRowNormalizer, type NormalizedRow, type RowIssue } from './rows.j
 import { createRowChecker } from './stage.js';
 import type { FeedSettings } from './settings.js';
 import { openFeedTable } from './table.js';
-import type { DataType } from './templates.js';
+import { templates, type DataType } from './templates.js';
 import { deleteUpload, findUpload, setUploadDateFormat, storeUpload } from './uploads.js';
+import { currencyMismatch } from './values.js';
 
 export interface PreviewRow {
   row_number: number;
@@ -74,6 +76,9 @@ export interface PreviewResult {
     date_format_given: string | null;
     /** Each number column's decimal mark, as found in the file's first rows (or from its other columns, or its delimiter). */
     decimal_marks: Record<string, '.' | ','>;
+    /** The currency marks written beside the file's amounts ("$", "EUR"), and a warning when they cannot be the business's currency. */
+    currency_marks: string[];
+    currency_warning: string | null;
     format: 'csv' | 'xlsx';
     encoding?: string;
     /** Set when part of the file was read in another encoding than its start (a file that mixes encodings). */
@@ -106,6 +111,11 @@ export async function feedBusinessId(ctx: Context, requested: string | undefined
   return business.id;
 }
 
+/** The currency the business keeps its figures in (ISO 4217), which a file's currency marks are checked against. */
+export async function businessCurrency(db: Pick<pg.ClientBase, 'query'>, businessId: string): Promise<string> {
+  const result = await db.query<{ currency: string }>('SELECT currency FROM businesses WHERE id = $1', [businessId]);
+  return result.rows[0]!.currency;
+}
 
 /**
  * Keeps the uploaded file under a new token and checks all of it as it would load: whole-file counts, every
@@ -239,6 +249,7 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
     );
   }
   onProgress?.({ rows_read: total, percent: 100 });
+  const currencyMarks = checker.currencyMarks();
   return {
     success: true,
     upload_token: upload.token,
@@ -262,6 +273,8 @@ export async function previewUpload(ctx: Context, settings: FeedSettings, token:
       date_formats_assumed: [...feed.formats.assumedDayMonthOrder],
       date_format_given: upload.dateFormat,
       decimal_marks: Object.fromEntries(feed.formats.decimalMarks),
+      currency_marks: currencyMarks,
+      currency_warning: currencyMismatch(currencyMarks, await businessCurrency(ctx.db.pool, upload.businessId)),
       format: feed.table.format,
       encoding: feed.table.encoding,
       ...(feed.table.decoding?.warning ? { encoding_warning: feed.table.decoding.warning } : {}),

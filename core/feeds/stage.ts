@@ -4,6 +4,7 @@ import type { ProductMatcher } from './matching.js';
 import { createCellNormalizers, createRowNormalizer, type RowIssue } from './rows.js';
 import type { FeedTable } from './table.js';
 import { templates, type DataType, type TemplateColumn } from './templates.js';
+import { currencyMarkOf } from './values.js';
 
 /** How each template column reaches its staging table. */
 interface StagedColumn {
@@ -75,6 +76,8 @@ export interface StagedRows {
   issues: RowIssue[];
   /** Products the file names that the catalog lacks (first spelling of each), to create when asked. */
   missingProducts: string[];
+  /** The currency marks written beside the file's amounts ("$", "EUR"), in the order first seen. */
+  currencyMarks: string[];
 }
 
 /** One row checked for staging: whether it may load, its product, and its staged values (in `texts`). */
@@ -97,6 +100,8 @@ export interface RowChecker {
   reasons(rowNumber: number, cells: string[]): RowIssue[];
   /** Products that rows checked valid name and the catalog lacks (first spelling of each). */
   missingProducts(): string[];
+  /** The currency marks written beside the checked rows' amounts ("$", "EUR"), in the order first seen. */
+  currencyMarks(): string[];
 }
 
 /**
@@ -110,6 +115,7 @@ export function createRowChecker(feed: FeedTable, input: { dataType: DataType; m
   const layout = stagingLayout[input.dataType];
   const normalizers = createCellNormalizers(input.dataType, feed.mapping, feed.formats);
   const missingProducts = new Map<string, string>();
+  const currencyMarks = new Set<string>();
   const columnsByName = new Map(templates[input.dataType].map((column) => [column.name, column]));
   const staged = Object.entries(layout.columns).map(([name, stagedColumn]) => {
     const column = columnsByName.get(name)!;
@@ -118,6 +124,10 @@ export function createRowChecker(feed: FeedTable, input: { dataType: DataType; m
     const empty = copyValue(stagedColumn.whenEmpty ?? null);
     const check = (cell: string): CheckedCell => {
       const result = normalize!(cell);
+      if (column.money && result.value !== null) {
+        const mark = currencyMarkOf(cell);
+        if (mark) currencyMarks.add(mark);
+      }
       const value = result.value === null ? null : stagedColumn.finish ? stagedColumn.finish(result.value) : result.value;
       const checked: CheckedCell = { text: value === null ? empty : copyValue(value), bad: result.issues.length > 0 };
       if (name === 'product_name') {
@@ -189,6 +199,7 @@ export function createRowChecker(feed: FeedTable, input: { dataType: DataType; m
       return rowIssues;
     },
     missingProducts: () => [...missingProducts.values()],
+    currencyMarks: () => [...currencyMarks],
   };
 }
 
@@ -236,5 +247,5 @@ export async function stageFeedRows(
       input.onRowsRead?.(total);
     }
   });
-  return { records, invalidRows: total - records, issues, missingProducts: checker.missingProducts() };
+  return { records, invalidRows: total - records, issues, missingProducts: checker.missingProducts(), currencyMarks: checker.currencyMarks() };
 }

@@ -114,6 +114,36 @@ export function splitNumberText(raw: string): { negative: boolean; body: string 
   return { negative, body: text };
 }
 
+/** The currency an amount's text names beside its number ("$", "£", "EUR"), as written; null when it names none. */
+export function currencyMarkOf(raw: string): string | null {
+  const text = raw.replace(/[\s\u00a0\u202f()+-]/g, '');
+  const found = /^([$€£¥₹]|USD|EUR|GBP)|([$€£¥₹]|USD|EUR|GBP)$/i.exec(text);
+  return found ? (found[1] ?? found[2])!.toUpperCase() : null;
+}
+
+/** The currencies (ISO 4217) each mark a file may write can stand for: "$" is several. */
+const currenciesOfMark: Record<string, string[]> = {
+  $: ['USD', 'CAD', 'AUD', 'NZD', 'SGD', 'HKD', 'MXN'],
+  '£': ['GBP'],
+  '€': ['EUR'],
+  '¥': ['JPY', 'CNY'],
+  '₹': ['INR'],
+  USD: ['USD'],
+  EUR: ['EUR'],
+  GBP: ['GBP'],
+};
+
+/**
+ * A warning when a file's amounts are written in a currency that cannot be the business's (amounts in
+ * "$" loaded into a business kept in GBP): nothing is converted, so its figures would be shown as GBP.
+ * Null when every mark seen can be the business's currency, or none was seen.
+ */
+export function currencyMismatch(marks: readonly string[], businessCurrency: string): string | null {
+  const foreign = marks.filter((mark) => !(currenciesOfMark[mark] ?? [mark]).includes(businessCurrency));
+  if (foreign.length === 0) return null;
+  return `The file's amounts are written in ${foreign.map((mark) => `"${mark}"`).join(', ')}, but the business keeps its figures in ${businessCurrency}: nothing is converted, so they would be shown as ${businessCurrency}. Check that this file belongs to this business, or convert its amounts first.`;
+}
+
 /** A decimal string from its sign, integer digits and fraction digits; null when they are not digits. */
 export function composeDecimal(negative: boolean, integerDigits: string, fractionDigits: string): string | null {
   if (!/^\d*$/.test(integerDigits) || !/^\d*$/.test(fractionDigits) || (integerDigits === '' && fractionDigits === '')) return null;

@@ -6,9 +6,9 @@ import type { Business } from '@prisma/client';
 import { callerBusiness } from '../auth/business.js';
 import { assertCan, can } from '../auth/permissions.js';
 import { AppError } from '../errors.js';
-import { groupings, previousRange, rangeNames, resolveRange, todayIn, type DateRange, type Grouping, type RangeName } from './ranges.js';
-import { readAsReporter } from './reporting.js';
-import { viewFreshness, warehouseViews } from './views.js';
+import { comparedRange, comparisons, fitGrouping, groupings, periodStart, rangeNames, resolveRange, todayIn, type Comparison, type DateRange, type Grouping, type RangeName } from './ranges.js';
+import { readAsReporter, type ReaderScope } from './reporting.js';
+import { viewFreshness, warehouseViews, type WarehouseView } from './views.js';
 
 export const widgetTypes = ['kpi', 'line', 'bar', 'table', 'donut'] as const;
 export type WidgetType = (typeof widgetTypes)[number];
@@ -31,7 +31,8 @@ const ratio = z.object({ numerator: column, denominator: column, percent: z.bool
  *
  * Dashboard filters a widget opts into: `date` (a date column the dashboard's range keeps to, and whose
  * values the dashboard's grouping buckets when it is the x axis), `product` (the column the dashboard's
- * product filter matches), `compare` (a KPI also answers for the period before the range), and `drill`
+ * product filter matches), `compare` (a KPI also answers for the period it is compared with: the one
+ * named here unless the reader chooses the other), and `drill`
  * (a column whose value, on a click, becomes the dashboard's product filter).
  */
 export const widgetFields = z
@@ -47,7 +48,7 @@ export const widgetFields = z
     date: column.optional(),
     product: column.optional(),
     drill: column.optional(),
-    compare: z.literal('previous_period').optional(),
+    compare: z.enum(comparisons).optional(),
   })
   .strict();
 export type WidgetFields = z.infer<typeof widgetFields>;
@@ -62,9 +63,12 @@ export const dashboardFilters = z
     group_by: z.enum(groupings).optional(),
     /** A product filter (set by clicking a widget with `drill`); widgets with `product` keep to it. */
     product: z.boolean().optional(),
+    /** What comparing KPIs are compared with by default (each widget's own choice otherwise); needs `range`. */
+    compare: z.enum(comparisons).optional(),
   })
   .strict()
-  .refine((f) => f.group_by === undefined || f.range !== undefined, { message: 'group_by needs a range: grouping applies to date axes within the range', path: ['group_by'] });
+  .refine((f) => f.group_by === undefined || f.range !== undefined, { message: 'group_by needs a range: grouping applies to date axes within the range', path: ['group_by'] })
+  .refine((f) => f.compare === undefined || f.range !== undefined, { message: 'compare needs a range: it compares the range with another period', path: ['compare'] });
 export type DashboardFilters = z.infer<typeof dashboardFilters>;
 
 /** What a reader asks the filters to be (query parameters of the data endpoint). */
@@ -74,13 +78,21 @@ export interface FilterInput {
   to?: string;
   groupBy?: Grouping;
   productId?: string;
+  compare?: Comparison;
 }
 
 /** The filters in force for one read: resolved against the business's calendar. */
 export interface AppliedFilters {
   range: DateRange | null;
+  /** The grouping of date axes: the one asked for, or a coarser one when it would draw too many points. */
   group_by: Grouping | null;
+  /** Why the grouping is not the one asked for, or null. */
+  grouping_note: string | null;
   product_id: string | null;
+  /** What comparing KPIs are compared with: the reader's choice, else the dashboard's default, else each widget's own. */
+  compare: Comparison | null;
+  /** The range runs to today, whose figures are still coming in. */
+  in_progress: boolean;
 }
 
 export interface ViewColumn {
@@ -98,7 +110,7 @@ export interface WidgetPlan {
   /** Dashboard filters the widget keeps to: its date column, its product column, and the previous-period comparison. */
   date: string | null;
   product: string | null;
-  compare: boolean;
+  compare: Comparison | null;
   order: { column: string; direction: 'asc' | 'desc' }[];
   limit: number;
   /** Line and bar charts keep the latest points: read newest first, then put back in order. */
@@ -217,7 +229,7 @@ export function widgetPlan(type: WidgetType, rawFields: unknown, columns: ViewCo
   for (const name of dimensions) if (!order.some((o) => o.column === name)) order.push({ column: name, direction: 'asc' });
   const usedRatios = Object.fromEntries(Object.entries(ratios).filter(([name]) => measures.includes(name)));
   return {
-    plan: { dimensions, measures, ratios: usedRatios, date: date[0] ?? null, product: product[0] ?? null, compare: fields.compare !== undefined, order, limit: fields.limit ?? defaultLimits[type], newestFirst: newestFirst && !fields.sort },
+    plan: { dimensions, measures, ratios: usedRatios, date: date[0] ?? null, product: product[0] ?? null, compare: fields.compare ?? null, order, limit: fields.limit ?? defaultLimits[type], newestFirst: newestFirst && !fields.sort },
   };
 }
 
@@ -316,14 +328,26 @@ function widgetQuery(type: WidgetType, view: string, plan: WidgetPlan, columns: 
   return { text: `WITH data AS (${aggregate}), periods AS (${periods}) SELECT ${filled.join(', ')} FROM periods LEFT JOIN data ON data.${x} = periods.period${orderBy}${limit}`, values };
 }
 
-/** The filters in force: the dashboard's defaults, changed by what the reader asked; asking for one it does not offer is an error. */
-export function applyFilters(offered: DashboardFilters, input: FilterInput, today: string): AppliedFilters {
-  if (!offered.range && (input.range || input.from || input.to || input.groupBy)) {
-    throw new AppError('bad_request', 'This dashboard has no date filter: leave out range, from, to and group_by.');
+/**
+ * The filters in force: the dashboard's defaults, changed by what the reader asked; asking for one it does
+ * not offer is an error. `firstDay`: the business's first day with data in the dashboard's views, where
+ * "all time" starts.
+ */
+export function applyFilters(offered: DashboardFilters, input: FilterInput, today: string, firstDay: string | null = null): AppliedFilters {
+  if (!offered.range && (input.range || input.from || input.to || input.groupBy || input.compare)) {
+    throw new AppError('bad_request', 'This dashboard has no date filter: leave out range, from, to, group_by and compare.');
   }
   if (!offered.product && input.productId) throw new AppError('bad_request', 'This dashboard has no product filter: leave out product_id.');
-  const range = offered.range ? resolveRange(input.range ?? offered.range, today, { from: input.from, to: input.to }) : null;
-  return { range, group_by: range ? (input.groupBy ?? offered.group_by ?? 'day') : null, product_id: input.productId ?? null };
+  const range = offered.range ? resolveRange(input.range ?? offered.range, today, { from: input.from, to: input.to, firstDay }) : null;
+  const grouping = range ? fitGrouping(range, input.groupBy ?? offered.group_by ?? 'day') : null;
+  return {
+    range,
+    group_by: grouping?.group_by ?? null,
+    grouping_note: grouping?.note ?? null,
+    product_id: input.productId ?? null,
+    compare: input.compare ?? offered.compare ?? null,
+    in_progress: range !== null && range.from <= today && range.to >= today,
+  };
 }
 
 export interface DashboardSummary {
@@ -392,6 +416,7 @@ export async function getDashboard(ctx: Context, id: string): Promise<DashboardD
 
 export type WidgetRow = Record<string, string | number | boolean | null>;
 
+
 export interface WidgetData {
   id: string;
   title: string;
@@ -401,12 +426,20 @@ export interface WidgetData {
   rows: WidgetRow[];
   /** Measures that are amounts with decimals (money, ratios), which the page shows with two decimals even when whole ("80.00"). */
   decimal_measures: string[];
+  /** Measures that are amounts of money, in the row's `currency_column` when set, else the dashboard's `currency`. */
+  money_measures: string[];
+  /** The column of the rows that names each row's currency, when the widget shows one. */
+  currency_column: string | null;
   /** True when the view had more rows than the widget's limit (the latest points, or the first rows in its order, are shown). */
   truncated: boolean;
-  /** A KPI's figures for the period just before the range (fields.compare), else null. */
-  previous: { range: DateRange; rows: WidgetRow[] } | null;
+  /** A KPI's figures for the period it is compared with (fields.compare), else null (also for "all time", which has nothing before it). */
+  previous: { range: DateRange; comparison: Comparison; rows: WidgetRow[] } | null;
+  /** On a date axis of periods (grouped under a range that runs to today, or a view's months or days): the period (its x value) still in progress. */
+  current_period: string | null;
   /** Which of the dashboard's filters in force this widget keeps to (the others do not apply to it). */
   filtered_by: { date: boolean; product: boolean };
+  /** For widgets showing personal data (customers' names): "shown", or "pseudonymised" for a role that may not see it; else null. */
+  personal_data: 'shown' | 'pseudonymised' | null;
   freshness: { refreshed_at: string | null; stale: boolean };
   /** Why the widget has no rows when its spec does not fit its view (the other widgets still answer). */
   error: string | null;
@@ -415,6 +448,8 @@ export interface WidgetData {
 export interface DashboardData {
   dashboard_id: string;
   business_id: string;
+  /** The business's currency (ISO 4217 code): money measures without a currency column of their own are in it. */
+  currency: string;
   /** The team the rows are limited to (a manager's own), or null for the whole business. */
   manager_id: string | null;
   filters: AppliedFilters;
@@ -450,56 +485,81 @@ function readerBusiness(ctx: Context, dashboard: DashboardDetail, requested: str
 }
 
 const toNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+const registry = new Map<string, WarehouseView>(warehouseViews.map((view) => [view.name, view]));
 
-interface PlannedWidget {
+interface CheckedSpec {
   widget: WidgetSpec;
+  type: WidgetType;
   plan: WidgetPlan;
-  queries: { current: WidgetQuery; previous: WidgetQuery | null };
-  previousRange: DateRange | null;
-  decimalMeasures: string[];
+  columns: ViewColumn[];
 }
 
-/** A widget's spec checked against its view (an error text when it does not fit) and its queries under the filters. */
-async function planWidget(ctx: Context, widget: WidgetSpec, filters: AppliedFilters): Promise<PlannedWidget | { widget: WidgetSpec; error: string }> {
-  const checked = await checkWidget(ctx.db, { type: widget.type, viewName: widget.view, fields: widget.fields });
-  if ('error' in checked) return { widget, error: checked.error.message };
-  const { type, plan, columns } = checked;
-  const before = plan.compare && filters.range ? previousRange(filters.range) : null;
+interface PlannedWidget extends CheckedSpec {
+  queries: { current: WidgetQuery; previous: WidgetQuery | null };
+  previous: { range: DateRange; comparison: Comparison } | null;
+  decimalMeasures: string[];
+  moneyMeasures: string[];
+  currentPeriod: string | null;
+}
+
+/** A checked widget's queries under the filters, and what the page needs to draw its answer (money, the period in progress). */
+function planWidget(checked: CheckedSpec, filters: AppliedFilters, today: string): PlannedWidget {
+  const { type, plan, columns, widget } = checked;
+  const comparison = plan.compare ? (filters.compare ?? plan.compare) : null;
+  const before = comparison && filters.range ? comparedRange(filters.range, comparison) : null;
   const decimalColumns = new Set(columns.filter((column) => /^(numeric|double precision|real)/.test(column.type)).map((column) => column.name));
+  const money = new Set(registry.get(widget.view)?.money ?? []);
+  // A ratio is money when an amount is divided by a count (an average order value), not by another amount or as a percent.
+  const isMoney = (measure: string) => {
+    const ratio = plan.ratios[measure];
+    return ratio ? !ratio.percent && money.has(ratio.numerator) && !money.has(ratio.denominator) : money.has(measure);
+  };
+  const bucketed = filters.range && filters.group_by && plan.date !== null && plan.date === plan.dimensions[0] && (type === 'line' || type === 'bar');
+  // A chart over a column of periods (a view's months) that no range keeps away from today: today's period is in progress.
+  const viewPeriod = type === 'line' || type === 'bar' ? registry.get(widget.view)?.periods?.[plan.dimensions[0] ?? ''] : undefined;
+  const currentPeriod = bucketed ? (filters.in_progress ? periodStart(today, filters.group_by!) : null) : viewPeriod && (!filters.range || filters.in_progress) ? periodStart(today, viewPeriod) : null;
   return {
-    widget,
-    plan,
+    ...checked,
     decimalMeasures: plan.measures.filter((measure) => measure in plan.ratios || decimalColumns.has(measure)),
+    moneyMeasures: plan.measures.filter(isMoney),
+    currentPeriod,
     queries: {
       current: widgetQuery(type, widget.view, plan, columns, filters),
       previous: before ? widgetQuery(type, widget.view, plan, columns, { ...filters, range: before }) : null,
     },
-    previousRange: before,
+    previous: before && comparison ? { range: before, comparison } : null,
   };
 }
 
 /**
  * Each widget's rows, read from reporting.<view> under the reporting role with the caller's business
- * (and, for a manager, their team) set in the transaction: PostgreSQL decides the rows, never the
- * browser. The dashboard's filters (range, grouping, product) apply to the widgets that opt into them.
- * `widgetId` narrows the answer to one widget (each widget polls on its own interval).
+ * (and, for a manager, their team; personal data pseudonymised for roles that may not see it) set in the
+ * transaction: PostgreSQL decides the rows, never the browser. The dashboard's filters (range, grouping,
+ * product, comparison) apply to the widgets that opt into them. `widgetId` narrows the answer to one
+ * widget (each widget polls on its own interval).
  */
 export async function dashboardData(ctx: Context, id: string, options: { businessId?: string; widgetId?: string; filters?: FilterInput } = {}): Promise<DashboardData> {
   const dashboard = await getDashboard(ctx, id);
   const business = await readerBusiness(ctx, dashboard, options.businessId);
-  const filters = applyFilters(dashboard.filters, options.filters ?? {}, todayIn(business.timezone));
   const managerId = ctx.user.kind === 'user' && ctx.user.role === 'manager' ? ctx.user.id : null;
-  const widgets = options.widgetId ? dashboard.widgets.filter((w) => w.id === options.widgetId) : dashboard.widgets;
-  if (options.widgetId && widgets.length === 0) throw new AppError('not_found', `Widget ${options.widgetId} is not on dashboard ${id}.`);
+  const reader = { businessId: business.id, managerId, showsPersonalData: can(ctx.user, 'pii', 'view') };
+  if (options.widgetId && !dashboard.widgets.some((w) => w.id === options.widgetId)) throw new AppError('not_found', `Widget ${options.widgetId} is not on dashboard ${id}.`);
 
-  const freshness = new Map((await viewFreshness(ctx, [...new Set(widgets.map((w) => w.view))])).map((f) => [f.view, f]));
-  const planned = await Promise.all(widgets.map((widget) => planWidget(ctx, widget, filters)));
-
-  // Answers by query key: from the cache, else read under the reader's scope in one read-only transaction.
+  const freshness = new Map((await viewFreshness(ctx, [...new Set(dashboard.widgets.map((w) => w.view))])).map((f) => [f.view, f]));
+  const checked = await Promise.all(dashboard.widgets.map(async (widget) => ({ widget, checked: await checkWidget(ctx.db, { type: widget.type, viewName: widget.view, fields: widget.fields }) })));
   const keyOf = (query: WidgetQuery, view: string) => {
     const refreshedAt = freshness.get(view)?.lastRefreshedAt?.toISOString();
-    return refreshedAt ? JSON.stringify([query.text, query.values, business.id, managerId, refreshedAt]) : null;
+    return refreshedAt ? JSON.stringify([query.text, query.values, business.id, managerId, reader.showsPersonalData, refreshedAt]) : null;
   };
+  const today = todayIn(business.timezone);
+  const requested = options.filters ?? {};
+  const firstDay = (requested.range ?? dashboard.filters.range) === 'all_time' && dashboard.filters.range ? await firstDataDay(ctx, reader, checked.flatMap(({ widget, checked: c }) => ('plan' in c && c.plan.date ? [{ view: widget.view, column: c.plan.date }] : [])), keyOf) : null;
+  const filters = applyFilters(dashboard.filters, requested, today, firstDay);
+
+  const shown = checked.filter(({ widget }) => !options.widgetId || widget.id === options.widgetId);
+  const planned = shown.map(({ widget, checked: c }) => ('error' in c ? { widget, error: c.error.message } : planWidget({ widget, ...c }, filters, today)));
+
+  // Answers by query key: from the cache, else read under the reader's scope in one read-only transaction.
   const answers = new Map<WidgetQuery, Answer>();
   const pending: { query: WidgetQuery; plan: WidgetPlan; key: string | null }[] = [];
   for (const entry of planned) {
@@ -513,7 +573,7 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
     }
   }
   if (pending.length > 0) {
-    await readAsReporter(ctx.db.pool, { businessId: business.id, managerId }, async (client) => {
+    await readAsReporter(ctx.db.pool, reader, async (client) => {
       for (const { query, plan, key } of pending) {
         const result = await client.query<Record<string, unknown>>(query.text, query.values);
         const kept = result.rows.slice(0, plan.limit);
@@ -538,10 +598,52 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
       refresh_seconds: widget.refresh_seconds,
       freshness: { refreshed_at: view?.lastRefreshedAt?.toISOString() ?? null, stale: view?.stale ?? true },
     };
-    if (!('plan' in entry)) return { ...base, rows: [], decimal_measures: [], truncated: false, previous: null, filtered_by: { date: false, product: false }, error: entry.error };
-    const previous = entry.queries.previous && entry.previousRange ? { range: entry.previousRange, rows: answers.get(entry.queries.previous)!.rows } : null;
+    if (!('plan' in entry)) {
+      return { ...base, rows: [], decimal_measures: [], money_measures: [], currency_column: null, truncated: false, previous: null, current_period: null, filtered_by: { date: false, product: false }, personal_data: null, error: entry.error };
+    }
+    const previous = entry.queries.previous && entry.previous ? { ...entry.previous, rows: answers.get(entry.queries.previous)!.rows } : null;
     const filteredBy = { date: entry.plan.date !== null && filters.range !== null, product: entry.plan.product !== null && filters.product_id !== null };
-    return { ...base, ...answers.get(entry.queries.current)!, decimal_measures: entry.decimalMeasures, previous, filtered_by: filteredBy, error: null };
+    const personal = registry.get(widget.view)?.personal ?? [];
+    const showsPersonal = entry.plan.dimensions.some((column) => personal.includes(column));
+    return {
+      ...base,
+      ...answers.get(entry.queries.current)!,
+      decimal_measures: entry.decimalMeasures,
+      money_measures: entry.moneyMeasures,
+      currency_column: entry.plan.dimensions.includes('currency') ? 'currency' : null,
+      previous,
+      current_period: entry.currentPeriod,
+      filtered_by: filteredBy,
+      personal_data: showsPersonal ? (reader.showsPersonalData ? 'shown' : 'pseudonymised') : null,
+      error: null,
+    };
   });
-  return { dashboard_id: dashboard.id, business_id: business.id, manager_id: managerId, filters, widgets: data };
+  return { dashboard_id: dashboard.id, business_id: business.id, currency: business.currency, manager_id: managerId, filters, widgets: data };
+}
+
+/**
+ * The business's first day with data in the given views' date columns, where "all time" starts; null
+ * when they hold none. Kept like widget answers, by the views' refresh times.
+ */
+async function firstDataDay(ctx: Context, reader: ReaderScope, dated: { view: string; column: string }[], keyOf: (query: WidgetQuery, view: string) => string | null): Promise<string | null> {
+  const distinct = [...new Map(dated.map((d) => [`${d.view}.${d.column}`, d])).values()];
+  const days: string[] = [];
+  const pending: { query: WidgetQuery; key: string | null }[] = [];
+  for (const { view, column } of distinct) {
+    const query = { text: `SELECT to_char(min(${pg.escapeIdentifier(column)}), 'YYYY-MM-DD') AS first_day FROM reporting.${pg.escapeIdentifier(view)}`, values: [] };
+    const key = keyOf(query, view);
+    const known = key ? widgetAnswers.get(key) : undefined;
+    if (known) days.push(...known.rows.map((row) => row.first_day as string | null).filter((day): day is string => day !== null));
+    else pending.push({ query, key });
+  }
+  if (pending.length > 0) {
+    await readAsReporter(ctx.db.pool, reader, async (client) => {
+      for (const { query, key } of pending) {
+        const rows = (await client.query<{ first_day: string | null }>(query.text)).rows;
+        if (key) rememberAnswer(key, { rows, truncated: false });
+        if (rows[0]?.first_day) days.push(rows[0].first_day);
+      }
+    });
+  }
+  return days.length > 0 ? days.sort()[0]! : null;
 }

@@ -20,6 +20,8 @@ export interface FeedSummary {
   transform_started_at?: string;
   transform_finished_at?: string;
   updated_at?: string;
+  /** The currency marks written beside the file's amounts ("$", "EUR"), as the commit found them. */
+  currency_marks?: string[];
   /**
    * COGS and margin cover the lines whose product has a known cost; the margin percent is of those lines'
    * revenue. `products_without_cost` counts the feed's products with none (their lines have no COGS or margin).

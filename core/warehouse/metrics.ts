@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import { callerBusiness } from '../auth/business.js';
 import { AppError } from '../errors.js';
 import { marginIncomplete } from './loadFacts.js';
-import { previousRange, resolveRange, todayIn, type DateRange, type Grouping, type RangeName } from './ranges.js';
+import { comparedRange, fitGrouping, periodStart, resolveRange, todayIn, type Comparison, type DateRange, type Grouping, type RangeName } from './ranges.js';
 
 export interface MetricsQuery {
   businessId?: string;
@@ -12,6 +12,8 @@ export interface MetricsQuery {
   to?: string;
   groupBy: Grouping;
   productId?: string;
+  /** What the KPIs are compared with (the period before, by default). */
+  compare?: Comparison;
 }
 
 export interface Kpi {
@@ -26,17 +28,22 @@ export interface Kpi {
   avg_order_value: number | null;
 }
 
-/** The business the metrics are about (a scoped user's own; an admin names one) and its date range. */
-async function resolve(ctx: Context, query: MetricsQuery): Promise<{ businessId: string; range: DateRange }> {
+/**
+ * The business the metrics are about (a scoped user's own; an admin names one), its date range ("all
+ * time" from its first day of sales) and today in its time zone.
+ */
+async function resolve(ctx: Context, query: MetricsQuery): Promise<{ businessId: string; range: DateRange; today: string }> {
   assertCan(ctx.user, 'metrics', 'view');
   const business = await callerBusiness(ctx, query.businessId, { refused: 'You can only see your own business’s metrics.', missing: 'Say which business: business_id is required for admins.' });
-  const range = resolveRange(query.range, todayIn(business.timezone), { from: query.from, to: query.to });
+  const firstDay = query.range === 'all_time' ? (await ctx.db.pool.query<{ day: string | null }>('SELECT min(date_key)::text AS day FROM fact_sales WHERE business_id = $1', [business.id])).rows[0]!.day : null;
+  const today = todayIn(business.timezone);
+  const range = resolveRange(query.range, today, { from: query.from, to: query.to, firstDay });
   if (query.productId) {
     // Another business's product is not found, as any of its records (not an answer of zeros).
     const product = await ctx.db.pool.query('SELECT 1 FROM products WHERE id = $1 AND business_id = $2', [query.productId, business.id]);
     if (product.rowCount === 0) throw new AppError('not_found', 'This product was not found in the business.');
   }
-  return { businessId: business.id, range };
+  return { businessId: business.id, range, today };
 }
 
 const num = (value: string | null | undefined) => (value === null || value === undefined ? 0 : Number(value));
@@ -64,15 +71,24 @@ async function kpiFor(ctx: Context, businessId: string, range: DateRange, produc
   };
 }
 
-/** KPI cards: totals for the range, and the same for the period just before it. */
+/**
+ * KPI cards: totals for the range, and the same for the period it is compared with (none for all time).
+ * `in_progress`: the range runs to today, whose sales are still coming in. `margin_incomplete`: the range's
+ * sales of products without a cost, which its margin leaves out.
+ */
 export async function kpiSummary(
   ctx: Context,
   query: MetricsQuery,
-): Promise<{ success: true; range: DateRange; kpi: Kpi; previous: Kpi & { range: DateRange }; margin_incomplete: MarginIncomplete | null }> {
-  const { businessId, range } = await resolve(ctx, query);
-  const previous = previousRange(range);
-  const [kpi, before, incomplete] = await Promise.all([kpiFor(ctx, businessId, range, query.productId), kpiFor(ctx, businessId, previous, query.productId), marginIncompleteIn(ctx, businessId, range)]);
-  return { success: true, range, kpi, previous: { ...before, range: previous }, margin_incomplete: incomplete };
+): Promise<{ success: true; range: DateRange; in_progress: boolean; kpi: Kpi; previous: (Kpi & { range: DateRange; comparison: Comparison }) | null; margin_incomplete: MarginIncomplete | null }> {
+  const { businessId, range, today } = await resolve(ctx, query);
+  const comparison = query.compare ?? 'previous_period';
+  const previous = comparedRange(range, comparison);
+  const [kpi, before, incomplete] = await Promise.all([
+    kpiFor(ctx, businessId, range, query.productId),
+    previous ? kpiFor(ctx, businessId, previous, query.productId) : null,
+    marginIncompleteIn(ctx, businessId, range),
+  ]);
+  return { success: true, range, in_progress: range.to >= today, kpi, previous: before && previous ? { ...before, range: previous, comparison } : null, margin_incomplete: incomplete };
 }
 
 /** Products sold in a range whose cost is unknown: their sales have no COGS or margin. */
@@ -120,9 +136,15 @@ export async function topProducts(ctx: Context, query: MetricsQuery & { limit: n
   };
 }
 
-/** A time series over the range, one point per day, week or month, with empty periods as zeros. */
+/**
+ * A time series over the range, one point per day, week or month, with empty periods as zeros. A grouping
+ * with too many points for the range is made coarser (`grouping_note` says so); the point holding today
+ * is marked `in_progress`.
+ */
 export async function trend(ctx: Context, query: MetricsQuery) {
-  const { businessId, range } = await resolve(ctx, query);
+  const { businessId, range, today } = await resolve(ctx, query);
+  const grouping = fitGrouping(range, query.groupBy);
+  const current = range.to >= today && range.from <= today ? periodStart(today, grouping.group_by) : null;
   const result = await ctx.db.pool.query<Record<string, string>>(
     `WITH periods AS (
        SELECT generate_series(date_trunc($4, $2::date), date_trunc($4, $3::date), ('1 ' || $4)::interval)::date AS period
@@ -135,12 +157,13 @@ export async function trend(ctx: Context, query: MetricsQuery) {
      SELECT p.period::text AS period, coalesce(s.quantity, 0) AS quantity, coalesce(s.gross_revenue, 0) AS gross_revenue,
             coalesce(s.cogs_amount, 0) AS cogs_amount, coalesce(s.gross_margin_amount, 0) AS gross_margin_amount
      FROM periods p LEFT JOIN sales s ON s.period = p.period ORDER BY p.period`,
-    [businessId, range.from, range.to, query.groupBy, query.productId ?? null],
+    [businessId, range.from, range.to, grouping.group_by, query.productId ?? null],
   );
   return {
     success: true as const,
     range,
-    group_by: query.groupBy,
+    group_by: grouping.group_by,
+    grouping_note: grouping.note,
     product_id: query.productId ?? null,
     points: result.rows.map((row) => ({
       period: row.period!,
@@ -148,6 +171,7 @@ export async function trend(ctx: Context, query: MetricsQuery) {
       gross_revenue: Number(row.gross_revenue),
       cogs_amount: Number(row.cogs_amount),
       gross_margin_amount: Number(row.gross_margin_amount),
+      in_progress: row.period === current,
     })),
   };
 }

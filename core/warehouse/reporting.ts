@@ -1,15 +1,19 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/index.js';
 
-/** Whose rows a reporting read sees: a business (none set: no rows at all), and within it a manager's team. */
+/**
+ * Whose rows a reporting read sees: a business (none set: no rows at all), within it a manager's team, and
+ * whether personal data (customers' names and email addresses) is shown or pseudonymised (the default).
+ */
 export interface ReaderScope {
   businessId?: string;
   managerId?: string | null;
+  showsPersonalData?: boolean;
 }
 
 /**
  * Runs `read` in a read-only transaction as the role `backhouse_reporting`, with the reader's business and
- * team set for the row-level security of the canonical tables and the filters of `reporting.*` views.
+ * team (and whether personal data shows) set for the row-level security of the canonical tables and the filters of `reporting.*` views.
  * The settings are transaction-local, so a pooled connection carries nothing to its next user.
  */
 export function readAsReporter<T>(pool: pg.Pool, scope: ReaderScope, read: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -19,6 +23,7 @@ export function readAsReporter<T>(pool: pg.Pool, scope: ReaderScope, read: (clie
       await client.query('SET LOCAL ROLE backhouse_reporting');
       if (scope.businessId) await client.query(`SELECT set_config('backhouse.business_id', $1, true)`, [scope.businessId]);
       if (scope.managerId) await client.query(`SELECT set_config('backhouse.manager_id', $1, true)`, [scope.managerId]);
+      if (scope.showsPersonalData) await client.query(`SELECT set_config('backhouse.personal_data', 'shown', true)`);
       return read(client);
     },
     'BEGIN READ ONLY',

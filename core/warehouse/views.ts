@@ -22,6 +22,12 @@ export interface WarehouseView {
   maxStalenessSeconds: number;
   /** True when its rows carry manager_id: a team-limited reader sees only their team's rows. */
   teamScoped: boolean;
+  /** Its columns that are amounts of money (in the row's `currency` column when it has one, else the business's). */
+  money: string[];
+  /** Its columns of personal data, which its reporting view pseudonymises for readers who may not see them. */
+  personal?: string[];
+  /** Its date columns that hold periods (a month's first day, a day), by period: a chart over one marks the period still in progress. */
+  periods?: Record<string, 'day' | 'month'>;
 }
 
 /**
@@ -31,25 +37,27 @@ export interface WarehouseView {
  */
 const NIGHTLY = 26 * 3600;
 
+const salesMoney = ['gross_revenue', 'discount', 'cogs_amount', 'gross_margin_amount'];
+
 /** The registry: every materialized view of prisma/migrations/*_kpi_views, and what it reads. */
 export const warehouseViews: readonly WarehouseView[] = [
-  { name: 'daily_revenue', dependsOn: ['canonical_orders', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
-  { name: 'monthly_revenue', dependsOn: ['daily_revenue'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
-  { name: 'top_customers', dependsOn: ['canonical_orders', 'canonical_customers', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
-  { name: 'orders_by_status', dependsOn: ['canonical_orders', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
-  { name: 'product_sales', dependsOn: ['canonical_order_items', 'canonical_orders', 'canonical_products', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
-  { name: 'category_sales', dependsOn: ['product_sales'], maxStalenessSeconds: NIGHTLY, teamScoped: true },
-  { name: 'new_returning_customers', dependsOn: ['canonical_orders'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
-  { name: 'customer_retention', dependsOn: ['canonical_orders'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
-  { name: 'invoice_balances', dependsOn: ['canonical_invoices', 'canonical_payments'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
-  { name: 'invoice_status', dependsOn: ['invoice_balances'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'daily_revenue', dependsOn: ['canonical_orders', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true, money: ['revenue'], periods: { day: 'day' } },
+  { name: 'monthly_revenue', dependsOn: ['daily_revenue'], maxStalenessSeconds: NIGHTLY, teamScoped: true, money: ['revenue', 'average_order_value'], periods: { month: 'month' } },
+  { name: 'top_customers', dependsOn: ['canonical_orders', 'canonical_customers', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true, money: ['revenue'], personal: ['customer_ref', 'customer_name'] },
+  { name: 'orders_by_status', dependsOn: ['canonical_orders', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true, money: ['amount'], periods: { month: 'month' } },
+  { name: 'product_sales', dependsOn: ['canonical_order_items', 'canonical_orders', 'canonical_products', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: true, money: ['revenue'], periods: { month: 'month' } },
+  { name: 'category_sales', dependsOn: ['product_sales'], maxStalenessSeconds: NIGHTLY, teamScoped: true, money: ['revenue'], periods: { month: 'month' } },
+  { name: 'new_returning_customers', dependsOn: ['canonical_orders'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: [], periods: { month: 'month' } },
+  { name: 'customer_retention', dependsOn: ['canonical_orders'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: [], periods: { cohort_month: 'month', activity_month: 'month' } },
+  { name: 'invoice_balances', dependsOn: ['canonical_invoices', 'canonical_payments'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['amount', 'paid_amount', 'outstanding_amount'] },
+  { name: 'invoice_status', dependsOn: ['invoice_balances'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['amount', 'outstanding_amount'], periods: { month: 'month' } },
   // Its buckets move with the calendar, not only with the data: the nightly refresh moves them.
-  { name: 'invoice_ageing', dependsOn: ['invoice_balances', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
-  { name: 'payments_monthly', dependsOn: ['canonical_payments'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
-  { name: 'inventory_current', dependsOn: ['canonical_inventory_levels', 'canonical_products'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'invoice_ageing', dependsOn: ['invoice_balances', 'businesses'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['outstanding_amount'] },
+  { name: 'payments_monthly', dependsOn: ['canonical_payments'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['amount'], periods: { month: 'month' } },
+  { name: 'inventory_current', dependsOn: ['canonical_inventory_levels', 'canonical_products'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['stock_value'] },
   // The data feeds' sales (prisma/migrations/*_sales_dashboard): refreshed when warehouse_changes says fact_sales moved.
-  { name: 'sales_daily', dependsOn: ['fact_sales'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
-  { name: 'sales_product_daily', dependsOn: ['fact_sales', 'products', 'dim_channel'], maxStalenessSeconds: NIGHTLY, teamScoped: false },
+  { name: 'sales_daily', dependsOn: ['fact_sales'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: salesMoney, periods: { day: 'day' } },
+  { name: 'sales_product_daily', dependsOn: ['fact_sales', 'products', 'dim_channel'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: salesMoney, periods: { day: 'day' } },
 ];
 
 const viewsByName = new Map(warehouseViews.map((view) => [view.name, view]));

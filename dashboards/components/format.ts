@@ -5,6 +5,15 @@ const inLocale = (value: number, minimumFractionDigits: number, maximumFractionD
 /** An amount of money: always two decimals (12.50, 1,234.00). */
 export const formatMoney = (value: number): string => inLocale(value, 2, 2);
 
+/** An amount of money with its currency (ISO 4217 code): "£1,234.50", "US$12.00"; a code the browser does not know is written before the amount. */
+export function formatCurrency(value: number, currency: string): string {
+  try {
+    return value.toLocaleString(undefined, { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  } catch {
+    return `${currency} ${formatMoney(value)}`;
+  }
+}
+
 /**
  * A chart or table value: whole numbers without decimals, others to `digits` (always `digits` for an amount
  * with decimals, such as money: "80.00" beside "109.40"); a dash for no value.

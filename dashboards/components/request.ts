@@ -21,10 +21,14 @@ function detailLines(details: unknown): string[] {
   return [...missing, ...rows];
 }
 
-/** JSON over the admin's session cookie; an error answer becomes a RequestError with the server's message and its details. */
-export async function requestJson<T>(method: string, url: string, body?: unknown): Promise<T> {
+/**
+ * JSON over the admin's session cookie; an error answer becomes a RequestError with the server's message and its details.
+ * `signal` aborts the request (a page that moved on to something else).
+ */
+export async function requestJson<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(url, {
     method,
+    signal,
     credentials: 'same-origin',
     headers: body instanceof FormData || body === undefined ? {} : { 'content-type': 'application/json' },
     body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),

@@ -52,7 +52,7 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     await page.fill('#d-from', '2025-09-01');
     await page.fill('#d-to', '2025-09-30');
     const revenue = page.locator('[data-testid="widget-kpi"][data-title="Revenue"] [data-testid="kpi-value"]');
-    await expect.poll(() => revenue.textContent(), { timeout: 60_000 }).toBe('51.85');
+    await expect.poll(() => revenue.textContent(), { timeout: 60_000 }).toBe('£51.85');
     await expect(page.locator('[data-testid="widget-kpi"][data-title="Orders"] [data-testid="kpi-value"]').textContent()).resolves.toBe('4');
     await expect(page.locator('[data-testid="widget-kpi"][data-title="Margin %"] [data-testid="kpi-value"]').textContent()).resolves.toMatch(/^\d+\.\d+ %$/);
     await page.locator('[data-testid="widget-line"] path.recharts-curve').first().waitFor();
@@ -66,11 +66,11 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
     // Drill down: a click on the top product's bar keeps the figures that follow the product filter to it.
     await page.locator('[data-testid="widget-bar"] path.recharts-rectangle').first().click();
     await expect(page.getByTestId('clear-product').textContent()).resolves.toMatch(/Croissant/);
-    await expect.poll(() => revenue.textContent(), { timeout: 30_000 }).toBe('38.35');
+    await expect.poll(() => revenue.textContent(), { timeout: 30_000 }).toBe('£38.35');
     await page.locator('[data-testid="widget-kpi"][data-title="Orders"] [data-testid="not-filtered"]').waitFor();
     await page.screenshot({ path: screenshotPath('metrics-drilldown'), fullPage: true });
     await page.getByTestId('clear-product').click();
-    await expect.poll(() => revenue.textContent(), { timeout: 30_000 }).toBe('51.85');
+    await expect.poll(() => revenue.textContent(), { timeout: 30_000 }).toBe('£51.85');
     expect(pageErrors).toEqual([]);
     await page.close();
   });

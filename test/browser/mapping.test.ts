@@ -91,7 +91,7 @@ describe.skipIf(!canRun)('Data sources and mapping in a real browser', () => {
     await ops.page.goto(`${app.url}/admin/pages/dashboards`);
     await ops.page.getByTestId('dashboards-page').waitFor({ timeout: 60_000 });
     await ops.page.locator('[data-testid="widget-line"] path.recharts-curve').first().waitFor({ timeout: 30_000 });
-    await expect(ops.page.locator('[data-testid="widget-kpi"] [data-testid="kpi-value"]').first().textContent()).resolves.toBe('242.50');
+    await expect(ops.page.locator('[data-testid="widget-kpi"] [data-testid="kpi-value"]').first().textContent()).resolves.toBe('£242.50');
     // Nothing loaded invoices: their widget says so rather than drawing an empty chart.
     await ops.page.locator('[data-testid="widget-donut"] [data-testid="widget-empty"]').waitFor({ timeout: 30_000 });
     await ops.page.screenshot({ path: screenshotPath('mapping-dashboard-after-load'), fullPage: true });

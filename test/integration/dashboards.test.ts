@@ -3,6 +3,7 @@ import { principalOf } from '../../core/auth/signIn.js';
 import { contextFor, type Context } from '../../core/context.js';
 import { createLogger } from '../../core/log.js';
 import { createRecord, deleteRecord, updateRecord } from '../../core/records/service.js';
+import { todayIn } from '../../core/warehouse/ranges.js';
 import { refreshViews } from '../../core/warehouse/views.js';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 
@@ -252,5 +253,54 @@ describe('composing and granting', () => {
     const adminCtx = await ctxOf(t.users.admin.id);
     const [grant] = await sql(`SELECT id FROM dashboard_permissions WHERE dashboard_id = $1 AND role = 'ops'`, [seeded]);
     await expect(updateRecord(adminCtx, 'dashboardPermissions', grant!.id as string, { canEdit: true })).rejects.toMatchObject({ code: 'validation_failed', details: [{ field: 'canEdit' }] });
+  });
+});
+
+describe('personal data on dashboards (issue 16)', () => {
+  beforeAll(async () => {
+    const [source] = await sql(`SELECT id FROM data_sources WHERE business_id = $1`, [t.businessA]);
+    await sql(`INSERT INTO canonical_customers (business_id, customer_ref, name, data_source_id, source_row) VALUES ($1, 'dora@example.com', 'Dora Diaz', $2, 10)`, [t.businessA, source!.id]);
+    await sql(
+      `INSERT INTO canonical_orders (business_id, order_ref, customer_ref, order_date, status, total_amount, manager_id, data_source_id, source_row) VALUES ($1, 'A9', 'dora@example.com', '2026-03-05', 'paid', 5000, $2, $3, 10)`,
+      [t.businessA, t.users.managerA.id, source!.id],
+    );
+    await sql(
+      `INSERT INTO canonical_orders (business_id, order_ref, customer_ref, order_date, status, total_amount, manager_id, data_source_id, source_row) VALUES ($1, 'A10', 'dora@example.com', '2026-03-06', 'paid', 4000, $2, $3, 11)`,
+      [t.businessA, t.users.managerA.id, source!.id],
+    );
+    await refreshViews(app.system, { trigger: 'manual' });
+  });
+  type Top = Widget & { personal_data: string | null };
+
+  it('admins and ops see customers’ names and references (regression: "anon-…" and "–" even for an admin)', async () => {
+    for (const widgets of [await widgetsOf(clients.admin, `?business_id=${t.businessA}`), await widgetsOf(clients.opsA)]) {
+      const top = widgets['Top customers'] as Top;
+      expect(top.personal_data).toBe('shown');
+      expect(top.rows[0]).toMatchObject({ customer_name: 'Dora Diaz', customer_ref: 'dora@example.com', revenue: 9000, order_count: 2 });
+      expect(top.rows.map((r) => r.customer_name)).toContain('Ada Ltd');
+    }
+  });
+
+  it('a manager, who may not see personal data, gets stable pseudonyms, and the answer says so', async () => {
+    const top = (await widgetsOf(clients.managerA))['Top customers'] as Top;
+    expect(top.personal_data).toBe('pseudonymised');
+    const dora = top.rows.filter((r) => r.revenue === 9000);
+    expect(dora).toHaveLength(1);
+    expect(dora[0]!.customer_ref).toMatch(/^anon-[0-9a-f]{10}$/);
+    expect(dora[0]!.customer_name).toMatch(/^Customer [0-9A-F]{6}$/);
+    expect(JSON.stringify(top.rows)).not.toMatch(/Dora|dora@|Ada Ltd/);
+    // The same customer has the same pseudonym at every read.
+    expect(((await widgetsOf(clients.managerA))['Top customers'] as Top).rows).toEqual(top.rows);
+    // Widgets without personal data say nothing about it.
+    expect(((await widgetsOf(clients.managerA))['Monthly revenue'] as Top).personal_data).toBeNull();
+  });
+});
+
+describe('periods in progress (issue 16)', () => {
+  it('a chart over a view’s months marks this month as still in progress, and a KPI none', async () => {
+    const widgets = (await widgetsOf(clients.opsA)) as Record<string, Widget & { current_period: string | null }>;
+    expect(widgets['Monthly revenue']!.current_period).toBe(`${todayIn('Europe/London').slice(0, 7)}-01`);
+    expect(widgets['New vs returning customers']!.current_period).toBe(`${todayIn('Europe/London').slice(0, 7)}-01`);
+    expect(widgets['Revenue, all time']!.current_period).toBeNull();
   });
 });

@@ -52,7 +52,7 @@ describe('GET /dashboard/metrics/*', () => {
     expect(top.body!.products.map((p: any) => [p.product_name, p.gross_revenue])).toEqual([['Croissant', 45], ['Tart', 24]]);
     const series = await callJson(app.url, ops, 'GET', '/dashboard/metrics/trend?range=last_7_days&group_by=day');
     expect(series.body!.points).toHaveLength(7);
-    expect(series.body!.points.at(-1)).toEqual({ period: day(0), quantity: 10, gross_revenue: 30, cogs_amount: 9, gross_margin_amount: 20 });
+    expect(series.body!.points.at(-1)).toEqual({ period: day(0), quantity: 10, gross_revenue: 30, cogs_amount: 9, gross_margin_amount: 20, in_progress: true });
     expect(series.body!.points.at(-2)).toMatchObject({ period: day(-1), gross_revenue: 39 });
     expect(series.body!.points.slice(0, 5).every((p: any) => p.gross_revenue === 0)).toBe(true);
     const croissant = top.body!.products[0].product_id as string;

@@ -24,7 +24,7 @@ let ordersDashboard: string;
 const day = (offset: number) => daysFrom(today, offset);
 const loadFeed = (token: string, csv: string) => loadSalesFile(app.url, token, csv);
 
-type Widget = { title: string; rows: Record<string, unknown>[]; decimal_measures: string[]; previous: { range: { from: string; to: string }; rows: Record<string, unknown>[] } | null; filtered_by: { date: boolean; product: boolean }; error: string | null };
+type Widget = { title: string; rows: Record<string, unknown>[]; decimal_measures: string[]; money_measures: string[]; current_period: string | null; previous: { range: { from: string; to: string }; comparison: string; rows: Record<string, unknown>[] } | null; filtered_by: { date: boolean; product: boolean }; error: string | null };
 async function salesData(token: string, query: string): Promise<{ status: number; widgets: Record<string, Widget>; body: any }> {
   const res = await callJson(app.url, token, 'GET', `/api/dashboard/${salesDashboard}/data?${query}`);
   const widgets = Object.fromEntries(((res.body?.data?.widgets ?? []) as Widget[]).map((w) => [w.title, w]));
@@ -246,7 +246,7 @@ describe('scope and filter errors', () => {
 
   it('the dashboard’s defaults apply when the reader names no filter', async () => {
     const { body } = await salesData(ops, '');
-    expect(body.data.filters).toEqual({ range: { name: 'last_30_days', from: day(-29), to: day(0) }, group_by: 'day', product_id: null });
+    expect(body.data.filters).toEqual({ range: { name: 'last_30_days', from: day(-29), to: day(0) }, group_by: 'day', grouping_note: null, product_id: null, compare: null, in_progress: true });
   });
 });
 
@@ -266,7 +266,7 @@ describe('widget specs with dashboard filters', () => {
 
   it('accepts ratios, a date, a product and a drill column where they make sense', () => {
     const result = widgetPlan('kpi', { value: 'pct', ratios: { pct: { numerator: 'gross_margin_amount', denominator: 'gross_revenue', percent: true } }, date: 'day', product: 'product_id', compare: 'previous_period' }, columns);
-    expect(result).toMatchObject({ plan: { measures: ['pct'], ratios: { pct: { percent: true } }, date: 'day', product: 'product_id', compare: true } });
+    expect(result).toMatchObject({ plan: { measures: ['pct'], ratios: { pct: { percent: true } }, date: 'day', product: 'product_id', compare: 'previous_period' } });
     expect(widgetPlan('bar', { x: 'product_name', y: ['gross_revenue'], drill: 'product_id' }, columns)).toMatchObject({ plan: { dimensions: ['product_name', 'product_id'] } });
   });
 
@@ -280,5 +280,120 @@ describe('widget specs with dashboard filters', () => {
     ['kpi', { value: 'gross_revenue', product: 'nope' }, 'fields.product "nope" is not a column of the view'],
   ] as const)('%s %j is refused: %s', (type, fields, reason) => {
     expect(problems(type, fields).join('; ')).toContain(reason);
+  });
+});
+
+describe('any period the business has data for (issue 16)', () => {
+  // Business A's sales four years back and one year back, on top of the recent ones.
+  const yearEarlier = (iso: string) => `${Number(iso.slice(0, 4)) - 1}${iso.slice(4)}`;
+  let firstDay: string;
+  beforeAll(async () => {
+    firstDay = day(-1450);
+    await loadFeed(ops, [
+      'product_name,quantity,price,transaction_date,order_id',
+      `Croissant,7,3.00,${firstDay},OLD1`,
+      `Tart,3,12.00,${day(-800)},OLD2`,
+      `Croissant,4,3.00,${yearEarlier(day(-2))},YEAR1`,
+    ].join('\n'));
+    await refreshChangedViews(app.system);
+  });
+  const kpis = async (query: string) => {
+    const expected = await callJson(app.url, ops, 'GET', `/dashboard/metrics/kpi?${query}`);
+    const { status, widgets, body } = await salesData(ops, query);
+    return { expected, status, widgets, body };
+  };
+  const allRevenue = async () => Number((await app.db.pool.query('SELECT sum(gross_revenue) AS revenue FROM fact_sales WHERE business_id = $1', [t.businessA])).rows[0].revenue);
+
+  it('a four-year custom range gives the totals of those four years in both APIs (regression: "at most three years")', async () => {
+    const { expected, status, widgets, body } = await kpis(`range=custom&from=${day(-1460)}&to=${day(0)}`);
+    expect(expected.status, JSON.stringify(expected.body)).toBe(200);
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(expected.body!.kpi.gross_revenue).toBe(await allRevenue());
+    expect(kpi(widgets['Revenue'])).toBe(expected.body!.kpi.gross_revenue);
+    expect(kpi(widgets['Orders'])).toBe(expected.body!.kpi.orders);
+    // 1,461 days by day are too many points: grouped by week, and the answer says so.
+    expect(body.data.filters.group_by).toBe('week');
+    expect(body.data.filters.grouping_note).toMatch(/^Grouped by week: 1,461 days are too many points/);
+    const line = widgets['Revenue and margin']!.rows;
+    expect(line.reduce((sum, row) => sum + Number(row.gross_revenue), 0)).toBeCloseTo(await allRevenue(), 2);
+    const trend = (await callJson(app.url, ops, 'GET', `/dashboard/metrics/trend?range=custom&from=${day(-1460)}&to=${day(0)}&group_by=day`)).body!;
+    expect(trend.group_by).toBe('week');
+    expect(trend.points.map((p: { period: string; gross_revenue: number }) => ({ day: p.period, gross_revenue: p.gross_revenue }))).toEqual(line.map((row) => ({ day: row.day, gross_revenue: row.gross_revenue })));
+  });
+
+  it('all time runs from the first day with sales to today, with every sale, and nothing to compare with', async () => {
+    const { expected, status, widgets, body } = await kpis('range=all_time&group_by=month');
+    expect(expected.status, JSON.stringify(expected.body)).toBe(200);
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(expected.body!.range).toEqual({ name: 'all_time', from: firstDay, to: today });
+    expect(body.data.filters.range).toEqual({ name: 'all_time', from: firstDay, to: today });
+    expect(expected.body!.kpi.gross_revenue).toBe(await allRevenue());
+    expect(kpi(widgets['Revenue'])).toBe(expected.body!.kpi.gross_revenue);
+    expect(expected.body!.previous).toBeNull();
+    expect(widgets['Revenue']!.previous).toBeNull();
+    expect(widgets['Revenue and margin']!.rows[0]!.day).toBe(`${firstDay.slice(0, 7)}-01`);
+  });
+
+  it('year to date and the last 12 months, compared with the same period a year earlier', async () => {
+    for (const range of ['year_to_date', 'last_12_months']) {
+      const { expected, status, widgets } = await kpis(`range=${range}&compare=previous_year`);
+      expect(status).toBe(200);
+      expect(expected.body!.previous.range).toMatchObject({ from: yearEarlier(expected.body!.range.from), to: yearEarlier(today) });
+      expect(widgets['Revenue']!.previous).toMatchObject({ comparison: 'previous_year', range: { from: expected.body!.previous.range.from, to: expected.body!.previous.range.to } });
+      expect(kpi({ rows: widgets['Revenue']!.previous!.rows })).toBe(expected.body!.previous.gross_revenue);
+      expect(kpi({ rows: widgets['Orders']!.previous!.rows })).toBe(expected.body!.previous.orders);
+    }
+    // The last 7 days a year earlier hold the one sale of YEAR1.
+    const week = await kpis('range=last_7_days&compare=previous_year');
+    expect(kpi({ rows: week.widgets['Revenue']!.previous!.rows })).toBe(12);
+    expect(week.expected.body!.previous.gross_revenue).toBe(12);
+  });
+
+  it('the period still in progress is marked: the trend point and the chart period holding today', async () => {
+    const { widgets, body } = await salesData(ops, 'range=last_30_days&group_by=month');
+    expect(body.data.filters.in_progress).toBe(true);
+    expect(widgets['Revenue and margin']!.current_period).toBe(`${today.slice(0, 7)}-01`);
+    const trend = (await callJson(app.url, ops, 'GET', '/dashboard/metrics/trend?range=last_30_days&group_by=month')).body!.points as { period: string; in_progress: boolean }[];
+    expect(trend.filter((p) => p.in_progress).map((p) => p.period)).toEqual([`${today.slice(0, 7)}-01`]);
+    const past = await salesData(ops, `range=custom&from=${day(-60)}&to=${day(-31)}`);
+    expect(past.body.data.filters.in_progress).toBe(false);
+    expect(past.widgets['Revenue and margin']!.current_period).toBeNull();
+  });
+
+  it('money measures are marked, in the business\'s currency', async () => {
+    const { widgets, body } = await salesData(ops, 'range=last_7_days');
+    expect(body.data.currency).toBe('GBP');
+    expect(widgets['Revenue']!.money_measures).toEqual(['gross_revenue']);
+    expect(widgets['Average order value']!.money_measures).toEqual(['average_order_value']);
+    expect(widgets['Margin %']!.money_measures).toEqual([]);
+    expect(widgets['Orders']!.money_measures).toEqual([]);
+  });
+});
+
+describe('the currency a file’s amounts are written in (issue 16)', () => {
+  const dollarsFile = () => `product_name,quantity,price,transaction_date,discount\nCroissant,2,"$1,234.50",${day(-3)},$0.50\nTart,1,$12.00,${day(-3)},0\n`;
+
+  it('the preview notes "$" and warns when the business keeps GBP; a business in USD gets no warning', async () => {
+    const inGbp = await uploadPreview(app.url, ops, { name: 'dollars.csv', bytes: Buffer.from(dollarsFile()) });
+    expect(inGbp.status).toBe(200);
+    expect(inGbp.body.rows[0].normalized.price).toBe('1234.50');
+    expect(inGbp.body.summary.currency_marks).toEqual(['$']);
+    expect(inGbp.body.summary.currency_warning).toMatch(/written in "\$", but the business keeps its figures in GBP: nothing is converted/);
+    const inUsd = await uploadPreview(app.url, opsB, { name: 'dollars.csv', bytes: Buffer.from(dollarsFile().replaceAll('Croissant', 'Oil change').replaceAll('Tart', 'Oil change')) });
+    expect(inUsd.body.summary.currency_marks).toEqual(['$']);
+    expect(inUsd.body.summary.currency_warning).toBeNull();
+    const plain = await uploadPreview(app.url, ops, { name: 'plain.csv', bytes: Buffer.from(`product_name,quantity,price,transaction_date\nCroissant,1,3.00,${day(-3)}\n`) });
+    expect(plain.body.summary).toMatchObject({ currency_marks: [], currency_warning: null });
+  });
+
+  it('the committed feed records the marks it saw and keeps the warning with its issues', async () => {
+    const preview = await uploadPreview(app.url, ops, { name: 'dollars.csv', bytes: Buffer.from(dollarsFile()) });
+    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+    expect(committed.status, JSON.stringify(committed.body)).toBe(202);
+    const feed = await waitForFeed(app.url, ops, committed.body!.feed_id as number);
+    expect(feed.status).toBe('transformed');
+    expect(feed.summary.currency_marks).toEqual(['$']);
+    expect(feed.summary.issues).toContainEqual({ type: 'warning', code: 'currency_mismatch', message: expect.stringMatching(/written in "\$".*GBP/) });
+    await deleteRecord(app.system, 'feeds', String(committed.body!.feed_id));
   });
 });
