@@ -1,16 +1,17 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { commitFeed } from '../core/feeds/commit.js';
 import { feedTransformStatus, listFeeds, rerunFeed } from '../core/feeds/feeds.js';
 import { deleteRecord } from '../core/records/service.js';
-import { previewFeed, previewUpload, previewWithDateFormat } from '../core/feeds/preview.js';
+import { listInvalidRows, listNewProducts, previewFeed, previewUpload, previewWithDateFormat, type CheckProgress } from '../core/feeds/preview.js';
+import { duplicateChoices } from '../core/feeds/duplicates.js';
 import { deleteUpload } from '../core/feeds/uploads.js';
 import { autoCreateInput, autoCreateProducts } from '../core/feeds/products.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { dataTypes, templateFor, type DataType } from '../core/feeds/templates.js';
 import type { JobQueue } from '../core/queue.js';
 import { AppError } from '../core/errors.js';
-import { contextOf, handle, parse } from './http.js';
+import { contextOf, errorAnswer, handle, parse } from './http.js';
 import { streamUpload } from './upload.js';
 
 const dataTypeField = z.enum(dataTypes, { message: 'must be "sales" or "costs"' });
@@ -23,8 +24,49 @@ const commitBody = z.object({
   data_type: dataTypeField.optional(),
   auto_create_products: z.boolean().default(false),
   skip_invalid_rows: z.boolean().default(false),
+  /** What to do when the file, or rows of it, were already loaded; a commit of such a file without it is refused. */
+  duplicates: z.enum(duplicateChoices, { message: 'must be "skip", "replace" or "load_anyway"' }).optional(),
   business_id: z.string().uuid().optional(),
 });
+
+const page = z.object({
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/**
+ * A preview's answer, with its progress first when the caller asks for it (`Accept: application/x-ndjson`):
+ * one JSON line `{"progress": {rows_read, percent}}` at most every quarter second while the whole file is
+ * checked, then `{"result": …}`, or `{"error": …}` if it failed once lines were sent. Otherwise plain JSON.
+ */
+async function answerPreview(req: Request, res: Response, check: (onProgress?: (progress: CheckProgress) => void) => Promise<unknown>): Promise<void> {
+  if (req.accepts(['application/json', 'application/x-ndjson']) !== 'application/x-ndjson') {
+    res.json(await check());
+    return;
+  }
+  const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
+  const start = () => {
+    if (res.headersSent) return;
+    res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+  };
+  let result: unknown;
+  try {
+    result = await check((progress) => {
+      start();
+      line({ progress });
+    });
+  } catch (error) {
+    // Before any line: the usual error answer, with its status.
+    if (!res.headersSent) throw error;
+    line(errorAnswer(error, req, res).body);
+    res.end();
+    return;
+  }
+  start();
+  line({ result });
+  res.end();
+}
 
 /** The data-feed endpoints under /dashboard, named as the source document names them. */
 export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): Router {
@@ -33,18 +75,19 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
     '/data-feeds/preview',
     handle(async (req, res) => {
       const ctx = contextOf(req);
-      const result = await streamUpload(
-        req,
-        deps.settings.maxUploadBytes,
-        async ({ filename, stream, fields }) => {
-          const dataType: DataType = parse(dataTypeField, fields.data_type ?? req.query.data_type ?? 'sales', 'data_type');
-          const businessId = fields.business_id ?? (typeof req.query.business_id === 'string' ? req.query.business_id : undefined);
-          const dateFormat = parse(dateFormatField.optional(), fields.date_format, 'date_format');
-          return previewFeed(ctx, deps.settings, { businessId, dataType, filename, stream, dateFormat });
-        },
-        { lateFields: { refused: ['data_type', 'business_id', 'date_format'], discard: (preview) => deleteUpload(ctx, preview.upload_token) } },
+      await answerPreview(req, res, (onProgress) =>
+        streamUpload(
+          req,
+          deps.settings.maxUploadBytes,
+          async ({ filename, stream, fields }) => {
+            const dataType: DataType = parse(dataTypeField, fields.data_type ?? req.query.data_type ?? 'sales', 'data_type');
+            const businessId = fields.business_id ?? (typeof req.query.business_id === 'string' ? req.query.business_id : undefined);
+            const dateFormat = parse(dateFormatField.optional(), fields.date_format, 'date_format');
+            return previewFeed(ctx, deps.settings, { businessId, dataType, filename, stream, dateFormat }, onProgress);
+          },
+          { lateFields: { refused: ['data_type', 'business_id', 'date_format'], discard: (preview) => deleteUpload(ctx, preview.upload_token) } },
+        ),
       );
-      res.json(result);
     }),
   );
   router.post(
@@ -56,6 +99,7 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
         dataType: body.data_type,
         autoCreateProducts: body.auto_create_products,
         skipInvalidRows: body.skip_invalid_rows,
+        duplicates: body.duplicates,
         businessId: body.business_id,
       });
       res.status(202).json(result);
@@ -94,14 +138,26 @@ export function feedsRouter(deps: { jobs: JobQueue; settings: FeedSettings }): R
   router.get(
     '/data-feeds/preview/:token',
     handle(async (req, res) => {
-      res.json(await previewUpload(contextOf(req), deps.settings, String(req.params.token)));
+      await answerPreview(req, res, (onProgress) => previewUpload(contextOf(req), deps.settings, String(req.params.token), onProgress));
+    }),
+  );
+  router.get(
+    '/data-feeds/preview/:token/invalid-rows',
+    handle(async (req, res) => {
+      res.json(await listInvalidRows(contextOf(req), String(req.params.token), parse(page, req.query, 'page')));
+    }),
+  );
+  router.get(
+    '/data-feeds/preview/:token/new-products',
+    handle(async (req, res) => {
+      res.json(await listNewProducts(contextOf(req), String(req.params.token), parse(page, req.query, 'page')));
     }),
   );
   router.post(
     '/data-feeds/preview/:token/date-format',
     handle(async (req, res) => {
       const body = parse(z.object({ date_format: dateFormatField.nullable() }), req.body, 'request');
-      res.json(await previewWithDateFormat(contextOf(req), deps.settings, String(req.params.token), body.date_format));
+      await answerPreview(req, res, (onProgress) => previewWithDateFormat(contextOf(req), deps.settings, String(req.params.token), body.date_format, onProgress));
     }),
   );
   router.get(

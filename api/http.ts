@@ -51,6 +51,15 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown, where = 'r
 
 /** One error shape for every endpoint: `{ error: { code, message, details? } }`. */
 export const errorMiddleware: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  const answer = errorAnswer(error, req, res);
+  res.status(answer.status).json(answer.body);
+};
+
+/**
+ * The status and body an error is answered with (the error middleware's; also the last line of a response
+ * that was already streaming when the error came). Unexpected errors are logged and answered with a request id.
+ */
+export function errorAnswer(error: unknown, req: Request, res: Response): { status: number; body: { error: Record<string, unknown> } } {
   const requestIdValue = String(res.getHeader('X-Request-Id') ?? '');
   let appError: AppError | null = null;
   if (error instanceof AppError) appError = error;
@@ -68,13 +77,12 @@ export const errorMiddleware: ErrorRequestHandler = (error: unknown, req, res, _
   }
   if (!appError) {
     req.log?.error({ err: error }, 'unexpected error');
-    res.status(500).json({ error: { code: 'internal', message: `Something went wrong on our side. Quote request id ${requestIdValue} when you report it.`, requestId: requestIdValue } });
-    return;
+    return { status: 500, body: { error: { code: 'internal', message: `Something went wrong on our side. Quote request id ${requestIdValue} when you report it.`, requestId: requestIdValue } } };
   }
   const retry = (appError.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (retry) res.setHeader('Retry-After', String(retry));
-  res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(appError.details === undefined ? {} : { details: appError.details }) } });
-};
+  if (retry && !res.headersSent) res.setHeader('Retry-After', String(retry));
+  return { status: appError.status, body: { error: { code: appError.code, message: appError.message, ...(appError.details === undefined ? {} : { details: appError.details }) } } };
+}
 
 function isBodyParserError(error: unknown): error is { type: string; message: string } {
   return typeof error === 'object' && error !== null && typeof (error as { type?: unknown }).type === 'string' && 'status' in error;

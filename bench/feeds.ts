@@ -201,7 +201,7 @@ try {
 
     const cpuBefore = cpu();
     const commitStart = performance.now();
-    const commit = await fetch(`${base}/dashboard/data-feeds/commit`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ upload_token: previewBody.upload_token }) });
+    const commit = await fetch(`${base}/dashboard/data-feeds/commit`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ upload_token: previewBody.upload_token, duplicates: 'load_anyway' }) });
     const commitBody = (await commit.json()) as { feed_id: number; record_count: number };
     if (commit.status !== 202) throw new Error(`commit of ${filename} failed: ${JSON.stringify(commitBody)}`);
     const committedSeconds = (performance.now() - commitStart) / 1000;
@@ -222,7 +222,7 @@ try {
   const { previewSeconds, rssAfterPreview, commitStart, committedSeconds, rssAfterCommit, status, feedId, totalSeconds, cpuSpent } = await loadFeed(csvPath, 'sales.csv');
   const peakRss = peakRssOf(app.pid!);
   const facts = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM fact_sales WHERE data_feed_id = $1', [feedId]);
-  console.log(`upload + preview (file streamed into PostgreSQL, first rows parsed): ${previewSeconds.toFixed(2)} s`);
+  console.log(`upload + preview (file streamed into PostgreSQL, every row checked): ${previewSeconds.toFixed(2)} s`);
   console.log(`commit request (re-parse, validate, stage):                          ${committedSeconds.toFixed(2)} s`);
   console.log(`commit request to ${status}:                                     ${totalSeconds.toFixed(2)} s  (${Math.round(ROWS / totalSeconds).toLocaleString()} rows/s, ${facts.rows[0]!.n} facts)`);
   console.log(`bare COPY of the same file into an unlogged table:                 ${copySeconds.toFixed(2)} s  (${Math.round(ROWS / copySeconds).toLocaleString()} rows/s; fastest of ${copyRuns.map((t) => t.toFixed(2)).join(', ')} s)`);
@@ -270,8 +270,20 @@ try {
   warm.sort((a, b) => a - b);
   console.log(`Metrics dashboard data (9 widgets, a year by month):              cold ${cold.toFixed(0)} ms, one product cold ${coldProduct.toFixed(0)} ms, then p50 ${warm[49]!.toFixed(1)} ms, p95 ${warm[94]!.toFixed(1)} ms over 100 requests`);
 
+  // "Create missing" for a file naming PRODUCTS products the catalog lacks: one insert and one audit statement.
+  const newProductsPath = path.join(workDir, 'new-products.csv');
+  fs.writeFileSync(newProductsPath, ['product_name,quantity,price,transaction_date', ...Array.from({ length: PRODUCTS }, (_, i) => `New product ${i},1,${(1 + (i % 90) / 10).toFixed(2)},2025-06-01`)].join('\n'));
+  const newProductsForm = new FormData();
+  newProductsForm.append('file', await fs.openAsBlob(newProductsPath), 'new-products.csv');
+  const newProductsPreview = (await (await fetch(`${base}/dashboard/data-feeds/preview`, { method: 'POST', headers: auth, body: newProductsForm })).json()) as { upload_token: string };
+  const createStart = performance.now();
+  const created = await fetch(`${base}/dashboard/data-feeds/auto-create-products`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ upload_token: newProductsPreview.upload_token }) });
+  const createdBody = (await created.json()) as { created: string[] };
+  if (created.status !== 200) throw new Error(`create missing failed: ${JSON.stringify(createdBody)}`);
+  console.log(`"Create missing", ${createdBody.created.length.toLocaleString()} products priced from the file:          ${((performance.now() - createStart) / 1000).toFixed(2)} s  (target < 2 s)`);
+
   if (XLSX_ROWS > 0) {
-    // A workbook as Excel writes one (shared strings, styled dates), read through the archive's directory.
+    // A workbook as Excel writes one (the CSV's first rows: loaded again, as chosen at its commit) (shared strings, styled dates), read through the archive's directory.
     const workbookPath = path.join(workDir, 'sales.xlsx');
     await generateWorkbook(workbookPath);
     const workbook = await loadFeed(workbookPath, 'sales.xlsx');

@@ -1,10 +1,12 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Badge, Box, Button, CheckBox, H3, Icon, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 import type { ProductMatch } from '../../core/feeds/matching.js';
-import type { PreviewResult } from '../../core/feeds/preview.js';
+import type { DuplicateChoice } from '../../core/feeds/duplicates.js';
+import type { CheckProgress, PreviewResult } from '../../core/feeds/preview.js';
 import { BusinessSelect } from '../../dashboards/components/BusinessSelect.js';
-import { RequestError, requestJson as call } from '../../dashboards/components/request.js';
-import { countOf, FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
+import { requestJson as call, requestWithProgress } from '../../dashboards/components/request.js';
+import { FeedChips, FeedProgress, FeedStatusBadge, useCommittingFeed, useFeedPolling, type FeedStatus } from './feed-status.js';
+import { CheckProgressBar, CommitBlockers, commitBlockers, DuplicatesChoice, InvalidRowsList, NewProductsPanel, PreviewCounts } from './preview-panels.js';
 import { DateFormatField } from './DateFormatField.js';
 import { MapToProduct } from './MapToProduct.js';
 
@@ -62,10 +64,11 @@ const DataFeedUpload: React.FC = () => {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [skipInvalid, setSkipInvalid] = useState(false);
-  // A refused commit's answer, shown beside the Commit button; and whether it found invalid rows the
-  // preview's first rows did not show.
+  const [duplicateChoice, setDuplicateChoice] = useState<DuplicateChoice | null>(null);
+  // How far the whole-file check of the file being previewed has read (null when none runs).
+  const [checking, setChecking] = useState<{ filename: string; progress: CheckProgress | null } | null>(null);
+  // A refused commit's answer, shown beside the Commit button.
   const [commitError, setCommitError] = useState<string | null>(null);
-  const [invalidBeyondPreview, setInvalidBeyondPreview] = useState(false);
   const [committed, setCommitted] = useState<FeedStatus | null>(null);
   const [committedType, setCommittedType] = useState<string | null>(null);
   const { feed, problem: statusProblem } = useFeedPolling(committed, 1000);
@@ -92,16 +95,17 @@ const DataFeedUpload: React.FC = () => {
       }
       setError(null);
       setCommitError(null);
-      setInvalidBeyondPreview(false);
       setPreview(null);
       setCommitted(null);
+      setSkipInvalid(false);
+      setDuplicateChoice(null);
       setBusy(`Reading ${file.name}…`);
       try {
         const form = new FormData();
         form.append('data_type', dataType);
         if (businessId) form.append('business_id', businessId);
         form.append('file', file);
-        setPreview(await call<Preview>('POST', '/dashboard/data-feeds/preview', form));
+        setPreview(await checkFile(file.name, 'POST', '/dashboard/data-feeds/preview', form));
       } catch (reason) {
         setError((reason as Error).message);
       } finally {
@@ -111,13 +115,23 @@ const DataFeedUpload: React.FC = () => {
     [dataType, businessId, businesses],
   );
 
-  const createMissing = async () => {
+  /** The whole-file check of an upload (its preview), its progress shown while it reads. */
+  const checkFile = async (filename: string, method: string, url: string, form?: FormData): Promise<Preview> => {
+    setChecking({ filename, progress: null });
+    try {
+      return await requestWithProgress<Preview, CheckProgress>(method, url, form, (progress) => setChecking({ filename, progress }));
+    } finally {
+      setChecking(null);
+    }
+  };
+
+  const createMissing = async (body: unknown) => {
     if (!preview) return;
     setBusy('Creating products…');
     setError(null);
     try {
-      await call('POST', '/dashboard/data-feeds/auto-create-products', { business_id: businessId || undefined, products: preview.summary.new_product_candidates.map((name) => ({ name })) });
-      setPreview(await call<Preview>('GET', `/dashboard/data-feeds/preview/${preview.upload_token}`));
+      await call('POST', '/dashboard/data-feeds/auto-create-products', body);
+      setPreview(await checkFile(preview.filename, 'GET', `/dashboard/data-feeds/preview/${preview.upload_token}`));
     } catch (reason) {
       setError((reason as Error).message);
     } finally {
@@ -127,7 +141,7 @@ const DataFeedUpload: React.FC = () => {
 
   /** The preview read again: after names are mapped to products, each row shows its new match. */
   const refreshPreview = async () => {
-    if (preview) setPreview(await call<Preview>('GET', `/dashboard/data-feeds/preview/${preview.upload_token}`));
+    if (preview) setPreview(await checkFile(preview.filename, 'GET', `/dashboard/data-feeds/preview/${preview.upload_token}`));
   };
 
   const commit = async () => {
@@ -141,15 +155,13 @@ const DataFeedUpload: React.FC = () => {
         upload_token: preview.upload_token,
         data_type: preview.data_type,
         business_id: businessId || undefined,
-        auto_create_products: true,
         skip_invalid_rows: skipInvalid,
+        duplicates: duplicateChoice ?? undefined,
       });
       setCommitted({ feed_id: result.feed_id, status: result.status, record_count: result.record_count, summary: { stage: result.status } });
       setCommittedType(preview.data_type);
     } catch (reason) {
       setCommitError((reason as Error).message);
-      const details = reason instanceof RequestError ? (reason.details as { invalid_rows?: number } | null) : null;
-      if ((details?.invalid_rows ?? 0) > 0) setInvalidBeyondPreview(true);
     } finally {
       setCommittingToken(null);
       setBusy(null);
@@ -158,7 +170,9 @@ const DataFeedUpload: React.FC = () => {
 
   // The template's columns the file has, besides the product, in the template's order (each cell under its own header).
   const shownColumns = preview ? Object.keys(preview.rows[0]?.normalized ?? {}).filter((column) => column !== 'product_name' && preview.column_mapping[column] !== undefined) : [];
-  const hasInvalidRows = (preview?.summary.invalid_rows ?? 0) > 0 || invalidBeyondPreview;
+  const hasInvalidRows = (preview?.summary.invalid_rows ?? 0) > 0;
+  const blockers = preview ? commitBlockers(preview.summary, { skipInvalid, duplicateChoice }) : [];
+  const columnLabel = (column: string) => preview?.column_mapping[column] ?? column;
   const metrics = feed?.summary.metrics;
   const adminRoot = window.location.pathname.split('/resources/')[0];
   return (
@@ -214,6 +228,7 @@ const DataFeedUpload: React.FC = () => {
           }}
         />
       </Box>
+      {checking && <CheckProgressBar filename={checking.filename} progress={checking.progress} />}
       {busy && (
         <Box mb="lg" data-testid="busy">
           <Loader />
@@ -224,10 +239,7 @@ const DataFeedUpload: React.FC = () => {
       {preview && !feed && (
         <Box data-testid="preview">
           <Box flex flexDirection="row" style={{ gap: 8, flexWrap: 'wrap' }} mb="lg">
-            <Badge variant="secondary" data-testid="summary-total">{preview.summary.total_rows}{preview.summary.truncated ? '+' : ''} rows shown</Badge>
-            <Badge variant="success" data-testid="summary-valid">{preview.summary.valid_rows} valid</Badge>
-            <Badge variant={preview.summary.invalid_rows ? 'danger' : 'secondary'} data-testid="summary-invalid">{preview.summary.invalid_rows} invalid</Badge>
-            <Badge variant={preview.summary.new_product_candidates.length ? 'danger' : 'secondary'}>{countOf(preview.summary.new_product_candidates.length, 'new product')}</Badge>
+            <PreviewCounts summary={preview.summary} />
             {Object.entries(preview.summary.date_formats).map(([column, format]) =>
               preview.summary.date_formats_assumed.includes(column) ? (
                 <Badge key={column} variant="danger" data-testid="date-format-assumed" title="Each of the first rows reads as well with day and month swapped. Check a date you know in the table below.">
@@ -249,6 +261,8 @@ const DataFeedUpload: React.FC = () => {
           {preview.summary.encoding_warning && <MessageBox mb="lg" variant="info" message={preview.summary.encoding_warning} data-testid="encoding-warning" />}
           <DateFormatField key={preview.upload_token} preview={preview} onPreview={setPreview} onError={setError} />
           {preview.summary.currency_warning && <MessageBox mb="lg" variant="danger" message={preview.summary.currency_warning} data-testid="currency-warning" />}
+          <DuplicatesChoice summary={preview.summary} choice={duplicateChoice} onChoose={setDuplicateChoice} />
+          <InvalidRowsList token={preview.upload_token} summary={preview.summary} label={columnLabel} />
           <Box flex flexDirection="row" style={{ gap: 24, alignItems: 'flex-start' }}>
             <Box style={{ flex: '1 1 auto', minWidth: 0, overflowX: 'auto' }}>
               <table style={{ borderCollapse: 'collapse', width: '100%' }} data-testid="preview-table">
@@ -292,26 +306,16 @@ const DataFeedUpload: React.FC = () => {
                 </tbody>
               </table>
             </Box>
-            <Box variant="grey" p="lg" style={{ flex: '0 0 260px' }} data-testid="missing-panel">
+            <Box variant="grey" p="lg" style={{ flex: '0 0 360px' }} data-testid="missing-panel">
               <H3>Products</H3>
-              {preview.summary.new_product_candidates.length === 0 ? (
-                <Text>Every product is in your catalog.</Text>
-              ) : (
-                <>
-                  <Text mb="md">Not in your catalog yet: create them, or map a name to a product you have.</Text>
-                  <ul>
-                    {preview.summary.new_product_candidates.map((name) => (
-                      <li key={name} data-testid="missing-name">
-                        {name}
-                        <MapToProduct name={name} businessId={businessId} onMapped={refreshPreview} onError={setError} />
-                      </li>
-                    ))}
-                  </ul>
-                  <Button size="sm" onClick={createMissing} disabled={!!busy} data-testid="create-missing">
-                    Create missing
-                  </Button>
-                </>
-              )}
+              <NewProductsPanel
+                token={preview.upload_token}
+                summary={preview.summary}
+                businessId={businessId}
+                busy={!!busy}
+                onCreate={createMissing}
+                mapTo={(name) => <MapToProduct name={name} businessId={businessId} onMapped={refreshPreview} onError={setError} />}
+              />
             </Box>
           </Box>
           {commitError && <MessageBox mt="xl" variant="danger" message={commitError} style={{ whiteSpace: 'pre-line' }} data-testid="commit-error" />}
@@ -322,9 +326,10 @@ const DataFeedUpload: React.FC = () => {
                 <Label inline htmlFor="skip-invalid">Skip invalid rows</Label>
               </Box>
             )}
-            <Button variant="contained" onClick={commit} disabled={!!busy || (hasInvalidRows && !skipInvalid)} data-testid="commit">
+            <Button variant="contained" onClick={commit} disabled={!!busy || blockers.length > 0} data-testid="commit">
               Commit {preview.filename}
             </Button>
+            <CommitBlockers blockers={blockers} />
             {/* Beside the button the commit was started with, which a long preview puts far below the top. */}
             {committingToken && (
               <Box flex flexDirection="row" style={{ gap: 8, alignItems: 'center' }} data-testid="committing">

@@ -16,6 +16,8 @@ export interface FeedMetrics {
   cogs_amount: number;
   gross_margin_amount: number;
   gross_margin_percent: number | null;
+  /** Products of the feed without a cost: their sales are left out of COGS and margin. */
+  products_without_cost?: number;
 }
 
 export interface FeedIssue {
@@ -111,6 +113,10 @@ export const FeedChips: React.FC<{ metrics: FeedMetrics; dataType?: string }> = 
         <Badge variant="secondary" data-testid="chip-cogs">COGS {formatMoney(metrics.cogs_amount)}</Badge>
         <Badge variant="success" data-testid="chip-margin">margin {formatMoney(metrics.gross_margin_amount)}</Badge>
         <Badge variant="success" data-testid="chip-margin-percent">{metrics.gross_margin_percent === null ? '–' : `${formatNumber(metrics.gross_margin_percent, 2, true)}%`}</Badge>
+        {(metrics.products_without_cost ?? 0) > 0 && (
+          // COGS and margin above leave these products' sales out: said on the chips, not in a tooltip.
+          <Badge variant="danger" data-testid="chip-margin-incomplete">margin incomplete: {countOf(metrics.products_without_cost!, 'product')} without cost</Badge>
+        )}
       </>
     )}
   </Box>

@@ -45,7 +45,8 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     shops: read,
     products: crud,
     dashboards: ['view'],
-    feeds: [...read, 'new'],
+    // Ops undo their own business's feeds (a file loaded twice): delete, or replace at a commit. Re-runs stay admins'.
+    feeds: [...read, 'new', 'delete'],
     metrics: ['view'],
     dataSources: [...read, 'new'],
     mappings: [...read, 'new'],

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
 import { assertCan } from '../auth/permissions.js';
 import { writeAudit } from '../auth/audit.js';
 import type { Context } from '../context.js';
-import { inTransaction, withAdvisoryLock, withTransaction } from '../db/index.js';
+import { inTransaction, withAdvisoryLock, withTransaction, type SqlQuery } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { monotonic, type FeedSummary } from '../warehouse/loadFacts.js';
@@ -15,6 +16,7 @@ import { countingSource, type FileSource } from './reader.js';
 import { openFeedTable } from './table.js';
 import type { DataType } from './templates.js';
 import { findUpload } from './uploads.js';
+import { describeDuplicates, feedsOfSameFile, hasDuplicates, rowsAlreadyLoaded, type DuplicateChoice, type Duplicates, type RecordedDuplicates } from './duplicates.js';
 import { createProducts } from './products.js';
 import { stageFeedRows, stagingTable } from './stage.js';
 
@@ -26,6 +28,8 @@ export interface CommitInput {
   autoCreateProducts: boolean;
   /** Load the valid rows and report the others, instead of refusing the whole file. */
   skipInvalidRows: boolean;
+  /** What to do if the file, or rows of it, were already loaded; without it such a commit is refused (409). */
+  duplicates?: DuplicateChoice;
   businessId?: string;
 }
 
@@ -35,6 +39,10 @@ export interface CommitResult {
   record_count: number;
   status: 'queued';
   skipped_rows: number;
+  /** Rows not staged because they were already loaded (`duplicates: "skip"`). */
+  skipped_duplicate_rows: number;
+  /** Earlier feeds this one replaces when it loads (`duplicates: "replace"`). */
+  replaces_feeds: number[];
   created_products: Record<string, string>;
 }
 
@@ -66,8 +74,8 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
       const processing: FeedSummary = { stage: 'processing', processing_started_at: startedAt, updated_at: startedAt, progress: { rows_read: 0, percent: 0 } };
       await client
         .query(
-          `INSERT INTO data_feeds (id, business_id, user_id, data_type, filename, upload_token, status, summary) VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7)`,
-          [feedId, upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token, processing],
+          `INSERT INTO data_feeds (id, business_id, user_id, data_type, filename, upload_token, status, summary, content_sha256) VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8)`,
+          [feedId, upload.businessId, ctx.user.kind === 'user' ? ctx.user.id : null, dataType, upload.filename, upload.token, processing, upload.contentSha256 || null],
         )
         .catch(async (error: unknown) => {
           // The same upload committed at the same moment by another request, which got there first.
@@ -78,7 +86,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
       const progress = commitProgress(ctx, feedId, source, startedAt);
       try {
         return await inTransaction(client, async (tx) => {
-          const { records, invalidRows, issues, missingProducts, currencyMarks } = await stageFeedRows(tx, feed, {
+          const staged = await stageFeedRows(tx, feed, {
             dataType,
             feedId,
             businessId: upload.businessId,
@@ -87,6 +95,7 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
             maxIssues: MAX_REPORTED_ISSUES,
             onRowsRead: progress.report,
           });
+          const { invalidRows, issues, missingProducts, currencyMarks } = staged;
           if (invalidRows > 0 && !input.skipInvalidRows) {
             throw new AppError('validation_failed', `${invalidRows} row${invalidRows > 1 ? 's' : ''} of ${upload.filename} cannot be loaded. Fix ${invalidRows > 1 ? 'them' : 'it'} in the file and upload it again, or commit with "Skip invalid rows" (skip_invalid_rows in the API) to load only the valid rows.`, {
               invalid_rows: invalidRows,
@@ -94,14 +103,16 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
               errors_truncated: invalidRows > 0 && issues.length >= MAX_REPORTED_ISSUES,
             });
           }
-          if (records === 0) throw new AppError('validation_failed', `${upload.filename} has no rows that can be loaded.`, { invalid_rows: invalidRows, errors: issues });
-          const createdProducts = await createProducts(ctx, tx, upload.businessId, missingProducts);
+          if (staged.records === 0) throw new AppError('validation_failed', `${upload.filename} has no rows that can be loaded.`, { invalid_rows: invalidRows, errors: issues });
+          const createdProducts = await createProducts(ctx, tx, { businessId: upload.businessId, feedId, dataType }, missingProducts);
           if (Object.keys(createdProducts).length > 0) {
             await tx.query(
               `UPDATE ${stagingTable(dataType)} s SET product_id = p.id FROM products p WHERE s.data_feed_id = $1 AND s.product_id IS NULL AND p.business_id = s.business_id AND lower(p.name) = lower(s.product_name)`,
               [feedId],
             );
           }
+          const duplicates = await settleDuplicates(tx, { feedId, dataType, businessId: upload.businessId, contentSha256: upload.contentSha256, filename: upload.filename, choice: input.duplicates });
+          const records = staged.records - duplicates.skipped_rows;
           // The last progress written goes before the feed's move to queued, whose timestamp comes after it.
           const queuedAt = monotonic(await progress.settle());
           const currencyWarning = currencyMismatch(currencyMarks, await businessCurrency(tx, upload.businessId));
@@ -114,13 +125,34 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
             issues: [
               ...(invalidRows > 0 ? [{ type: 'warning' as const, code: 'rows_skipped', message: `${invalidRows} invalid row${invalidRows === 1 ? ' was' : 's were'} skipped.`, rows: issues.slice(0, 50) }] : []),
               ...(feed.table.decoding?.warning ? [{ type: 'warning' as const, code: 'mixed_encoding', message: feed.table.decoding.warning }] : []),
+              ...(duplicates.choice ? [{ type: 'warning' as const, code: 'duplicates', message: duplicates.message }] : []),
               ...(currencyWarning ? [{ type: 'warning' as const, code: 'currency_mismatch', message: currencyWarning }] : []),
             ],
+            ...(duplicates.choice ? { duplicates: duplicates.recorded } : {}),
             error: null,
           };
-          await tx.query(`UPDATE data_feeds SET status = 'queued', record_count = $2, summary = $3, updated_at = now() WHERE id = $1`, [feedId, records, summary]);
-          await writeAudit(ctx, { resource: 'feeds', recordId: String(feedId), action: 'commit', businessId: upload.businessId, after: { filename: upload.filename, dataType, records, skippedRows: invalidRows, createdProducts } }, tx);
-          return { success: true as const, feed_id: feedId, record_count: records, status: 'queued' as const, skipped_rows: invalidRows, created_products: createdProducts };
+          await tx.query(`UPDATE data_feeds SET status = 'queued', record_count = $2, summary = $3, duplicate_choice = $4, updated_at = now() WHERE id = $1`, [feedId, records, summary, duplicates.choice]);
+          await writeAudit(
+            ctx,
+            {
+              resource: 'feeds',
+              recordId: String(feedId),
+              action: 'commit',
+              businessId: upload.businessId,
+              after: { filename: upload.filename, dataType, records, skippedRows: invalidRows, createdProducts, ...(duplicates.choice ? { duplicates: duplicates.recorded } : {}) },
+            },
+            tx,
+          );
+          return {
+            success: true as const,
+            feed_id: feedId,
+            record_count: records,
+            status: 'queued' as const,
+            skipped_rows: invalidRows,
+            skipped_duplicate_rows: duplicates.skipped_rows,
+            replaces_feeds: duplicates.recorded.replaces,
+            created_products: createdProducts,
+          };
         });
       } catch (error) {
         await progress.settle();
@@ -134,6 +166,54 @@ export async function commitFeed(ctx: Context, queue: JobQueue, settings: FeedSe
   } finally {
     feed.table.close();
   }
+}
+
+/**
+ * Finds what of a staged feed was loaded before (the same file; its sales lines already in the facts) and
+ * applies the choice made for it: "skip" takes those rows out of staging (all of them for the same file),
+ * "replace" names the earlier feeds for the load to remove, "load_anyway" loads everything. Without a choice
+ * such a commit is refused (409) with what was found, so that nothing is loaded twice unawares.
+ */
+async function settleDuplicates(
+  tx: PoolClient,
+  input: { feedId: number; dataType: DataType; businessId: string; contentSha256: string; filename: string; choice: DuplicateChoice | undefined },
+): Promise<{ choice: DuplicateChoice | null; skipped_rows: number; message: string; recorded: RecordedDuplicates }> {
+  const query: SqlQuery = (sql, params) => tx.query(sql, params).then((result) => result.rows);
+  const sameFile = await feedsOfSameFile(query, input.businessId, input.contentSha256, input.feedId);
+  const loaded =
+    input.dataType === 'sales'
+      ? await rowsAlreadyLoaded(query, input.businessId, 'SELECT row_number, order_id, product_id FROM staging_sales_items WHERE data_feed_id = $1', [input.feedId])
+      : { total: 0, byFeed: [], rowNumbers: '' };
+  const found: Duplicates = { same_file: sameFile, already_loaded_rows: loaded.total, loaded_by: loaded.byFeed };
+  const none = { choice: null, skipped_rows: 0, message: '', recorded: { ...found, choice: 'load_anyway' as const, skipped_rows: 0, replaces: [] } };
+  if (!hasDuplicates(found)) return none;
+  const described = describeDuplicates(input.filename, found);
+  if (!input.choice) {
+    throw new AppError(
+      'conflict',
+      `${described} Nothing was loaded. Choose what to do and commit again: skip the rows already loaded, replace the earlier feed, or load anyway (duplicates: "skip", "replace" or "load_anyway").`,
+      { duplicates: found },
+    );
+  }
+  let skipped = 0;
+  if (input.choice === 'skip') {
+    const table = stagingTable(input.dataType);
+    const removed =
+      sameFile.length > 0
+        ? await tx.query(`DELETE FROM ${table} WHERE data_feed_id = $1`, [input.feedId])
+        : await tx.query(`DELETE FROM ${table} WHERE data_feed_id = $1 AND row_number IN (${loaded.rowNumbers})`, [input.feedId, input.businessId]);
+    skipped = removed.rowCount ?? 0;
+    const left = await tx.query(`SELECT 1 FROM ${table} WHERE data_feed_id = $1 LIMIT 1`, [input.feedId]);
+    if (left.rowCount === 0) throw new AppError('validation_failed', `${described} Every row of it is loaded already, so there is nothing new to load.`, { duplicates: found });
+  }
+  const replaces = input.choice === 'replace' ? [...new Set([...sameFile.map((feed) => feed.feed_id), ...loaded.byFeed.map((feed) => feed.feed_id)])].sort((a, b) => a - b) : [];
+  const done =
+    input.choice === 'skip'
+      ? `${skipped} row${skipped === 1 ? ' was' : 's were'} skipped as already loaded.`
+      : input.choice === 'replace'
+        ? `Feed${replaces.length === 1 ? '' : 's'} ${replaces.map((id) => `#${id}`).join(', ')} ${replaces.length === 1 ? 'is' : 'are'} replaced by this one when it loads.`
+        : 'Loaded anyway, as chosen.';
+  return { choice: input.choice, skipped_rows: skipped, message: `${described} ${done}`, recorded: { ...found, choice: input.choice, skipped_rows: skipped, replaces } };
 }
 
 /**

@@ -61,6 +61,8 @@ interface CheckedCell {
   bad: boolean;
   /** For the product column: the matched product's id in COPY's text format. */
   productId?: string;
+  /** For the product column: the name the catalog lacks. */
+  missing?: string;
 }
 
 /** The staging table of a data type's rows. */
@@ -78,26 +80,38 @@ export interface StagedRows {
   currencyMarks: string[];
 }
 
+/** One row checked for staging: whether it may load, its product, and its staged values (in `texts`). */
+export interface CheckedRow {
+  bad: boolean;
+  /** The matched product's id in COPY's text format (`\\N` when none). */
+  productId: string;
+  /** The product name the catalog lacks, as the row writes it (checked), or null. */
+  missingProduct: string | null;
+}
+
+export interface RowChecker {
+  /** The staging columns, in the order of the values `check` writes. */
+  stagingColumns: string[];
+  /** Where a template column's staged value is in `texts` (undefined when the layout stages none). */
+  indexOf(column: string): number | undefined;
+  /** Checks one row's cells; writes its staged values (COPY text format) into `texts`. */
+  check(cells: string[], texts: string[]): CheckedRow;
+  /** The row's problems in full, worded as the preview words them (for the rows that are bad). */
+  reasons(rowNumber: number, cells: string[]): RowIssue[];
+  /** Products that rows checked valid name and the catalog lacks (first spelling of each). */
+  missingProducts(): string[];
+  /** The currency marks written beside the checked rows' amounts ("$", "EUR"), in the order first seen. */
+  currencyMarks(): string[];
+}
+
 /**
- * Stages a feed's valid rows through one COPY and counts the others. Each cell is checked by the same
- * checks the preview runs, but a column's value is checked once and its answer remembered (a million rows
- * repeat the same prices, days and products), and a row becomes one line of text without intermediate
- * objects. Rows with problems are checked again in full for their reasons, up to `maxIssues`.
+ * The check of each row a commit stages and a preview counts: each cell is checked by the same checks the
+ * preview's rows show, but a column's value is checked once and its answer remembered (a million rows
+ * repeat the same prices, days and products), and a row becomes its staged values without intermediate
+ * objects. A product missing from the catalog makes the row bad unless `missingProductIsBad` is false
+ * (the products are to be created).
  */
-export async function stageFeedRows(
-  client: PoolClient,
-  feed: FeedTable,
-  input: {
-    dataType: DataType;
-    feedId: number;
-    businessId: string;
-    matcher: ProductMatcher;
-    autoCreateProducts: boolean;
-    maxIssues: number;
-    /** Told the rows read so far after each batch (the commit shows its progress). */
-    onRowsRead?: (rows: number) => void;
-  },
-): Promise<StagedRows> {
+export function createRowChecker(feed: FeedTable, input: { dataType: DataType; matcher: ProductMatcher; missingProductIsBad: boolean }): RowChecker {
   const layout = stagingLayout[input.dataType];
   const normalizers = createCellNormalizers(input.dataType, feed.mapping, feed.formats);
   const missingProducts = new Map<string, string>();
@@ -121,8 +135,10 @@ export async function stageFeedRows(
         if (result.value) {
           const match = input.matcher.match(result.value);
           if (match.status !== 'missing') checked.productId = match.product_id;
-          else if (!input.autoCreateProducts) checked.bad = true;
-          else if (!missingProducts.has(result.value.toLowerCase())) missingProducts.set(result.value.toLowerCase(), result.value);
+          else {
+            checked.missing = result.value;
+            if (input.missingProductIsBad) checked.bad = true;
+          }
         }
       }
       return checked;
@@ -131,65 +147,105 @@ export async function stageFeedRows(
   });
   const product = staged.find((column) => column.name === 'product_name')!;
   const normalizeRow = createRowNormalizer(input.dataType, feed.table.headers, feed.mapping, feed.formats);
+  return {
+    stagingColumns: staged.map((c) => layout.columns[c.name]!.staging),
+    indexOf: (column) => {
+      const index = staged.findIndex((c) => c.name === column);
+      return index < 0 ? undefined : index;
+    },
+    check(cells, texts) {
+      let bad = false;
+      let productId = '\\N';
+      let missingProduct: string | null = null;
+      for (let i = 0; i < staged.length; i++) {
+        const column = staged[i]!;
+        if (column.index === undefined) {
+          texts[i] = column.empty;
+          continue;
+        }
+        const cell = cells[column.index] ?? '';
+        let checked: CheckedCell | undefined;
+        if (column.checkAll) {
+          checked = column.known.get(cell);
+          if (!checked) {
+            checked = column.check(cell);
+            // Remembered answers stay few: a column of all-different values is checked cell by cell.
+            if (column.known.size >= 10_000) column.known.clear();
+            column.known.set(cell, checked);
+          }
+        } else if (NOT_AS_WRITTEN.test(cell)) checked = column.check(cell);
+        else {
+          texts[i] = cell;
+          continue;
+        }
+        if (checked.bad) bad = true;
+        texts[i] = checked.text;
+        if (column === product) {
+          productId = checked.productId!;
+          missingProduct = checked.missing ?? null;
+        }
+      }
+      // Only products of rows that load are created: a product named only by a skipped row is not.
+      if (!bad && missingProduct !== null && !missingProducts.has(missingProduct.toLowerCase())) missingProducts.set(missingProduct.toLowerCase(), missingProduct);
+      return { bad, productId, missingProduct };
+    },
+    reasons(rowNumber, cells) {
+      const checkedRow = normalizeRow(rowNumber, cells, false);
+      const rowIssues = [...checkedRow.issues];
+      const name = checkedRow.normalized.product_name;
+      if (name && input.missingProductIsBad && input.matcher.match(name).status === 'missing') {
+        rowIssues.push({ row: rowNumber, column: 'product_name', value: name, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
+      }
+      return rowIssues;
+    },
+    missingProducts: () => [...missingProducts.values()],
+    currencyMarks: () => [...currencyMarks],
+  };
+}
 
+/**
+ * Stages a feed's valid rows through one COPY and counts the others (`createRowChecker`). Rows with
+ * problems are checked again in full for their reasons, up to `maxIssues`.
+ */
+export async function stageFeedRows(
+  client: PoolClient,
+  feed: FeedTable,
+  input: {
+    dataType: DataType;
+    feedId: number;
+    businessId: string;
+    matcher: ProductMatcher;
+    autoCreateProducts: boolean;
+    maxIssues: number;
+    /** Told the rows read so far after each batch (the commit shows its progress). */
+    onRowsRead?: (rows: number) => void;
+  },
+): Promise<StagedRows> {
+  const layout = stagingLayout[input.dataType];
+  const checker = createRowChecker(feed, { dataType: input.dataType, matcher: input.matcher, missingProductIsBad: !input.autoCreateProducts });
   const prefix = `${input.feedId}\t`;
   const business = `\t${input.businessId}\t`;
   let total = 0;
   let records = 0;
   const issues: RowIssue[] = [];
-  const texts: string[] = new Array(staged.length);
+  const texts: string[] = new Array(checker.stagingColumns.length);
   // Ended once every row is in; abandoned when the file turns out unreadable part-way (or a read is lost).
-  await copyLines(client, `COPY ${layout.table} (data_feed_id, row_number, business_id, product_id, ${staged.map((c) => layout.columns[c.name]!.staging).join(', ')}) FROM STDIN`, async (writer) => {
+  await copyLines(client, `COPY ${layout.table} (data_feed_id, row_number, business_id, product_id, ${checker.stagingColumns.join(', ')}) FROM STDIN`, async (writer) => {
     for await (const batch of feed.batches()) {
       for (let r = 0; r < batch.cells.length; r++) {
         const rowNumber = batch.rowNumbers[r]!;
         const cells = batch.cells[r]!;
         total++;
-        let bad = false;
-        let productId = '\\N';
-        for (let i = 0; i < staged.length; i++) {
-          const column = staged[i]!;
-          if (column.index === undefined) {
-            texts[i] = column.empty;
-            continue;
-          }
-          const cell = cells[column.index] ?? '';
-          let checked: CheckedCell | undefined;
-          if (column.checkAll) {
-            checked = column.known.get(cell);
-            if (!checked) {
-              checked = column.check(cell);
-              // Remembered answers stay few: a column of all-different values is checked cell by cell.
-              if (column.known.size >= 10_000) column.known.clear();
-              column.known.set(cell, checked);
-            }
-          } else if (NOT_AS_WRITTEN.test(cell)) checked = column.check(cell);
-          else {
-            texts[i] = cell;
-            continue;
-          }
-          if (checked.bad) bad = true;
-          texts[i] = checked.text;
-          if (column === product) productId = checked.productId!;
-        }
-        if (bad) {
-          if (issues.length < input.maxIssues) {
-            // The row's reasons, worded as the row check words them (the preview's).
-            const checkedRow = normalizeRow(rowNumber, cells, false);
-            const rowIssues = [...checkedRow.issues];
-            const name = checkedRow.normalized.product_name;
-            if (name && !input.autoCreateProducts && input.matcher.match(name).status === 'missing') {
-              rowIssues.push({ row: rowNumber, column: 'product_name', value: name, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
-            }
-            issues.push(...rowIssues.slice(0, input.maxIssues - issues.length));
-          }
+        const row = checker.check(cells, texts);
+        if (row.bad) {
+          if (issues.length < input.maxIssues) issues.push(...checker.reasons(rowNumber, cells).slice(0, input.maxIssues - issues.length));
           continue;
         }
         records++;
-        if (writer.add(`${prefix}${rowNumber}${business}${productId}\t${texts.join('\t')}\n`)) await writer.flush();
+        if (writer.add(`${prefix}${rowNumber}${business}${row.productId}\t${texts.join('\t')}\n`)) await writer.flush();
       }
       input.onRowsRead?.(total);
     }
   });
-  return { records, invalidRows: total - records, issues, missingProducts: [...missingProducts.values()], currencyMarks: [...currencyMarks] };
+  return { records, invalidRows: total - records, issues, missingProducts: checker.missingProducts(), currencyMarks: checker.currencyMarks() };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Context } from '../context.js';
@@ -47,6 +48,8 @@ export interface StoredUpload<K extends UploadKind = DataType> {
   dataType: K;
   filename: string;
   byteSize: number;
+  /** SHA-256 of the bytes (hex): the same file uploaded again has the same. */
+  contentSha256: string;
 }
 
 /**
@@ -67,6 +70,7 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
     const send = (bytes: Buffer) => copy.write(bytes);
     let seq = 0;
     let size = 0;
+    const hash = createHash('sha256');
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const cut = async (final: boolean) => {
@@ -87,6 +91,7 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
         if (size > limits.maxBytes) {
           throw new AppError('payload_too_large', `${input.filename} is larger than the ${Math.round(limits.maxBytes / 1024 / 1024)} MB allowed. Split it into smaller files.`);
         }
+        hash.update(chunk);
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= CHUNK_BYTES) await cut(false);
@@ -99,8 +104,9 @@ export async function storeUpload<K extends UploadKind>(ctx: Context, input: { b
       await copy.abandon(error as Error);
       throw error;
     }
-    await client.query('UPDATE upload_files SET byte_size = $2 WHERE token = $1', [token, size]);
-    return { token, businessId: input.businessId, dataType: input.dataType, filename: input.filename, byteSize: size };
+    const contentSha256 = hash.digest('hex');
+    await client.query('UPDATE upload_files SET byte_size = $2, content_sha256 = $3 WHERE token = $1', [token, size, contentSha256]);
+    return { token, businessId: input.businessId, dataType: input.dataType, filename: input.filename, byteSize: size, contentSha256 };
   });
 }
 
@@ -123,8 +129,8 @@ export type KeptUpload<K extends UploadKind = DataType> = StoredUpload<K> & File
 async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, kinds: readonly K[]): Promise<KeptUpload<K>> {
   const gone = new AppError('gone', 'This upload has expired or does not exist. Upload the file again to get a new preview.');
   if (!/^[0-9a-f-]{36}$/i.test(token)) throw gone;
-  const result = await ctx.db.pool.query<{ token: string; business_id: string; data_type: K; filename: string; byte_size: string; date_format: string | null }>(
-    'SELECT token, business_id, data_type, filename, byte_size, date_format FROM upload_files WHERE token = $1 AND expires_at > now() AND data_type = ANY($2)',
+  const result = await ctx.db.pool.query<{ token: string; business_id: string; data_type: K; filename: string; byte_size: string; date_format: string | null; content_sha256: string | null }>(
+    'SELECT token, business_id, data_type, filename, byte_size, date_format, content_sha256 FROM upload_files WHERE token = $1 AND expires_at > now() AND data_type = ANY($2)',
     [token, kinds],
   );
   const row = result.rows[0];
@@ -136,6 +142,8 @@ async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, k
     filename: row.filename,
     byteSize: Number(row.byte_size),
     dateFormat: row.date_format,
+    // Uploads kept from before hashes were recorded have none (an empty string matches no feed).
+    contentSha256: row.content_sha256 ?? '',
     open: (offset = 0) => readChunks(ctx, row.token, offset),
   };
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
+import { writeAudits } from '../auth/audit.js';
 import type { Context } from '../context.js';
 import { inTransaction, tryTransactionLock, withAdvisoryLock, withTransaction, type SqlQuery } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
 import { stagingTable } from '../feeds/stage.js';
+import type { RecordedDuplicates } from '../feeds/duplicates.js';
 
 export type FeedStage = 'processing' | 'queued' | 'transforming' | 'transformed' | 'failed';
 
@@ -20,9 +22,15 @@ export interface FeedSummary {
   updated_at?: string;
   /** The currency marks written beside the file's amounts ("$", "EUR"), as the commit found them. */
   currency_marks?: string[];
-  metrics?: { records: number; gross_revenue: number; cogs_amount: number; gross_margin_amount: number; gross_margin_percent: number | null };
+  /**
+   * COGS and margin cover the lines whose product has a known cost; the margin percent is of those lines'
+   * revenue. `products_without_cost` counts the feed's products with none (their lines have no COGS or margin).
+   */
+  metrics?: { records: number; gross_revenue: number; cogs_amount: number; gross_margin_amount: number; gross_margin_percent: number | null; products_without_cost?: number };
   issues?: { type: 'warning' | 'error'; code: string; message: string; [key: string]: unknown }[];
   error?: { code: string; message: string; trace_id: string } | null;
+  /** What the commit found already loaded and the choice made (core/feeds/commit.ts `RecordedDuplicates`). */
+  duplicates?: RecordedDuplicates;
 }
 
 /** A timestamp strictly after the previous one, so `updated_at` never goes backwards (clock skew between workers). */
@@ -50,7 +58,10 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
   const owner = await ctx.db.pool.query<{ business_id: string }>('SELECT business_id FROM data_feeds WHERE id = $1', [feedId]);
   if (!owner.rows[0]) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
   const loaded = await withAdvisoryLock(ctx.db.pool, businessLoadLock(owner.rows[0].business_id), async (client) => {
-    const feed = await client.query<LoadedFeed & { status: string }>('SELECT id, business_id, data_type, status, record_count FROM data_feeds WHERE id = $1', [feedId]);
+    const feed = await client.query<LoadedFeed & { status: string; replaces: number[] | null }>(
+      `SELECT id, business_id, data_type, status, record_count, summary->'duplicates'->'replaces' AS replaces FROM data_feeds WHERE id = $1`,
+      [feedId],
+    );
     const row = feed.rows[0];
     if (!row) throw new AppError('not_found', `Data feed ${feedId} was not found (deleted before it was loaded).`);
     if (row.status === 'transformed') {
@@ -67,6 +78,7 @@ export async function processDataFeed(ctx: Context, queue: Pick<JobQueue, 'send'
       if (!hasStagedRows) throw new AppError('gone', 'The staged rows of this feed are gone (the database restarted before they were loaded). Commit the upload again, or upload the file again.');
       if (row.record_count >= ANALYZE_STAGED_MIN_ROWS) await analyzeStaged(client, row.data_type);
       const finish = async (tx: PoolClient, summary: Partial<FeedSummary>) => {
+        await removeReplacedFeeds(ctx, tx, row, row.replaces ?? []);
         const transformed = await updateFeed(tx, feedId, 'transformed', { ...summary, stage: 'transformed', transform_finished_at: new Date().toISOString(), error: null }, summary.metrics?.records);
         if (row.data_type === 'sales') await markSourceChanged((sql, params) => tx.query(sql, params), 'fact_sales');
         return transformed;
@@ -104,6 +116,27 @@ export async function failAbandonedLoad(ctx: Context, feedId: number, traceId: s
     await updateFeed(tx, feedId, 'failed', { stage: 'failed', error: { code: 'load_interrupted', message, trace_id: traceId } });
   });
   ctx.log.warn({ feedId }, 'the load of a feed was given up after its worker died on every attempt: the feed is marked failed');
+}
+
+/**
+ * Removes the earlier feeds a feed replaces (chosen at its commit: the same file, or its rows, loaded before),
+ * in the transaction that makes the feed's own rows visible: readers see the earlier feeds or this one, never
+ * both and never neither. A feed already gone is passed over. Each removal is audited.
+ */
+async function removeReplacedFeeds(ctx: Context, tx: PoolClient, feed: LoadedFeed, replaces: number[]): Promise<void> {
+  const query: SqlQuery = (sql, params) => tx.query(sql, params).then((result) => result.rows);
+  for (const replacedId of replaces) {
+    const replaced = await tx.query<{ filename: string; status: string; record_count: number }>(
+      'SELECT filename, status::text AS status, record_count FROM data_feeds WHERE id = $1 AND business_id = $2 FOR UPDATE',
+      [replacedId, feed.business_id],
+    );
+    const before = replaced.rows[0];
+    if (!before) continue;
+    // The business's load lock is this load's own (held by this connection), so this takes it at once.
+    await removeFeedData(query, feed.business_id, replacedId);
+    await tx.query('DELETE FROM data_feeds WHERE id = $1', [replacedId]);
+    await writeAudits(ctx, [{ resource: 'feeds', recordId: String(replacedId), action: 'delete', businessId: feed.business_id, before, after: { replaced_by: feed.id } }], tx);
+  }
 }
 
 /** What a failed load tells the feed's readers: the load's own errors as they are, the database's in words a person can act on. */
@@ -383,7 +416,7 @@ async function resolveDimensions(client: PoolClient, feed: LoadedFeed): Promise<
   );
   await client.query(`ANALYZE ${tables.customers}`);
   await client.query(
-    `CREATE UNLOGGED TABLE ${tables.totals} (product_id uuid, records bigint NOT NULL, gross_revenue numeric NOT NULL, cogs_amount numeric NOT NULL, gross_margin_amount numeric NOT NULL, without_cost boolean NOT NULL)`,
+    `CREATE UNLOGGED TABLE ${tables.totals} (product_id uuid, records bigint NOT NULL, gross_revenue numeric NOT NULL, revenue_with_cost numeric NOT NULL, cogs_amount numeric NOT NULL, gross_margin_amount numeric NOT NULL, without_cost boolean NOT NULL)`,
   );
 }
 
@@ -422,14 +455,15 @@ interface FactRowsQuery {
 /** The SELECT that turns the feed's staged rows into fact rows: dimensions joined, money computed. */
 async function factRowsQuery(client: PoolClient, feed: LoadedFeed): Promise<FactRowsQuery> {
   const tables = loadTables(feed.id);
-  // Unit cost: the product's cost price plus, per production-cost type, the latest cost in force that day.
+  // Unit cost: the product's cost price plus, per production-cost type, the latest cost in force that day;
+  // unknown (null) when the product's cost price is, and then so are the line's COGS and margin.
   // Most businesses have no production costs: then the per-row lookup is skipped altogether.
   const production = await client.query('SELECT 1 FROM product_costs WHERE business_id = $1 AND cost_type <> $2 LIMIT 1', [feed.business_id, 'purchase']);
   const unitCost =
     production.rowCount === 0
-      ? 'CROSS JOIN LATERAL (SELECT coalesce(p.cost_price, 0) AS unit_cost) c'
+      ? 'CROSS JOIN LATERAL (SELECT p.cost_price AS unit_cost) c'
       : `CROSS JOIN LATERAL (
-       SELECT coalesce(p.cost_price, 0) + coalesce((
+       SELECT p.cost_price + coalesce((
          SELECT sum(latest.amount) FROM (
            SELECT DISTINCT ON (pc.cost_type) pc.amount FROM product_costs pc
            WHERE pc.business_id = s.business_id AND pc.product_id = s.product_id AND pc.cost_type <> 'purchase' AND pc.effective_from <= s.transaction_date
@@ -448,7 +482,7 @@ async function factRowsQuery(client: PoolClient, feed: LoadedFeed): Promise<Fact
        SELECT s.business_id, s.data_feed_id, s.row_number, s.transaction_date, p.id AS product_id, ch.id AS channel_id, cu.id AS customer_id, s.order_id,
               s.quantity, s.unit_price, c.unit_cost, s.discount, round(s.quantity * s.unit_price, 2) AS revenue, round(s.quantity * c.unit_cost, 2) AS cogs
        FROM staging_sales_items s
-       LEFT JOIN (SELECT id, business_id, coalesce(cost_price_cents, 0) / 100.0 AS cost_price FROM products WHERE business_id = $2) p ON p.id = s.product_id AND p.business_id = s.business_id
+       LEFT JOIN (SELECT id, business_id, cost_price_cents / 100.0 AS cost_price FROM products WHERE business_id = $2) p ON p.id = s.product_id AND p.business_id = s.business_id
        LEFT JOIN (SELECT f.channel, ch.id FROM ${tables.dimensions} f JOIN dim_channel ch ON ch.name = initcap(trim(f.channel)) WHERE f.grouping_set = 5) ch ON ch.channel = s.channel
        LEFT JOIN ${tables.customers} cu ON cu.customer = s.customer
        ${unitCost}
@@ -514,23 +548,25 @@ async function writePieces(ctx: Context, feed: LoadedFeed, rows: FactRowsQuery, 
 /** Records per-product totals of rows just written (`from` is a table, optionally with its WHERE). */
 async function sumWrittenRows(tx: pg.ClientBase, totals: string, from: string, params: unknown[]): Promise<void> {
   await tx.query(
-    `INSERT INTO ${totals} (product_id, records, gross_revenue, cogs_amount, gross_margin_amount, without_cost)
-     SELECT product_id, count(*), sum(gross_revenue), sum(cogs_amount), sum(gross_margin_amount), bool_or(unit_cost = 0) FROM ${from} GROUP BY product_id`,
+    `INSERT INTO ${totals} (product_id, records, gross_revenue, revenue_with_cost, cogs_amount, gross_margin_amount, without_cost)
+     SELECT product_id, count(*), sum(gross_revenue), coalesce(sum(gross_revenue) FILTER (WHERE cogs_amount IS NOT NULL), 0), coalesce(sum(cogs_amount), 0), coalesce(sum(gross_margin_amount), 0), bool_or(unit_cost IS NULL)
+     FROM ${from} GROUP BY product_id`,
     params,
   );
 }
 
 /** The feed's metrics and warnings from the recorded totals of its written rows. */
 async function salesSummary(tx: PoolClient, feedId: number): Promise<Partial<FeedSummary>> {
-  const totals = await tx.query<{ records: string; gross_revenue: string; cogs_amount: string; gross_margin_amount: string; missing_cost: string }>(
-    `SELECT coalesce(sum(records), 0) AS records, coalesce(sum(gross_revenue), 0) AS gross_revenue, coalesce(sum(cogs_amount), 0) AS cogs_amount,
+  const totals = await tx.query<{ records: string; gross_revenue: string; revenue_with_cost: string; cogs_amount: string; gross_margin_amount: string; missing_cost: string }>(
+    `SELECT coalesce(sum(records), 0) AS records, coalesce(sum(gross_revenue), 0) AS gross_revenue, coalesce(sum(revenue_with_cost), 0) AS revenue_with_cost, coalesce(sum(cogs_amount), 0) AS cogs_amount,
             coalesce(sum(gross_margin_amount), 0) AS gross_margin_amount, count(*) FILTER (WHERE product_id IS NOT NULL AND without_cost) AS missing_cost
-     FROM (SELECT product_id, sum(records) AS records, sum(gross_revenue) AS gross_revenue, sum(cogs_amount) AS cogs_amount,
+     FROM (SELECT product_id, sum(records) AS records, sum(gross_revenue) AS gross_revenue, sum(revenue_with_cost) AS revenue_with_cost, sum(cogs_amount) AS cogs_amount,
                   sum(gross_margin_amount) AS gross_margin_amount, bool_or(without_cost) AS without_cost
            FROM ${loadTables(feedId).totals} GROUP BY product_id) per_product`,
   );
   const t = totals.rows[0]!;
   const revenue = Number(t.gross_revenue);
+  const revenueWithCost = Number(t.revenue_with_cost);
   const margin = Number(t.gross_margin_amount);
   const missingCost = Number(t.missing_cost);
   const previous = await tx.query<{ summary: FeedSummary }>('SELECT summary FROM data_feeds WHERE id = $1', [feedId]);
@@ -541,13 +577,20 @@ async function salesSummary(tx: PoolClient, feedId: number): Promise<Partial<Fee
       gross_revenue: revenue,
       cogs_amount: Number(t.cogs_amount),
       gross_margin_amount: margin,
-      gross_margin_percent: revenue === 0 ? null : Math.round((10000 * margin) / revenue) / 100,
+      gross_margin_percent: revenueWithCost === 0 ? null : Math.round((10000 * margin) / revenueWithCost) / 100,
+      products_without_cost: missingCost,
     },
     issues: [
       ...carried,
-      ...(missingCost > 0 ? [{ type: 'warning' as const, code: 'missing_product_cost', message: `${missingCost} product${missingCost > 1 ? 's' : ''} had no cost price; COGS assumed 0.` }] : []),
+      ...(missingCost > 0 ? [{ type: 'warning' as const, code: 'missing_product_cost', message: marginIncomplete(missingCost) }] : []),
     ],
   };
+}
+
+/** The words every reader of a margin shows when products lack a cost. */
+export function marginIncomplete(productsWithoutCost: number): string {
+  const products = `${productsWithoutCost} product${productsWithoutCost === 1 ? '' : 's'}`;
+  return `Margin incomplete: ${products} without cost. COGS and margin cover only the sales of products with a cost; set the missing costs (Products, or a cost feed) and load the feed again.`;
 }
 
 async function loadCosts(client: PoolClient, businessId: string, feedId: number): Promise<Partial<FeedSummary>> {

@@ -2,6 +2,7 @@ import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { callerBusiness } from '../auth/business.js';
 import { AppError } from '../errors.js';
+import { marginIncomplete } from './loadFacts.js';
 import { comparedRange, fitGrouping, periodStart, resolveRange, todayIn, type Comparison, type DateRange, type Grouping, type RangeName } from './ranges.js';
 
 export interface MetricsQuery {
@@ -51,7 +52,7 @@ async function kpiFor(ctx: Context, businessId: string, range: DateRange, produc
   const result = await ctx.db.pool.query<Record<string, string | null>>(
     `SELECT count(*) AS records, sum(quantity) AS quantity, count(DISTINCT order_id) AS orders, sum(gross_revenue) AS gross_revenue, sum(discount) AS discount,
             sum(cogs_amount) AS cogs_amount, sum(gross_margin_amount) AS gross_margin_amount,
-            round(100 * sum(gross_margin_amount) / NULLIF(sum(gross_revenue), 0), 2) AS gross_margin_percent,
+            round(100 * sum(gross_margin_amount) / NULLIF(sum(gross_revenue) FILTER (WHERE cogs_amount IS NOT NULL), 0), 2) AS gross_margin_percent,
             round(sum(gross_revenue) / NULLIF(count(DISTINCT order_id), 0), 2) AS avg_order_value
      FROM fact_sales WHERE business_id = $1 AND date_key BETWEEN $2 AND $3 AND ($4::uuid IS NULL OR product_id = $4)`,
     [businessId, range.from, range.to, productId ?? null],
@@ -72,14 +73,42 @@ async function kpiFor(ctx: Context, businessId: string, range: DateRange, produc
 
 /**
  * KPI cards: totals for the range, and the same for the period it is compared with (none for all time).
- * `in_progress`: the range runs to today, whose sales are still coming in.
+ * `in_progress`: the range runs to today, whose sales are still coming in. `margin_incomplete`: the range's
+ * sales of products without a cost, which its margin leaves out.
  */
-export async function kpiSummary(ctx: Context, query: MetricsQuery): Promise<{ success: true; range: DateRange; in_progress: boolean; kpi: Kpi; previous: (Kpi & { range: DateRange; comparison: Comparison }) | null }> {
+export async function kpiSummary(
+  ctx: Context,
+  query: MetricsQuery,
+): Promise<{ success: true; range: DateRange; in_progress: boolean; kpi: Kpi; previous: (Kpi & { range: DateRange; comparison: Comparison }) | null; margin_incomplete: MarginIncomplete | null }> {
   const { businessId, range, today } = await resolve(ctx, query);
   const comparison = query.compare ?? 'previous_period';
   const previous = comparedRange(range, comparison);
-  const [kpi, before] = await Promise.all([kpiFor(ctx, businessId, range, query.productId), previous ? kpiFor(ctx, businessId, previous, query.productId) : null]);
-  return { success: true, range, in_progress: range.to >= today, kpi, previous: before && previous ? { ...before, range: previous, comparison } : null };
+  const [kpi, before, incomplete] = await Promise.all([
+    kpiFor(ctx, businessId, range, query.productId),
+    previous ? kpiFor(ctx, businessId, previous, query.productId) : null,
+    marginIncompleteIn(ctx, businessId, range),
+  ]);
+  return { success: true, range, in_progress: range.to >= today, kpi, previous: before && previous ? { ...before, range: previous, comparison } : null, margin_incomplete: incomplete };
+}
+
+/** Products sold in a range whose cost is unknown: their sales have no COGS or margin. */
+export interface MarginIncomplete {
+  products_without_cost: number;
+  /** Their revenue, left out of the margin percent. */
+  revenue_without_cost: number;
+  message: string;
+}
+
+/** Whether a range's margin leaves out sales of products without a cost (null when it leaves out none). */
+export async function marginIncompleteIn(ctx: Pick<Context, 'db'>, businessId: string, range: { from: string; to: string }): Promise<MarginIncomplete | null> {
+  const result = await ctx.db.pool.query<{ products: number; revenue: string | null }>(
+    `SELECT count(DISTINCT product_id)::int AS products, sum(gross_revenue) AS revenue FROM fact_sales
+     WHERE business_id = $1 AND date_key BETWEEN $2 AND $3 AND cogs_amount IS NULL`,
+    [businessId, range.from, range.to],
+  );
+  const row = result.rows[0]!;
+  if (row.revenue === null) return null;
+  return { products_without_cost: row.products, revenue_without_cost: Number(row.revenue), message: marginIncomplete(row.products) };
 }
 
 /** The best-selling products of the range, by revenue (with `productId`, that product's line alone). */
@@ -87,7 +116,7 @@ export async function topProducts(ctx: Context, query: MetricsQuery & { limit: n
   const { businessId, range } = await resolve(ctx, query);
   const result = await ctx.db.pool.query<Record<string, string>>(
     `SELECT f.product_id, coalesce(p.name, '(unknown product)') AS product_name, sum(f.quantity) AS quantity, sum(f.gross_revenue) AS gross_revenue,
-            sum(f.gross_margin_amount) AS gross_margin_amount, round(100 * sum(f.gross_margin_amount) / NULLIF(sum(f.gross_revenue), 0), 2) AS gross_margin_percent
+            coalesce(sum(f.gross_margin_amount), 0) AS gross_margin_amount, round(100 * sum(f.gross_margin_amount) / NULLIF(sum(f.gross_revenue) FILTER (WHERE f.cogs_amount IS NOT NULL), 0), 2) AS gross_margin_percent
      FROM fact_sales f LEFT JOIN products p ON p.id = f.product_id
      WHERE f.business_id = $1 AND f.date_key BETWEEN $2 AND $3 AND ($5::uuid IS NULL OR f.product_id = $5)
      GROUP BY f.product_id, p.name ORDER BY sum(f.gross_revenue) DESC, p.name LIMIT $4`,

@@ -1,5 +1,6 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { ApiClient } from 'adminjs';
+import { MarginIncompleteNotice } from './MarginIncompleteNotice.js';
 import { requestJson } from './request.js';
 import { Badge, Box, Button, H2, H5, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
 import { BusinessSelect } from './BusinessSelect.js';
@@ -302,7 +303,7 @@ const FilterBar: React.FC<{ offered: DashboardFilters; filters: FilterState; onC
  * dashboard's filters. The Dashboards page lists every dashboard granted to the caller's role; the
  * Metrics page is the same page over the one dashboard its handler names.
  */
-export const DashboardPage: React.FC<{ pageName: string; testId: string; title: string }> = ({ pageName, testId, title }) => {
+export const DashboardPage: React.FC<{ pageName: string; testId: string; title: string; marginNotice?: boolean }> = ({ pageName, testId, title, marginNotice = false }) => {
   const [page, setPage] = useState<PageData | null>(null);
   const [dashboardId, setDashboardId] = useState('');
   const [businessId, setBusinessId] = useState('');
@@ -382,6 +383,7 @@ export const DashboardPage: React.FC<{ pageName: string; testId: string; title: 
       {error && <MessageBox mb="lg" variant="danger" message={error} />}
       {page.dashboards.length === 0 && <MessageBox variant="info" message="No dashboard is shared with your role yet. An admin can grant one under Dashboard grants." />}
       {query === null && current && <MessageBox variant="info" message="Choose both dates of the custom range." />}
+      {marginNotice && query !== null && <MarginIncompleteNotice query={query} />}
       <Box flex flexDirection="row" style={{ gap: 16, flexWrap: 'wrap', alignItems: 'flex-start' }}>
         {query !== null &&
           widgets.map((spec) => <Widget key={`${dashboardId}:${spec.id}`} dashboardId={dashboardId} spec={spec} query={query} onDrill={onDrill} productLabel={filters.product?.label ?? null} />)}

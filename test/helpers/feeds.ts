@@ -63,11 +63,11 @@ export async function waitForFeed(baseUrl: string, token: string, feedId: number
   }
 }
 
-/** A sales file's whole way in: preview, commit (creating missing products), and wait until it is transformed. */
+/** A sales file's whole way in: preview, commit (creating missing products; loaded even if loaded before, as tests load the same rows again), and wait until it is transformed. */
 export async function loadSalesFile(baseUrl: string, token: string, csv: string, name = 'sales.csv'): Promise<number> {
   const preview = await uploadPreview(baseUrl, token, { name, bytes: Buffer.from(csv) });
   if (preview.status !== 200) throw new Error(`preview answered ${preview.status}: ${JSON.stringify(preview.body)}`);
-  const commit = await callJson(baseUrl, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+  const commit = await callJson(baseUrl, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', auto_create_products: true });
   if (commit.status !== 202) throw new Error(`commit answered ${commit.status}: ${JSON.stringify(commit.body)}`);
   const feedId = commit.body!.feed_id as number;
   const loaded = await waitForFeed(baseUrl, token, feedId);

@@ -88,7 +88,7 @@ describe('a commit in progress', () => {
     // in its transaction, behind the second: the feed's last progress is then what others see.
     const staging = await holdLock('LOCK TABLE staging_sales_items IN SHARE MODE');
     const audit = await holdLock('LOCK TABLE audit_log IN SHARE MODE');
-    const committing = callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, auto_create_products: true });
+    const committing = callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, duplicates: 'load_anyway', auto_create_products: true });
 
     const listed = await waitFor('the feed to be listed', async () => (await feedsOf(token))[0]);
     expect(listed).toMatchObject({ status: 'processing', record_count: 0, filename: 'progress.csv', summary: { stage: 'processing', progress: { rows_read: 0, percent: 0 } } });
@@ -131,7 +131,7 @@ describe('a commit in progress', () => {
     const bad = ['product_name,quantity,price,transaction_date', 'Croissant,2,2.95,2025-09-01', 'Croissant,two,2.95,2025-09-02'].join('\n');
     const preview = await uploadPreview(app.url, ops, { name: 'refused.csv', bytes: Buffer.from(bad) });
     const token = preview.body.upload_token as string;
-    const refused = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token });
+    const refused = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, duplicates: 'load_anyway' });
     expect(refused.status).toBe(422);
     expect(await feedsOf(token)).toEqual([]);
     expect((await app.db.pool.query(`SELECT count(*)::int AS n FROM data_feeds WHERE upload_token = $1`, [token])).rows[0].n).toBe(0);
@@ -147,7 +147,7 @@ describe('a commit in progress', () => {
     await app.db.pool.query('CREATE TRIGGER test_refuse_queued BEFORE UPDATE ON data_feeds FOR EACH ROW EXECUTE FUNCTION test_refuse_queued()');
     try {
       const preview = await uploadPreview(app.url, ops, { name: 'fails-late.csv', bytes: Buffer.from(file) });
-      const failed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+      const failed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', auto_create_products: true });
       expect(failed.status).toBe(500);
       expect(await feedsOf(preview.body.upload_token as string)).toEqual([]);
       expect(await productRows()).toBe(0);
@@ -158,7 +158,7 @@ describe('a commit in progress', () => {
     }
 
     const preview = await uploadPreview(app.url, ops, { name: 'succeeds.csv', bytes: Buffer.from(file) });
-    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', auto_create_products: true });
     expect(committed.status).toBe(202);
     expect(await productRows()).toBe(1);
     const entries = await app.db.pool.query<{ resource: string; action: string; user_email: string }>(
@@ -174,7 +174,7 @@ describe('a commit in progress', () => {
   it('only its own business sees the feeds of an upload', async () => {
     const preview = await uploadPreview(app.url, ops, { name: 'scoped.csv', bytes: Buffer.from(csv.split('\n').slice(0, 20).join('\n')) });
     const token = preview.body.upload_token as string;
-    expect((await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, auto_create_products: true })).status).toBe(202);
+    expect((await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, duplicates: 'load_anyway', auto_create_products: true })).status).toBe(202);
     expect(await feedsOf(token)).toHaveLength(1);
     const other = (await apiClient(app.url, t.users.opsB.email)).token;
     const seen = await callJson(app.url, other, 'GET', `/dashboard/data-feeds?upload_token=${token}`);
@@ -196,7 +196,7 @@ describe('a commit whose process is killed', () => {
     await waitFor('the web process', async () => ((await fetch(`${killedUrl}/api/healthz`).then((r) => r.ok, () => false)) ? true : undefined), 120_000);
 
     const staging = await holdLock('LOCK TABLE staging_sales_items IN SHARE MODE');
-    const committing = callJson(killedUrl, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, auto_create_products: true }).catch((error: Error) => error);
+    const committing = callJson(killedUrl, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, duplicates: 'load_anyway', auto_create_products: true }).catch((error: Error) => error);
     const listed = await waitFor('the feed to be listed', async () => (await feedsOf(token))[0]);
     const feedId = listed.id as number;
     await waitFor('the commit to wait for staging', async () => {
@@ -220,7 +220,7 @@ describe('a commit whose process is killed', () => {
     expect(await stagedRows(feedId)).toBe(0);
     expect((await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${feedId}`)).status).toBe(204);
 
-    const again = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, auto_create_products: true });
+    const again = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: token, duplicates: 'load_anyway', auto_create_products: true });
     expect(again.status).toBe(202);
     expect(again.body).toMatchObject({ status: 'queued', record_count: 100_000 });
     expect(await stagedRows(again.body!.feed_id as number)).toBe(100_000);

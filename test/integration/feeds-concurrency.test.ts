@@ -28,7 +28,7 @@ const csv = (order: string) =>
 
 async function commit(file: string): Promise<number> {
   const preview = await uploadPreview(app.url, ops, { name: 'concurrent.csv', bytes: Buffer.from(file) });
-  const res = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+  const res = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway' });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body!.feed_id as number;
 }

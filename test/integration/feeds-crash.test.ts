@@ -35,7 +35,7 @@ const csv = ['product_name,quantity,price,transaction_date,discount', ...Array.f
 
 async function commitFile(): Promise<number> {
   const preview = await uploadPreview(app.url, ops, { name: 'crash.csv', bytes: Buffer.from(csv) });
-  const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+  const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway' });
   expect(commit.status).toBe(202);
   return commit.body!.feed_id as number;
 }

@@ -30,7 +30,7 @@ async function factTotals(feedId: number) {
 async function previewAndCommit(file: string | Buffer, commit: Record<string, unknown> = {}, token = ops, name = 'feed.csv') {
   const preview = await uploadPreview(app.url, token, { name, bytes: Buffer.from(file) });
   expect(preview.status, JSON.stringify(preview.body)).toBe(200);
-  return callJson(app.url, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: preview.body.data_type, ...commit });
+  return callJson(app.url, token, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', data_type: preview.body.data_type, ...commit });
 }
 
 const salesCsv = [
@@ -58,22 +58,25 @@ describe('commit and load', () => {
     const feedId = res.body!.feed_id as number;
     const done = await waitForFeed(app.url, ops, feedId);
     expect(done.status).toBe('transformed');
-    // Croissant costs 0.90 (seeded); Cold Brew was created with no cost, so COGS is 0 for it, with a warning.
+    // Croissant costs 0.90 (seeded); Cold Brew was created with no cost: its line has no COGS or margin (not a
+    // COGS of 0), the margin covers the lines with a cost, and the feed says so.
     const lines = [
       { qty: 10, price: '2.95', cost: '0.90', discount: '0' },
       { qty: 2, price: '2.95', cost: '0.90', discount: '0.50' },
       { qty: 1, price: '2.95', cost: '0.90', discount: '0' },
-      { qty: 3, price: '4.50', cost: '0', discount: '0' },
+      { qty: 3, price: '4.50', cost: null, discount: '0' },
     ];
     const revenue = lines.reduce((sum, l) => sum + l.qty * cents(l.price), 0);
-    const cogs = lines.reduce((sum, l) => sum + l.qty * cents(l.cost), 0);
-    const margin = revenue - cogs - lines.reduce((sum, l) => sum + cents(l.discount), 0);
+    const withCost = lines.filter((l) => l.cost !== null);
+    const revenueWithCost = withCost.reduce((sum, l) => sum + l.qty * cents(l.price), 0);
+    const cogs = withCost.reduce((sum, l) => sum + l.qty * cents(l.cost!), 0);
+    const margin = revenueWithCost - cogs - withCost.reduce((sum, l) => sum + cents(l.discount), 0);
     const totals = await factTotals(feedId);
     expect(totals).toEqual({ records: 4, revenue: (revenue / 100).toFixed(2), cogs: (cogs / 100).toFixed(2), margin: (margin / 100).toFixed(2) });
     expect(done.summary).toMatchObject({
       stage: 'transformed',
-      metrics: { records: 4, gross_revenue: revenue / 100, cogs_amount: cogs / 100, gross_margin_amount: margin / 100, gross_margin_percent: Math.round((10000 * margin) / revenue) / 100 },
-      issues: [{ type: 'warning', code: 'missing_product_cost', message: '1 product had no cost price; COGS assumed 0.' }],
+      metrics: { records: 4, gross_revenue: revenue / 100, cogs_amount: cogs / 100, gross_margin_amount: margin / 100, gross_margin_percent: Math.round((10000 * margin) / revenueWithCost) / 100, products_without_cost: 1 },
+      issues: [{ type: 'warning', code: 'missing_product_cost', message: expect.stringMatching(/^Margin incomplete: 1 product without cost\. COGS and margin cover only the sales of products with a cost/) }],
       error: null,
     });
     for (const key of ['queued_at', 'transform_started_at', 'transform_finished_at', 'updated_at']) expect(done.summary[key]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -93,7 +96,7 @@ describe('commit and load', () => {
 
   it('an upload is committed once: a second commit of its token, after or at the same moment, is a 409 that loads nothing (regression: each one loaded the rows again)', async () => {
     const preview = await uploadPreview(app.url, ops, { name: 'once.csv', bytes: Buffer.from(salesCsv) });
-    const commit = () => callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+    const commit = () => callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', auto_create_products: true });
     const first = await commit();
     expect(first.status).toBe(202);
     const feedId = first.body!.feed_id as number;
@@ -108,7 +111,7 @@ describe('commit and load', () => {
 
     // Two requests at once (a double submit, a client retrying): one feed.
     const racing = await uploadPreview(app.url, ops, { name: 'race.csv', bytes: Buffer.from(salesCsv) });
-    const both = await Promise.all([1, 2].map(() => callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: racing.body.upload_token, auto_create_products: true })));
+    const both = await Promise.all([1, 2].map(() => callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: racing.body.upload_token, duplicates: 'load_anyway', auto_create_products: true })));
     expect(both.map((res) => res.status).sort()).toEqual([202, 409]);
     const winner = both.find((res) => res.status === 202)!.body!.feed_id as number;
     expect(both.find((res) => res.status === 409)!.body!.error.details).toMatchObject({ feed_id: winner });
@@ -118,7 +121,7 @@ describe('commit and load', () => {
 
   it('is idempotent: the same file committed twice loads the same facts per feed, and a rerun does not double', async () => {
     const first = await previewAndCommit(salesCsv, { auto_create_products: true });
-    const second = await previewAndCommit(salesCsv, { auto_create_products: true });
+    const second = await previewAndCommit(salesCsv, { auto_create_products: true, duplicates: 'load_anyway' });
     const a = first.body!.feed_id as number;
     const b = second.body!.feed_id as number;
     await waitForFeed(app.url, ops, a);
@@ -135,8 +138,9 @@ describe('commit and load', () => {
     expect(again.status).toBe('transformed');
     expect(await factTotals(a)).toEqual(totalsA);
 
-    expect((await callJson(app.url, ops, 'DELETE', `/dashboard/data-feeds/${b}`)).status).toBe(403);
-    expect((await callJson(app.url, admin, 'DELETE', `/dashboard/data-feeds/${b}`)).status).toBe(204);
+    const otherOps = (await apiClient(app.url, t.users.opsB.email)).token;
+    expect((await callJson(app.url, otherOps, 'DELETE', `/dashboard/data-feeds/${b}`)).status).toBe(404);
+    expect((await callJson(app.url, ops, 'DELETE', `/dashboard/data-feeds/${b}`)).status).toBe(204);
     expect((await factTotals(b)).records).toBe(0);
     expect((await factTotals(a)).records).toBe(4);
     const audit = await app.db.prisma.auditLog.findMany({ where: { resource: 'feeds', recordId: { in: [String(a), String(b)] } }, orderBy: { id: 'asc' } });
@@ -242,24 +246,24 @@ describe('commit and load', () => {
   it('an expired or unknown token is 410 Gone', async () => {
     const preview = await uploadPreview(app.url, ops, { name: 'sales-basic.csv' });
     await app.db.pool.query(`UPDATE upload_files SET expires_at = now() - interval '1 second' WHERE token = $1`, [preview.body.upload_token]);
-    const expired = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+    const expired = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway' });
     expect(expired.status).toBe(410);
     expect(expired.body!.error.message).toMatch(/Upload the file again/);
-    expect((await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: '00000000-0000-4000-8000-000000000000' })).status).toBe(410);
+    expect((await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: '00000000-0000-4000-8000-000000000000', duplicates: 'load_anyway' })).status).toBe(410);
   });
 
   it('nobody outside the business can commit, read or poll its feeds', async () => {
     const preview = await uploadPreview(app.url, ops, { name: 'sales-basic.csv' });
     const other = (await apiClient(app.url, t.users.opsB.email)).token;
-    expect((await callJson(app.url, other, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true })).status).toBe(410);
-    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, auto_create_products: true });
+    expect((await callJson(app.url, other, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', auto_create_products: true })).status).toBe(410);
+    const committed = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', auto_create_products: true });
     const feedId = committed.body!.feed_id as number;
     expect((await callJson(app.url, other, 'GET', `/dashboard/data-feeds/${feedId}/transform-status`)).status).toBe(404);
     const otherList = await callJson(app.url, other, 'GET', '/dashboard/data-feeds');
     expect(otherList.body!.feeds.map((f: { id: number }) => f.id)).not.toContain(feedId);
     const manager = (await apiClient(app.url, t.users.managerA.email)).token;
     expect((await callJson(app.url, manager, 'GET', `/dashboard/data-feeds/${feedId}/transform-status`)).status).toBe(403);
-    expect((await callJson(app.url, manager, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token })).status).toBe(403);
+    expect((await callJson(app.url, manager, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway' })).status).toBe(403);
     expect((await callJson(app.url, manager, 'GET', '/dashboard/data-feeds')).status).toBe(403);
   });
 
@@ -267,7 +271,7 @@ describe('commit and load', () => {
     const costs = 'product_name,cost,cost_date,cost_type\nCroissant,1.10,2025-08-01,Purchase\nCroissant,0.15,2025-08-01,packaging\nCroissant,0.25,2025-09-03,labour\n';
     const preview = await uploadPreview(app.url, ops, { name: 'costs.csv', bytes: Buffer.from(costs) }, { data_type: 'costs' });
     expect(preview.status).toBe(200);
-    const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: 'costs' });
+    const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', data_type: 'costs' });
     expect(commit.status).toBe(202);
     expect((await waitForFeed(app.url, ops, commit.body!.feed_id)).status).toBe('transformed');
     expect((await app.db.prisma.product.findUniqueOrThrow({ where: { id: t.productA } })).costPriceCents).toBe(110);
@@ -282,7 +286,7 @@ describe('commit and load', () => {
   it('a cost feed whose staged rows are gone fails with what to do, and keeps the costs it had loaded', async () => {
     const costs = 'product_name,cost,cost_date,cost_type\nCroissant,0.05,2025-07-01,napkins\n';
     const preview = await uploadPreview(app.url, ops, { name: 'costs.csv', bytes: Buffer.from(costs) }, { data_type: 'costs' });
-    const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, data_type: 'costs' });
+    const commit = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway', data_type: 'costs' });
     const feedId = commit.body!.feed_id as number;
     expect((await waitForFeed(app.url, ops, feedId)).status).toBe('transformed');
     await expect.poll(async () => (await app.db.pool.query('SELECT count(*)::int AS n FROM staging_costs WHERE data_feed_id = $1', [feedId])).rows[0].n, { timeout: 10_000 }).toBe(0);
@@ -377,7 +381,7 @@ describe('integrity around the loaded facts', () => {
     expect(await feedsKnownToPlanner(app.db.pool)).toContain(res.body!.feed_id);
   });
 
-  it('a record longer than 1 MB is refused with its row, at preview and at commit, and the commit keeps nothing', async () => {
+  it('a record longer than 1 MB is refused with its row at the preview (which reads the whole file), and nothing is kept', async () => {
     const oneLine = await uploadPreview(app.url, ops, { name: 'one-line.csv', bytes: Buffer.from(`product_name,quantity,price,transaction_date${',x'.repeat(600_000)}`) });
     expect(oneLine.status).toBe(422);
     expect(oneLine.body.error.message).toMatch(/^Row 1 of one-line\.csv is longer than 1 MB/);
@@ -385,9 +389,10 @@ describe('integrity around the loaded facts', () => {
     const good = Array.from({ length: 120 }, () => 'Croissant,1,2.95,2025-09-01');
     const csv = ['product_name,quantity,price,transaction_date', ...good, `Croissant${' '.repeat(1_200_000)},1,2.95,2025-09-01`, ...good].join('\n');
     const feedsBefore = (await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds')).rows[0].n;
-    const res = await previewAndCommit(csv, {}, ops, 'long-row.csv');
+    const res = await uploadPreview(app.url, ops, { name: 'long-row.csv', bytes: Buffer.from(csv) });
     expect(res.status).toBe(422);
-    expect(res.body!.error.message).toMatch(/^Row 122 of long-row\.csv is longer than 1 MB/);
+    expect(res.body.error.message).toMatch(/^Row 122 of long-row\.csv is longer than 1 MB/);
+    expect((await app.db.pool.query('SELECT count(*)::int AS n FROM upload_files WHERE filename = $1', ['long-row.csv'])).rows[0].n).toBe(0);
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM data_feeds')).rows[0].n).toBe(feedsBefore);
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM staging_sales_items')).rows[0].n).toBe(0);
   });

@@ -34,7 +34,7 @@ const small = ['product_name,quantity,price,transaction_date', 'Croissant,3,2.95
 
 async function commit(csv: string): Promise<number> {
   const preview = await uploadPreview(app.url, ops, { name: 'feed.csv', bytes: Buffer.from(csv) });
-  const res = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+  const res = await callJson(app.url, ops, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway' });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   const done = await waitForFeed(app.url, ops, res.body!.feed_id as number);
   expect(done.status, JSON.stringify(done.summary)).toBe('transformed');

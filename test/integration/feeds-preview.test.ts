@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
-import { uploadPreview } from '../helpers/feeds.js';
+import { callJson, uploadPreview } from '../helpers/feeds.js';
 
 let app: TestApp;
 let t: Tenants;
@@ -33,7 +33,8 @@ describe('POST /dashboard/data-feeds/preview', () => {
     expect(body.rows[1].product_match).toMatchObject({ status: 'exact', product_id: t.productA });
     expect(body.rows[2].product_match).toMatchObject({ status: 'fuzzy', product_id: t.productA, product_name: 'Croissant' });
     expect(body.rows[2].product_match.score).toBeGreaterThanOrEqual(0.7);
-    expect(body.summary).toMatchObject({ total_rows: 3, valid_rows: 3, invalid_rows: 0, truncated: true, date_formats: { transaction_date: 'YYYY-MM-DD' }, format: 'csv', encoding: 'utf-8', delimiter: ',' });
+    // Three rows shown (FEED_PREVIEW_ROWS), the whole file counted.
+    expect(body.summary).toMatchObject({ total_rows: 4, valid_rows: 4, invalid_rows: 0, rows_shown: 3, truncated: true, date_formats: { transaction_date: 'YYYY-MM-DD' }, format: 'csv', encoding: 'utf-8', delimiter: ',' });
     const stored = await app.db.pool.query('SELECT business_id, data_type, byte_size FROM upload_files WHERE token = $1', [body.upload_token]);
     expect(stored.rows[0]).toMatchObject({ business_id: t.businessA, data_type: 'sales' });
   });
@@ -79,7 +80,77 @@ describe('POST /dashboard/data-feeds/preview', () => {
     expect(feb30.valid).toBe(false);
     expect(feb30.issues[0]).toMatchObject({ row: 3, column: 'transaction_date', value: '2025-02-30' });
     expect(empty.issues[0]).toMatchObject({ row: 4, column: 'product_name', reason: 'is empty' });
-    expect(res.body.summary).toMatchObject({ valid_rows: 0, invalid_rows: 3 });
+    // The whole file: row 5's negative price too, past the three rows shown.
+    expect(res.body.summary).toMatchObject({ total_rows: 5, valid_rows: 1, invalid_rows: 4, rows_shown: 3 });
+    expect(res.body.summary.invalid_row_samples.map((r: any) => r.row_number)).toEqual([2, 3, 4, 5]);
+  });
+
+  it('checks the whole file: counts, every invalid row and every new product past the rows shown (regression: the first rows only)', async () => {
+    // 200 rows; rows 60, 120 and 180 are bad, and five products new to the catalog first appear after row 50.
+    const lines = ['product_name,quantity,price,transaction_date'];
+    const newProducts = ['Apple Pie', 'Baguette', 'Cinnamon Roll', 'Danish', 'Eclair'];
+    const newProductRows = new Map<number, string>([
+      [55, 'Apple Pie,1,3.50'], [155, 'Apple Pie,2,3.50'],
+      [65, 'Baguette,1,4.00'],
+      [75, 'Cinnamon Roll,1,2.25'], [175, 'Cinnamon Roll,1,2.25'], [195, 'Cinnamon Roll,3,2.25'],
+      [85, 'Danish,1,5.00'],
+      [95, 'Eclair,1,1.75'], [135, 'Eclair,1,1.75'],
+    ]);
+    for (let row = 2; row <= 201; row++) {
+      if (row === 60) lines.push('Croissant,lots,2.95,2025-09-01');
+      else if (row === 120) lines.push('Croissant,1,2.95,2025-13-45');
+      else if (row === 180) lines.push(',1,2.95,2025-09-01');
+      else if (newProductRows.has(row)) lines.push(`${newProductRows.get(row)},2025-09-02`);
+      else lines.push('Croissant,1,2.95,2025-09-01');
+    }
+    // The same products once more with another price: each one's most frequent price stands.
+    for (const name of newProducts) lines.push(`${name},1,9.99,2025-09-03`);
+    const res = await uploadPreview(app.url, opsToken, { name: 'late-problems.csv', bytes: Buffer.from(lines.join('\n')) });
+    expect(res.status).toBe(200);
+    expect(res.body.rows).toHaveLength(3);
+    expect(res.body.summary).toMatchObject({ total_rows: 205, valid_rows: 202, invalid_rows: 3, new_products: 5, new_product_candidates: newProducts, rows_shown: 3, truncated: true });
+    expect(res.body.summary.invalid_row_samples).toEqual([
+      { row_number: 60, issues: [{ row: 60, column: 'quantity', value: 'lots', reason: 'is not a number' }] },
+      { row_number: 120, issues: [expect.objectContaining({ row: 120, column: 'transaction_date', value: '2025-13-45' })] },
+      { row_number: 180, issues: [{ row: 180, column: 'product_name', value: '', reason: 'is empty' }] },
+    ]);
+    const token = res.body.upload_token;
+    const firstPage = await callJson(app.url, opsToken, 'GET', `/dashboard/data-feeds/preview/${token}/invalid-rows?limit=2`);
+    expect(firstPage.body).toMatchObject({ total: 3, rows: [{ row_number: 60 }, { row_number: 120 }] });
+    const secondPage = await callJson(app.url, opsToken, 'GET', `/dashboard/data-feeds/preview/${token}/invalid-rows?offset=2&limit=2`);
+    expect(secondPage.body).toMatchObject({ total: 3, rows: [{ row_number: 180 }] });
+    const products = await callJson(app.url, opsToken, 'GET', `/dashboard/data-feeds/preview/${token}/new-products?limit=100`);
+    expect(products.body!.total).toBe(5);
+    expect(products.body!.products.map((p: any) => [p.name, p.rows, p.price])).toEqual([
+      ['Apple Pie', 3, '3.50'],
+      // One row at 4.00, one at 9.99: the lower of equally frequent prices.
+      ['Baguette', 2, '4.00'],
+      ['Cinnamon Roll', 4, '2.25'],
+      ['Danish', 2, '5.00'],
+      ['Eclair', 3, '1.75'],
+    ]);
+    const elsewhere = (await apiClient(app.url, t.users.opsB.email)).token;
+    expect((await callJson(app.url, elsewhere, 'GET', `/dashboard/data-feeds/preview/${token}/invalid-rows`)).status).toBe(410);
+  });
+
+  it('sends its progress first, then its answer, when asked for lines (Accept: application/x-ndjson)', async () => {
+    const lines = ['product_name,quantity,price,transaction_date', ...Array.from({ length: 500 }, () => 'Croissant,1,2.95,2025-09-01')];
+    const form = new FormData();
+    form.append('file', new Blob([lines.join('\n')]), 'progress.csv');
+    const res = await fetch(`${app.url}/dashboard/data-feeds/preview`, { method: 'POST', headers: { authorization: `Bearer ${opsToken}`, accept: 'application/x-ndjson' }, body: form });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const answers = (await res.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(answers.at(-2)).toEqual({ progress: { rows_read: 500, percent: 100 } });
+    expect(answers.at(-1).result.summary).toMatchObject({ total_rows: 500, valid_rows: 500 });
+    const refused = await fetch(`${app.url}/dashboard/data-feeds/preview`, { method: 'POST', headers: { authorization: `Bearer ${opsToken}`, accept: 'application/x-ndjson' }, body: (() => {
+      const bad = new FormData();
+      bad.append('file', new Blob(['product_name,quantity\nCroissant,1\n']), 'columns.csv');
+      return bad;
+    })() });
+    // Refused before any progress: the usual error answer and status.
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as any).error.message).toMatch(/missing the column/);
   });
 
   it.each([

@@ -47,15 +47,14 @@ async function expectedByRows(file: FileSource, dataType: DataType, autoCreate: 
     const name = row.normalized.product_name;
     const match = name ? matcher.match(name) : null;
     const rowIssues = [...row.issues];
-    if (match?.status === 'missing') {
-      if (autoCreate) missing.set(name!.toLowerCase(), missing.get(name!.toLowerCase()) ?? name!);
-      else rowIssues.push({ row: row.rowNumber, column: 'product_name', value: name!, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
-    }
+    if (match?.status === 'missing' && !autoCreate) rowIssues.push({ row: row.rowNumber, column: 'product_name', value: name!, reason: 'is not in your catalog (create it, or commit with auto_create_products)' });
     if (rowIssues.length > 0) {
       invalid++;
       issues.push(...rowIssues);
       continue;
     }
+    // Only products of rows that load are created (a product named only by an invalid row is not).
+    if (match?.status === 'missing') missing.set(name!.toLowerCase(), missing.get(name!.toLowerCase()) ?? name!);
     const productId = match && match.status !== 'missing' ? match.product_id : null;
     const n = row.normalized;
     staged.push(
@@ -145,7 +144,8 @@ describe('the commit stages what the row-by-row check says', () => {
     expect(byRow.get('8')!.slice(2)).toEqual(['Back\\slash', '1', '1', '0', '2025-09-06', 'a\\b', 'Off line', 'R-7']);
     expect(byRow.get('9')!.slice(2)).toEqual(['Croissant', '1', '1', '0', '2025-09-07', null, null, null]);
     expect(byRow.get('10')!.slice(2)).toEqual(['Cold Brew', '1.5', '3', '0', '2025-09-08', 'multi line', 'Online', 'R-9']);
-    expect(result.missingProducts).toEqual(['Cold Brew', 'Muffin', 'Back\\slash']);
+    // In the order of their first valid row; Muffin's only row is invalid (its price is negative): it is not created.
+    expect(result.missingProducts).toEqual(['Back\\slash', 'Cold Brew']);
   });
 });
 

@@ -14,7 +14,7 @@ beforeAll(async () => {
   t = await seedTenants(app.system);
   ops = (await apiClient(app.url, t.users.opsA.email)).token;
   today = todayIn('Europe/London');
-  // Croissant costs 0.90; Tart is created at 0 cost, then given 2.00.
+  // Croissant costs 0.90; Tart is created with its cost unknown, then given 2.00.
   const csv = [
     'product_name,quantity,price,transaction_date,discount,order_id',
     `Croissant,10,3.00,${day(0)},1.00,A`,
@@ -35,9 +35,11 @@ describe('GET /dashboard/metrics/*', () => {
   it('kpi: totals of the range and of the period before', async () => {
     const res = await callJson(app.url, ops, 'GET', '/dashboard/metrics/kpi?range=last_7_days');
     expect(res.status).toBe(200);
-    // Revenue 30 + 15 + 24 = 69; COGS 15 × 0.90 = 13.50 (Tart has no cost); discount 1; margin 54.50.
+    // Revenue 30 + 15 + 24 = 69; COGS 15 × 0.90 = 13.50; Tart's cost is unknown, so its 24 has no COGS or
+    // margin: margin 45 − 13.50 − 1 = 30.50, 67.78 % of the 45 sold with a known cost (not 78.99 % of 69).
     expect(res.body!.range).toEqual({ name: 'last_7_days', from: day(-6), to: day(0) });
-    expect(res.body!.kpi).toEqual({ records: 3, quantity: 17, orders: 2, gross_revenue: 69, discount: 1, cogs_amount: 13.5, gross_margin_amount: 54.5, gross_margin_percent: 78.99, avg_order_value: 34.5 });
+    expect(res.body!.kpi).toEqual({ records: 3, quantity: 17, orders: 2, gross_revenue: 69, discount: 1, cogs_amount: 13.5, gross_margin_amount: 30.5, gross_margin_percent: 67.78, avg_order_value: 34.5 });
+    expect(res.body!.margin_incomplete).toMatchObject({ products_without_cost: 1, revenue_without_cost: 24 });
     expect(res.body!.previous).toMatchObject({ records: 1, gross_revenue: 12, range: { from: day(-13), to: day(-7) } });
     const last30 = await callJson(app.url, ops, 'GET', '/dashboard/metrics/kpi?range=last_30_days');
     expect(last30.body!.kpi.gross_revenue).toBe(81);

@@ -113,12 +113,12 @@ describe('large amounts', () => {
     const preview = await uploadPreview(app.url, opsB, { name: 'huge.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\nCroissant,1,99999999999999999,2020-01-03\n') });
     expect(preview.status).toBe(200);
     expect(preview.body.rows[0].issues).toEqual([{ row: 2, column: 'price', value: '99999999999999999', reason: 'is too large (at most 100,000,000,000,000): check the decimal mark and that the columns are not swapped' }]);
-    const commit = await callJson(app.url, opsB, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token });
+    const commit = await callJson(app.url, opsB, 'POST', '/dashboard/data-feeds/commit', { upload_token: preview.body.upload_token, duplicates: 'load_anyway' });
     expect(commit.status).toBe(422);
 
     const overflowing = await uploadPreview(app.url, opsB, { name: 'overflow.csv', bytes: Buffer.from('product_name,quantity,price,transaction_date\nCroissant,1000000,99999999999999,2020-01-04\n') });
     expect(overflowing.body.summary.valid_rows).toBe(1);
-    const committed = await callJson(app.url, opsB, 'POST', '/dashboard/data-feeds/commit', { upload_token: overflowing.body.upload_token });
+    const committed = await callJson(app.url, opsB, 'POST', '/dashboard/data-feeds/commit', { upload_token: overflowing.body.upload_token, duplicates: 'load_anyway' });
     const failed = await waitForFeed(app.url, opsB, committed.body!.feed_id as number);
     expect(failed.status).toBe('failed');
     expect(failed.summary.error).toMatchObject({ code: 'amount_too_large', message: expect.stringMatching(/too large to store.*Check its quantities and prices/) });
