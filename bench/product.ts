@@ -101,6 +101,7 @@ export interface ProductOptions {
 export async function startProduct(options: ProductOptions): Promise<Product> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-bench-product-'));
   const [port, pgPort] = [await freePort(), await freePort()];
+  const dataDir = path.join(workDir, 'data');
   const databaseUrl = process.env.DATABASE_URL || `postgresql://postgres:postgres@127.0.0.1:${pgPort}/backhouse`;
   const logFile = path.join(workDir, 'product.log');
   const log = fs.openSync(logFile, 'a');
@@ -109,7 +110,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     env: {
       ...process.env,
       DATABASE_URL: process.env.DATABASE_URL ?? '',
-      DATA_DIR: path.join(workDir, 'data'),
+      DATA_DIR: dataDir,
       PORT: String(port),
       EMBEDDED_PG_PORT: String(pgPort),
       HOST: '127.0.0.1',
@@ -133,6 +134,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
         child.kill('SIGTERM');
         await product.exited;
       }
+      await stopOrphanedPostgres(path.join(dataDir, 'postgres'));
       fs.rmSync(workDir, { recursive: true, force: true });
     },
   };
@@ -148,6 +150,24 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return product;
+}
+
+/**
+ * A product killed outright leaves its embedded PostgreSQL running (issue 15): stop the server named in the
+ * data folder's pid file, and wait (at most 30 s) until it has gone.
+ */
+async function stopOrphanedPostgres(databaseDir: string): Promise<void> {
+  const pidFile = path.join(databaseDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    // Only the server of this data folder: a stale pid file's number may belong to another process by now.
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(databaseDir)) return;
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // Gone already; the pid file is stale.
+  }
+  for (let i = 0; i < 150 && fs.existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 200));
 }
 
 /** The initial passwords the product printed for the logins it created on first start (see core/demo/seed.ts). */
