@@ -1,6 +1,7 @@
 /**
  * API benchmark (`npm run bench:api`): sign-in, and concurrent scoped reads through the REST API, the metrics
- * API and the admin's API, each beside its floor: the same SQL the endpoint runs (the caller's user row, then
+ * API and the admin's API, each beside its floor: the same SQL the endpoint runs (the caller's user row and the
+ * token's revocation, then
  * the endpoint's own queries, in the same order and parallelism), sent straight to PostgreSQL through a pg pool
  * of the app's size by as many concurrent callers, in the same run. The product runs as its own process
  * (`node .build/cli/start.js`, LOG_LEVEL info as `npm start`, log to a file) with the demo data, 20 businesses
@@ -9,6 +10,7 @@
  * BENCH_REQUESTS, BENCH_CONCURRENCY (50, as the probe of issue 15), BENCH_LOG_LEVEL; BENCH_CPU_PROF=<dir>
  * writes a V8 CPU profile of the server (`node --cpu-prof`) there when it stops. Nothing is asserted.
  */
+import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../core/auth/passwords.js';
 import { DEMO_BUSINESS_ID } from '../core/demo/seed.js';
 import { percentile, postmasterOf, processStat, serverCpuSeconds, startProduct } from './product.js';
@@ -105,8 +107,10 @@ try {
     return res.ok;
   };
   const userId = (await pool.query<{ id: string }>(`SELECT id FROM users WHERE email = 'bench-ops@example.com'`)).rows[0]!.id;
-  // Every authenticated request reads its caller's user row (role, scope, disabled, password change) first.
-  const caller = () => pool.query('SELECT * FROM users WHERE id = $1', [userId]);
+  // Every token-authenticated request first reads its caller's user row (role, scope, disabled, auth version)
+  // and whether the token was ended (core/auth/credentials.ts), side by side.
+  const tokenId = randomUUID();
+  const caller = () => Promise.all([pool.query('SELECT * FROM users WHERE id = $1', [userId]), pool.query('SELECT count(*) FROM revoked_tokens WHERE token_id = $1', [tokenId])]);
   const ids = (await pool.query<{ id: string }>('SELECT id FROM products WHERE business_id = $1 LIMIT 500', [DEMO_BUSINESS_ID])).rows.map((r) => r.id);
   const randomId = () => ids[Math.floor(Math.random() * ids.length)]!;
   const { from, to, previousFrom, previousTo } = (
