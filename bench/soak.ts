@@ -347,7 +347,10 @@ function flatness(label: string, values: number[], format: (n: number) => string
   if (after.length < 2) return `${label}: too few minutes after the warm-up (${WARM_UP_MINUTES}) to judge`;
   const [low, high] = [Math.min(...after), Math.max(...after)];
   const spread = (high - low) / low;
-  return `${label} after the warm-up: ${format(low)}–${format(high)} (spread ${(spread * 100).toFixed(1)}%; per minute ${values.map(format).join(', ')}): ${spread <= 0.1 ? 'held flat (target: within 10%)' : 'NOT flat (target: within 10%)'}`;
+  // Which way it went, first minute after the warm-up to the last: growth is what a leak looks like.
+  const change = (after[after.length - 1]! - after[0]!) / after[0]!;
+  const trend = `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}% from the first minute after the warm-up to the last`;
+  return `${label} after the warm-up: ${format(low)}–${format(high)} (spread ${(spread * 100).toFixed(1)}%, ${trend}; per minute ${values.map(format).join(', ')}): ${spread <= 0.1 ? 'held flat (target: within 10%)' : 'NOT flat (target: within 10%)'}`;
 }
 
 let exitCode = 0;
