@@ -55,7 +55,11 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     rolling: true,
     cookie: { httpOnly: true, sameSite: 'lax' as const, secure: deps.config.cookieSecure, maxAge: deps.config.SESSION_TTL_SECONDS * 1000 },
   };
-  app.use(session(sessionOptions));
+  const sessions = session(sessionOptions);
+  // A bearer-token call is identified by its token alone (api/auth.ts) and never reads or writes a session:
+  // it skips making one per request (a random id, its hash, hooks on the response). The admin's router has
+  // its own session middleware, so /admin is served as before.
+  app.use((req, res, next) => (req.headers.authorization ? next() : sessions(req, res, next)));
   app.use(sameOriginWrites);
 
   const throttle = new LoginThrottle(deps.db, deps.config);

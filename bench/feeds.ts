@@ -10,12 +10,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { buildServer } from '../cli/build.js';
 import { projectRoot } from '../core/config.js';
 import { closeDb, connectDb } from '../core/db/index.js';
 import { hashPassword } from '../core/auth/passwords.js';
+import { freePort, peakRssOf, processStat, serverCpuSeconds } from './product.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 2_000);
@@ -59,47 +59,6 @@ async function generateWorkbook(filePath: string): Promise<void> {
   }
   await sheet.commit();
   await writer.commit();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The app's peak resident memory, as the kernel counted it (VmHWM), in bytes. */
-function peakRssOf(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
-
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-
-/** A process's parent and CPU seconds (its own, and those of its children it has waited for: a server's ended backends). */
-function processStat(pid: number): { parent: number; cpuSeconds: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command's closing parenthesis: state, ppid, … utime (14), stime, cutime, cstime (17).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0);
-  return { parent: Number(fields[1]), cpuSeconds: ticks / clockTicks };
-}
-
-/** CPU seconds of a PostgreSQL server: the postmaster, its ended backends and workers, and the running ones. */
-function serverCpuSeconds(postmaster: number): number {
-  let seconds = processStat(postmaster).cpuSeconds;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const child = processStat(Number(entry));
-      if (child.parent === postmaster) seconds += child.cpuSeconds;
-    } catch {
-      // Ended between the listing and the read: the postmaster's count has it.
-    }
-  }
-  return seconds;
 }
 
 /**

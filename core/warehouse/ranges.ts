@@ -19,9 +19,17 @@ export interface DateRange {
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2025-09-29');
 
+/** One formatter per time zone, kept: making one costs ~40 times what formatting a date with it does, on every metrics request. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** Today's date where the business is (a sale at 23:30 in Sydney belongs to Sydney's day). */
 export function todayIn(timeZone: string, now: Date = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, format);
+  }
+  return format.format(now);
 }
 
 function addDays(iso: string, days: number): string {
