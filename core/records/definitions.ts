@@ -72,7 +72,8 @@ const productFields = {
   category: optionalText.optional(),
   unit: z.preprocess(emptyToUndefined, z.string().trim().min(1).max(40).default('each')),
   sellingPriceCents: cents,
-  costPriceCents: z.preprocess(emptyToUndefined, cents.default(0)),
+  // An empty cost is unknown (no COGS or margin for its sales), not free.
+  costPriceCents: z.preprocess((value) => (value === '' ? null : value), cents.nullable().optional()),
   active: bool.default(true),
 };
 

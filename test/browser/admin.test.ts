@@ -30,10 +30,10 @@ describe.skipIf(!canRun)('the admin in a real browser', () => {
     await page.screenshot({ path: screenshotPath('admin-products-list') });
 
     await page.goto(`${session.app.url}/admin/resources/Product/actions/new`);
-    // The form starts from the table's defaults: active, counted each, no cost.
+    // The form starts from the table's defaults: active, counted each, cost unknown until given.
     await page.locator('input[name="name"]').waitFor();
     await expect(page.locator('input[name="unit"]').inputValue()).resolves.toBe('each');
-    await expect(page.locator('input[name="costPriceCents"]').inputValue()).resolves.toBe('0');
+    await expect(page.locator('input[name="costPriceCents"]').inputValue()).resolves.toBe('');
     await expect(page.locator('input[type="checkbox"][name="active"], input[type="checkbox"]#active').first().isChecked()).resolves.toBe(true);
     await page.fill('input[name="name"]', 'Browser Baguette');
     await page.fill('input[name="category"]', 'Bread');

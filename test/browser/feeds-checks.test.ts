@@ -8,15 +8,6 @@ import { callJson, uploadPreview, waitForFeed } from '../helpers/feeds.js';
 const session = useBrowserApp();
 const { canRun, signIn } = session;
 
-/** A page signed in as ops on the upload workbench, its errors collected into `pageErrors`. */
-async function openWorkbench(pageErrors: string[]): Promise<Page> {
-  const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await signIn(page, session.t.users.opsA.email);
-  await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
-  await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
-  return page;
-}
 
 const text = async (page: Page, testId: string) => ((await page.getByTestId(testId).first().textContent()) ?? '').trim();
 const blockers = async (page: Page) => (await page.getByTestId('commit-blocker').allTextContents()).map((b) => b.trim());
@@ -24,7 +15,7 @@ const blockers = async (page: Page) => (await page.getByTestId('commit-blocker')
 describe.skipIf(!canRun)('the upload page checks the whole file', () => {
   it('counts every row, lists every invalid row and new product past the rows shown, with progress while it reads, and says why Commit is disabled', { timeout: 120_000 }, async () => {
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     // 2,000 rows; rows 600, 1200 and 1800 are bad, and two products new to the catalog appear after row 50.
     const lines = ['product_name,quantity,price,transaction_date'];
     for (let row = 2; row <= 2001; row++) {
@@ -110,7 +101,7 @@ describe.skipIf(!canRun)('the upload page checks the whole file', () => {
     await waitForFeed(session.app.url, ops, first.body!.feed_id);
 
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     await page.getByTestId('feed-file').setInputFiles({ name: 'august-again.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     const warning = page.getByTestId('duplicates-warning');
     await warning.waitFor({ timeout: 30_000 });

@@ -13,7 +13,7 @@ describe.skipIf(!canRun)('mapping names to products and typing a date format on 
     const ops = (await apiClient(session.app.url, session.t.users.opsA.email)).token;
     expect((await callJson(session.app.url, ops, 'POST', '/api/products', { name: 'Kouign-amann', sellingPriceCents: 420, costPriceCents: 150 })).status).toBe(201);
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     const csv = 'product_name,quantity,price,transaction_date\nCroissant,1,2.95,2025-09-01\nBreton butter cake,2,4.20,2025-09-01\n';
     await page.getByTestId('feed-file').setInputFiles({ name: 'names.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByTestId('preview-table').waitFor();
@@ -39,7 +39,7 @@ describe.skipIf(!canRun)('mapping names to products and typing a date format on 
 
   it('dates detection is unsure of are flagged; the format typed reads them, and a wrong one is explained', { timeout: 120_000 }, async () => {
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     const csv = 'product_name,quantity,price,Sold On\nCroissant,1,2.95,03/04/2026\nCroissant,1,2.95,05/06/2026\n';
     await page.getByTestId('feed-file').setInputFiles({ name: 'us-dates.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByTestId('preview-table').waitFor();
@@ -93,11 +93,3 @@ describe.skipIf(!canRun)('mapping names to products and typing a date format on 
   });
 });
 
-async function openWorkbench(pageErrors: string[]): Promise<Page> {
-  const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await signIn(page, session.t.users.opsA.email);
-  await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
-  await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
-  return page;
-}

@@ -12,7 +12,7 @@ const { canRun, signIn } = session;
 describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
   it('ops drops a file in, sees the preview, creates the missing product, commits, watches it load, then sees the charts', { timeout: 120_000 }, async () => {
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     await page.getByTestId('feed-file').setInputFiles(fixturePath('sales-basic.csv'));
     await page.getByTestId('preview-table').waitFor();
     await expectText(page, 'summary-valid', '4 valid');
@@ -77,7 +77,7 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
 
   it('the preview puts each value under its own header, whatever the file\'s column order, and shows what a bad cell holds', { timeout: 90_000 }, async () => {
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     // Columns in another order than the template's, and one the template does not know (regression: the
     // values were shown in template order under the file's headers).
     const csv = ['transaction_date,notes,price,quantity,product_name', '15/09/2025,hello,"1,234.50",2,Croissant', '16/09/2025,world,abc,1,Croissant'].join('\n');
@@ -104,7 +104,7 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
 
   it('invalid rows past the rows shown are counted and named at the preview, and Commit says why it waits until they are skipped (regression: found only by the commit)', { timeout: 90_000 }, async () => {
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     const good = Array.from({ length: 55 }, (_, i) => `Croissant,${1 + (i % 3)},2.95,2025-09-${String(1 + (i % 28)).padStart(2, '0')}`);
     const csv = ['product_name,quantity,price,transaction_date', ...good, 'Croissant,one,2.95,2025-09-20'].join('\n');
     await page.getByTestId('feed-file').setInputFiles({ name: 'late-bad.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
@@ -153,7 +153,7 @@ describe.skipIf(!canRun)('Data Feeds and Metrics in a real browser', () => {
 
   it('a file that cannot be read says what is wrong with it: too many columns, a workbook cut short (regression: the libraries\' own text)', { timeout: 90_000 }, async () => {
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     const header = ['product_name', 'quantity', 'price', 'transaction_date', ...Array.from({ length: 1496 }, (_, i) => `extra_${i}`)];
     const wide = Buffer.from(`${header.join(',')}\nCroissant,1,2.95,2025-09-01\n`);
     await page.getByTestId('feed-file').setInputFiles({ name: 'wide.csv', mimeType: 'text/csv', buffer: wide });
@@ -193,7 +193,7 @@ describe.skipIf(!canRun)('the Data Feeds history, live', () => {
     const rows = 100_000;
     const csv = ['product_name,quantity,price,transaction_date', ...Array.from({ length: rows }, (_, i) => `Croissant,${1 + (i % 5)},2.95,2025-11-${String(1 + (i % 28)).padStart(2, '0')}`)].join('\n');
     const pageErrors: string[] = [];
-    const page = await openWorkbench(pageErrors);
+    const page = await session.openUploadWorkbench(pageErrors);
     await page.getByTestId('feed-file').setInputFiles({ name: 'long-commit.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByTestId('preview-table').waitFor();
     // Signed in before the locks below: a sign-in is audited too.
@@ -318,16 +318,6 @@ describe.skipIf(!canRun)('the Data Feeds history, live', () => {
   });
 });
 
-/** A page signed in as ops on the upload workbench, its errors collected into `pageErrors`. */
-async function openWorkbench(pageErrors: string[]): Promise<Page> {
-  const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await signIn(page, session.t.users.opsA.email);
-  // The first visit bundles the admin's components (recharts included), which takes a while.
-  await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
-  await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
-  return page;
-}
 
 async function expectText(page: Page, testId: string, text: string): Promise<void> {
   await page.getByTestId(testId).getByText(text).first().waitFor({ timeout: 15_000 });

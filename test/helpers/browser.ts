@@ -53,6 +53,15 @@ export function useBrowserApp() {
     t: undefined as unknown as Tenants,
     browser: undefined as unknown as Browser,
     signIn: (page: Page, email: string) => signInAs(page, session.app.url, email, PASSWORD),
+    /** A page signed in as ops on the data-feed upload workbench, its errors collected into `pageErrors`. */
+    openUploadWorkbench: async (pageErrors: string[]): Promise<Page> => {
+      const page = await session.browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await signInAs(page, session.app.url, session.t.users.opsA.email, PASSWORD);
+      await page.goto(`${session.app.url}/admin/resources/DataFeed/actions/upload`);
+      await page.getByTestId('data-feed-upload').waitFor({ timeout: 90_000 });
+      return page;
+    },
   };
   beforeAll(async () => {
     if (!session.canRun) return;

@@ -127,3 +127,19 @@ describe('users managed by an admin through the API', () => {
     expect(dup.body!.error.details.field).toBe('email');
   });
 });
+
+describe('products', () => {
+  it('a cost not given, or given empty, is unknown (null), not 0; an edit that does not name it keeps it', async () => {
+    const api = await apiClient(app.url, t.users.opsA.email);
+    const untold = await api.call('POST', '/api/products', { name: 'Untold Cost Loaf', sellingPriceCents: 400 });
+    expect(untold.status).toBe(201);
+    expect(untold.body!.data.costPriceCents).toBeNull();
+    const empty = await api.call('POST', '/api/products', { name: 'Empty Cost Loaf', sellingPriceCents: 400, costPriceCents: '' });
+    expect(empty.status).toBe(201);
+    expect(empty.body!.data.costPriceCents).toBeNull();
+    const costed = await api.call('POST', '/api/products', { name: 'Costed Loaf', sellingPriceCents: 400, costPriceCents: 150 });
+    const renamed = await api.call('PATCH', `/api/products/${costed.body!.data.id}`, { name: 'Costed Loaf (large)' });
+    expect(renamed.status).toBe(200);
+    expect((await app.db.prisma.product.findUniqueOrThrow({ where: { id: costed.body!.data.id } })).costPriceCents).toBe(150);
+  });
+});
