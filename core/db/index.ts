@@ -62,6 +62,11 @@ export async function inTransaction<C extends pg.ClientBase, T>(client: C, work:
 /** A statement's rows: a pg client's, or Prisma's `$queryRawUnsafe` in a transaction. */
 export type SqlQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
 
+/** The `SqlQuery` of a pg pool or client. */
+export function sqlOf(client: pg.Pool | pg.ClientBase): SqlQuery {
+  return async <T>(sql: string, params: unknown[]) => (await client.query(sql, params)).rows as T[];
+}
+
 /**
  * Takes the advisory lock on `key` for the caller's transaction when nobody holds it, without waiting, and
  * answers whether it did. `withAdvisoryLock` holds one across transactions; this one ends with the transaction.

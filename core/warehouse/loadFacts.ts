@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import { writeAudits } from '../auth/audit.js';
 import type { Context } from '../context.js';
-import { inTransaction, tryTransactionLock, withAdvisoryLock, withTransaction, type SqlQuery } from '../db/index.js';
+import { inTransaction, sqlOf, tryTransactionLock, withAdvisoryLock, withTransaction, type SqlQuery } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { JobQueue } from '../queue.js';
 import { markSourceChanged, WAREHOUSE_REFRESH_CHANGED_QUEUE } from './views.js';
@@ -124,7 +124,7 @@ export async function failAbandonedLoad(ctx: Context, feedId: number, traceId: s
  * both and never neither. A feed already gone is passed over. Each removal is audited.
  */
 async function removeReplacedFeeds(ctx: Context, tx: PoolClient, feed: LoadedFeed, replaces: number[]): Promise<void> {
-  const query: SqlQuery = (sql, params) => tx.query(sql, params).then((result) => result.rows);
+  const query = sqlOf(tx);
   for (const replacedId of replaces) {
     const replaced = await tx.query<{ filename: string; status: string; record_count: number }>(
       'SELECT filename, status::text AS status, record_count FROM data_feeds WHERE id = $1 AND business_id = $2 FOR UPDATE',
