@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { normaliseHeader } from '../pipeline.js';
 import { columnName, type CellValue, type SheetRows } from './workbook.js';
 
 /** A column of a pipeline's input format: the header people write, and the zod schema of its cell. */
@@ -17,11 +18,6 @@ export interface FileFormat<Row> {
   columns: Record<keyof Row & string, FormatColumn>;
   /** The whole row, once each cell has passed its column's schema. */
   row: z.ZodType<Row>;
-}
-
-/** Headers match ignoring case, spaces and underscores: "Lead Time Days", "lead_time_days" and "LEADTIMEDAYS". */
-export function normaliseHeader(header: string): string {
-  return header.toLowerCase().replace(/[\s_]+/g, '');
 }
 
 /** Where each column of the format is in the header row; a missing column fails with what is there. */
