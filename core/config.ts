@@ -67,6 +67,11 @@ const configSchema = z.object({
   MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  STOCK_CRITICAL_DAYS: z.coerce.number().min(0).default(7),
+  STOCK_LOW_DAYS: z.coerce.number().min(0).default(14),
+  STOCK_OVERSTOCK_DAYS: z.coerce.number().min(1).default(90),
+  STOCK_SERVICE_LEVEL_Z: z.coerce.number().min(0).max(5).default(1.65),
+  STOCK_ORDER_CYCLE_DAYS: z.coerce.number().min(0).max(365).default(14),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

@@ -2,7 +2,7 @@ import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { normaliseHeader } from '../pipeline.js';
-import { columnName, type CellValue, type SheetRows } from './workbook.js';
+import { columnName, openWorkbookRows, type CellValue, type SheetRows } from './workbook.js';
 
 /** A column of a pipeline's input format: the header people write, and the zod schema of its cell. */
 export interface FormatColumn {
@@ -160,3 +160,17 @@ export const dateCell = (what: string) =>
   );
 
 export const optionalDateCell = (what: string) => z.preprocess((value: CellValue) => (blank(value) ? null : value), dateCell(what).nullable());
+
+/** The format's rows of a workbook file on local disk (a pipeline's `read`). */
+export async function* readFormatFile<Row>(format: FileFormat<Row>, file: { path: string; name: string }): AsyncGenerator<{ rowNumber: number; row: Row }> {
+  yield* readFormatRows(format, await openWorkbookRows(file.path, file.name), file.name);
+}
+
+/** The business day a file name carries (`…_2026-11-20.xlsx` or `…_20261120.xlsx`), or null. */
+export function dateInFileName(fileName: string): string | null {
+  const found = /(?:^|[^\d])(\d{4})-?(\d{2})-?(\d{2})(?:[^\d]|$)/.exec(fileName);
+  if (!found) return null;
+  const iso = `${found[1]}-${found[2]}-${found[3]}`;
+  const date = new Date(`${iso}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(iso) ? iso : null;
+}
