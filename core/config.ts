@@ -67,6 +67,12 @@ const configSchema = z.object({
   MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  // File pipelines (issue 18): intermediate CSVs and exports, the aggregator's flush rules, the watcher's default poll.
+  PIPELINE_DATA_DIR: z.string().default(path.join(projectRoot, 'data')),
+  PIPELINE_FLUSH_FILES: z.coerce.number().int().min(1).max(10_000).default(5),
+  PIPELINE_FLUSH_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  PIPELINE_FLUSH_SECONDS: z.coerce.number().min(0.01).max(86_400).default(300),
+  PIPELINE_POLL_SECONDS: z.coerce.number().min(1).max(86_400).default(300),
   STOCK_CRITICAL_DAYS: z.coerce.number().min(0).default(7),
   STOCK_LOW_DAYS: z.coerce.number().min(0).default(14),
   STOCK_OVERSTOCK_DAYS: z.coerce.number().min(1).default(90),

@@ -41,7 +41,8 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   // commit's load then starts at once when web and worker share the process, as under `npm start`).
   const localWorkers = new Map<string, string[]>();
   const send: JobQueue['send'] = async (queue, data, options) => {
-    const id = await boss.send(queue, data, options ?? {});
+    const { db: client, ...sendOptions } = options ?? {};
+    const id = await boss.send(queue, data, client ? { ...sendOptions, db: { executeSql: (text, values) => client.query(text, values) } } : sendOptions);
     for (const worker of localWorkers.get(queue) ?? []) boss.notifyWorker(worker);
     return id;
   };

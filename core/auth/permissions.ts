@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'pipelineRuns', 'pipelineSources'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -39,6 +39,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Loads of a data source with its layout's approved mapping: `new` executes; reads show progress and rejects.
     mappingExecutions: [...read, 'new'],
+    // File pipelines: `new` is "Run now"; `retry` reprocesses a run's failed files.
+    pipelineRuns: [...read, 'new', 'retry'],
+    pipelineSources: crud,
   },
   ops: {
     businesses: read,
@@ -54,6 +57,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Approval (admins only) is the gate; loading with an approved mapping is ops' daily work with their uploads.
     mappingExecutions: [...read, 'new'],
+    // Ops follow the day's runs and may start one; retrying failed files stays admins'.
+    pipelineRuns: [...read, 'new'],
+    pipelineSources: read,
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
@@ -92,6 +98,8 @@ const resourceWords: Record<Resource, string> = {
   mappings: 'mappings',
   pii: 'personal data',
   mappingExecutions: 'mapping executions',
+  pipelineRuns: 'pipeline runs',
+  pipelineSources: 'pipeline sources',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {

@@ -58,7 +58,8 @@ export interface Pipeline<Raw = Record<string, unknown>, State = unknown> {
 }
 
 /**
- * How a file is routed. Given both, both must match. Header names are compared ignoring case, spaces and
+ * How a file is routed. Given both, both must match; a file whose headers cannot be read is claimed by its
+ * filename alone (the file job then fails with the reading problem rather than the file going unrouted). Header names are compared ignoring case, spaces and
  * underscores (`Store Code` = `store_code` = `STORECODE`); the file's first row must contain them all
  * (extra columns are fine).
  */
@@ -74,6 +75,8 @@ export interface FilePeek {
   headers: string[];
   /** The first data row keyed by normalised header (`storecode`), or null when there is none. */
   firstRow: Record<string, string> | null;
+  /** Why the file could not be read as a table (not a workbook…); its headers are then empty. */
+  problem?: string;
 }
 
 /** A file job's file, downloaded to local disk. */

@@ -54,7 +54,7 @@ export function pipelineClaims(pipeline: Pipeline<any, any>, peek: FilePeek): bo
   const { filename, headers } = pipeline.matcher;
   if (!filename && !headers) return false;
   if (filename && !filename.test(peek.fileName)) return false;
-  if (headers) {
+  if (headers && !(filename && peek.problem)) {
     const present = new Set(peek.headers.map(normaliseHeader));
     if (!headers.every((header) => present.has(normaliseHeader(header)))) return false;
   }
