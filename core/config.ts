@@ -73,6 +73,11 @@ const configSchema = z.object({
   PIPELINE_FLUSH_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   PIPELINE_FLUSH_SECONDS: z.coerce.number().min(0.01).max(86_400).default(300),
   PIPELINE_POLL_SECONDS: z.coerce.number().min(1).max(86_400).default(300),
+  STOCK_CRITICAL_DAYS: z.coerce.number().min(0).default(7),
+  STOCK_LOW_DAYS: z.coerce.number().min(0).default(14),
+  STOCK_OVERSTOCK_DAYS: z.coerce.number().min(1).default(90),
+  STOCK_SERVICE_LEVEL_Z: z.coerce.number().min(0).max(5).default(1.65),
+  STOCK_ORDER_CYCLE_DAYS: z.coerce.number().min(0).max(365).default(14),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

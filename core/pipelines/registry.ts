@@ -1,11 +1,14 @@
 import { AppError } from '../errors.js';
+import { poSnapshot } from './po_snapshot/index.js';
+import { stockHealth } from './stock_health/index.js';
+import { supplierMaster } from './supplier_master/index.js';
 import { defaultQueueSettings, normaliseHeader, type FilePeek, type Pipeline, type PipelineQueueSettings } from './pipeline.js';
 
 /**
  * Every pipeline the product runs: one line each. The watcher routes files to them in this order (the first
  * whose matcher claims a file takes it), and the workers start one queue per pipeline.
  */
-const registeredPipelines: Pipeline<any, any>[] = [];
+const registeredPipelines: Pipeline<any, any>[] = [supplierMaster, poSnapshot, stockHealth];
 
 /** The queue of a pipeline's file jobs: one per pipeline, so one pipeline's failures never hold up another's. */
 export function pipelineQueueName(name: string): string {
