@@ -5,6 +5,7 @@ import { authRouter, identifyCaller, userSessionsRouter, type AuthDeps } from '.
 import { contextOf, errorMiddleware, handle, jsonBodies, wellFormedText } from './http.js';
 import { dashboardsRouter } from './dashboards.js';
 import { jobsRouter } from './jobs.js';
+import { pipelinesRouter } from './pipelines.js';
 import { mappingRouter } from './mapping.js';
 import { mappingExecutionsRouter } from './mapping-executions.js';
 import { feedsRouter } from './feeds.js';
@@ -71,6 +72,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
+  router.use('/pipelines', pipelinesRouter(deps.jobs));
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);

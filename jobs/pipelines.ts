@@ -9,6 +9,8 @@ import { pollDueSources } from '../core/pipelines/watcher.js';
 import { processFileJob, recordFailedAttempt } from '../core/pipelines/worker.js';
 import type { QueueDefinition } from './queues.js';
 
+export const PIPELINE_WATCH_QUEUE = 'pipeline.watch';
+
 const fileJobMessage = z.object({ fileJobId: z.string().uuid() });
 
 /** One streaming aggregator per worker process and database: it buffers the files this process's workers finish. */
@@ -50,7 +52,7 @@ export function pipelineQueueDefinitions(): QueueDefinition[] {
   return [
     ...perPipeline,
     {
-      name: 'pipeline.watch',
+      name: PIPELINE_WATCH_QUEUE,
       options: { retryLimit: 1, retryDelay: 30, policy: 'singleton', expireInSeconds: 1800 },
       schedule: '* * * * *',
       handle: async (ctx, _job, config, queue) => (await pollDueSources(ctx, queue, { dataDir: config.PIPELINE_DATA_DIR })).map((r) => ({ source: r.sourceId, taken: r.taken, queued: r.queued.length })),
