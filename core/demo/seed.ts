@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
@@ -9,6 +10,8 @@ import type { FeedSettings } from '../feeds/settings.js';
 import { storeUpload } from '../feeds/uploads.js';
 import type { JobQueue } from '../queue.js';
 import { todayIn } from '../warehouse/ranges.js';
+import { startFolderRun } from '../pipelines/runs.js';
+import { writeSampleDay } from '../pipelines/samples.js';
 import { requestExecution } from '../mapping/execute.js';
 import { approveMapping, proposeMapping, saveMapping } from '../mapping/mappings.js';
 import { deterministicProposer } from '../mapping/propose.js';
@@ -184,3 +187,25 @@ export async function seedDemoCanonical(ctx: Context, queue: JobQueue, settings:
   }
   return executions;
 }
+
+/**
+ * A day of the demo shops' stock files (an inventory workbook per shop, the supplier master, the PO export)
+ * written to `<dataDir>/demo/<today>/` and processed through the real pipelines (runs, file jobs, the
+ * aggregator), so the stock screens show something on first start. Does nothing once the demo business has
+ * pipeline runs. Stock health waits for the master and POs of the day (see stockHealthReference).
+ */
+export async function seedDemoStock(ctx: Context, queue: JobQueue, dataDir: string): Promise<string[] | null> {
+  const business = await ctx.db.prisma.business.findUnique({ where: { id: DEMO_BUSINESS_ID } });
+  if (!business || (await ctx.db.pool.query(`SELECT 1 FROM pipeline_runs WHERE business_id = $1 LIMIT 1`, [DEMO_BUSINESS_ID])).rowCount) return null;
+  const today = todayIn(business.timezone);
+  const root = path.join(dataDir, 'demo', today);
+  const day = await writeSampleDay(root, { businessDate: today, storeCount: demoShops.length, skuCount: 200, storeCodes: demoShops.map((shop) => shop.code) });
+  ctx.log.info({ folder: root, rows: day.rows }, 'demo stock files written');
+  // Each pipeline's run takes the files of the folder it claims (by their columns).
+  const runs: string[] = [];
+  for (const pipelineName of ['supplier_master', 'po_snapshot', 'stock_health']) {
+    runs.push((await startFolderRun(ctx, queue, { pipelineName, businessId: DEMO_BUSINESS_ID, date: today, inputDir: root, trigger: 'cli' })).run.id);
+  }
+  return runs;
+}
+

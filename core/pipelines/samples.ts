@@ -128,9 +128,9 @@ export interface SampleDay {
  * A day's files for `storeCount` stores of `skuCount` SKUs each: one inventory workbook per store, the supplier
  * master and the PO export, written into `dir`.
  */
-export async function writeSampleDay(dir: string, options: { businessDate: string; storeCount: number; skuCount: number; seed?: number }): Promise<SampleDay> {
+export async function writeSampleDay(dir: string, options: { businessDate: string; storeCount: number; skuCount: number; seed?: number; storeCodes?: string[] }): Promise<SampleDay> {
   const catalog = sampleCatalog(options.skuCount, options.seed ?? 1);
-  const storeCodes = sampleStoreCodes(options.storeCount);
+  const storeCodes = options.storeCodes ?? sampleStoreCodes(options.storeCount);
   const inventoryFiles: string[] = [];
   for (const storeCode of storeCodes) {
     const filePath = path.join(dir, inventoryFileName(storeCode, options.businessDate));

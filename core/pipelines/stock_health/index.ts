@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../../config.js';
 import type { Context } from '../../context.js';
+import { AppError } from '../../errors.js';
 import { dateInFileName, readFormatFile } from '../formats/columns.js';
 import { inventoryFormat, type InventoryRow } from '../formats/inventory.js';
 import type { Pipeline } from '../pipeline.js';
@@ -40,6 +41,15 @@ export interface StockHealthReference {
  * that name a store; lines for the business as a whole are not netted against any one store.
  */
 export async function stockHealthReference(ctx: Context, businessId: string, businessDate: string): Promise<StockHealthReference> {
+  // A watcher's poll queues the day's master, PO export and store files together: a store file read before
+  // them would miss them, so it waits (the attempt fails and pg-boss retries it with backoff).
+  const loading = await ctx.db.pool.query<{ pipeline_name: string }>(
+    `SELECT DISTINCT pipeline_name FROM pipeline_runs WHERE business_id = $1 AND pipeline_name IN ('supplier_master', 'po_snapshot') AND date = $2 AND status IN ('pending', 'processing')`,
+    [businessId, businessDate],
+  );
+  if (loading.rows.length > 0) {
+    throw new AppError('unavailable', `The ${loading.rows.map((row) => (row.pipeline_name === 'supplier_master' ? 'supplier master' : 'PO export')).join(' and ')} of this day is still loading; this store file is read again once it has (retry it if its attempts ran out).`);
+  }
   const [suppliers, openPo, shops] = await Promise.all([
     ctx.db.pool.query<{ sku: string; supplier: string; lead_time_days: number; moq: number; pack_size: number }>(
       `SELECT DISTINCT ON (sku) sku, supplier, lead_time_days, moq, pack_size
