@@ -68,6 +68,11 @@ const configSchema = z.object({
   MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(120).default(10),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
+  WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().min(0.01).max(86_400).default(3600),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };
