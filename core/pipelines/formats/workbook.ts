@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type ExcelJS from 'exceljs';
 import { AppError } from '../../errors.js';
-import { openFirstSheet } from '../../feeds/workbook.js';
+import { fileOnDisk } from '../../files/file.js';
+import { openSheet } from '../../files/workbook.js';
 
 /** A cell as a pipeline reads it: a formula is its saved result, rich text its text, empty null. */
 export type CellValue = string | number | boolean | Date | null;
@@ -24,12 +25,11 @@ const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 
 /**
  * The rows of a workbook file's first visible sheet, streamed: memory holds a row at a time, not the sheet.
- * The one place pipelines read XLSX until `core/files` takes this over; the archive itself is read by the
- * feeds' streaming reader (exceljs's parts opened from the zip directory). A file that is not an .xlsx, or
+ * The archive is read by core/files' streaming reader (exceljs's parts opened from the zip directory); cells
+ * here keep their types for the formats' zod schemas, and an error cell (#N/A) is refused, not read as empty. A file that is not an .xlsx, or
  * one saved with a password, is refused before anything is read, in words a person can act on.
  */
 export async function openWorkbookRows(filePath: string, filename: string): Promise<SheetRows> {
-  const { size } = await fs.promises.stat(filePath);
   const head = Buffer.alloc(8);
   const handle = await fs.promises.open(filePath, 'r');
   try {
@@ -43,7 +43,7 @@ export async function openWorkbookRows(filePath: string, filename: string): Prom
   if (!head.subarray(0, 4).equals(ZIP_MAGIC)) {
     throw new AppError('validation_failed', `${filename} is not an .xlsx workbook (an .xlsx file is a zip archive, and this one is not). Save it from Excel as .xlsx and put it in the folder again.`);
   }
-  const sheet = await openFirstSheet({ filename, byteSize: size, open: (offset = 0) => fs.createReadStream(filePath, { start: offset }) });
+  const sheet = await openSheet(await fileOnDisk(filePath, filename));
   return {
     sheetName: sheet.name,
     rows: (async function* () {
