@@ -87,7 +87,8 @@ describe('the Google Drive source against a fake Drive', () => {
     expect(second).toMatchObject({ listed: 3, taken: 0, queued: [] });
     expect(downloads().length - before).toBe(3);
 
-    await expect.poll(async () => (await app.db.pool.query(`SELECT 1 FROM stock_health_snapshots WHERE business_id = $1 AND store_code = 'S001'`, [t.businessA])).rowCount, { timeout: 60_000, interval: 250 }).toBe(30);
+    // The store file, queued with the day's supplier master, waits for it (a retry after the 30 s backoff).
+    await expect.poll(async () => (await app.db.pool.query(`SELECT 1 FROM stock_health_snapshots WHERE business_id = $1 AND store_code = 'S001'`, [t.businessA])).rowCount, { timeout: 100_000, interval: 250 }).toBe(30);
 
     // Saved again unchanged (new modified time, same checksum): not taken.
     drive.change('inv-s001', fs.readFileSync(sample.inventoryFiles[0]!));
@@ -99,5 +100,5 @@ describe('the Google Drive source against a fake Drive', () => {
     expect(third).toMatchObject({ listed: 3, taken: 1 });
     expect(third.queued.map((job) => job.fileName)).toEqual(['inventory_S001_2026-11-20.xlsx']);
     expect(downloads().slice(before + 3)).toEqual(['/drive/v3/files/inv-s001']);
-  });
+  }, 150_000);
 });
