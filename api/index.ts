@@ -72,7 +72,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
-  router.use('/pipelines', pipelinesRouter(deps.jobs));
+  router.use('/pipelines', pipelinesRouter(deps.jobs, deps.config.PIPELINE_DATA_DIR));
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);
