@@ -204,7 +204,7 @@ const Pipelines: React.FC = () => {
                 <td style={cell}>{m.filesProcessed}</td>
                 <td style={cell}>{m.rowsProcessed.toLocaleString()}</td>
                 <td style={cell}>{m.errorCount}</td>
-                <td style={cell}>{m.averageLatencyMs === null ? '–' : `${(m.averageLatencyMs / 1000).toFixed(1)} s`}</td>
+                <td style={cell}>{m.averageLatencyMs === null ? "–" : m.averageLatencyMs < 1000 ? `${m.averageLatencyMs} ms` : `${(m.averageLatencyMs / 1000).toFixed(1)} s`}</td>
                 <td style={cell}>{m.lastProcessedAt ? formatWhen(m.lastProcessedAt) : '–'}</td>
                 <td style={cell}>
                   {m.todayRuns.length === 0 ? 'none yet' : m.todayRuns.filter((r) => !businessId || r.businessId === businessId).map((r) => (
