@@ -78,6 +78,9 @@ const configSchema = z.object({
   STOCK_OVERSTOCK_DAYS: z.coerce.number().min(1).default(90),
   STOCK_SERVICE_LEVEL_Z: z.coerce.number().min(0).max(5).default(1.65),
   STOCK_ORDER_CYCLE_DAYS: z.coerce.number().min(0).max(365).default(14),
+  GOOGLE_DRIVE_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  GOOGLE_DRIVE_CREDENTIALS_JSON: z.preprocess(emptyAsUndefined, z.string().optional()),
+  GOOGLE_DRIVE_ROOT_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

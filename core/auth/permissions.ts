@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'pipelineRuns', 'pipelineSources'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'pipelineRuns', 'pipelineSources', 'stockSnapshots'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -42,6 +42,8 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // File pipelines: `new` is "Run now"; `retry` reprocesses a run's failed files.
     pipelineRuns: [...read, 'new', 'retry'],
     pipelineSources: crud,
+    // Stock health and PO snapshots of the file pipelines: read-only, rows of the person's stores.
+    stockSnapshots: read,
   },
   ops: {
     businesses: read,
@@ -60,6 +62,7 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Ops follow the day's runs and may start one; retrying failed files stays admins'.
     pipelineRuns: [...read, 'new'],
     pipelineSources: read,
+    stockSnapshots: read,
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
@@ -70,6 +73,8 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Managers may look at their business's data sources and proposals, with personal data masked.
     dataSources: read,
     mappings: read,
+    // Managers see their stores' stock health (stockouts, critical items, suggested orders).
+    stockSnapshots: read,
   },
 };
 
@@ -100,6 +105,7 @@ const resourceWords: Record<Resource, string> = {
   mappingExecutions: 'mapping executions',
   pipelineRuns: 'pipeline runs',
   pipelineSources: 'pipeline sources',
+  stockSnapshots: 'stock snapshots',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {

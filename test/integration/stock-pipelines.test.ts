@@ -5,7 +5,10 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemContext, type Context } from '../../core/context.js';
+import { contextFor, systemContext, type Context } from '../../core/context.js';
+import type { Role } from '../../core/auth/principal.js';
+import { browseRow, browseRows } from '../../core/warehouse/browse.js';
+import { stockBrowseSpecs } from '../../core/pipelines/stock_health/browse.js';
 import { copyLines, copyValue } from '../../core/db/copy.js';
 import { createLogger } from '../../core/log.js';
 import { readFormatFile } from '../../core/pipelines/formats/columns.js';
@@ -154,5 +157,19 @@ describe('stock health and PO snapshot pipelines', () => {
     const broken = path.join(dir, 'inventory_S009_2026-11-20.xlsx');
     await book.xlsx.writeFile(broken);
     await expect(load(getPipeline('stock_health'), broken)).rejects.toThrow(/inventory_S009_2026-11-20\.xlsx is not a store inventory workbook: its first row lacks the columns “Product Name”, “Sold Last 30 Days”, “Unit Cost”/);
+  });
+
+  it('shows stock health rows of the person’s business and stores only', async () => {
+    const shops = new Map((await database.db.pool.query<{ code: string; id: string }>(`SELECT code, id FROM shops WHERE business_id = $1`, [businessId])).rows.map((row) => [row.code, row.id]));
+    const person = (role: Role, business: string | null, shopIds: string[]) => contextFor({ kind: 'user', id: randomUUID(), email: `${role}@x.test`, name: role, role, businessId: business, shopIds }, database.db, ctx.log);
+    const stores = async (reader: Context) => new Set((await browseRows(reader, stockBrowseSpecs.stockHealth, { take: 500 })).rows.map((row) => row['storeCode']));
+    expect(await stores(person('ops', businessId, []))).toEqual(new Set(['S001', 'S002', 'S003']));
+    expect(await stores(person('manager', businessId, [shops.get('S001')!]))).toEqual(new Set(['S001']));
+    expect(await stores(person('manager', randomUUID(), []))).toEqual(new Set());
+    const first = (await browseRows(person('manager', businessId, [shops.get('S002')!]), stockBrowseSpecs.stockHealth, { take: 1 })).rows[0]!;
+    expect(first['status']).toBe('stockout');
+    await expect(browseRow(person('manager', businessId, [shops.get('S001')!]), stockBrowseSpecs.stockHealth, first.id)).rejects.toThrow(/was not found/);
+    const lines = await browseRows(person('manager', businessId, [shops.get('S001')!]), stockBrowseSpecs.poSnapshots, { take: 500 });
+    expect(lines.rows.every((row) => row['storeCode'] === 'S001') && lines.total > 0).toBe(true);
   });
 });

@@ -1,4 +1,6 @@
 import { AppError } from '../../errors.js';
+import { loadConfig } from '../../config.js';
+import { createDriveClient, GoogleDriveSource } from './drive.js';
 import { LocalFolderSource } from './local.js';
 import type { FileSource, SourceFile } from './source.js';
 
@@ -28,6 +30,11 @@ const sourceKinds = new Map<FileSource['kind'], SourceFactory>([
   ['local', (row) => {
     const source = new LocalFolderSource(row.location);
     return { source, localPathOf: (file) => source.pathOf(file) };
+  }],
+  ['google_drive', (row) => {
+    const config = loadConfig();
+    const settings = { credentialsJson: config.GOOGLE_DRIVE_CREDENTIALS_JSON, keyFile: config.GOOGLE_DRIVE_KEY_FILE, rootUrl: config.GOOGLE_DRIVE_ROOT_URL };
+    return { source: new GoogleDriveSource(() => createDriveClient(settings), row.location), localPathOf: () => null };
   }],
 ]);
 
