@@ -20,6 +20,7 @@ import { feedResources } from '../resources/feeds.js';
 import { metricsPageHandler } from '../dashboards/metrics.js';
 import { dashboardsPageHandler } from '../dashboards/dashboards.js';
 import { mappingPageHandler } from '../dashboards/mapping.js';
+import { pipelinesPageHandler } from '../dashboards/pipelines.js';
 import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
@@ -55,6 +56,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       metrics: { component: components.Metrics, icon: 'BarChart2', handler: metricsPageHandler({ db: deps.db, log: deps.log }) },
       dashboards: { component: components.Dashboards, icon: 'PieChart', handler: dashboardsPageHandler({ db: deps.db, log: deps.log }) },
       mapping: { component: components.Mapping, icon: 'Shuffle', handler: mappingPageHandler({ db: deps.db, log: deps.log }) },
+      pipelines: { component: components.Pipelines, icon: 'GitPullRequest', handler: pipelinesPageHandler({ db: deps.db, log: deps.log }) },
     },
     rootPath: ADMIN_ROOT,
     loginPath: `${ADMIN_ROOT}/login`,

@@ -73,7 +73,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
-  router.use('/pipelines', pipelinesRouter(deps.jobs));
+  router.use('/pipelines', pipelinesRouter(deps.jobs, deps.config.PIPELINE_DATA_DIR));
   router.use(webhooksRouter());
   router.use(
     handle(async (req) => {

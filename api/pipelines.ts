@@ -2,8 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { pageParam, perPageParam } from '../core/paging.js';
 import { runStatuses } from '../core/pipelines/lifecycle.js';
-import { getRun, listRuns, pipelineMetrics, retryFailedFiles, storeTracking } from '../core/pipelines/runs.js';
+import { getRun, listFailedFileJobs, listRuns, pipelineMetrics, retryFailedFiles, storeTracking } from '../core/pipelines/runs.js';
 import type { JobQueue } from '../core/queue.js';
+import { listSources, pollSourceNow } from '../core/pipelines/sourcesAdmin.js';
 import { todayIn } from '../core/warehouse/ranges.js';
 import { contextOf, handle, parse } from './http.js';
 
@@ -20,7 +21,7 @@ const runsQuery = z.object({
 });
 
 /** The admin API of file pipelines: monitoring, runs with their file jobs, per-store tracking, retry. */
-export function pipelinesRouter(queue: JobQueue): Router {
+export function pipelinesRouter(queue: JobQueue, dataDir: string): Router {
   const router = Router();
   router.get(
     '/',
@@ -55,6 +56,26 @@ export function pipelinesRouter(queue: JobQueue): Router {
     handle(async (req, res) => {
       const query = parse(z.object({ pipeline: z.string().max(63), date: day, businessId: z.string().uuid() }), req.query, 'query');
       res.json({ data: await storeTracking(contextOf(req), { businessId: query.businessId, pipelineName: query.pipeline, date: query.date }) });
+    }),
+  );
+  router.get(
+    '/failed-jobs',
+    handle(async (req, res) => {
+      const query = parse(z.object({ businessId: z.string().uuid().optional() }), req.query, 'query');
+      res.json({ data: await listFailedFileJobs(contextOf(req), { businessId: query.businessId }) });
+    }),
+  );
+  router.get(
+    '/sources',
+    handle(async (req, res) => {
+      res.json({ data: await listSources(contextOf(req)) });
+    }),
+  );
+  router.post(
+    '/sources/:id/poll',
+    handle(async (req, res) => {
+      const result = await pollSourceNow(contextOf(req), queue, String(req.params.id), dataDir);
+      res.status(202).json({ data: { listed: result.listed, taken: result.taken, unrouted: result.unrouted, queued: result.queued.length, runs: result.runs.map((run) => run.id) } });
     }),
   );
   return router;

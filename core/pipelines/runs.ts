@@ -204,3 +204,21 @@ export async function storeTracking(ctx: Context, input: { businessId: string; p
   );
   return result.rows;
 }
+
+/** Failed file jobs, newest first, with their run's pipeline and day: what the Retry screen lists. */
+export async function listFailedFileJobs(ctx: Context, input: { businessId?: string; limit?: number }): Promise<(FileJobRow & { date: string })[]> {
+  assertCan(ctx.user, 'pipelineRuns', 'list');
+  const params: unknown[] = [];
+  const where = [businessFilter(ctx, params), `status = 'failed'`];
+  if (input.businessId) {
+    params.push(input.businessId);
+    where.push(`business_id = $${params.length}`);
+  }
+  const result = await ctx.db.pool.query<FileJobRow & { date: string }>(
+    `SELECT j.*, to_char(r.date, 'YYYY-MM-DD') AS date
+       FROM (SELECT ${fileJobColumns} FROM pipeline_file_jobs WHERE ${where.join(' AND ')}) j JOIN pipeline_runs r ON r.id = j."pipelineRunId"
+      ORDER BY j."completedAt" DESC NULLS LAST LIMIT ${Math.min(500, input.limit ?? 100)}`,
+    params,
+  );
+  return result.rows;
+}
