@@ -19,6 +19,7 @@ import { SNAPSHOT_KEY_COLUMNS, type Pipeline, type PipelineFileRun } from '../..
 import { getPipeline } from '../../core/pipelines/registry.js';
 import { writeSampleDay, type SampleDay } from '../../core/pipelines/samples.js';
 import { defaultThresholds, stockHealthOf } from '../../core/pipelines/stock_health/formulas.js';
+import { stockHealthReference } from '../../core/pipelines/stock_health/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const DAY = '2026-11-20';
@@ -172,4 +173,14 @@ describe('stock health and PO snapshot pipelines', () => {
     const lines = await browseRows(person('manager', businessId, [shops.get('S001')!]), stockBrowseSpecs.poSnapshots, { take: 500 });
     expect(lines.rows.every((row) => row['storeCode'] === 'S001') && lines.total > 0).toBe(true);
   });
+
+  it('makes a store file wait while the day’s supplier master is still loading', async () => {
+    const run = await database.db.pool.query<{ id: string }>(`INSERT INTO pipeline_runs (business_id, pipeline_name, date, status, trigger) VALUES ($1, 'supplier_master', '2026-11-21', 'processing', 'watcher') RETURNING id`, [businessId]);
+    await expect(stockHealthReference(ctx, businessId, '2026-11-21')).rejects.toThrow(/The supplier master of this day is still loading; this store file is read again once it has/);
+    // Another day's loading master does not hold this day up; the latest master on or before the day is used.
+    expect((await stockHealthReference(ctx, businessId, '2026-11-22')).suppliers.size).toBe(120);
+    await database.db.pool.query(`UPDATE pipeline_runs SET status = 'completed' WHERE id = $1`, [run.rows[0]!.id]);
+    expect((await stockHealthReference(ctx, businessId, '2026-11-21')).suppliers.size).toBe(120);
+  });
 });
+
