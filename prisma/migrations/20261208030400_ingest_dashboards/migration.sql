@@ -50,7 +50,7 @@ WITH dashboard AS (
     ('Bronze → silver latency per minute (average s)', 'line', 'v_ingest_latency', '{"x": "minute_label", "y": ["average_latency"], "series": "traffic", "ratios": {"average_latency": {"numerator": "latency_seconds", "denominator": "events"}}, "limit": 240}', 7),
     ('ETL runs per minute', 'bar', 'v_etl_performance', '{"x": "minute_label", "y": ["runs", "events_failed"], "limit": 120}', 8),
     ('ETL run duration (average ms)', 'line', 'v_etl_performance', '{"x": "minute_label", "y": ["average_duration_ms"], "ratios": {"average_duration_ms": {"numerator": "duration_ms", "denominator": "runs"}}, "limit": 120}', 9),
-    ('Events today: simulated and real', 'donut', 'v_pipeline_throughput', '{"x": "traffic", "value": "bronze_events"}', 10),
+    ('Events, last 24 hours: simulated and real', 'donut', 'v_pipeline_throughput', '{"x": "traffic", "value": "bronze_events"}', 10),
     ('Open data-quality alerts by rule', 'table', 'v_data_quality_open', '{"columns": ["severity", "rule"], "y": ["alerts"]}', 11)
   ) AS w(title, type, view_name, fields, position)
   RETURNING 1
