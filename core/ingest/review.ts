@@ -7,7 +7,7 @@ import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { AppError, notFound } from '../errors.js';
-import { foldTransactionsIntoGold } from './downstream.js';
+import { foldTransactionsIntoGold } from './gold.js';
 import { INGEST_EVENTS_CHANNEL } from './silver.js';
 
 const bigintId = (what: string) => z.string().regex(/^\d{1,18}$/, `must be ${what} id (a number)`);

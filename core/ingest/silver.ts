@@ -2,7 +2,7 @@ import os from 'node:os';
 import pg from 'pg';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
-import { foldTransactionsIntoGold } from './downstream.js';
+import { foldTransactionsIntoGold } from './gold.js';
 import { CatalogCache, linkTransactionItems } from './linking.js';
 import { openFailureAlerts, openQualityAlerts, type OpenedAlert, type QualityDefaults } from './quality.js';
 import { sendCriticalAlerts } from './alerts.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserPrincipal } from '../../core/auth/principal.js';
 import { contextFor, systemContext, type Context } from '../../core/context.js';
 import { acknowledgeAlert } from '../../core/ingest/alerts.js';
+import { recomputeGold } from '../../core/ingest/gold.js';
 import { confirmProductLink, linkCoverage, relinkProduct, retryFailedEvents } from '../../core/ingest/review.js';
 import { drainToSilver, moveBatchToSilver, type SilverOptions } from '../../core/ingest/silver.js';
 import { createLogger } from '../../core/log.js';
@@ -29,6 +30,12 @@ async function business(products: string[] = ['Croissant', 'Baguette', 'Flat Whi
   const opsId = id(await createRecord(system, 'users', { email: `ops${businessCount}@silver.test`, role: 'ops', businessId, password: 'correct-horse-battery' }));
   const ops: UserPrincipal = { kind: 'user', id: opsId, email: `ops${businessCount}@silver.test`, name: null, role: 'ops', businessId, shopIds: [] };
   return { businessId, shopId, productIds, ops: contextFor(ops, database.db, system.log) };
+}
+
+/** Gold as folded by the batches equals gold recomputed from silver, aggregate by aggregate. */
+async function expectGoldMatchesSilver() {
+  const { checks } = await recomputeGold(system, { force: true });
+  expect(checks.map((check) => [check.aggregate, check.differences.length])).toEqual(checks.map((check) => [check.aggregate, 0]));
 }
 
 const query = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await database.db.pool.query(sql, params)).rows as T[];
@@ -93,6 +100,9 @@ describe('moving bronze to silver', () => {
     await query(`UPDATE ingest_events SET status = 'pending' WHERE business_id = $1 AND id < $2::bigint`, [b.businessId, latest]);
     expect(await moveBatchToSilver(system, options)).toMatchObject({ written: 0, superseded: 2 });
     expect(await query('SELECT event_id::text, total_cents::text FROM transactions WHERE business_id = $1', [b.businessId])).toEqual([{ event_id: latest, total_cents: '750' }]);
+    // Gold was folded out (-1) before the replacement and in (+1) after: it holds the latest content only.
+    expect(await query('SELECT sum(transactions)::int AS transactions, sum(sales_cents)::text AS sales FROM gold_sales_daily WHERE business_id = $1', [b.businessId])).toEqual([{ transactions: 1, sales: '750' }]);
+    await expectGoldMatchesSilver();
   });
 });
 
@@ -250,6 +260,14 @@ describe('product linking', () => {
     const relinked = await relinkProduct(b.ops, { link_id: giftCard!.id, product_id: b.productIds['Store Credit']! });
     expect(relinked).toMatchObject({ status: 'confirmed', product_id: b.productIds['Store Credit'], lines_relinked: 2 });
     expect(await linkCoverage(b.ops, {})).toMatchObject({ line_items: 4, linked: 4, coverage: 1, awaiting_review: 0 });
+    // Re-linking re-folded gold: the product mix now sells Store Credit, and nothing unlinked.
+    expect(await query('SELECT product_id, unlinked_name, sum(lines)::int AS lines FROM gold_product_mix_daily WHERE business_id = $1 GROUP BY 1, 2 HAVING sum(lines) <> 0 ORDER BY 3, 1', [b.businessId])).toEqual(
+      [
+        { product_id: b.productIds['Sourdough Loaf'], unlinked_name: null, lines: 2 },
+        { product_id: b.productIds['Store Credit'], unlinked_name: null, lines: 2 },
+      ].sort((x, y) => x.product_id!.localeCompare(y.product_id!)),
+    );
+    await expectGoldMatchesSilver();
 
     // Remembered for the store's product id and name: the next event's lines link without the matcher.
     await insertBronzeEvents(database.db.pool, b.businessId, [{ payload: payload('V-3') }]);
