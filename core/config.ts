@@ -67,6 +67,11 @@ const configSchema = z.object({
   MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  // Streaming ingestion, silver (core/ingest/silver.ts).
+  INGEST_SILVER_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
+  INGEST_LINK_THRESHOLD: z.coerce.number().min(0).max(1).default(0.85),
+  INGEST_MAX_TRANSACTION_AMOUNT: z.coerce.number().positive().default(10_000),
+  INGEST_FUTURE_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(300),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

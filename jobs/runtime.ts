@@ -70,6 +70,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     log.info({ queues: definitions.map((d) => d.name), concurrency: config.JOB_CONCURRENCY }, 'workers started');
   }
   const reaper = opts.work ? startJobReaper(createJobReaper(db, boss, definitions, log), config.JOB_LIVENESS_INTERVAL_SECONDS, log) : null;
+  const services = opts.work ? definitions.flatMap((definition) => (definition.background ? [definition.background(systemContext(`background:${definition.name}`, db, log.child({ queue: definition.name })), config)] : [])) : [];
   let stopped = false;
   return {
     boss,
@@ -89,6 +90,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
       if (stopped) return;
       stopped = true;
       await reaper?.stop();
+      await Promise.all(services.map((service) => service.stop()));
       // Graceful: stop fetching, wait for running jobs (up to the timeout), then close.
       await boss.stop({ graceful: true, wait: true, timeout: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 });
     },

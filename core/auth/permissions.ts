@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -39,6 +39,11 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Loads of a data source with its layout's approved mapping: `new` executes; reads show progress and rejects.
     mappingExecutions: [...read, 'new'],
+    // Streaming ingestion's silver (issue 17): `edit` confirms or re-links a product link, acknowledges an alert; `retry` sends failed events back.
+    silverTransactions: read,
+    productLinks: [...read, 'edit'],
+    ingestFailures: [...read, 'retry'],
+    dataQualityAlerts: [...read, 'edit'],
   },
   ops: {
     businesses: read,
@@ -54,6 +59,10 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Approval (admins only) is the gate; loading with an approved mapping is ops' daily work with their uploads.
     mappingExecutions: [...read, 'new'],
+    silverTransactions: read,
+    productLinks: [...read, 'edit'],
+    ingestFailures: [...read, 'retry'],
+    dataQualityAlerts: [...read, 'edit'],
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
@@ -64,6 +73,10 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Managers may look at their business's data sources and proposals, with personal data masked.
     dataSources: read,
     mappings: read,
+    // Their shops' transactions and alerts, to look at; ops link products and handle alerts.
+    silverTransactions: read,
+    productLinks: read,
+    dataQualityAlerts: read,
   },
   // Reads the dashboards granted to its role (of its business, and within it its shops when it has some), nothing else.
   dashboard_reader: {
@@ -96,6 +109,10 @@ const resourceWords: Record<Resource, string> = {
   mappings: 'mappings',
   pii: 'personal data',
   mappingExecutions: 'mapping executions',
+  silverTransactions: 'ingested transactions',
+  productLinks: 'product links',
+  ingestFailures: 'failed ingest events',
+  dataQualityAlerts: 'data-quality alerts',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {
