@@ -3,36 +3,43 @@ import type { Page } from 'playwright-core';
 import { daysFrom } from '../helpers/feeds.js';
 import { todayIn } from '../../core/warehouse/ranges.js';
 import { screenshotPath, useBrowserApp } from '../helpers/browser.js';
-import { writeSilverBatch, type SilverTransaction } from '../helpers/silver.js';
+import { drainToSilver } from '../../core/ingest/silver.js';
+import { insertBronzeEvents, type PosTransaction } from '../helpers/ingest.js';
 
 const session = useBrowserApp();
 const { canRun, signIn } = session;
 const today = todayIn('Europe/London');
 
-/** A week of sales in four stores (a third simulated), then the last hour's events spread over its minutes. */
-function week(): SilverTransaction[][] {
+/** A week of sales in four stores (a third simulated, some corrected by a second send), as devices send them. */
+function week(): { payload: PosTransaction; simulated: boolean }[] {
   let seed = 7;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const names = ['Croissant', 'Baguette', 'Tart', 'Espresso', 'Latte', 'Muffin', 'Brioche', 'Scone'];
-  const batches: SilverTransaction[][] = [];
+  const events: { payload: PosTransaction; simulated: boolean }[] = [];
   let n = 0;
   for (let day = -6; day <= 0; day++) {
-    const batch: SilverTransaction[] = [];
     for (let i = 0; i < 60; i++) {
       // Rushes: morning, lunch and evening.
       const hour = [7, 8, 8, 9, 12, 12, 13, 17, 18, 18, 15, 10][Math.floor(next() * 12)]!;
-      const lines = 1 + Math.floor(next() * 4);
-      batch.push({
-        store: `S-${1 + Math.floor(next() * 4)}`,
-        transactionId: `W-${++n}`,
-        occurredAt: `${daysFrom(today, day)}T${String(hour).padStart(2, '0')}:${String(Math.floor(next() * 60)).padStart(2, '0')}:00Z`,
-        simulated: next() < 0.35,
-        items: Array.from({ length: lines }, () => ({ name: names[Math.floor(next() * names.length)]!, qty: String(1 + Math.floor(next() * 3)), unitCents: 150 + Math.floor(next() * 600) })),
+      const items = Array.from({ length: 1 + Math.floor(next() * 4) }, () => {
+        const qty = 1 + Math.floor(next() * 3);
+        const unit = (150 + Math.floor(next() * 600)) / 100;
+        return { product_name: names[Math.floor(next() * names.length)]!, qty, unit_price: unit, line_amount: Math.round(qty * unit * 100) / 100 };
       });
+      const payload: PosTransaction = {
+        transaction_id: `W-${++n}`,
+        store_id: `S-${1 + Math.floor(next() * 4)}`,
+        ts: `${daysFrom(today, day)}T${String(hour).padStart(2, '0')}:${String(Math.floor(next() * 60)).padStart(2, '0')}:00Z`,
+        total_amount: Math.round(items.reduce((sum, item) => sum + item.line_amount * 100, 0)) / 100,
+        items,
+      };
+      const simulated = next() < 0.35;
+      events.push({ payload, simulated });
+      // A corrected resend (the till voided all but the first line): silver replaces the transaction.
+      if (next() < 0.08 && items.length > 1) events.push({ payload: { ...payload, items: payload.items.slice(0, 1), total_amount: items[0]!.line_amount }, simulated });
     }
-    batches.push(batch);
   }
-  return batches;
+  return events;
 }
 
 describe.skipIf(!canRun)('Ingest dashboards in a real browser', () => {
@@ -40,10 +47,14 @@ describe.skipIf(!canRun)('Ingest dashboards in a real browser', () => {
     if (!canRun) return;
     const { app, t } = session;
     const pool = app.db.pool;
-    for (const batch of week()) await writeSilverBatch(pool, t.businessA, batch);
+    await pool.query(`INSERT INTO shops (business_id, name, code) SELECT $1, 'Store ' || g, 'S-' || g FROM generate_series(1, 4) g`, [t.businessA]);
+    await insertBronzeEvents(pool, t.businessA, week());
+    // The silver worker's own core function moves them (and folds gold), as its job does.
+    await drainToSilver(app.system, { batchSize: 100, linkThreshold: 0.85, maxTransactionCents: 1_000_000, futureToleranceSeconds: 300, worker: 'browser-test' });
     // The events arrived over the last hour, each moved to silver a few seconds later; the worker ran every minute.
     await pool.query(`UPDATE ingest_events SET received_at = now() - make_interval(secs => (id % 3600)), processed_at = now() - make_interval(secs => (id % 3600)) + make_interval(secs => 0.2 + (id % 7) * 0.3) WHERE business_id = $1`, [t.businessA]);
     await pool.query(`UPDATE transactions t SET processed_at = e.processed_at FROM ingest_events e WHERE e.id = t.event_id AND t.business_id = $1`, [t.businessA]);
+    await pool.query(`UPDATE ingest_etl_runs SET started_at = started_at - interval '30 minutes', finished_at = finished_at - interval '30 minutes'`);
     await pool.query(
       `INSERT INTO ingest_etl_runs (started_at, finished_at, events_claimed, transactions_written, events_failed, duration_ms, worker)
        SELECT now() - make_interval(mins => g) - interval '1 second', now() - make_interval(mins => g), 7 + g % 5, 7 + g % 5, (g % 9 = 0)::int, 80 + (g * 37) % 400, 'worker-1' FROM generate_series(0, 59) g`,
