@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecord } from '../../core/records/service.js';
 import { todayIn } from '../../core/warehouse/ranges.js';
 import { GOLD_RECOMPUTE_QUEUE } from '../../jobs/ingest-gold.js';
-import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { adminClient, apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { writeSilverBatch, type SilverTransaction } from '../helpers/silver.js';
 
 /**
@@ -122,13 +122,24 @@ describe('ingest dashboards', () => {
     expect(listed.body!.data.map((d: { name: string }) => d.name)).toEqual(['Store sales (ingested)']);
     const id = listed.body!.data[0].id as string;
     const data = await reader.call('GET', `/api/dashboard/${id}/data`);
-    expect(kpi(data.body!.data.widgets, 'Sales')).toEqual({ sales: 56 });
+    const silver = await app.db.pool.query(`SELECT sum(total_cents)::int AS cents FROM transactions WHERE business_id = $1`, [t.businessA]);
+    expect(kpi(data.body!.data.widgets, 'Sales')).toEqual({ sales: silver.rows[0].cents / 100 });
     for (const path of ['/api/products', '/api/businesses', '/api/shops', '/api/users', '/api/audit-log', '/api/jobs', `/api/businesses/${t.businessA}`, '/api/feeds', '/api/warehouse/views']) {
       const res = await reader.call('GET', path);
       expect([403, 404], `${path}: ${JSON.stringify(res.body)}`).toContain(res.status);
     }
     expect((await reader.call('POST', '/api/products', { businessId: t.businessA, name: 'Planted', sellingPriceCents: 1 })).status).toBe(403);
     expect((await reader.call('PATCH', `/api/businesses/${t.businessA}`, { goldExcludesSimulated: true })).status).toBe(403);
+
+    // In the admin: the Dashboards page lists the granted dashboard; record screens and the Metrics page refuse.
+    const admin = await adminClient(app.url, readerEmail, 'a-long-password-1');
+    const page = await admin.call('GET', '/admin/api/pages/dashboards');
+    expect(page.status, JSON.stringify(page.body)).toBe(200);
+    expect(page.body!.dashboards.map((d: { name: string }) => d.name)).toEqual(['Store sales (ingested)']);
+    expect((await admin.call('GET', '/admin/api/resources/Product/actions/list')).status).toBe(403);
+    expect((await admin.call('GET', '/admin/api/resources/Business/actions/list')).status).toBe(403);
+    const metrics = await admin.call('GET', '/admin/api/pages/metrics');
+    expect(metrics.status, JSON.stringify(metrics.body)).toBe(403);
   });
 
   it('the nightly job recomputes gold from silver on a worker and finds it equal', async () => {
