@@ -67,6 +67,10 @@ const configSchema = z.object({
   MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  INGEST_MAX_BODY_KB: z.coerce.number().int().min(1).max(1024 * 1024).default(4096),
+  INGEST_CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().optional()),
+  INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.01).max(1_000_000).default(50),
+  INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'ingestKeys', 'ingestSimulator'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -39,6 +39,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Loads of a data source with its layout's approved mapping: `new` executes; reads show progress and rejects.
     mappingExecutions: [...read, 'new'],
+    // Point-of-sale API keys (delete is revoke) and the traffic simulator (new starts it, delete stops it): admins only.
+    ingestKeys: [...read, 'new', 'delete'],
+    ingestSimulator: ['view', 'new', 'delete'],
   },
   ops: {
     businesses: read,
@@ -92,6 +95,8 @@ const resourceWords: Record<Resource, string> = {
   mappings: 'mappings',
   pii: 'personal data',
   mappingExecutions: 'mapping executions',
+  ingestKeys: 'ingest API keys',
+  ingestSimulator: 'the ingest simulator',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {
