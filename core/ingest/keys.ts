@@ -118,8 +118,8 @@ export async function createIngestKey(ctx: Context, input: CreateIngestKeyInput)
 async function ensureStores(client: pg.ClientBase, businessId: string, codes: string[]): Promise<string[]> {
   await client.query(
     `INSERT INTO shops (business_id, name, code)
-     SELECT $1, code, code FROM unnest($2::text[]) AS code
-      WHERE NOT EXISTS (SELECT 1 FROM shops s WHERE s.business_id = $1 AND s.code = code)
+     SELECT $1, wanted.code, wanted.code FROM unnest($2::text[]) AS wanted(code)
+      WHERE NOT EXISTS (SELECT 1 FROM shops s WHERE s.business_id = $1 AND s.code = wanted.code)
      ON CONFLICT DO NOTHING`,
     [businessId, codes],
   );
