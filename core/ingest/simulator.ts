@@ -204,6 +204,7 @@ export async function startSimulation(
     throw new AppError('bad_request', `A simulation has 1 to ${simulationLimits.maxStores} stores, up to ${simulationLimits.maxMinutes} minutes and a rate above 0 and at most ${simulationLimits.maxRate} transactions a second.`);
   }
   const prepared = await prepareSimulation(ctx, { businessId: input.businessId, stores: input.stores });
+  const business = await ctx.db.prisma.business.findUniqueOrThrow({ where: { id: prepared.businessId }, select: { timezone: true } });
   const { rows } = await ctx.db.pool.query<SimulationRow>(
     `INSERT INTO ingest_simulations (business_id, stores, minutes, rate, started_by) VALUES ($1, $2, $3, $4, $5) RETURNING ${simulationColumns}`,
     [prepared.businessId, input.stores, input.minutes, input.rate, ctx.user.kind === 'user' ? ctx.user.id : null],
@@ -225,6 +226,7 @@ export async function startSimulation(
     stores: prepared.stores,
     minutes: input.minutes,
     ratePerSecond: input.rate,
+    utcOffsetHours: utcOffsetHours(business.timezone),
     signal: controller.signal,
     onProgress: (progress) => record(progress).catch((error) => ctx.log.warn({ err: error }, 'simulator: progress not recorded')),
   })
@@ -240,6 +242,17 @@ export async function startSimulation(
     )
     .finally(() => revokeSimulationKeys(ctx, prepared.keyIds));
   return { run, done };
+}
+
+/** How many hours `timeZone` is ahead of UTC now (the stores' rushes follow their local time). */
+export function utcOffsetHours(timeZone: string, at = new Date()): number {
+  try {
+    const local = new Date(at.toLocaleString('en-US', { timeZone }));
+    const utc = new Date(at.toLocaleString('en-US', { timeZone: 'UTC' }));
+    return (local.getTime() - utc.getTime()) / 3_600_000;
+  } catch {
+    return 0;
+  }
 }
 
 async function finishRun(ctx: Context, id: string, status: 'finished' | 'stopped' | 'failed', progress: SimulationProgress | null, error: string | null): Promise<void> {
