@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
 import { seedDemoIngestHistory } from '../core/ingest/demo-history.js';
+import { setOwnBaseUrl } from '../core/ingest/simulator.js';
 import { ensureFirstAdmin, seedDemoBusiness, seedDemoCanonical, seedDemoSales, type CreatedLogin } from '../core/demo/seed.js';
 import { feedSettings } from '../core/feeds/settings.js';
 import { sourceSettings } from '../core/mapping/sources.js';
@@ -56,6 +57,7 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
       });
       const { port } = server.address() as AddressInfo;
       url = `http://localhost:${port}`;
+      setOwnBaseUrl(url);
       log.info({ url: `${url}/admin`, mode }, 'Backhouse is ready');
     } else {
       log.info({ mode }, 'Backhouse worker is ready');

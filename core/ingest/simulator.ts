@@ -188,6 +188,13 @@ export interface SimulationRow {
 
 const simulationColumns = `id, business_id AS "businessId", stores, minutes, rate, status, started_at AS "startedAt", heartbeat_at AS "heartbeatAt", finished_at AS "finishedAt", sent, accepted, duplicates, refused, failed, error`;
 
+/** Where this process serves HTTP, for simulations started from its admin (set by app/runtime.ts once listening). */
+let servedAt: string | null = null;
+export function setOwnBaseUrl(url: string): void {
+  servedAt = url.replace('//localhost:', '//127.0.0.1:');
+}
+export const ownBaseUrl = (): string | null => servedAt;
+
 export const simulationLimits = { maxStores: 200, maxMinutes: 24 * 60, maxRate: 2000 };
 
 /**
