@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackhouse, type Running } from '../../app/runtime.js';
 import { loadConfig, projectRoot } from '../../core/config.js';
@@ -62,6 +63,25 @@ describe('POST /api/ingest/transactions', () => {
     expect(again.status).toBe(202);
     expect(again.body.data).toMatchObject({ event_id: first.body.data.event_id, status: 'duplicate' });
     expect(await eventCount()).toBe(before);
+  });
+
+  it('wakes the silver worker (NOTIFY ingest_events at commit) for a new transaction, not for a repeat', async () => {
+    const listener = new pg.Client({ connectionString: app.database.url });
+    await listener.connect();
+    try {
+      const heard: string[] = [];
+      listener.on('notification', (message) => heard.push(message.payload ?? ''));
+      await listener.query('LISTEN ingest_events');
+      expect((await post('transactions', transaction('TXN-WAKE'))).status).toBe(202);
+      await expect.poll(() => heard.length).toBe(1);
+      expect((await post('transactions', transaction('TXN-WAKE'))).body.data.status).toBe('duplicate');
+      // A marker sent after the repeat arrives after anything the repeat could have sent.
+      await app.db.pool.query(`SELECT pg_notify('ingest_events', 'marker')`);
+      await expect.poll(() => heard.includes('marker')).toBe(true);
+      expect(heard).toEqual(['', 'marker']);
+    } finally {
+      await listener.end();
+    }
   });
 
   it('50 concurrent sends of one transaction store one event, and all 50 answer with its id', async () => {
