@@ -42,7 +42,7 @@ function describe(key: IngestKeyRow): string {
   return [
     `${key.id}  ${key.keyPrefix}…  ${key.revokedAt ? `REVOKED ${when(key.revokedAt)}` : 'active'}`,
     `    name: ${key.name}; business: ${key.businessName} (${key.businessId}); stores: ${key.stores.join(', ') || '-'}`,
-    `    created ${when(key.createdAt)} by ${key.createdBy ?? 'the command line'}; last used ${when(key.lastUsedAt)}; requests: ${key.requestsLastMinute} in the last minute, ${key.requestsLastHour} in the last hour`,
+    `    created ${when(key.createdAt)} by ${key.createdBy ?? 'the system (command line, demo or simulator)'}; last used ${when(key.lastUsedAt)}; requests: ${key.requestsLastMinute} in the last minute, ${key.requestsLastHour} in the last hour`,
   ].join('\n');
 }
 

@@ -208,7 +208,7 @@ export async function startSimulation(
 ): Promise<{ run: SimulationRow; done: Promise<SimulationProgress | null> }> {
   assertCan(ctx.user, 'ingestSimulator', 'new');
   if (!(input.stores >= 1 && input.stores <= simulationLimits.maxStores) || !(input.minutes > 0 && input.minutes <= simulationLimits.maxMinutes) || !(input.rate > 0 && input.rate <= simulationLimits.maxRate)) {
-    throw new AppError('bad_request', `A simulation has 1 to ${simulationLimits.maxStores} stores, up to ${simulationLimits.maxMinutes} minutes and a rate above 0 and at most ${simulationLimits.maxRate} transactions a second.`);
+    throw new AppError('bad_request', `A simulation has 1 to ${simulationLimits.maxStores} stores, more than 0 and up to ${simulationLimits.maxMinutes} minutes and a rate above 0 and at most ${simulationLimits.maxRate} transactions a second.`);
   }
   const prepared = await prepareSimulation(ctx, { businessId: input.businessId, stores: input.stores });
   const business = await ctx.db.prisma.business.findUniqueOrThrow({ where: { id: prepared.businessId }, select: { timezone: true } });

@@ -5,7 +5,7 @@ CREATE TABLE ingest_simulations (
   id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   business_id   uuid NOT NULL REFERENCES businesses(id) ON DELETE CASCADE,
   stores        int NOT NULL,
-  minutes       int NOT NULL,
+  minutes       double precision NOT NULL,
   rate          double precision NOT NULL,
   status        text NOT NULL DEFAULT 'running',
   started_by    uuid REFERENCES users(id) ON DELETE SET NULL,
