@@ -105,6 +105,15 @@ describe('POST /api/ingest/transactions', () => {
     ['items missing', { items: undefined }, 'items', /required/],
     ['items empty', { items: [] }, 'items', /at least one/],
     ['NUL in a kept field', { note: 'a\u0000b' }, 'note', /NUL/],
+    ['simulated', { simulated: 'yes' }, 'simulated', /true or false/],
+    ['item', { items: ['cola'] }, 'items[0]', /object/],
+    ['product_id', { items: [{ product_name: 'Cola', qty: 1, unit_price: 1, line_amount: 1 }] }, 'items[0].product_id', /required/],
+    ['product_name', { items: [{ product_id: 'P', product_name: 7, qty: 1, unit_price: 1, line_amount: 1 }] }, 'items[0].product_name', /text/],
+    ['brand', { items: [{ product_id: 'P', product_name: 'Cola', brand: 5, qty: 1, unit_price: 1, line_amount: 1 }] }, 'items[0].brand', /text/],
+    ['qty', { items: [{ product_id: 'P', product_name: 'Cola', qty: 0, unit_price: 1, line_amount: 1 }] }, 'items[0].qty', /more than 0/],
+    ['unit_price', { items: [{ product_id: 'P', product_name: 'Cola', qty: 1, unit_price: null, line_amount: 1 }] }, 'items[0].unit_price', /number/],
+    ['line_amount', { items: [{ product_id: 'P', product_name: 'Cola', qty: 1, unit_price: 1 }] }, 'items[0].line_amount', /required/],
+    ['amount size', { total_amount: 1e13 }, 'total_amount', /less than/],
   ])('refuses a transaction with a bad %s: 400 naming the path', async (_name, change, where, reason) => {
     const before = await eventCount();
     const sent = await post('transactions', { ...transaction('TXN-BAD'), ...change });
