@@ -12,6 +12,8 @@ const added = {
   Metrics: 'dashboards/components/Metrics.tsx',
   Dashboards: 'dashboards/components/Dashboards.tsx',
   Mapping: 'dashboards/components/Mapping.tsx',
+  IngestKeyCreate: 'actions/components/IngestKeyCreate.tsx',
+  IngestSimulationStart: 'actions/components/IngestSimulationStart.tsx',
 } as const;
 
 /** AdminJS's own components that ours replace. */

@@ -13,6 +13,7 @@ import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
+import { ingestRouter } from './ingest.js';
 import { checkHealth } from '../core/system/health.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
 
@@ -43,6 +44,8 @@ export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Rou
 /** Everything under /api. JSON in and out; one error shape. */
 export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
+  // Point-of-sale devices: their own keys, body limit, CORS and rate, before the API's parser and callers.
+  router.use('/ingest', ingestRouter(deps));
   router.use(jsonBodies, express.json({ limit: '1mb' }), wellFormedText);
   router.get(
     '/healthz',

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
+import { seedDemoIngestHistory } from '../core/ingest/demo-history.js';
+import { setOwnBaseUrl } from '../core/ingest/simulator.js';
 import { ensureFirstAdmin, seedDemoBusiness, seedDemoCanonical, seedDemoSales, type CreatedLogin } from '../core/demo/seed.js';
 import { feedSettings } from '../core/feeds/settings.js';
 import { sourceSettings } from '../core/mapping/sources.js';
@@ -55,6 +57,7 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
       });
       const { port } = server.address() as AddressInfo;
       url = `http://localhost:${port}`;
+      setOwnBaseUrl(url);
       log.info({ url: `${url}/admin`, mode }, 'Backhouse is ready');
     } else {
       log.info({ mode }, 'Backhouse worker is ready');
@@ -78,6 +81,8 @@ async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRu
     if (feedId) log.info({ feedId }, 'demo sales of the last 90 days queued for loading');
     const executions = await seedDemoCanonical(ctx, jobs, sourceSettings(config));
     if (executions) log.info({ executions }, 'demo customers, orders and invoices queued for loading through their approved mappings');
+    const ingested = await seedDemoIngestHistory(ctx);
+    if (ingested) log.info({ events: ingested }, 'demo point-of-sale history of the last days stored in bronze (simulated tills)');
   }
   for (const login of created) {
     log.warn(

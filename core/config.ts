@@ -72,6 +72,10 @@ const configSchema = z.object({
   INGEST_LINK_THRESHOLD: z.coerce.number().min(0).max(1).default(0.85),
   INGEST_MAX_TRANSACTION_AMOUNT: z.coerce.number().positive().default(10_000),
   INGEST_FUTURE_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(300),
+  INGEST_MAX_BODY_KB: z.coerce.number().int().min(1).max(1024 * 1024).default(4096),
+  INGEST_CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().optional()),
+  INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.01).max(1_000_000).default(50),
+  INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };
