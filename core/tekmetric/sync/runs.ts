@@ -185,18 +185,12 @@ export interface SyncLogLine {
   error: string | null;
 }
 
-/** How long a running run may go without progress before, its shop lock being free, it is taken for dead. */
-const DEAD_AFTER_SECONDS = 10;
-
 /**
- * Running runs of a shop whose process is gone: nobody holds the shop's sync lock (a live run holds it while it
- * syncs) and nothing was recorded for DEAD_AFTER_SECONDS. They become failed; their committed pages stay.
+ * Running runs of a shop whose process is gone: nobody holds the shop's sync lock, which a live one-shop run
+ * holds from before it is marked running to its end (execute.ts). They become failed; their committed pages stay.
  */
 async function failDeadRuns(tx: pg.ClientBase, shopId: number): Promise<void> {
-  const stale = await tx.query<{ id: string }>(
-    `SELECT id FROM tm_sync_runs WHERE shop_id = $1 AND status = 'running' AND coalesce(heartbeat_at, started_at, created_at) < now() - make_interval(secs => $2)`,
-    [shopId, DEAD_AFTER_SECONDS],
-  );
+  const stale = await tx.query<{ id: string }>(`SELECT id FROM tm_sync_runs WHERE shop_id = $1 AND status = 'running'`, [shopId]);
   if (stale.rows.length === 0) return;
   const lock = await tx.query<{ free: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended('tekmetric-sync:' || $1::text, 0)) AS free`, [shopId]);
   if (!lock.rows[0]?.free) return;
