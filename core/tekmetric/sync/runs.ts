@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { writeAudit } from '../../auth/audit.js';
+import { assertCan } from '../../auth/permissions.js';
 import type { Context } from '../../context.js';
 import { withTransaction } from '../../db/index.js';
 import { AppError } from '../../errors.js';
@@ -78,9 +79,7 @@ const runColumns = `id, kind, status, trigger, shop_id::int AS "shopId", busines
 
 /** Who may start syncs: admins everywhere, ops for their own business's shops. Managers read only. */
 function assertMaySync(ctx: Context): void {
-  if (ctx.user.kind === 'system') return;
-  if (ctx.user.role === 'admin' || ctx.user.role === 'ops') return;
-  throw new AppError('forbidden', 'Only admins and ops may start a Tekmetric sync.');
+  assertCan(ctx.user, 'tekmetricSync', 'new');
 }
 
 /**
@@ -155,6 +154,7 @@ export async function recordRunProgress(pool: pg.Pool, runId: string, progress: 
 
 /** A run, within the caller's scope (a run of another business's shop is "not found"). */
 export async function getSyncRun(ctx: Context, runId: string): Promise<SyncRunView & { log: SyncLogLine[] }> {
+  assertCan(ctx.user, 'tekmetricSync', 'show');
   if (!z.string().uuid().safeParse(runId).success) throw new AppError('not_found', `Sync run ${runId} was not found.`);
   const result = await ctx.db.pool.query<SyncRunView & { backhouseShopId: string | null }>(
     `SELECT r.*, s.backhouse_shop_id AS "backhouseShopId" FROM (SELECT ${runColumns} FROM tm_sync_runs WHERE id = $1) r LEFT JOIN tm_shops s ON s.id = r."shopId"`,
