@@ -24,7 +24,9 @@ beforeAll(async () => {
   app = await startTestApp({ TEKMETRIC_BASE_URL: fake.url, TEKMETRIC_CLIENT_ID: fake.clientId, TEKMETRIC_CLIENT_SECRET: fake.clientSecret });
   tenants = await seedTenants(app.system);
   const connection = (await ensureEnvironmentConnection(app.system, app.config))!;
-  [shopA, shopB] = await linkShops(app.system, connection, clientFor(app.system, connection, app.config), { businessId: tenants.businessA });
+  const linked = await linkShops(app.system, connection, clientFor(app.system, connection, app.config), { businessId: tenants.businessA });
+  shopA = linked[0]!;
+  shopB = linked[1]!;
   await createRecord(app.system, 'users', { email: managerEmail, role: 'manager', businessId: tenants.businessA, shopIds: [shopA!.backhouseShopId], password: PASSWORD });
 }, 120_000);
 afterAll(async () => {
