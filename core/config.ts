@@ -67,6 +67,12 @@ const configSchema = z.object({
   MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  // Tekmetric (issue 19): the connection taken from the environment, and the sync's schedule and raw payloads.
+  TEKMETRIC_BASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  TEKMETRIC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEKMETRIC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEKMETRIC_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  TEKMETRIC_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

@@ -521,9 +521,12 @@ CREATE TABLE tm_sync_log (
 CREATE INDEX tm_sync_log_shop_entity_idx ON tm_sync_log (shop_id, entity, started_at DESC);
 
 -- A cursor per shop and stream ("customers" and "customers_deleted" are separate calls upstream).
--- `updated_through`: every record updated (or deleted) up to it is synced. An unfinished window
--- [window_start, window_end] is resumed at `next_page`; `window_total` is its first page's totalElements,
--- so a window whose membership changed meanwhile is re-read from its first page instead of skipping.
+-- `updated_through`: every record updated (or deleted) up to it is synced. A window reads every record
+-- changed since `window_start` (open-ended); unfinished, it is resumed at `next_page`. `window_end` is the
+-- latest change seen in it so far, `window_opened_at` when it was opened (our clock): the next cursor is
+-- the lesser of the two, so a record stamped ahead of our clock cannot carry the cursor past changes still
+-- to come. `window_total` is its first page's totalElements: a window whose membership changed meanwhile
+-- is re-read from its first page instead of skipping a record.
 CREATE TABLE tm_sync_cursors (
   shop_id          bigint NOT NULL REFERENCES tm_shops(id) ON DELETE CASCADE,
   stream           text NOT NULL CHECK (stream IN ('employees', 'customers', 'customers_deleted', 'vehicles', 'vehicles_deleted',
@@ -532,6 +535,7 @@ CREATE TABLE tm_sync_cursors (
   updated_through  timestamptz(6),
   window_start     timestamptz(6),
   window_end       timestamptz(6),
+  window_opened_at timestamptz(6),
   next_page        integer NOT NULL DEFAULT 0 CHECK (next_page >= 0),
   window_total     integer,
   rows_synced      bigint NOT NULL DEFAULT 0,
