@@ -4,6 +4,7 @@ import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { forbidden, notFound } from '../errors.js';
+import type { RepairOrdersChangedHook } from './sync/repair-orders.js';
 
 /**
  * Daily shop and technician metrics, and repair-order snapshots, from the synced warehouse (tm_* tables).
@@ -227,6 +228,24 @@ export async function afterRepairOrdersWritten(client: pg.ClientBase, shopId: nu
   await recomputeShopDays(client, shopId, touched);
   return { snapshots, days: touched };
 }
+
+/**
+ * The sync's hook after each page of repair orders (`writeRepairOrders`'s `onChanged`, in the page's
+ * transaction): snapshots of the orders that became posted or completed, then the metrics of the days the
+ * page touched (each order's days before and after the change).
+ */
+export const updateMetricsForRepairOrders: RepairOrdersChangedHook = async (client, change) => {
+  const posted: number[] = [];
+  const completed: number[] = [];
+  for (const { repairOrderId, from, to } of change.statusChanges) {
+    const wasPosted = from !== null && POSTED_STATUS_IDS.includes(from);
+    if (POSTED_STATUS_IDS.includes(to) && !wasPosted) posted.push(repairOrderId);
+    else if (to === 3 && from !== 3) completed.push(repairOrderId);
+  }
+  if (posted.length) await takeSnapshots(client, change.shop.shopId, posted, 'posted');
+  if (completed.length) await takeSnapshots(client, change.shop.shopId, completed, 'completed');
+  await recomputeShopDays(client, change.shop.shopId, change.days);
+};
 
 export type SnapshotTrigger = 'posted' | 'completed' | 'manual';
 

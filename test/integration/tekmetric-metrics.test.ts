@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../core/db/index.js';
 import { afterRepairOrdersWritten, rebuildShopMetrics, recomputeShopDays, repairOrderStates, takeManualSnapshot } from '../../core/tekmetric/metrics.js';
-import { contextFor } from '../../core/context.js';
+import { contextFor, systemContext } from '../../core/context.js';
+import { loadConfig } from '../../core/config.js';
+import { startFakeTekmetric } from '../../core/demo/fake-tekmetric/index.js';
+import { shopLocalDate } from '../../core/tekmetric/api-types.js';
+import { forgetTekmetricTokens } from '../../core/tekmetric/client.js';
+import { executeSyncRun } from '../../core/tekmetric/sync/execute.js';
+import { requestSyncRun } from '../../core/tekmetric/sync/runs.js';
 import { createLogger } from '../../core/log.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -199,5 +205,49 @@ describe('Tekmetric daily metrics', () => {
 
     const stranger = contextFor({ kind: 'user', id: randomUUID(), email: 'ops@other.test', name: 'Other', role: 'ops', businessId: otherBusiness, shopIds: [] }, database.db, log);
     await expect(takeManualSnapshot(stranger, shopA, 1001)).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('Tekmetric metrics kept current by the sync', () => {
+  it('a sync from the fake fills every posted day with Tekmetric\'s totals (no variance), and a repair order posted upstream is snapshotted and counted', async () => {
+    const fake = await startFakeTekmetric({ seed: 23, shops: 1, repairOrdersPerShop: 150, days: 20 });
+    try {
+      forgetTekmetricTokens();
+      const config = loadConfig({ TEKMETRIC_BASE_URL: fake.url, TEKMETRIC_CLIENT_ID: fake.clientId, TEKMETRIC_CLIENT_SECRET: fake.clientSecret });
+      const ctx = systemContext('test', database.db, createLogger('silent'));
+      const sync = async () => executeSyncRun(ctx, config, (await requestSyncRun(ctx, null, { kind: 'incremental', trigger: 'cli' })).id);
+      await sync();
+      const shop = fake.shops[0]!;
+      const [{ timezone }] = await sql(`SELECT timezone FROM tm_shops WHERE id = $1`, [shop.shop.id]);
+      const expected = new Map<string, { count: number; total: number }>();
+      for (const order of shop.repairOrders) {
+        if (![5, 6].includes(order.repairOrderStatus.id) || order.deletedDate || !order.postedDate) continue;
+        const day = shopLocalDate(order.postedDate, timezone);
+        const entry = expected.get(day) ?? { count: 0, total: 0 };
+        entry.count += 1;
+        entry.total += order.totalSales;
+        expected.set(day, entry);
+      }
+      const rows = await sql(`SELECT metric_date::text AS day, ro_count, total_sales_cents, tm_total_sales_cents, variance_cents FROM tm_daily_shop_metrics WHERE shop_id = $1 ORDER BY metric_date`, [shop.shop.id]);
+      expect(rows.length).toBe(expected.size);
+      for (const row of rows) {
+        const want = expected.get(row.day)!;
+        expect({ day: row.day, count: row.ro_count, ours: Number(row.total_sales_cents), theirs: Number(row.tm_total_sales_cents), variance: Number(row.variance_cents) }).toEqual({ day: row.day, count: want.count, ours: want.total, theirs: want.total, variance: 0 });
+      }
+      const [{ techs }] = await sql(`SELECT count(DISTINCT technician_id)::int AS techs FROM tm_tech_daily_metrics WHERE shop_id = $1`, [shop.shop.id]);
+      expect(techs).toBe(shop.technicians.length);
+
+      const open = shop.repairOrders.find((order) => order.repairOrderStatus.id === 2 && !order.deletedDate)!;
+      fake.data.postRepairOrder(open.id);
+      await sync();
+      const snapshots = await sql(`SELECT trigger, snapshot_date::text AS day, total_sales_cents FROM tm_ro_snapshots WHERE shop_id = $1 AND repair_order_id = $2`, [shop.shop.id, open.id]);
+      const postedDay = shopLocalDate(open.postedDate!, timezone);
+      expect(snapshots).toEqual([{ trigger: 'posted', day: postedDay, total_sales_cents: String(open.totalSales) }]);
+      const [today] = await sql(`SELECT ro_count, tm_total_sales_cents FROM tm_daily_shop_metrics WHERE shop_id = $1 AND metric_date = $2`, [shop.shop.id, postedDay]);
+      const want = expected.get(postedDay) ?? { count: 0, total: 0 };
+      expect(today).toEqual({ ro_count: want.count + 1, tm_total_sales_cents: String(want.total + open.totalSales) });
+    } finally {
+      await fake.close();
+    }
   });
 });
