@@ -4,6 +4,7 @@ import { withAdvisoryLock, withTransaction } from '../../db/index.js';
 import { AppError } from '../../errors.js';
 import type { TekmetricClient } from '../client.js';
 import { clientFor, ensureEnvironmentConnection, getConnection, linkShops, shopRefOf, type TekmetricConnectionRow } from '../connections.js';
+import { updateMetricsForRepairOrders } from '../metrics.js';
 import type { RepairOrdersChangedHook } from './repair-orders.js';
 import type { ShopRef } from './rows.js';
 import { boardStatusIds, recordRunProgress, runParams, transitionRun, type RunKind, type RunParams } from './runs.js';
@@ -12,7 +13,7 @@ import { streamsOf, syncOneRepairOrder, syncStreamIncrementally, syncStreamWindo
 export type SyncConfig = Pick<Config, 'TEKMETRIC_BASE_URL' | 'TEKMETRIC_CLIENT_ID' | 'TEKMETRIC_CLIENT_SECRET' | 'TEKMETRIC_SYNC_INTERVAL_MINUTES'>;
 
 export interface ExecuteOptions {
-  /** Called in each repair-order page's transaction with what it changed (the metrics and snapshots). */
+  /** Called in each repair-order page's transaction with what it changed (default: the metrics and snapshots). */
   onRepairOrdersChanged?: RepairOrdersChangedHook;
   /** The client to use instead of one made from the run's connection (the benchmark's unlimited fake). */
   api?: TekmetricClient;
@@ -85,7 +86,7 @@ async function executeLocked(ctx: Context, config: SyncConfig, run: RunRow, opti
                ON CONFLICT (run_id, shop_id, entity) DO UPDATE SET status = 'running', error = NULL, finished_at = NULL`,
               [runId, shop.shopId, shop.businessId, entity],
             );
-            const deps: PageDeps = { api: api!, shop, runId, storeRaw: params.storeRaw ?? false, onRepairOrdersChanged: options.onRepairOrdersChanged };
+            const deps: PageDeps = { api: api!, shop, runId, storeRaw: params.storeRaw ?? false, onRepairOrdersChanged: options.onRepairOrdersChanged ?? updateMetricsForRepairOrders };
             const total = (counts.entities[entity] ??= { pages: 0, fetched: 0, written: 0, removed: 0 });
             const onPage = async (page: { stream: SyncStream; page: number; totalPages: number; fetched: number; written: number; removed: number }) => {
               total.pages += 1;
