@@ -74,6 +74,11 @@ const configSchema = z.object({
   TEKMETRIC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
   TEKMETRIC_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   TEKMETRIC_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(120).default(10),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
+  WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().min(0.01).max(86_400).default(3600),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections', 'webhooks', 'webhookDeliveries'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -45,6 +45,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     tekmetricCustomers: read,
     tekmetricSync: [...read, 'new'],
     tekmetricConnections: crud,
+    // Outbound notifications: webhooks (`retry` sends a test event) and their deliveries (`retry` redelivers).
+    webhooks: [...crud, 'retry'],
+    webhookDeliveries: [...read, 'retry'],
   },
   ops: {
     businesses: read,
@@ -108,6 +111,8 @@ const resourceWords: Record<Resource, string> = {
   tekmetricCustomers: "Tekmetric customers' personal data",
   tekmetricSync: 'Tekmetric syncs',
   tekmetricConnections: 'Tekmetric connections',
+  webhooks: 'webhooks',
+  webhookDeliveries: 'webhook deliveries',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {

@@ -3,6 +3,7 @@ import { startFakeTekmetric, type FakeTekmetric } from '../../core/demo/fake-tek
 import { createRecord } from '../../core/records/service.js';
 import { forgetTekmetricTokens } from '../../core/tekmetric/client.js';
 import { clientFor, ensureEnvironmentConnection, linkShops, type LinkedShop } from '../../core/tekmetric/connections.js';
+import { sealSecret } from '../../core/sealedSecrets.js';
 import { readAsReporter } from '../../core/warehouse/reporting.js';
 import { adminClient, apiClient, PASSWORD, seedTenants, startTestApp, type TestApp, type Tenants } from '../helpers/app.js';
 
@@ -151,5 +152,25 @@ describe('Tekmetric in the admin', () => {
     expect(started.status).toBe(200);
     const runId = started.body!.runId as string;
     await expect.poll(async () => (await admin.call('GET', `/admin/api/resources/TekmetricSyncRun/records/${runId}/show`)).body!.record.params.status, { timeout: 30_000, interval: 200 }).toBe('succeeded');
+  });
+});
+
+describe('a failed sync', () => {
+  it('is recorded with its reason and notified to the webhooks subscribed to tekmetric.sync.failed', async () => {
+    await app.db.pool.query(`INSERT INTO webhooks (business_id, name, url, event_types, secret_sealed) VALUES ($1, 'Ops alerts', 'http://127.0.0.1:9/hook', ARRAY['tekmetric.sync.failed'], $2)`, [
+      tenants.businessA,
+      sealSecret('whsec-test'),
+    ]);
+    const admin = await apiClient(app.url, tenants.users.admin.email);
+    const started = await admin.call('POST', '/api/sync/repair-orders/999999999', { shop_id: shopA.shopId });
+    expect(started.status).toBe(202);
+    const runId = started.body!.data.sync_run_id as string;
+    await expect.poll(async () => (await admin.call('GET', `/api/sync/runs/${runId}`)).body!.data.status, { timeout: 30_000, interval: 200 }).toBe('failed');
+    const run = (await admin.call('GET', `/api/sync/runs/${runId}`)).body!.data;
+    expect(run.error).toMatch(/404/);
+    expect(run.log[0]).toMatchObject({ entity: 'repair_orders', status: 'failed' });
+    const deliveries = (await app.db.pool.query<{ event_type: string; payload: { runId: string; shopId: number } }>(`SELECT event_type, payload FROM webhook_deliveries`)).rows;
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]).toMatchObject({ event_type: 'tekmetric.sync.failed', payload: { runId, shopId: shopA.shopId } });
   });
 });

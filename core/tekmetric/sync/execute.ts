@@ -2,6 +2,7 @@ import type { Config } from '../../config.js';
 import type { Context } from '../../context.js';
 import { withAdvisoryLock, withTransaction } from '../../db/index.js';
 import { AppError } from '../../errors.js';
+import { notify } from '../../notify/index.js';
 import type { TekmetricClient } from '../client.js';
 import { clientFor, ensureEnvironmentConnection, getConnection, linkShops, shopRefOf, type TekmetricConnectionRow } from '../connections.js';
 import { updateMetricsForRepairOrders } from '../metrics.js';
@@ -132,7 +133,21 @@ async function executeLocked(ctx: Context, config: SyncConfig, run: RunRow, opti
         await tx.query(`UPDATE tm_sync_log SET status = 'failed', error = $4, finished_at = now() WHERE run_id = $1 AND shop_id = $2 AND entity = $3`, [runId, failedAt.shopId, failedAt.entity, message]);
         await tx.query(`UPDATE tm_sync_cursors SET last_error = $3, last_error_at = now() WHERE shop_id = $1 AND stream = ANY($2::text[])`, [failedAt.shopId, streamsOf[failedAt.entity], message]);
       }
-      await transitionRun(tx, runId, 'failed', { error: message, counts });
+      const failed = await transitionRun(tx, runId, 'failed', { error: message, counts });
+      // Subscribed webhooks hear of it, sent once this transaction commits. Under a savepoint: a notification
+      // that cannot be queued must not lose the record of the failure.
+      await tx.query('SAVEPOINT notify_failure');
+      try {
+        await notify(tx, {
+          type: 'tekmetric.sync.failed',
+          businessId: failed.businessId,
+          payload: { runId, kind: failed.kind, shopId: failedAt?.shopId ?? failed.shopId, entity: failedAt?.entity ?? null, error: message, counts },
+        });
+        await tx.query('RELEASE SAVEPOINT notify_failure');
+      } catch (notifyError) {
+        await tx.query('ROLLBACK TO SAVEPOINT notify_failure');
+        ctx.log.error({ err: notifyError, runId }, 'tekmetric.sync.failed could not be notified');
+      }
     });
     throw error instanceof AppError ? error : new AppError('unavailable', message);
   }
