@@ -4,6 +4,7 @@ import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { forbidden, notFound } from '../errors.js';
+import { markSourceChanged } from '../warehouse/views.js';
 import type { RepairOrdersChangedHook } from './sync/repair-orders.js';
 
 /**
@@ -232,7 +233,7 @@ export async function afterRepairOrdersWritten(client: pg.ClientBase, shopId: nu
 /**
  * The sync's hook after each page of repair orders (`writeRepairOrders`'s `onChanged`, in the page's
  * transaction): snapshots of the orders that became posted or completed, then the metrics of the days the
- * page touched (each order's days before and after the change).
+ * page touched (each order's days before and after the change), and the Shop dashboard's sources marked changed.
  */
 export const updateMetricsForRepairOrders: RepairOrdersChangedHook = async (client, change) => {
   const posted: number[] = [];
@@ -245,6 +246,8 @@ export const updateMetricsForRepairOrders: RepairOrdersChangedHook = async (clie
   if (posted.length) await takeSnapshots(client, change.shop.shopId, posted, 'posted');
   if (completed.length) await takeSnapshots(client, change.shop.shopId, completed, 'completed');
   await recomputeShopDays(client, change.shop.shopId, change.days);
+  // The Shop dashboard's views read these: the every-minute refresh picks them up after the commit.
+  for (const source of ['tm_repair_orders', 'tm_daily_shop_metrics', 'tm_tech_daily_metrics']) await markSourceChanged((text, params) => client.query(text, params), source);
 };
 
 export type SnapshotTrigger = 'posted' | 'completed' | 'manual';
