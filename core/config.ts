@@ -39,6 +39,7 @@ const configSchema = z.object({
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
   TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   COOKIE_SECURE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -39,6 +39,12 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Loads of a data source with its layout's approved mapping: `new` executes; reads show progress and rejects.
     mappingExecutions: [...read, 'new'],
+    // Tekmetric (issue 19): the synced entities and metrics, customers with personal data, sync runs
+    // (`new` starts one), connections.
+    tekmetric: read,
+    tekmetricCustomers: read,
+    tekmetricSync: [...read, 'new'],
+    tekmetricConnections: crud,
   },
   ops: {
     businesses: read,
@@ -54,6 +60,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Approval (admins only) is the gate; loading with an approved mapping is ops' daily work with their uploads.
     mappingExecutions: [...read, 'new'],
+    tekmetric: read,
+    tekmetricCustomers: read,
+    tekmetricSync: [...read, 'new'],
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
@@ -64,6 +73,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Managers may look at their business's data sources and proposals, with personal data masked.
     dataSources: read,
     mappings: read,
+    // Their own shops' Tekmetric data and sync status, without customers' personal data (customers_analytics).
+    tekmetric: read,
+    tekmetricSync: read,
   },
 };
 
@@ -92,6 +104,10 @@ const resourceWords: Record<Resource, string> = {
   mappings: 'mappings',
   pii: 'personal data',
   mappingExecutions: 'mapping executions',
+  tekmetric: 'Tekmetric data',
+  tekmetricCustomers: "Tekmetric customers' personal data",
+  tekmetricSync: 'Tekmetric syncs',
+  tekmetricConnections: 'Tekmetric connections',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {

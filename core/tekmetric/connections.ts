@@ -1,4 +1,8 @@
+import { z } from 'zod';
+import { writeAudit } from '../auth/audit.js';
+import { assertCan } from '../auth/permissions.js';
 import type { Config } from '../config.js';
+import { openSecret, sealSecret } from '../sealedSecrets.js';
 import type { Context } from '../context.js';
 import { sqlOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
@@ -50,17 +54,51 @@ export async function getConnection(ctx: Context, id: string): Promise<Tekmetric
   return row;
 }
 
-/**
- * The credentials of a connection: the environment's secret for the environment's connection. A stored
- * (sealed) secret needs the files branch's sealed secrets; until they are merged such a connection is refused
- * with what to do.
- */
+/** The credentials of a connection: the environment's secret, or its own stored one opened (SECRETS_KEY). */
 export function credentialsOf(connection: TekmetricConnectionRow, config: Pick<Config, 'TEKMETRIC_CLIENT_SECRET'>): TekmetricCredentials {
   if (connection.fromEnvironment) {
     if (!config.TEKMETRIC_CLIENT_SECRET) throw new AppError('bad_request', `Connection "${connection.name}" takes its secret from TEKMETRIC_CLIENT_SECRET, which is not set.`);
     return { baseUrl: connection.baseUrl, clientId: connection.clientId, clientSecret: config.TEKMETRIC_CLIENT_SECRET };
   }
-  throw new AppError('bad_request', `Connection "${connection.name}" has a stored secret, which this version cannot open yet (sealed secrets are not available): use the environment's connection.`);
+  if (!connection.clientSecretSealed) throw new AppError('bad_request', `Connection "${connection.name}" has no client secret: enter it again.`);
+  return { baseUrl: connection.baseUrl, clientId: connection.clientId, clientSecret: openSecret(connection.clientSecretSealed) };
+}
+
+export const connectionInput = z.object({
+  name: z.string().trim().min(1).max(200),
+  baseUrl: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, 'must start with http:// or https://')
+    .transform((url) => url.replace(/\/+$/, '')),
+  clientId: z.string().trim().min(1).max(500),
+  clientSecret: z.string().min(1).max(2000),
+  requestsPerMinute: z.number().int().min(1).max(100_000).optional(),
+  syncIntervalMinutes: z.number().int().min(1).max(1440).optional(),
+});
+
+/**
+ * Stores a connection with its own credentials, the secret sealed (never stored or logged in clear), after
+ * checking them against Tekmetric (a token), then links the shops of its scope. Admins only; audited without the secret.
+ */
+export async function createConnection(ctx: Context, input: z.input<typeof connectionInput>, options: { businessId?: string; timezone?: string } = {}): Promise<{ connection: TekmetricConnectionRow; shops: LinkedShop[] }> {
+  assertCan(ctx.user, 'tekmetricConnections', 'new');
+  const data = connectionInput.parse(input);
+  const rpm = data.requestsPerMinute ?? (/sandbox\.tekmetric\.com/.test(data.baseUrl) ? 300 : 600);
+  // Wrong credentials are refused before anything is stored.
+  const api = createTekmetricClient({ baseUrl: data.baseUrl, clientId: data.clientId, clientSecret: data.clientSecret }, { query: sqlOf(ctx.db.pool), requestsPerMinute: rpm, log: ctx.log });
+  await api.scopeShopIds();
+  const [row] = await sqlOf(ctx.db.pool)<TekmetricConnectionRow>(
+    `INSERT INTO tekmetric_connections (name, base_url, client_id, client_secret_sealed, requests_per_minute, sync_interval_minutes)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (base_url, client_id) DO UPDATE SET name = EXCLUDED.name, client_secret_sealed = EXCLUDED.client_secret_sealed, from_environment = false,
+       requests_per_minute = EXCLUDED.requests_per_minute, sync_interval_minutes = EXCLUDED.sync_interval_minutes, updated_at = now()
+     RETURNING ${connectionColumns}`,
+    [data.name, data.baseUrl, data.clientId, sealSecret(data.clientSecret), rpm, data.syncIntervalMinutes ?? 15],
+  );
+  await writeAudit(ctx, { resource: 'tekmetricConnections', recordId: row!.id, action: 'create', after: { name: data.name, baseUrl: data.baseUrl, clientId: data.clientId, requestsPerMinute: rpm } });
+  const shops = await linkShops(ctx, row!, api, options);
+  return { connection: row!, shops };
 }
 
 /** A Tekmetric client for a connection, under the connection's plan limit shared through PostgreSQL. */
@@ -85,7 +123,7 @@ export interface LinkedShop extends ShopRef {
  * business named after the shop (in the business's time zone). One transaction per shop.
  */
 export async function linkShops(ctx: Context, connection: TekmetricConnectionRow, api: TekmetricClient, options: { businessId?: string; timezone?: string } = {}): Promise<LinkedShop[]> {
-  if (ctx.user.kind === 'user' && ctx.user.role !== 'admin') throw new AppError('forbidden', 'Only an admin may connect Tekmetric shops.');
+  assertCan(ctx.user, 'tekmetricConnections', 'new');
   const shops = await api.shops();
   const linked: LinkedShop[] = [];
   for (const shop of shops) {

@@ -9,7 +9,7 @@ export interface ReaderScope {
   businessId?: string;
   managerId?: string | null;
   showsPersonalData?: boolean;
-  /** Our shops the reader is limited to (a manager of some shops); null or absent: every shop of the business. */
+  /** Our shops the reader is limited to (Tekmetric tables' row-level security); none: the whole business. */
   shopIds?: string[] | null;
 }
 
@@ -25,8 +25,8 @@ export function readAsReporter<T>(pool: pg.Pool, scope: ReaderScope, read: (clie
       await client.query('SET LOCAL ROLE backhouse_reporting');
       if (scope.businessId) await client.query(`SELECT set_config('backhouse.business_id', $1, true)`, [scope.businessId]);
       if (scope.managerId) await client.query(`SELECT set_config('backhouse.manager_id', $1, true)`, [scope.managerId]);
-      if (scope.shopIds) await client.query(`SELECT set_config('backhouse.shop_ids', $1, true)`, [scope.shopIds.length ? scope.shopIds.join(',') : '00000000-0000-0000-0000-000000000000']);
       if (scope.showsPersonalData) await client.query(`SELECT set_config('backhouse.personal_data', 'shown', true)`);
+      if (scope.shopIds) await client.query(`SELECT set_config('backhouse.shop_ids', $1, true)`, [scope.shopIds.length ? scope.shopIds.join(',') : '00000000-0000-0000-0000-000000000000']);
       return read(client);
     },
     'BEGIN READ ONLY',

@@ -4,6 +4,7 @@ import { systemContext, type Context } from '../../core/context.js';
 import { recalculate, startFakeTekmetric, type FakeShop, type FakeTekmetric } from '../../core/demo/fake-tekmetric/index.js';
 import { createLogger } from '../../core/log.js';
 import { forgetTekmetricTokens } from '../../core/tekmetric/client.js';
+import { createConnection } from '../../core/tekmetric/connections.js';
 import { executeSyncRun, type SyncConfig } from '../../core/tekmetric/sync/execute.js';
 import { requestSyncRun } from '../../core/tekmetric/sync/runs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -180,5 +181,19 @@ describe('Tekmetric sync from the fake server', () => {
     fake.data.advance(240);
     await syncAll();
     for (const one of fake.shops) expect(await warehouseOf(one.shop.id)).toEqual(expectedOf(one));
+  });
+
+  it('a connection stored with its own credentials keeps the secret sealed, refuses a wrong one, and syncs', async () => {
+    const admin = { ...ctx, user: { kind: 'user' as const, id: '00000000-0000-0000-0000-000000000000', email: 'a@b.c', name: null, role: 'admin' as const, businessId: null, shopIds: [] } };
+    forgetTekmetricTokens();
+    await expect(createConnection(admin, { name: 'Wrong', baseUrl: fake.url, clientId: fake.clientId, clientSecret: 'not-the-secret' })).rejects.toThrow(/refused the client id and secret/);
+    const stored = await createConnection(ctx, { name: 'Stored', baseUrl: `${fake.url}/`, clientId: fake.clientId, clientSecret: fake.clientSecret });
+    expect(stored.shops.map((s) => s.shopId)).toEqual(fake.shops.map((s) => s.shop.id));
+    const row = await one<{ client_secret_sealed: string; from_environment: boolean }>(`SELECT client_secret_sealed, from_environment FROM tekmetric_connections WHERE id = $1`, [stored.connection.id]);
+    expect(row.from_environment).toBe(false);
+    expect(row.client_secret_sealed).not.toContain(fake.clientSecret);
+    const run = await requestSyncRun(ctx, null, { kind: 'incremental', shopId: fake.shops[0]!.shop.id, connectionId: stored.connection.id });
+    const counts = await executeSyncRun(ctx, { ...config, TEKMETRIC_CLIENT_SECRET: undefined }, run.id);
+    expect(counts.requests).toBeGreaterThan(0);
   });
 });

@@ -56,6 +56,17 @@ const DAY_MS = 86_400_000;
 export async function executeSyncRun(ctx: Context, config: SyncConfig, runId: string, options: ExecuteOptions = {}): Promise<RunCounts> {
   const run = (await ctx.db.pool.query<RunRow>(`SELECT id, kind, shop_id, connection_id, entities, params FROM tm_sync_runs WHERE id = $1`, [runId])).rows[0];
   if (!run) throw new AppError('not_found', `Sync run ${runId} was not found.`);
+  // A one-shop run holds its shop's lock from before it is marked running to its end: a running run whose
+  // shop lock is free is therefore dead (runs.ts relies on it). A run over every shop locks each in turn.
+  if (run.shop_id === null) return executeLocked(ctx, config, run, options, true);
+  return withAdvisoryLock(ctx.db.pool, shopLockKey(Number(run.shop_id)), () => executeLocked(ctx, config, run, options, false), lockWait(Number(run.shop_id)));
+}
+
+const shopLockKey = (shopId: number) => `tekmetric-sync:${shopId}`;
+const lockWait = (shopId: number) => ({ timeout: { seconds: 600, message: `Another sync of shop ${shopId} is still running.` } });
+
+async function executeLocked(ctx: Context, config: SyncConfig, run: RunRow, options: ExecuteOptions, lockEachShop: boolean): Promise<RunCounts> {
+  const runId = run.id;
   await withTransaction(ctx.db.pool, (tx) => transitionRun(tx, runId, 'running'));
   const counts: RunCounts = { requests: 0, throttled: 0, retries: 0, shops: 0, entities: {} };
   let current: { shopId: number; entity: SyncEntity } | null = null;
@@ -66,10 +77,7 @@ export async function executeSyncRun(ctx: Context, config: SyncConfig, runId: st
     api ??= clientFor(ctx, connection, config, { signal: options.signal });
     const shops: ShopRef[] = run.shop_id !== null ? [await shopRefOf(ctx, Number(run.shop_id))] : await linkShops(ctx, connection, api);
     for (const [shopIndex, shop] of shops.entries()) {
-      await withAdvisoryLock(
-        ctx.db.pool,
-        `tekmetric-sync:${shop.shopId}`,
-        async () => {
+      const syncShop = async () => {
           for (const [entityIndex, entity] of run.entities.entries()) {
             current = { shopId: shop.shopId, entity };
             const before = { ...api!.stats };
@@ -107,9 +115,9 @@ export async function executeSyncRun(ctx: Context, config: SyncConfig, runId: st
             ]);
           }
           await ctx.db.pool.query(`UPDATE tm_shops SET synced_at = now() WHERE id = $1`, [shop.shopId]);
-        },
-        { timeout: { seconds: 600, message: `Another sync of shop ${shop.shopId} is still running.` } },
-      );
+      };
+      if (lockEachShop) await withAdvisoryLock(ctx.db.pool, shopLockKey(shop.shopId), syncShop, lockWait(shop.shopId));
+      else await syncShop();
     }
     Object.assign(counts, { requests: api.stats.requests, throttled: api.stats.throttled, retries: api.stats.retries, shops: shops.length });
     await withTransaction(ctx.db.pool, (tx) => transitionRun(tx, runId, 'succeeded', { counts, progress: { percent: 100 } }));

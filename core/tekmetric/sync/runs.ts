@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { writeAudit } from '../../auth/audit.js';
+import { assertCan } from '../../auth/permissions.js';
 import type { Context } from '../../context.js';
 import { withTransaction } from '../../db/index.js';
 import { AppError } from '../../errors.js';
@@ -78,9 +79,7 @@ const runColumns = `id, kind, status, trigger, shop_id::int AS "shopId", busines
 
 /** Who may start syncs: admins everywhere, ops for their own business's shops. Managers read only. */
 function assertMaySync(ctx: Context): void {
-  if (ctx.user.kind === 'system') return;
-  if (ctx.user.role === 'admin' || ctx.user.role === 'ops') return;
-  throw new AppError('forbidden', 'Only admins and ops may start a Tekmetric sync.');
+  assertCan(ctx.user, 'tekmetricSync', 'new');
 }
 
 /**
@@ -155,6 +154,7 @@ export async function recordRunProgress(pool: pg.Pool, runId: string, progress: 
 
 /** A run, within the caller's scope (a run of another business's shop is "not found"). */
 export async function getSyncRun(ctx: Context, runId: string): Promise<SyncRunView & { log: SyncLogLine[] }> {
+  assertCan(ctx.user, 'tekmetricSync', 'show');
   if (!z.string().uuid().safeParse(runId).success) throw new AppError('not_found', `Sync run ${runId} was not found.`);
   const result = await ctx.db.pool.query<SyncRunView & { backhouseShopId: string | null }>(
     `SELECT r.*, s.backhouse_shop_id AS "backhouseShopId" FROM (SELECT ${runColumns} FROM tm_sync_runs WHERE id = $1) r LEFT JOIN tm_shops s ON s.id = r."shopId"`,
@@ -185,18 +185,12 @@ export interface SyncLogLine {
   error: string | null;
 }
 
-/** How long a running run may go without progress before, its shop lock being free, it is taken for dead. */
-const DEAD_AFTER_SECONDS = 10;
-
 /**
- * Running runs of a shop whose process is gone: nobody holds the shop's sync lock (a live run holds it while it
- * syncs) and nothing was recorded for DEAD_AFTER_SECONDS. They become failed; their committed pages stay.
+ * Running runs of a shop whose process is gone: nobody holds the shop's sync lock, which a live one-shop run
+ * holds from before it is marked running to its end (execute.ts). They become failed; their committed pages stay.
  */
 async function failDeadRuns(tx: pg.ClientBase, shopId: number): Promise<void> {
-  const stale = await tx.query<{ id: string }>(
-    `SELECT id FROM tm_sync_runs WHERE shop_id = $1 AND status = 'running' AND coalesce(heartbeat_at, started_at, created_at) < now() - make_interval(secs => $2)`,
-    [shopId, DEAD_AFTER_SECONDS],
-  );
+  const stale = await tx.query<{ id: string }>(`SELECT id FROM tm_sync_runs WHERE shop_id = $1 AND status = 'running'`, [shopId]);
   if (stale.rows.length === 0) return;
   const lock = await tx.query<{ free: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended('tekmetric-sync:' || $1::text, 0)) AS free`, [shopId]);
   if (!lock.rows[0]?.free) return;

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTekmetric, type FakeTekmetric } from '../../core/demo/fake-tekmetric/index.js';
+import { createRecord } from '../../core/records/service.js';
+import { forgetTekmetricTokens } from '../../core/tekmetric/client.js';
+import { clientFor, ensureEnvironmentConnection, linkShops, type LinkedShop } from '../../core/tekmetric/connections.js';
+import { readAsReporter } from '../../core/warehouse/reporting.js';
+import { apiClient, PASSWORD, seedTenants, startTestApp, type TestApp, type Tenants } from '../helpers/app.js';
+
+/**
+ * Shop isolation: two Tekmetric shops of one business, a manager of the first. Through the API and in a direct
+ * query as the reporting role, the manager reads nothing of the second shop and no customer's personal data;
+ * syncs run as jobs and report their progress.
+ */
+let fake: FakeTekmetric;
+let app: TestApp;
+let tenants: Tenants;
+let shopA: LinkedShop;
+let shopB: LinkedShop;
+const managerEmail = 'manager.tekmetric@test.local';
+
+beforeAll(async () => {
+  fake = await startFakeTekmetric({ seed: 3, shops: 2, repairOrdersPerShop: 60, days: 20 });
+  forgetTekmetricTokens();
+  app = await startTestApp({ TEKMETRIC_BASE_URL: fake.url, TEKMETRIC_CLIENT_ID: fake.clientId, TEKMETRIC_CLIENT_SECRET: fake.clientSecret });
+  tenants = await seedTenants(app.system);
+  const connection = (await ensureEnvironmentConnection(app.system, app.config))!;
+  const linked = await linkShops(app.system, connection, clientFor(app.system, connection, app.config), { businessId: tenants.businessA });
+  shopA = linked[0]!;
+  shopB = linked[1]!;
+  await createRecord(app.system, 'users', { email: managerEmail, role: 'manager', businessId: tenants.businessA, shopIds: [shopA!.backhouseShopId], password: PASSWORD });
+}, 120_000);
+afterAll(async () => {
+  await app?.close();
+  await fake?.close();
+});
+
+async function syncedThroughApi(shopId: number): Promise<string> {
+  const admin = await apiClient(app.url, tenants.users.admin.email);
+  const started = await admin.call('POST', '/api/sync/full-backfill', { shop_id: shopId, days_back: 365 });
+  expect(started.status).toBe(202);
+  const runId = started.body!.data.sync_run_id as string;
+  await expect.poll(async () => (await admin.call('GET', `/api/sync/runs/${runId}`)).body!.data.status, { timeout: 60_000, interval: 200 }).toBe('succeeded');
+  return runId;
+}
+
+describe('Tekmetric shop isolation', () => {
+  let runB: string;
+
+  it('syncs run as jobs: 202 with a run id, then progress and counts until it succeeds', async () => {
+    await syncedThroughApi(shopA.shopId);
+    runB = await syncedThroughApi(shopB.shopId);
+    const admin = await apiClient(app.url, tenants.users.admin.email);
+    const run = (await admin.call('GET', `/api/sync/runs/${runB}`)).body!.data;
+    expect(run.progress.percent).toBe(100);
+    expect(run.counts.entities.repair_orders.fetched).toBe(fake.shops[1]!.repairOrders.filter((o) => !o.deletedDate).length + fake.shops[1]!.repairOrders.filter((o) => o.deletedDate).length);
+    expect(run.log.map((line: { entity: string }) => line.entity).sort()).toEqual(['appointments', 'customers', 'employees', 'repair_orders', 'vehicles']);
+    // A second run of the same shop while none is open is accepted; bad input is a 400 that says what.
+    const bad = await admin.call('POST', '/api/sync/repair-orders', { shop_id: shopA.shopId, board: 'SIDEWAYS' });
+    expect(bad.status).toBe(400);
+    expect(bad.body!.error.message).toMatch(/board/);
+  });
+
+  it('a manager of shop A reads nothing of shop B through the API, and may not start syncs', async () => {
+    // Metrics rows for both shops (what the metrics job writes), read back by range.
+    for (const shop of [shopA, shopB]) {
+      await app.db.pool.query(
+        `INSERT INTO tm_daily_shop_metrics (shop_id, metric_date, business_id, car_count, ro_count, total_sales_cents) VALUES ($1, '2026-12-01', $2, $3, $3, 100000)`,
+        [shop.shopId, shop.businessId, shop.shopId === shopA.shopId ? 4 : 9],
+      );
+    }
+    const manager = await apiClient(app.url, managerEmail);
+    const daily = await manager.call('GET', '/api/tekmetric/metrics/daily?from=2026-11-01&to=2026-12-31');
+    expect(daily.status).toBe(200);
+    expect(daily.body!.data.map((row: { shopId: number; carCount: number }) => [row.shopId, row.carCount])).toEqual([[shopA.shopId, 4]]);
+    expect((await manager.call('GET', `/api/tekmetric/metrics/daily?from=2026-11-01&to=2026-12-31&shop_id=${shopB.shopId}`)).status).toBe(404);
+    expect((await manager.call('GET', `/api/sync/runs/${runB}`)).status).toBe(404);
+    const status = await manager.call('GET', '/api/sync/status');
+    expect(new Set(status.body!.data.map((row: { shopId: number }) => row.shopId))).toEqual(new Set([shopA.shopId]));
+    expect((await manager.call('POST', '/api/sync/customers', { shop_id: shopA.shopId })).status).toBe(403);
+
+    // Ops of another business do not even see the shops.
+    const opsB = await apiClient(app.url, tenants.users.opsB.email);
+    expect((await opsB.call('POST', '/api/sync/customers', { shop_id: shopA.shopId })).status).toBe(404);
+    // The whole business's admin view sees both.
+    const admin = await apiClient(app.url, tenants.users.admin.email);
+    const all = await admin.call('GET', `/api/tekmetric/metrics/daily?from=2026-11-01&to=2026-12-31&business_id=${tenants.businessA}`);
+    expect(all.body!.data).toHaveLength(2);
+  });
+
+  it('as the reporting role, a reader limited to shop A sees no row of shop B in any Tekmetric table, and no personal data of customers', async () => {
+    const scope = { businessId: shopA.businessId, shopIds: [shopA.backhouseShopId] };
+    const tables = ['tm_shops', 'tm_employees', 'tm_vehicles', 'tm_repair_orders', 'tm_jobs', 'tm_job_parts', 'tm_job_labor', 'tm_sublets', 'tm_fees', 'tm_discounts', 'tm_concerns', 'tm_appointments', 'tm_daily_shop_metrics', 'tm_sync_cursors', 'tm_sync_log'];
+    const seen = await readAsReporter(app.db.pool, scope, async (client) => {
+      const counts: Record<string, { a: number; b: number }> = {};
+      for (const table of tables) {
+        const column = table === 'tm_shops' ? 'id' : 'shop_id';
+        const row = (await client.query<{ a: string; b: string }>(`SELECT count(*) FILTER (WHERE ${column} = $1) AS a, count(*) FILTER (WHERE ${column} = $2) AS b FROM ${table}`, [shopA.shopId, shopB.shopId])).rows[0]!;
+        counts[table] = { a: Number(row.a), b: Number(row.b) };
+      }
+      return counts;
+    });
+    for (const table of tables) expect(seen[table]!.b, table).toBe(0);
+    expect(seen.tm_repair_orders!.a).toBeGreaterThan(0);
+    expect(seen.tm_job_parts!.a).toBeGreaterThan(0);
+
+    // The owner (the app) sees shop B's rows, so the zeros above are the policies' doing.
+    const ownerCount = (await app.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM tm_repair_orders WHERE shop_id = $1`, [shopB.shopId])).rows[0]!.n;
+    expect(Number(ownerCount)).toBeGreaterThan(0);
+
+    // Customers: the personal columns are not readable by the reporting role at all; the analytics view is.
+    await expect(readAsReporter(app.db.pool, scope, (client) => client.query('SELECT first_name FROM tm_customers'))).rejects.toThrow(/permission denied/);
+    const analytics = await readAsReporter(app.db.pool, scope, async (client) => (await client.query<{ shop_id: string }>('SELECT * FROM customers_analytics')).rows);
+    expect(analytics.length).toBeGreaterThan(0);
+    expect(new Set(analytics.map((row) => Number(row.shop_id)))).toEqual(new Set([shopA.shopId]));
+    expect(Object.keys(analytics[0]!)).not.toContain('first_name');
+    expect(Object.keys(analytics[0]!)).not.toContain('email');
+    // No business set: nothing at all.
+    const none = await readAsReporter(app.db.pool, {}, async (client) => Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM tm_repair_orders')).rows[0]!.n));
+    expect(none).toBe(0);
+  });
+});
