@@ -12,6 +12,7 @@ const added = {
   Metrics: 'dashboards/components/Metrics.tsx',
   Dashboards: 'dashboards/components/Dashboards.tsx',
   Mapping: 'dashboards/components/Mapping.tsx',
+  TekmetricSync: 'actions/components/TekmetricSync.tsx',
 } as const;
 
 /** AdminJS's own components that ours replace. */

@@ -17,6 +17,7 @@ import { systemPrincipal } from '../core/auth/principal.js';
 import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
 import { feedResources } from '../resources/feeds.js';
+import { tekmetricResources } from '../resources/tekmetric.js';
 import { metricsPageHandler } from '../dashboards/metrics.js';
 import { dashboardsPageHandler } from '../dashboards/dashboards.js';
 import { mappingPageHandler } from '../dashboards/mapping.js';
@@ -65,6 +66,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...accessResources(resourceDeps),
       ...systemResources(resourceDeps, deps.jobs),
       ...dashboardResources(resourceDeps),
+      ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },
     locale: { language: 'en', availableLanguages: ['en'], translations: { en: translations } },

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
+import { startDemoTekmetric } from '../core/demo/tekmetric.js';
 import { ensureFirstAdmin, seedDemoBusiness, seedDemoCanonical, seedDemoSales, type CreatedLogin } from '../core/demo/seed.js';
 import { feedSettings } from '../core/feeds/settings.js';
 import { sourceSettings } from '../core/mapping/sources.js';
@@ -33,10 +34,12 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
   const db = connectDb(database.url, config.DATABASE_POOL_SIZE);
   let jobs: JobRuntime | null = null;
   let server: Server | null = null;
+  let demoTekmetric: { close(): Promise<void> } | null = null;
   const stop = async () => {
     log.info('shutting down');
     if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     await jobs?.stop();
+    await demoTekmetric?.close();
     await closeDb(db);
     await database.stop();
     log.info('stopped');
@@ -45,6 +48,10 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     prepareSealedSecrets(config, log);
     jobs = await startJobs(db, config, log, { work: mode !== 'web' });
     const createdLogins = await seedOnFirstStart(db, config, log, jobs);
+    // Demo mode (no Tekmetric configured): the fake Tekmetric server beside the workers, synced from (core/demo/tekmetric.ts).
+    if (config.SEED_DEMO && !config.TEKMETRIC_BASE_URL && mode !== 'web') {
+      demoTekmetric = await startDemoTekmetric(systemContext('demo:tekmetric', db, log), jobs).catch((error: Error) => (log.warn({ err: error }, 'demo Tekmetric not started'), null));
+    }
     let url: string | null = null;
     if (mode !== 'worker') {
       const secrets = await loadSecrets(db, config, log);
