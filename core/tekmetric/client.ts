@@ -296,12 +296,22 @@ export function createTekmetricClient(credentials: TekmetricCredentials, options
     },
 
     async *pages<T>(path: string, params: PageParams, item: z.ZodType<T>): AsyncIterable<TekmetricPage<T>> {
-      for (let page = 0; ; page += 1) {
+      const fetchPage = (page: number) => {
         const pagePath = `${path}${queryString({ ...params, page, size: PAGE_SIZE })}`;
-        const body = validated(springPage, await getJson(pagePath), pagePath, 'page');
+        const fetched = getJson(pagePath).then((json) => ({ pagePath, body: validated(springPage, json, pagePath, 'page') }));
+        // Heard here so a prefetch the caller never awaits (it stopped early) is no unhandled rejection.
+        fetched.catch(() => undefined);
+        return fetched;
+      };
+      let next = fetchPage(0);
+      for (let page = 0; ; page += 1) {
+        const { pagePath, body } = await next;
         const items = body.content.map((one) => validated(item, one, pagePath, 'item'));
-        yield { items, page, totalPages: body.totalPages, totalElements: body.totalElements };
         const last = body.last ?? page + 1 >= body.totalPages;
+        // The next page is asked for while the caller writes this one: under a rate limit the request's
+        // turn and the caller's work overlap instead of adding up.
+        if (!last && items.length > 0) next = fetchPage(page + 1);
+        yield { items, page, totalPages: body.totalPages, totalElements: body.totalElements };
         if (last || items.length === 0) return;
       }
     },

@@ -4,6 +4,7 @@ import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { forbidden, notFound } from '../errors.js';
+import { markSourceChanged } from '../warehouse/views.js';
 import type { RepairOrdersChangedHook } from './sync/repair-orders.js';
 
 /**
@@ -128,6 +129,25 @@ const postedOnDays = `ro.status_id IN (${POSTED_STATUS_IDS.join(', ')}) AND ro.d
 export async function recomputeShopDays(client: pg.ClientBase, shopId: number | string, days: string[]): Promise<number> {
   const unique = [...new Set(days.filter(Boolean))].sort();
   if (unique.length === 0) return 0;
+  return withIndexPlans(client, () => writeShopDays(client, shopId, unique));
+}
+
+/**
+ * Runs `work` with sequential scans discouraged, then puts the setting back (the caller's transaction goes
+ * on). The metrics read a few repair orders' children by their indexes; while a sync is filling the tables
+ * their statistics lag far behind (a first backfill), and the planner, taking them for nearly empty, chose a
+ * sequential scan of every child table per job: 10 s instead of 0.4 s to recompute a year of one shop.
+ */
+async function withIndexPlans<T>(client: pg.ClientBase, work: () => Promise<T>): Promise<T> {
+  const { rows } = await client.query<{ previous: string }>(`SELECT current_setting('enable_seqscan') AS previous, set_config('enable_seqscan', 'off', true)`);
+  try {
+    return await work();
+  } finally {
+    await client.query(`SELECT set_config('enable_seqscan', $1, true)`, [rows[0]!.previous]);
+  }
+}
+
+async function writeShopDays(client: pg.ClientBase, shopId: number | string, unique: string[]): Promise<number> {
   await client.query('DELETE FROM tm_daily_shop_metrics WHERE shop_id = $1 AND metric_date = ANY ($2::date[])', [shopId, unique]);
   await client.query('DELETE FROM tm_tech_daily_metrics WHERE shop_id = $1 AND metric_date = ANY ($2::date[])', [shopId, unique]);
   const shop = await client.query(
@@ -169,8 +189,13 @@ export async function recomputeShopDays(client: pg.ClientBase, shopId: number | 
   return shop.rowCount ?? 0;
 }
 
-/** Recomputes every day of a shop that has posted repair orders (the nightly check, the benchmark). */
+/**
+ * Recomputes every day of a shop that has posted repair orders (the nightly check, the benchmark). The
+ * tables' statistics are brought up to date first: after a backfill they lag, and a whole shop's days read
+ * through stale statistics took 15× longer (5.9 s against 0.38 s for a year of 2,000 repair orders).
+ */
 export async function rebuildShopMetrics(client: pg.ClientBase, shopId: number | string): Promise<number> {
+  await client.query('ANALYZE tm_repair_orders, tm_jobs, tm_job_labor, tm_job_parts, tm_fees, tm_discounts, tm_sublets, tm_employees');
   const { rows } = await client.query<{ day: string }>(
     `SELECT DISTINCT posted_date::text AS day FROM tm_repair_orders WHERE shop_id = $1 AND posted_date IS NOT NULL
      UNION SELECT metric_date::text FROM tm_daily_shop_metrics WHERE shop_id = $1`,
@@ -232,7 +257,7 @@ export async function afterRepairOrdersWritten(client: pg.ClientBase, shopId: nu
 /**
  * The sync's hook after each page of repair orders (`writeRepairOrders`'s `onChanged`, in the page's
  * transaction): snapshots of the orders that became posted or completed, then the metrics of the days the
- * page touched (each order's days before and after the change).
+ * page touched (each order's days before and after the change), and the Shop dashboard's sources marked changed.
  */
 export const updateMetricsForRepairOrders: RepairOrdersChangedHook = async (client, change) => {
   const posted: number[] = [];
@@ -245,6 +270,8 @@ export const updateMetricsForRepairOrders: RepairOrdersChangedHook = async (clie
   if (posted.length) await takeSnapshots(client, change.shop.shopId, posted, 'posted');
   if (completed.length) await takeSnapshots(client, change.shop.shopId, completed, 'completed');
   await recomputeShopDays(client, change.shop.shopId, change.days);
+  // The Shop dashboard's views read these: the every-minute refresh picks them up after the commit.
+  for (const source of ['tm_repair_orders', 'tm_daily_shop_metrics', 'tm_tech_daily_metrics']) await markSourceChanged((text, params) => client.query(text, params), source);
 };
 
 export type SnapshotTrigger = 'posted' | 'completed' | 'manual';
@@ -256,7 +283,7 @@ export type SnapshotTrigger = 'posted' | 'completed' | 'manual';
  */
 export async function takeSnapshots(client: pg.ClientBase, shopId: number | string, repairOrderIds: readonly (number | string)[], trigger: SnapshotTrigger): Promise<number> {
   if (repairOrderIds.length === 0) return 0;
-  const { rowCount } = await client.query(
+  const { rowCount } = await withIndexPlans(client, () => client.query(
     `WITH figures AS (${repairOrderFiguresSql('ro.id = ANY ($2::bigint[])')})
      INSERT INTO tm_ro_snapshots (
        shop_id, repair_order_id, business_id, trigger, status_id, taken_at, snapshot_date,
@@ -282,7 +309,7 @@ export async function takeSnapshots(client: pg.ClientBase, shopId: number | stri
                                 FROM tm_jobs j WHERE j.shop_id = f.shop_id AND j.repair_order_id = f.repair_order_id), '[]'::jsonb))
      FROM figures f JOIN tm_shops s ON s.id = f.shop_id`,
     [shopId, repairOrderIds, trigger],
-  );
+  ));
   return rowCount ?? 0;
 }
 

@@ -542,14 +542,16 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
   const dashboard = await getDashboard(ctx, id);
   const business = await readerBusiness(ctx, dashboard, options.businessId);
   const managerId = ctx.user.kind === 'user' && ctx.user.role === 'manager' ? ctx.user.id : null;
-  const reader = { businessId: business.id, managerId, showsPersonalData: can(ctx.user, 'pii', 'view') };
+  // A reader assigned to some shops sees only their rows of shop-level views (the Tekmetric ones).
+  const shopIds = ctx.scope.kind === 'business' ? ctx.scope.shopIds : null;
+  const reader = { businessId: business.id, managerId, shopIds, showsPersonalData: can(ctx.user, 'pii', 'view') };
   if (options.widgetId && !dashboard.widgets.some((w) => w.id === options.widgetId)) throw new AppError('not_found', `Widget ${options.widgetId} is not on dashboard ${id}.`);
 
   const freshness = new Map((await viewFreshness(ctx, [...new Set(dashboard.widgets.map((w) => w.view))])).map((f) => [f.view, f]));
   const checked = await Promise.all(dashboard.widgets.map(async (widget) => ({ widget, checked: await checkWidget(ctx.db, { type: widget.type, viewName: widget.view, fields: widget.fields }) })));
   const keyOf = (query: WidgetQuery, view: string) => {
     const refreshedAt = freshness.get(view)?.lastRefreshedAt?.toISOString();
-    return refreshedAt ? JSON.stringify([query.text, query.values, business.id, managerId, reader.showsPersonalData, refreshedAt]) : null;
+    return refreshedAt ? JSON.stringify([query.text, query.values, business.id, managerId, shopIds, reader.showsPersonalData, refreshedAt]) : null;
   };
   const today = todayIn(business.timezone);
   const requested = options.filters ?? {};
