@@ -196,4 +196,17 @@ describe('Tekmetric sync from the fake server', () => {
     const counts = await executeSyncRun(ctx, { ...config, TEKMETRIC_CLIENT_SECRET: undefined }, run.id);
     expect(counts.requests).toBeGreaterThan(0);
   });
+
+  it('a sync asked for a board, days back and a limit reads only those repair orders and leaves the cursors alone', async () => {
+    const shop = fake.shops[0]!;
+    const before = await one<{ updated_through: Date }>(`SELECT updated_through FROM tm_sync_cursors WHERE shop_id = $1 AND stream = 'repair_orders'`, [shop.shop.id]);
+    const requestsBefore = fake.stats.byRoute['GET /api/v1/repair-orders'] ?? 0;
+    const run = await requestSyncRun(ctx, null, { kind: 'entities', shopId: shop.shop.id, params: { entities: ['repair_orders'], board: 'POSTED', daysBack: 30, limit: 5 } });
+    const counts = await executeSyncRun(ctx, config, run.id);
+    expect(counts.entities.repair_orders).toMatchObject({ fetched: 5, pages: 1 });
+    expect((fake.stats.byRoute['GET /api/v1/repair-orders'] ?? 0) - requestsBefore).toBe(1);
+    const after = await one<{ updated_through: Date }>(`SELECT updated_through FROM tm_sync_cursors WHERE shop_id = $1 AND stream = 'repair_orders'`, [shop.shop.id]);
+    expect(after.updated_through).toEqual(before.updated_through);
+    await expect(requestSyncRun(ctx, null, { kind: 'entities', shopId: 999, params: { entities: ['customers'] } })).rejects.toThrow(/not connected/);
+  });
 });
