@@ -13,7 +13,7 @@ import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
-import { tekmetricMetricsRouter, tekmetricSyncRouter } from './tekmetric.js';
+import { tekmetricConnectionsRouter, tekmetricMetricsRouter, tekmetricSyncRouter } from './tekmetric.js';
 import { webhooksRouter } from './webhooks.js';
 import { checkHealth } from '../core/system/health.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
@@ -75,6 +75,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/warehouse', warehouseRouter(deps.jobs));
   router.use('/sync', tekmetricSyncRouter(deps.jobs));
   router.use('/tekmetric/metrics', tekmetricMetricsRouter());
+  router.use('/tekmetric/connections', tekmetricConnectionsRouter());
   router.use(webhooksRouter());
   router.use(
     handle(async (req) => {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import type { JobQueue } from '../core/queue.js';
+import { createConnection } from '../core/tekmetric/connections.js';
 import { listDailyShopMetrics, listSyncStatus, listTechDailyMetrics, metricsRange } from '../core/tekmetric/reports.js';
 import { boards, getSyncRun, requestSyncRun, type RunParams, type SyncRunView } from '../core/tekmetric/sync/runs.js';
 import type { SyncEntity } from '../core/tekmetric/sync/streams.js';
@@ -71,6 +72,36 @@ export function tekmetricSyncRouter(queue: JobQueue): Router {
     handle(async (req, res) => {
       const query = parse(z.object({ shop_id: z.coerce.number().int().positive().optional(), business_id: z.string().uuid().optional() }), req.query, 'query');
       res.json({ data: await listSyncStatus(contextOf(req), { shopId: query.shop_id, businessId: query.business_id }) });
+    }),
+  );
+  return router;
+}
+
+const connectionBody = z.object({
+  name: z.string(),
+  base_url: z.string(),
+  client_id: z.string(),
+  client_secret: z.string(),
+  requests_per_minute: z.number().int().optional(),
+  sync_interval_minutes: z.number().int().optional(),
+  business_id: z.string().uuid().optional(),
+  timezone: z.string().min(1).max(100).optional(),
+});
+
+/** Connections (admins): store one with its own credentials (checked, secret sealed) and link its shops. */
+export function tekmetricConnectionsRouter(): Router {
+  const router = Router();
+  router.post(
+    '/',
+    handle(async (req, res) => {
+      const body = parse(connectionBody, req.body ?? {}, 'body');
+      const { connection, shops } = await createConnection(
+        contextOf(req),
+        { name: body.name, baseUrl: body.base_url, clientId: body.client_id, clientSecret: body.client_secret, requestsPerMinute: body.requests_per_minute, syncIntervalMinutes: body.sync_interval_minutes },
+        { businessId: body.business_id, timezone: body.timezone },
+      );
+      const { clientSecretSealed: _sealed, ...shown } = connection;
+      res.status(201).json({ data: { ...shown, shops } });
     }),
   );
   return router;

@@ -50,6 +50,7 @@ export function tekmetricResources(deps: AdminDeps, queue: JobQueue, components:
   const repairOrders = browseScreen('TekmetricRepairOrder', s.repairOrders, deps, navigation);
   repairOrders.options.listProperties = ['shopId', 'tekmetricId', 'repairOrderNumber', 'status', 'totalSalesCents', 'postedDate', 'jobCount', 'customerId'];
   return [
+    browseScreen('TekmetricConnection', s.connections, deps, navigation),
     shops,
     repairOrders,
     browseScreen('TekmetricJob', s.jobs, deps, navigation),

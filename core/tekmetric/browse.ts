@@ -32,6 +32,27 @@ function shopTable(table: string, label: string, columns: Column[], orderBy: str
 const repairOrderLines = [c('repairOrderId', 't.repair_order_id', 'number')];
 
 export const tekmetricBrowseSpecs = {
+  // Connections: never the secret, only where it comes from. Admins only (tekmetricConnections).
+  connections: {
+    resource: 'tekmetricConnections',
+    label: 'Tekmetric connection',
+    from: 'tekmetric_connections t',
+    id: { sql: 't.id::text', parse: (id: string) => (/^[0-9a-f-]{36}$/i.test(id) ? [id] : []), where: 't.id = $1::uuid' },
+    // Connections belong to no business: scoped readers never see them (and are refused by the permission).
+    businessColumn: 'NULL::uuid',
+    columns: [
+      c('name', 't.name'),
+      c('baseUrl', 't.base_url'),
+      c('clientId', 't.client_id'),
+      c('secret', `CASE WHEN t.from_environment THEN 'from TEKMETRIC_CLIENT_SECRET' ELSE 'stored, sealed' END`),
+      c('requestsPerMinute', 't.requests_per_minute', 'number'),
+      c('syncIntervalMinutes', 't.sync_interval_minutes', 'number'),
+      c('shops', `array_to_string(t.scope_shop_ids, ', ')`),
+      c('lastConnectedAt', 't.last_connected_at', 'datetime'),
+      c('lastError', 't.last_error'),
+    ],
+    orderBy: 't.created_at',
+  } satisfies BrowseSpec,
   shops: {
     resource: 'tekmetric',
     label: 'Tekmetric shop',

@@ -6,7 +6,7 @@ import { openSecret, sealSecret } from '../sealedSecrets.js';
 import type { Context } from '../context.js';
 import { sqlOf, withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { createTekmetricClient, type TekmetricClient, type TekmetricCredentials } from './client.js';
+import { createTekmetricClient, TekmetricError, type TekmetricClient, type TekmetricCredentials } from './client.js';
 import type { ShopRef } from './sync/rows.js';
 
 /** A connection as the sync uses it. */
@@ -83,11 +83,17 @@ export const connectionInput = z.object({
  */
 export async function createConnection(ctx: Context, input: z.input<typeof connectionInput>, options: { businessId?: string; timezone?: string } = {}): Promise<{ connection: TekmetricConnectionRow; shops: LinkedShop[] }> {
   assertCan(ctx.user, 'tekmetricConnections', 'new');
-  const data = connectionInput.parse(input);
+  const parsed = connectionInput.safeParse(input);
+  if (!parsed.success) throw new AppError('bad_request', `The connection is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}.`);
+  const data = parsed.data;
   const rpm = data.requestsPerMinute ?? (/sandbox\.tekmetric\.com/.test(data.baseUrl) ? 300 : 600);
   // Wrong credentials are refused before anything is stored.
   const api = createTekmetricClient({ baseUrl: data.baseUrl, clientId: data.clientId, clientSecret: data.clientSecret }, { query: sqlOf(ctx.db.pool), requestsPerMinute: rpm, log: ctx.log });
-  await api.scopeShopIds();
+  await api.scopeShopIds().catch((error: unknown) => {
+    // Tekmetric refusing these credentials is bad input here, not the caller's own sign-in failing.
+    if (error instanceof TekmetricError && error.failure === 'auth') throw new AppError('bad_request', error.message);
+    throw error;
+  });
   const [row] = await sqlOf(ctx.db.pool)<TekmetricConnectionRow>(
     `INSERT INTO tekmetric_connections (name, base_url, client_id, client_secret_sealed, requests_per_minute, sync_interval_minutes)
      VALUES ($1, $2, $3, $4, $5, $6)

@@ -174,3 +174,23 @@ describe('a failed sync', () => {
     expect(deliveries[0]).toMatchObject({ event_type: 'tekmetric.sync.failed', payload: { runId, shopId: shopA.shopId } });
   });
 });
+
+describe('Tekmetric connections', () => {
+  it('an admin stores a connection (checked, secret sealed, never shown); wrong credentials are a clear 400; managers are refused', async () => {
+    const admin = await apiClient(app.url, tenants.users.admin.email);
+    const wrong = await admin.call('POST', '/api/tekmetric/connections', { name: 'Wrong', base_url: `${fake.url}/`, client_id: fake.clientId, client_secret: 'nope' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body!.error.message).toMatch(/refused the client id and secret/);
+    const bad = await admin.call('POST', '/api/tekmetric/connections', { name: '', base_url: 'ftp://x', client_id: 'a', client_secret: 'b' });
+    expect(bad.status).toBe(400);
+    const manager = await apiClient(app.url, managerEmail);
+    expect((await manager.call('POST', '/api/tekmetric/connections', { name: 'Mine', base_url: fake.url, client_id: fake.clientId, client_secret: fake.clientSecret })).status).toBe(403);
+    const stored = await admin.call('POST', '/api/tekmetric/connections', { name: 'Second door', base_url: `${fake.url}/`, client_id: fake.clientId, client_secret: fake.clientSecret });
+    expect(stored.status).toBe(201);
+    expect(JSON.stringify(stored.body)).not.toContain(fake.clientSecret);
+    expect(stored.body!.data.shops.map((s: { shopId: number }) => s.shopId).sort()).toEqual([shopA.shopId, shopB.shopId].sort());
+    const listed = await (await adminClient(app.url, tenants.users.admin.email)).call('GET', '/admin/api/resources/TekmetricConnection/actions/list');
+    expect(listed.body!.records.map((r: { params: { secret: string } }) => r.params.secret)).toEqual(['stored, sealed']);
+    expect((await (await adminClient(app.url, managerEmail)).call('GET', '/admin/api/resources/TekmetricConnection/actions/list')).status).toBe(403);
+  });
+});
