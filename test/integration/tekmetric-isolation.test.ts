@@ -4,6 +4,7 @@ import { createRecord } from '../../core/records/service.js';
 import { forgetTekmetricTokens } from '../../core/tekmetric/client.js';
 import { clientFor, ensureEnvironmentConnection, linkShops, type LinkedShop } from '../../core/tekmetric/connections.js';
 import { sealSecret } from '../../core/sealedSecrets.js';
+import { runDueSyncs } from '../../core/tekmetric/sync/schedule.js';
 import { readAsReporter } from '../../core/warehouse/reporting.js';
 import { adminClient, apiClient, PASSWORD, seedTenants, startTestApp, type TestApp, type Tenants } from '../helpers/app.js';
 
@@ -192,5 +193,18 @@ describe('Tekmetric connections', () => {
     const listed = await (await adminClient(app.url, tenants.users.admin.email)).call('GET', '/admin/api/resources/TekmetricConnection/actions/list');
     expect(listed.body!.records.map((r: { params: { secret: string } }) => r.params.secret)).toEqual(['stored, sealed']);
     expect((await (await adminClient(app.url, managerEmail)).call('GET', '/admin/api/resources/TekmetricConnection/actions/list')).status).toBe(403);
+  });
+});
+
+describe('the schedule', () => {
+  it('starts an incremental run for each shop due, none while one is open or within the interval, and purges old raw payloads', { timeout: 60_000 }, async () => {
+    await app.db.pool.query(`INSERT INTO tm_raw_payloads (shop_id, business_id, entity, payload, fetched_at) VALUES ($1, $2, 'customers', '{}', now() - interval '30 days'), ($1, $2, 'customers', '{}', now())`, [shopA.shopId, shopA.businessId]);
+    const first = await runDueSyncs(app.system, app.jobs, 14);
+    expect(first.started.sort()).toEqual([shopA.shopId, shopB.shopId].sort());
+    expect(first.purgedRawPayloads).toBe(1);
+    expect((await runDueSyncs(app.system, app.jobs, 14)).started).toEqual([]);
+    const open = async () => Number((await app.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM tm_sync_runs WHERE trigger = 'schedule' AND status = 'succeeded'`)).rows[0]!.n);
+    await expect.poll(open, { timeout: 45_000, interval: 250 }).toBe(2);
+    expect((await runDueSyncs(app.system, app.jobs, 14)).started).toEqual([]);
   });
 });
