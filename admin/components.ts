@@ -14,6 +14,7 @@ const added = {
   Mapping: 'dashboards/components/Mapping.tsx',
   IngestKeyCreate: 'actions/components/IngestKeyCreate.tsx',
   IngestSimulationStart: 'actions/components/IngestSimulationStart.tsx',
+  TekmetricSync: 'actions/components/TekmetricSync.tsx',
 } as const;
 
 /** AdminJS's own components that ours replace. */

@@ -14,6 +14,8 @@ import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
 import { ingestRouter } from './ingest.js';
+import { tekmetricConnectionsRouter, tekmetricMetricsRouter, tekmetricSyncRouter } from './tekmetric.js';
+import { webhooksRouter } from './webhooks.js';
 import { checkHealth } from '../core/system/health.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
 
@@ -74,6 +76,10 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
+  router.use('/sync', tekmetricSyncRouter(deps.jobs));
+  router.use('/tekmetric/metrics', tekmetricMetricsRouter());
+  router.use('/tekmetric/connections', tekmetricConnectionsRouter());
+  router.use(webhooksRouter());
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);

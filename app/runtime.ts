@@ -5,11 +5,13 @@ import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
 import { seedDemoIngestHistory } from '../core/ingest/demo-history.js';
 import { setOwnBaseUrl } from '../core/ingest/simulator.js';
+import { startDemoTekmetric } from '../core/demo/tekmetric.js';
 import { ensureFirstAdmin, seedDemoBusiness, seedDemoCanonical, seedDemoSales, type CreatedLogin } from '../core/demo/seed.js';
 import { feedSettings } from '../core/feeds/settings.js';
 import { sourceSettings } from '../core/mapping/sources.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadSecrets } from '../core/secrets.js';
+import { useSecretsKey } from '../core/sealedSecrets.js';
 import { startJobs, type JobRuntime } from '../jobs/runtime.js';
 
 export type RunMode = 'all' | 'web' | 'worker';
@@ -34,17 +36,24 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
   const db = connectDb(database.url, config.DATABASE_POOL_SIZE);
   let jobs: JobRuntime | null = null;
   let server: Server | null = null;
+  let demoTekmetric: { close(): Promise<void> } | null = null;
   const stop = async () => {
     log.info('shutting down');
     if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     await jobs?.stop();
+    await demoTekmetric?.close();
     await closeDb(db);
     await database.stop();
     log.info('stopped');
   };
   try {
+    prepareSealedSecrets(config, log);
     jobs = await startJobs(db, config, log, { work: mode !== 'web' });
     const createdLogins = await seedOnFirstStart(db, config, log, jobs);
+    // Demo mode (no Tekmetric configured): the fake Tekmetric server beside the workers, synced from (core/demo/tekmetric.ts).
+    if (config.SEED_DEMO && !config.TEKMETRIC_BASE_URL && mode !== 'web') {
+      demoTekmetric = await startDemoTekmetric(systemContext('demo:tekmetric', db, log), jobs).catch((error: Error) => (log.warn({ err: error }, 'demo Tekmetric not started'), null));
+    }
     let url: string | null = null;
     if (mode !== 'worker') {
       const secrets = await loadSecrets(db, config, log);
@@ -91,4 +100,18 @@ async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRu
     );
   }
   return created;
+}
+
+/**
+ * The key sealed secrets use, settled at start. Production without SECRETS_KEY still starts (nothing else
+ * needs it), with a warning; sealing or opening a secret is then refused with the same words.
+ */
+function prepareSealedSecrets(config: Config, log: Logger): void {
+  try {
+    const key = useSecretsKey(config);
+    log.info({ keyId: key.id, source: key.source }, 'sealed secrets key ready');
+  } catch (error) {
+    if (config.NODE_ENV !== 'production') throw error;
+    log.warn((error as Error).message);
+  }
 }

@@ -39,6 +39,7 @@ const configSchema = z.object({
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
   TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   COOKIE_SECURE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
@@ -76,6 +77,17 @@ const configSchema = z.object({
   INGEST_CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().optional()),
   INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.01).max(1_000_000).default(50),
   INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  // Tekmetric (issue 19): the connection taken from the environment, and the sync's schedule and raw payloads.
+  TEKMETRIC_BASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  TEKMETRIC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEKMETRIC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEKMETRIC_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  TEKMETRIC_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(120).default(10),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
+  WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().min(0.01).max(86_400).default(3600),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Context } from './context.js';
 import { assertCan } from './auth/permissions.js';
 import { AppError } from './errors.js';
@@ -6,7 +7,8 @@ import { listWindow } from './paging.js';
 
 /** What core needs from the job queue; jobs/ provides it over pg-boss. */
 export interface JobQueue {
-  send(queue: string, data: object, options?: { singletonKey?: string }): Promise<string | null>;
+  /** `transaction`: the job is written with the caller's open transaction, so it exists only if that commits. */
+  send(queue: string, data: object, options?: { singletonKey?: string; transaction?: pg.ClientBase }): Promise<string | null>;
   retry(queue: string, id: string): Promise<void>;
   health(): Promise<{ ok: boolean; detail?: string }>;
 }

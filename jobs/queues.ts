@@ -13,6 +13,8 @@ import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
 import { ingestQueues } from './ingest.js';
 import { ingestGoldQueues } from './ingest-gold.js';
+import { tekmetricQueues } from './tekmetric-queues.js';
+import { notifyQueues } from './notify-queues.js';
 
 /** A queue: its pg-boss options, and a handler that parses the job and makes one call into core/. */
 export interface QueueDefinition {
@@ -118,4 +120,6 @@ export const queues: QueueDefinition[] = [
   },
   ...ingestQueues,
   ...ingestGoldQueues,
+  ...tekmetricQueues,
+  ...notifyQueues,
 ];

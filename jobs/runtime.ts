@@ -41,7 +41,8 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   // commit's load then starts at once when web and worker share the process, as under `npm start`).
   const localWorkers = new Map<string, string[]>();
   const send: JobQueue['send'] = async (queue, data, options) => {
-    const id = await boss.send(queue, data, options ?? {});
+    const { transaction, ...sendOptions } = options ?? {};
+    const id = await boss.send(queue, data, transaction ? { ...sendOptions, db: { executeSql: (text: string, values: unknown[]) => transaction.query(text, values) } } : sendOptions);
     for (const worker of localWorkers.get(queue) ?? []) boss.notifyWorker(worker);
     return id;
   };

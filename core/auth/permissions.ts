@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts', 'ingestKeys', 'ingestSimulator'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts', 'ingestKeys', 'ingestSimulator', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections', 'webhooks', 'webhookDeliveries'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -47,6 +47,15 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Point-of-sale API keys (delete is revoke) and the traffic simulator (new starts it, delete stops it): admins only.
     ingestKeys: [...read, 'new', 'delete'],
     ingestSimulator: ['view', 'new', 'delete'],
+    // Tekmetric (issue 19): the synced entities and metrics, customers with personal data, sync runs
+    // (`new` starts one), connections.
+    tekmetric: read,
+    tekmetricCustomers: read,
+    tekmetricSync: [...read, 'new'],
+    tekmetricConnections: crud,
+    // Outbound notifications: webhooks (`retry` sends a test event) and their deliveries (`retry` redelivers).
+    webhooks: [...crud, 'retry'],
+    webhookDeliveries: [...read, 'retry'],
   },
   ops: {
     businesses: read,
@@ -66,6 +75,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     productLinks: [...read, 'edit'],
     ingestFailures: [...read, 'retry'],
     dataQualityAlerts: [...read, 'edit'],
+    tekmetric: read,
+    tekmetricCustomers: read,
+    tekmetricSync: [...read, 'new'],
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
@@ -80,6 +92,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     silverTransactions: read,
     productLinks: read,
     dataQualityAlerts: read,
+    // Their own shops' Tekmetric data and sync status, without customers' personal data (customers_analytics).
+    tekmetric: read,
+    tekmetricSync: read,
   },
   // Reads the dashboards granted to its role (of its business, and within it its shops when it has some), nothing else.
   dashboard_reader: {
@@ -118,6 +133,12 @@ const resourceWords: Record<Resource, string> = {
   dataQualityAlerts: 'data-quality alerts',
   ingestKeys: 'ingest API keys',
   ingestSimulator: 'the ingest simulator',
+  tekmetric: 'Tekmetric data',
+  tekmetricCustomers: "Tekmetric customers' personal data",
+  tekmetricSync: 'Tekmetric syncs',
+  tekmetricConnections: 'Tekmetric connections',
+  webhooks: 'webhooks',
+  webhookDeliveries: 'webhook deliveries',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {

@@ -543,7 +543,7 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
   const dashboard = await getDashboard(ctx, id);
   const business = await readerBusiness(ctx, dashboard, options.businessId);
   const managerId = ctx.user.kind === 'user' && ctx.user.role === 'manager' ? ctx.user.id : null;
-  // A reader limited to some shops sees only their rows of shop-level views (the gold aggregates).
+  // A reader limited to some shops sees only their rows of shop-level views (gold aggregates, Tekmetric).
   const shopIds = ctx.scope.kind === 'business' ? ctx.scope.shopIds : null;
   const reader = { businessId: business.id, managerId, shopIds, showsPersonalData: can(ctx.user, 'pii', 'view') };
   if (options.widgetId && !dashboard.widgets.some((w) => w.id === options.widgetId)) throw new AppError('not_found', `Widget ${options.widgetId} is not on dashboard ${id}.`);
