@@ -8,11 +8,12 @@ import { withTransaction } from '../db/index.js';
 export interface ReaderScope {
   businessId?: string;
   managerId?: string | null;
-  /** The shops a reader is limited to (null: every shop of the business); views of shop-level rows keep to them. */
+  /**
+   * The shops a reader is limited to (null: every shop of the business; empty: none): views of shop-level rows
+   * (gold aggregates, stock) and the Tekmetric tables' row-level security keep to them.
+   */
   shopIds?: string[] | null;
   showsPersonalData?: boolean;
-  /** Our shops the reader is limited to (Tekmetric tables' row-level security); none: the whole business. */
-  shopIds?: string[] | null;
 }
 
 /**
@@ -29,7 +30,6 @@ export function readAsReporter<T>(pool: pg.Pool, scope: ReaderScope, read: (clie
       if (scope.managerId) await client.query(`SELECT set_config('backhouse.manager_id', $1, true)`, [scope.managerId]);
       if (scope.shopIds) await client.query(`SELECT set_config('backhouse.shop_ids', $1, true)`, [`{${scope.shopIds.join(',')}}`]);
       if (scope.showsPersonalData) await client.query(`SELECT set_config('backhouse.personal_data', 'shown', true)`);
-      if (scope.shopIds) await client.query(`SELECT set_config('backhouse.shop_ids', $1, true)`, [scope.shopIds.length ? scope.shopIds.join(',') : '00000000-0000-0000-0000-000000000000']);
       return read(client);
     },
     'BEGIN READ ONLY',

@@ -562,14 +562,11 @@ CREATE INDEX tm_raw_payloads_entity_idx ON tm_raw_payloads (shop_id, entity, tek
 
 -- ---------------------------------------------------------------------------------------------------
 -- Shop isolation for the reporting role (core/warehouse/reporting.ts sets the settings per transaction):
--- `backhouse.business_id` as for the canonical tables, and `backhouse.shop_ids` (our shops' ids, comma
--- separated) for a reader limited to some shops. RLS is enabled on every Tekmetric table; the app's own role
--- owns them (the sync writes as it, like the canonical tables), the reporting role sees the visible shops only.
+-- `backhouse.business_id` as for the canonical tables, and `backhouse.shop_ids` (an array of our shops' ids,
+-- read by reporting_shop_ids() from the gold migration) for a reader limited to some shops. RLS is enabled on
+-- every Tekmetric table; the app's own role owns them (the sync writes as it, like the canonical tables), the
+-- reporting role sees the visible shops only.
 -- ---------------------------------------------------------------------------------------------------
-CREATE FUNCTION reporting_shop_ids() RETURNS uuid[] LANGUAGE sql STABLE
-  AS $$ SELECT CASE WHEN coalesce(current_setting('backhouse.shop_ids', true), '') = '' THEN NULL
-                    ELSE string_to_array(current_setting('backhouse.shop_ids', true), ',')::uuid[] END $$;
-GRANT EXECUTE ON FUNCTION reporting_shop_ids() TO backhouse_reporting;
 
 -- The Tekmetric shops the reader may see (evaluated under tm_shops' own policy).
 CREATE FUNCTION reporting_tm_shop_visible(tm_shop bigint) RETURNS boolean LANGUAGE sql STABLE
