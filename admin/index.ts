@@ -23,6 +23,7 @@ import { mappingPageHandler } from '../dashboards/mapping.js';
 import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
+import { ingestSilverResources } from '../resources/ingest-silver.js';
 import type { AdminAssets } from './bundle.js';
 import { registerComponents } from './components.js';
 import { adminBodies } from './forms.js';
@@ -65,6 +66,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...accessResources(resourceDeps),
       ...systemResources(resourceDeps, deps.jobs),
       ...dashboardResources(resourceDeps),
+      ...ingestSilverResources(resourceDeps),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },
     locale: { language: 'en', availableLanguages: ['en'], translations: { en: translations } },

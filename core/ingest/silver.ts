@@ -115,6 +115,7 @@ async function moveOrIsolate(ctx: Context, client: pg.PoolClient, eventIds: stri
     if (isRetryable(error) || !(error instanceof pg.DatabaseError)) throw error;
     await client.query('ROLLBACK TO SAVEPOINT silver_move');
     await client.query('RELEASE SAVEPOINT silver_move');
+    ctx.log.warn({ events: eventIds.length, err: error.message }, 'silver batch failed on its data: moving its halves apart to isolate the failing events');
     if (eventIds.length === 1) {
       const message = `Could not be moved to silver: ${error.message}${error.detail ? ` (${error.detail})` : ''}. Correct the data (or what it refers to) and retry the event.`;
       await markFailed(client, [{ id: eventIds[0]!, error: message }]);

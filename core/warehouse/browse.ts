@@ -13,6 +13,8 @@ export interface BrowseSpec {
   /** SQL of a row's id, and how to match one id again. */
   id: { sql: string; parse(id: string): unknown[]; where: string };
   businessColumn: string;
+  /** The row's shop, where it has one: people assigned to some shops see those shops' rows only. */
+  shopColumn?: string;
   columns: { name: string; sql: string; type: ColumnType }[];
   orderBy: string;
 }
@@ -96,6 +98,10 @@ export async function browseRows(ctx: Context, spec: BrowseSpec, options: { filt
   if (ctx.scope.kind === 'business') {
     params.push(ctx.scope.businessId);
     clauses.push(`${spec.businessColumn} = $${params.length}`);
+    if (spec.shopColumn && ctx.scope.shopIds) {
+      params.push(ctx.scope.shopIds);
+      clauses.push(`${spec.shopColumn} = ANY($${params.length}::uuid[])`);
+    }
   }
   for (const [name, value] of Object.entries(options.filters ?? {})) {
     const column = spec.columns.find((c) => c.name === name);
@@ -122,6 +128,10 @@ export async function browseRow(ctx: Context, spec: BrowseSpec, id: string): Pro
   if (ctx.scope.kind === 'business') {
     params.push(ctx.scope.businessId);
     where += ` AND ${spec.businessColumn} = $${params.length}`;
+    if (spec.shopColumn && ctx.scope.shopIds) {
+      params.push(ctx.scope.shopIds);
+      where += ` AND ${spec.shopColumn} = ANY($${params.length}::uuid[])`;
+    }
   }
   const result = await ctx.db.pool.query<BrowseRow>(`SELECT ${select(spec)} FROM ${spec.from} WHERE ${where}`, params);
   if (!result.rows[0]) throw new AppError('not_found', `${spec.label} ${id} was not found.`);
