@@ -24,6 +24,7 @@ import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import { ingestSilverResources } from '../resources/ingest-silver.js';
+import { notifyResources } from '../resources/notify.js';
 import type { AdminAssets } from './bundle.js';
 import { registerComponents } from './components.js';
 import { adminBodies } from './forms.js';
@@ -67,6 +68,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...systemResources(resourceDeps, deps.jobs),
       ...dashboardResources(resourceDeps),
       ...ingestSilverResources(resourceDeps),
+      ...notifyResources(resourceDeps),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },
     locale: { language: 'en', availableLanguages: ['en'], translations: { en: translations } },

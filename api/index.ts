@@ -13,6 +13,7 @@ import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
+import { webhooksRouter } from './webhooks.js';
 import { checkHealth } from '../core/system/health.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
 
@@ -71,6 +72,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
+  router.use(webhooksRouter());
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);

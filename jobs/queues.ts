@@ -12,6 +12,7 @@ import { refreshChangedViews, refreshRequest, refreshViews, WAREHOUSE_REFRESH_CH
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
 import { ingestQueues } from './ingest.js';
+import { notifyQueues } from './notify-queues.js';
 
 /** A queue: its pg-boss options, and a handler that parses the job and makes one call into core/. */
 export interface QueueDefinition {
@@ -116,4 +117,5 @@ export const queues: QueueDefinition[] = [
     handle: async (ctx) => checkViewStaleness(ctx),
   },
   ...ingestQueues,
+  ...notifyQueues,
 ];
