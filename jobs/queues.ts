@@ -13,6 +13,7 @@ import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
 import { ingestQueues } from './ingest.js';
 import { notifyQueues } from './notify-queues.js';
+import { ingestGoldQueues } from './ingest-gold.js';
 
 /** A queue: its pg-boss options, and a handler that parses the job and makes one call into core/. */
 export interface QueueDefinition {
@@ -118,4 +119,5 @@ export const queues: QueueDefinition[] = [
   },
   ...ingestQueues,
   ...notifyQueues,
+  ...ingestGoldQueues,
 ];

@@ -81,6 +81,10 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     productLinks: read,
     dataQualityAlerts: read,
   },
+  // Reads the dashboards granted to its role (of its business, and within it its shops when it has some), nothing else.
+  dashboard_reader: {
+    dashboards: ['view'],
+  },
 };
 
 export function can(principal: Principal | null | undefined, resource: Resource, action: Action): boolean {

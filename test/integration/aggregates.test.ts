@@ -192,6 +192,17 @@ describe('recomputing from the sources', () => {
     }
   });
 
+  it('keeps exact sums under concurrent writers folding overlapping keys (in and out)', async () => {
+    const writers = Array.from({ length: 12 }, (_, w) => async () => {
+      await addLines(Array.from({ length: 40 }, (_, i) => ({ shop: `shop-${(w + i) % 3}`, day: ['2026-12-01', '2026-12-02'][(w * i) % 2]!, amount: w * 1000 + i })));
+      const mine = await pool.query<{ id: number }>('SELECT id FROM agg_test_lines WHERE amount_cents BETWEEN $1 AND $2 ORDER BY id DESC LIMIT 5', [w * 1000, w * 1000 + 39]);
+      await removeLines(mine.rows.map((r) => r.id));
+    });
+    await Promise.all(writers.map((write) => write()));
+    const checks = await recomputeAggregates(pool, [daily, perShop], { force: true });
+    expect(checks.map((c) => c.differences)).toEqual([[], []]);
+  });
+
   it('orders aggregates after those they read, and refuses a cycle', () => {
     expect(recomputeOrder([perShop, daily]).map((a) => a.table)).toEqual(['agg_test_daily', 'agg_test_shop']);
     expect(() => recomputeOrder([{ ...daily, sources: ['agg_test_shop'] }, perShop])).toThrow(/dependency cycle/);

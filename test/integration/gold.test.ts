@@ -6,6 +6,8 @@ import { withTransaction } from '../../core/db/index.js';
 import { foldTransactionsIntoGold, goldAggregates, recomputeGold } from '../../core/ingest/gold.js';
 import { assertAggregateTable } from '../../core/warehouse/aggregates.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { drainToSilver } from '../../core/ingest/silver.js';
+import { insertBronzeEvents, type PosTransaction } from '../helpers/ingest.js';
 import { writeSilverBatch, type SilverTransaction } from '../helpers/silver.js';
 
 /** Gold folded from silver batches, against gold recomputed from silver. */
@@ -148,6 +150,58 @@ describe('gold', () => {
     const clean = await recomputeGold(ctx, { force: true });
     expect(clean.checks.every((c) => c.differences.length === 0)).toBe(true);
     expect((await pool.query(`SELECT count(*)::int AS n FROM warehouse_alerts WHERE kind = 'aggregate_mismatch' AND closed_at IS NULL`)).rows[0].n).toBe(0);
+  });
+
+  it('equals its recomputation after a long simulated run through the silver worker, with duplicates, corrections and late events', { timeout: 180_000 }, async () => {
+    const next = random(99);
+    const sent: PosTransaction[] = [];
+    const bodies = new Set<string>();
+    await pool.query(`INSERT INTO shops (business_id, name, code) SELECT $1, 'Store ' || g, 'STORE-' || g FROM generate_series(1, 3) g ON CONFLICT DO NOTHING`, [BUSINESS]);
+    const worker = { batchSize: 150, linkThreshold: 0.85, maxTransactionCents: 1_000_000, futureToleranceSeconds: 300, worker: 'gold-test' };
+    for (let round = 0; round < 8; round++) {
+      const events: { payload: PosTransaction; simulated: boolean }[] = [];
+      for (let i = 0; i < 250; i++) {
+        const roll = next();
+        const earlier = sent.length > 0 ? sent[Math.floor(next() * sent.length)]! : null;
+        if (earlier && roll < 0.06) {
+          // A duplicate: the same transaction again, its timestamp written another way (other bytes, same instant).
+          events.push({ payload: { ...earlier, ts: earlier.ts.replace('.000Z', 'Z') }, simulated: true });
+        } else if (earlier && roll < 0.1 && earlier.items.length > 1) {
+          // A correction: the till voided the last line.
+          const items = earlier.items.slice(0, -1);
+          events.push({ payload: { ...earlier, items, total_amount: Math.round(items.reduce((sum, item) => sum + Number(item.line_amount) * 100, 0)) / 100 }, simulated: true });
+        } else {
+          const lateDays = next() < 0.1 ? 2 + Math.floor(next() * 5) : 0;
+          const items = Array.from({ length: 1 + Math.floor(next() * 3) }, () => {
+            const n = Math.floor(next() * 12);
+            const qty = 1 + Math.floor(next() * 3);
+            const unit = (100 + Math.floor(next() * 900)) / 100;
+            return { product_id: `SKU-${n}`, product_name: n < 10 ? `Product ${n}` : `Street food ${n}`, qty, unit_price: unit, line_amount: Math.round(qty * unit * 100) / 100 };
+          });
+          const payload: PosTransaction = {
+            transaction_id: `SIM-${round}-${i}`,
+            store_id: `STORE-${1 + Math.floor(next() * 3)}`,
+            ts: new Date(Date.UTC(2026, 11, 5 - lateDays, Math.floor(next() * 24), Math.floor(next() * 60))).toISOString(),
+            total_amount: Math.round(items.reduce((sum, item) => sum + item.line_amount * 100, 0)) / 100,
+            items,
+          };
+          sent.push(payload);
+          events.push({ payload, simulated: true });
+        }
+      }
+      // The endpoint answers a body it has already stored with its first event: bronze holds each body once.
+      const unique = events.filter((e) => !bodies.has(JSON.stringify(e.payload)) && bodies.add(JSON.stringify(e.payload)));
+      await insertBronzeEvents(pool, BUSINESS, unique);
+      await drainToSilver(ctx, worker);
+    }
+    const moved = await pool.query(`SELECT count(*) FILTER (WHERE status = 'processed')::int AS processed, count(*) FILTER (WHERE status <> 'processed')::int AS other FROM ingest_events WHERE business_id = $1 AND payload ? 'store_id'`, [BUSINESS]);
+    expect(moved.rows[0].other).toBe(0);
+    expect(moved.rows[0].processed).toBeGreaterThan(1800);
+    const silver = await pool.query(`SELECT count(*)::int AS n, sum(total_cents)::bigint AS cents FROM transactions WHERE business_id = $1`, [BUSINESS]);
+    const goldDaily = await pool.query(`SELECT sum(transactions)::int AS n, sum(sales_cents)::bigint AS cents FROM gold_sales_daily WHERE business_id = $1`, [BUSINESS]);
+    expect(goldDaily.rows[0]).toEqual(silver.rows[0]);
+    const check = await recomputeGold(ctx, { force: true });
+    expect(check.checks.map((c) => [c.aggregate, c.differences.length])).toEqual(goldAggregates.map((a) => [a.table, 0]));
   });
 
   it('skips the nightly check when nothing was written since the last clean one', async () => {

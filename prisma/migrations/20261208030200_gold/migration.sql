@@ -70,37 +70,38 @@ CREATE INDEX gold_basket_sizes_daily_zero ON gold_basket_sizes_daily (business_i
 CREATE FUNCTION gold_basket_bucket(units numeric) RETURNS smallint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN units <= 0 THEN 0 WHEN units <= 3 THEN ceil(units)::smallint WHEN units <= 5 THEN 4 WHEN units <= 10 THEN 6 ELSE 11 END::smallint
 $$;
+-- Labels that sort as the buckets do ('00' … '11+'), since charts order their axis by it.
 CREATE FUNCTION gold_basket_label(bucket smallint) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE bucket WHEN 0 THEN '0 items' WHEN 1 THEN '1 item' WHEN 2 THEN '2 items' WHEN 3 THEN '3 items' WHEN 4 THEN '4-5 items' WHEN 6 THEN '6-10 items' ELSE '11+ items' END
+  SELECT CASE bucket WHEN 0 THEN '00' WHEN 1 THEN '01' WHEN 2 THEN '02' WHEN 3 THEN '03' WHEN 4 THEN '04-05' WHEN 6 THEN '06-10' ELSE '11+' END
 $$;
 
 -- ---------------------------------------------------------------------------------------------------
 -- What dashboards read (through schema `reporting`, as the other warehouse views): the reader's business,
 -- within it the reader's shops when they are limited to some (`backhouse.shop_ids`), and without simulated
--- rows when the business excludes them from its gold dashboards.
+-- rows when the business excludes them from its gold dashboards (read with the view owner's rights, as
+-- the reporting role may not read businesses itself).
 -- ---------------------------------------------------------------------------------------------------
 CREATE FUNCTION reporting_shop_ids() RETURNS uuid[] LANGUAGE sql STABLE AS $$
   SELECT nullif(current_setting('backhouse.shop_ids', true), '')::uuid[]
 $$;
--- True when a gold row may be shown to the current reader (schema reporting's filter for gold).
-CREATE FUNCTION reporting_gold_row(p_business_id uuid, p_shop_id uuid, p_simulated boolean) RETURNS boolean LANGUAGE sql STABLE AS $$
-  SELECT p_business_id = public.reporting_business_id()
-     AND (public.reporting_shop_ids() IS NULL OR p_shop_id = ANY (public.reporting_shop_ids()))
-     AND NOT (p_simulated AND coalesce((SELECT gold_excludes_simulated FROM public.businesses WHERE id = p_business_id), false))
-$$;
+GRANT EXECUTE ON FUNCTION reporting_shop_ids(), gold_basket_label(smallint), gold_basket_bucket(numeric) TO backhouse_reporting;
 
 CREATE VIEW reporting.gold_sales_hourly WITH (security_barrier) AS
 SELECT g.business_id, g.shop_id, coalesce(s.code, s.name) AS store, g.simulated,
        g.hour::date AS day, to_char(g.hour, 'YYYY-MM-DD HH24:00') AS hour, extract(hour FROM g.hour)::int AS hour_of_day,
        g.transactions, g.lines, g.units, (g.sales_cents / 100.0)::numeric(18,2) AS sales
 FROM public.gold_sales_hourly g JOIN public.shops s ON s.id = g.shop_id
-WHERE g.business_id = public.reporting_business_id() AND public.reporting_gold_row(g.business_id, g.shop_id, g.simulated);
+WHERE g.business_id = public.reporting_business_id()
+  AND (public.reporting_shop_ids() IS NULL OR g.shop_id = ANY (public.reporting_shop_ids()))
+  AND NOT (g.simulated AND EXISTS (SELECT FROM public.businesses x WHERE x.id = g.business_id AND x.gold_excludes_simulated));
 
 CREATE VIEW reporting.gold_sales_daily WITH (security_barrier) AS
 SELECT g.business_id, g.shop_id, coalesce(s.code, s.name) AS store, g.simulated, CASE WHEN g.simulated THEN 'simulated' ELSE 'real' END AS traffic,
        g.day, g.transactions, g.lines, g.units, (g.sales_cents / 100.0)::numeric(18,2) AS sales
 FROM public.gold_sales_daily g JOIN public.shops s ON s.id = g.shop_id
-WHERE g.business_id = public.reporting_business_id() AND public.reporting_gold_row(g.business_id, g.shop_id, g.simulated);
+WHERE g.business_id = public.reporting_business_id()
+  AND (public.reporting_shop_ids() IS NULL OR g.shop_id = ANY (public.reporting_shop_ids()))
+  AND NOT (g.simulated AND EXISTS (SELECT FROM public.businesses x WHERE x.id = g.business_id AND x.gold_excludes_simulated));
 
 CREATE VIEW reporting.gold_product_mix_daily WITH (security_barrier) AS
 SELECT g.business_id, g.shop_id, g.simulated, g.day, g.product_id,
@@ -108,13 +109,17 @@ SELECT g.business_id, g.shop_id, g.simulated, g.day, g.product_id,
        coalesce(p.category, CASE WHEN g.product_id IS NULL THEN '(not linked)' ELSE '(no category)' END) AS category,
        g.lines, g.units, (g.sales_cents / 100.0)::numeric(18,2) AS sales
 FROM public.gold_product_mix_daily g LEFT JOIN public.products p ON p.id = g.product_id
-WHERE g.business_id = public.reporting_business_id() AND public.reporting_gold_row(g.business_id, g.shop_id, g.simulated);
+WHERE g.business_id = public.reporting_business_id()
+  AND (public.reporting_shop_ids() IS NULL OR g.shop_id = ANY (public.reporting_shop_ids()))
+  AND NOT (g.simulated AND EXISTS (SELECT FROM public.businesses x WHERE x.id = g.business_id AND x.gold_excludes_simulated));
 
 CREATE VIEW reporting.gold_basket_sizes_daily WITH (security_barrier) AS
-SELECT g.business_id, g.shop_id, g.simulated, g.day, g.size_bucket, public.gold_basket_label(g.size_bucket) AS basket_size,
+SELECT g.business_id, g.shop_id, g.simulated, g.day, g.size_bucket, public.gold_basket_label(g.size_bucket) AS items_per_basket,
        g.transactions, (g.sales_cents / 100.0)::numeric(18,2) AS sales
 FROM public.gold_basket_sizes_daily g
-WHERE g.business_id = public.reporting_business_id() AND public.reporting_gold_row(g.business_id, g.shop_id, g.simulated);
+WHERE g.business_id = public.reporting_business_id()
+  AND (public.reporting_shop_ids() IS NULL OR g.shop_id = ANY (public.reporting_shop_ids()))
+  AND NOT (g.simulated AND EXISTS (SELECT FROM public.businesses x WHERE x.id = g.business_id AND x.gold_excludes_simulated));
 
 -- Peak hours: the hourly aggregate by local weekday and hour (a view: it is the hourly table regrouped).
 CREATE VIEW reporting.gold_peak_hours WITH (security_barrier) AS
@@ -123,6 +128,8 @@ SELECT g.business_id, g.shop_id, g.simulated, g.hour::date AS day,
        extract(hour FROM g.hour)::int AS hour_of_day, to_char(g.hour, 'HH24:00') AS hour_label,
        g.transactions, (g.sales_cents / 100.0)::numeric(18,2) AS sales
 FROM public.gold_sales_hourly g
-WHERE g.business_id = public.reporting_business_id() AND public.reporting_gold_row(g.business_id, g.shop_id, g.simulated);
+WHERE g.business_id = public.reporting_business_id()
+  AND (public.reporting_shop_ids() IS NULL OR g.shop_id = ANY (public.reporting_shop_ids()))
+  AND NOT (g.simulated AND EXISTS (SELECT FROM public.businesses x WHERE x.id = g.business_id AND x.gold_excludes_simulated));
 
 GRANT SELECT ON reporting.gold_sales_hourly, reporting.gold_sales_daily, reporting.gold_product_mix_daily, reporting.gold_basket_sizes_daily, reporting.gold_peak_hours TO backhouse_reporting;
