@@ -197,8 +197,9 @@ const transactionValues = `e.business_id, ${eventShop}, e.store_code, e.transact
 async function moveEvents(ctx: Context, client: pg.PoolClient, eventIds: string[], options: SilverOptions, catalogs: CatalogCache): Promise<MoveOutcome> {
   const alerts = await openQualityAlerts(client, eventIds, options);
   const { rows: winners } = await client.query<{ id: string }>(
-    `SELECT DISTINCT ON (business_id, store_code, transaction_id) id::text FROM ingest_events WHERE id = ANY($1::bigint[])
-     ORDER BY business_id, store_code, transaction_id, id DESC`,
+    // Ordered by the bigint id (e.id), not by the text it is answered as: '191' sorts after '19011'.
+    `SELECT DISTINCT ON (e.business_id, e.store_code, e.transaction_id) e.id::text AS id FROM ingest_events e WHERE e.id = ANY($1::bigint[])
+     ORDER BY e.business_id, e.store_code, e.transaction_id, e.id DESC`,
     [eventIds],
   );
   const winnerIds = winners.map((row) => row.id);

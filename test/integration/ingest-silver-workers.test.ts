@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
@@ -36,7 +35,7 @@ function startWorker(name: string, batchSize: number): { child: ChildProcess; do
   url.searchParams.set('application_name', name);
   const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
     cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: url.toString(), INGEST_SILVER_BATCH_SIZE: String(batchSize), LOG_LEVEL: "debug", NODE_ENV: 'test' },
+    env: { ...process.env, DATABASE_URL: url.toString(), INGEST_SILVER_BATCH_SIZE: String(batchSize), NODE_ENV: 'test' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -44,7 +43,6 @@ function startWorker(name: string, batchSize: number): { child: ChildProcess; do
   let err = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  child.on('exit', () => process.env.SILVER_WORKER_LOGS && fs.writeFileSync(`${process.env.SILVER_WORKER_LOGS}-${name}.log`, err));
   const done = new Promise<{ batches: number; eventIds: string[] }>((resolve, reject) =>
     child.on('exit', (code, signal) => (code === 0 ? resolve(JSON.parse(out) as { batches: number; eventIds: string[] }) : reject(new Error(`worker ${name} exited with ${code ?? signal}: ${err}`)))),
   );
@@ -98,7 +96,6 @@ describe('several silver workers', () => {
       const row = stored.get(t.transaction_id);
       return Number(row?.total_cents) === expected ? [] : [{ id: t.transaction_id, expected, row }];
     });
-    if (wrong.length > 0) console.log(JSON.stringify((await database.db.pool.query(`SELECT id, transaction_id, status, attempts, processed_at, received_at, error FROM ingest_events WHERE business_id = $1 AND transaction_id = ANY($2::text[]) ORDER BY id`, [businessId, wrong.map((w) => w.id)])).rows, null, 1));
     expect(wrong).toEqual([]);
     const expectedCents = sent.reduce((sum, t, n) => sum + Math.round(Number(t.total_amount) * 100) + (n % 19 === 0 ? 100 : 0), 0);
     expect(Number(totals.total_cents)).toBe(expectedCents);
