@@ -20,12 +20,18 @@ afterAll(async () => app?.close());
 
 describe('silver in the running product', () => {
   it('a notification wakes the worker; the screens show silver to ops, confirm a link and acknowledge an alert; a manager may only look', { timeout: 120_000 }, async () => {
+    // A webhook of the business subscribed to critical alerts (its receiver is never reached here: the delivery is queued).
+    await app.db.pool.query(`INSERT INTO webhooks (business_id, name, url, event_types, secret_sealed) VALUES ($1, 'alerts', 'http://127.0.0.1:9/', '{ingest.alert.critical}', 'unused')`, [t.businessA]);
     await insertBronzeEvents(app.db.pool, t.businessA, [
       { payload: posTransaction('S-1', 'STORE-001', { total_amount: 2.95, items: [{ product_id: 'P-9', product_name: 'Croisant', qty: 1, unit_price: 2.95, line_amount: 2.95 }] }) },
       { payload: posTransaction('S-2', 'STORE-002', { total_amount: -1, items: [{ product_name: 'Croissant', qty: -1, unit_price: 1, line_amount: -1 }] }) },
     ]);
     await app.db.pool.query('NOTIFY ingest_events');
     await expect.poll(async () => (await app.db.pool.query(`SELECT count(*)::int AS n FROM transactions WHERE business_id = $1`, [t.businessA])).rows[0].n, { timeout: 30_000 }).toBe(2);
+
+    const deliveries = await app.db.pool.query(`SELECT event_type, payload->>'rule' AS rule, payload->>'transaction_id' AS transaction_id FROM webhook_deliveries WHERE business_id = $1`, [t.businessA]);
+    expect(deliveries.rows).toEqual([{ event_type: 'ingest.alert.critical', rule: 'negative_amount', transaction_id: 'S-2' }]);
+    await app.db.pool.query(`UPDATE webhooks SET enabled = false WHERE business_id = $1`, [t.businessA]);
 
     const ops = await adminClient(app.url, t.users.opsA.email);
     const transactions = await ops.call('GET', '/admin/api/resources/SilverTransaction/actions/list');
