@@ -25,6 +25,7 @@ import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import { ingestResources } from '../resources/ingest.js';
+import { ingestSilverResources } from '../resources/ingest-silver.js';
 import { notifyResources } from '../resources/notify.js';
 import type { AdminAssets } from './bundle.js';
 import { registerComponents } from './components.js';
@@ -70,6 +71,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...dashboardResources(resourceDeps),
       ...ingestResources(resourceDeps, { createKey: components.IngestKeyCreate, startSimulation: components.IngestSimulationStart }),
       ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
+      ...ingestSilverResources(resourceDeps),
       ...notifyResources(resourceDeps),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },

@@ -6,7 +6,7 @@ import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { AppError, notFound } from '../errors.js';
-import { notify } from './downstream.js';
+import { notify } from '../notify/index.js';
 import type { OpenedAlert } from './quality.js';
 
 /** Critical alerts go to the webhooks subscribed to `ingest.alert.critical`, queued in the batch's transaction. */

@@ -115,6 +115,7 @@ async function moveOrIsolate(ctx: Context, client: pg.PoolClient, eventIds: stri
     if (isRetryable(error) || !(error instanceof pg.DatabaseError)) throw error;
     await client.query('ROLLBACK TO SAVEPOINT silver_move');
     await client.query('RELEASE SAVEPOINT silver_move');
+    ctx.log.warn({ events: eventIds.length, err: error.message }, 'silver batch failed on its data: moving its halves apart to isolate the failing events');
     if (eventIds.length === 1) {
       const message = `Could not be moved to silver: ${error.message}${error.detail ? ` (${error.detail})` : ''}. Correct the data (or what it refers to) and retry the event.`;
       await markFailed(client, [{ id: eventIds[0]!, error: message }]);
@@ -196,8 +197,9 @@ const transactionValues = `e.business_id, ${eventShop}, e.store_code, e.transact
 async function moveEvents(ctx: Context, client: pg.PoolClient, eventIds: string[], options: SilverOptions, catalogs: CatalogCache): Promise<MoveOutcome> {
   const alerts = await openQualityAlerts(client, eventIds, options);
   const { rows: winners } = await client.query<{ id: string }>(
-    `SELECT DISTINCT ON (business_id, store_code, transaction_id) id::text FROM ingest_events WHERE id = ANY($1::bigint[])
-     ORDER BY business_id, store_code, transaction_id, id DESC`,
+    // Ordered by the bigint id (e.id), not by the text it is answered as: '191' sorts after '19011'.
+    `SELECT DISTINCT ON (e.business_id, e.store_code, e.transaction_id) e.id::text AS id FROM ingest_events e WHERE e.id = ANY($1::bigint[])
+     ORDER BY e.business_id, e.store_code, e.transaction_id, e.id DESC`,
     [eventIds],
   );
   const winnerIds = winners.map((row) => row.id);

@@ -106,6 +106,23 @@ describe('moving bronze to silver', () => {
   });
 });
 
+describe('a transaction and its re-sent version in one batch', () => {
+  it('the later event wins', async () => {
+    const b = await business();
+    const original = posTransaction('B-1', 'STORE-001', { total_amount: 58.15, items: [{ product_id: 'SKU-30', product_name: 'Croissant', qty: 3, unit_price: 19.38, line_amount: 58.14 }] });
+    const resent = { ...original, total_amount: original.total_amount as number + 1, items: [...original.items, { product_name: 'Baguette', qty: 1, unit_price: 1, line_amount: 1 }] };
+    // Ids of different lengths (991, then 10000 or so): the later is the larger number, not the larger text.
+    await query(`SELECT setval('ingest_events_id_seq', 990)`);
+    const [first] = await insertBronzeEvents(database.db.pool, b.businessId, [{ payload: original }]);
+    expect(first).toBe('991');
+    await query(`SELECT setval('ingest_events_id_seq', 9999)`);
+    const [latest] = await insertBronzeEvents(database.db.pool, b.businessId, [{ payload: resent }]);
+    expect(latest).toBe('10000');
+    expect(await moveBatchToSilver(system, options)).toMatchObject({ claimed: 2, written: 1, superseded: 1 });
+    expect(await query('SELECT event_id::text, total_cents::text, item_count FROM transactions WHERE business_id = $1', [b.businessId])).toEqual([{ event_id: latest, total_cents: '5915', item_count: 2 }]);
+  });
+});
+
 describe('events that cannot be moved', () => {
   it('an unknown store fails its event with a critical alert, the rest of the batch moves, and a retry after the shop exists moves it', async () => {
     const b = await business();
