@@ -25,6 +25,7 @@ import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import { stockResources } from '../resources/stock.js';
+import { notifyResources } from '../resources/notify.js';
 import type { AdminAssets } from './bundle.js';
 import { registerComponents } from './components.js';
 import { adminBodies } from './forms.js';
@@ -69,6 +70,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...systemResources(resourceDeps, deps.jobs),
       ...dashboardResources(resourceDeps),
       ...stockResources(resourceDeps),
+      ...notifyResources(resourceDeps),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },
     locale: { language: 'en', availableLanguages: ['en'], translations: { en: translations } },

@@ -14,6 +14,7 @@ import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
+import { webhooksRouter } from './webhooks.js';
 import { checkHealth } from '../core/system/health.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
 
@@ -73,6 +74,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
   router.use('/pipelines', pipelinesRouter(deps.jobs, deps.config.PIPELINE_DATA_DIR));
+  router.use(webhooksRouter());
   router.use(
     handle(async (req) => {
       throw new AppError('not_found', `There is no endpoint ${req.method} ${req.originalUrl}.`);

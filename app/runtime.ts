@@ -8,6 +8,7 @@ import { feedSettings } from '../core/feeds/settings.js';
 import { sourceSettings } from '../core/mapping/sources.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadSecrets } from '../core/secrets.js';
+import { useSecretsKey } from '../core/sealedSecrets.js';
 import { startJobs, type JobRuntime } from '../jobs/runtime.js';
 
 export type RunMode = 'all' | 'web' | 'worker';
@@ -41,6 +42,7 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     log.info('stopped');
   };
   try {
+    prepareSealedSecrets(config, log);
     jobs = await startJobs(db, config, log, { work: mode !== 'web' });
     const createdLogins = await seedOnFirstStart(db, config, log, jobs);
     let url: string | null = null;
@@ -86,4 +88,18 @@ async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRu
     );
   }
   return created;
+}
+
+/**
+ * The key sealed secrets use, settled at start. Production without SECRETS_KEY still starts (nothing else
+ * needs it), with a warning; sealing or opening a secret is then refused with the same words.
+ */
+function prepareSealedSecrets(config: Config, log: Logger): void {
+  try {
+    const key = useSecretsKey(config);
+    log.info({ keyId: key.id, source: key.source }, 'sealed secrets key ready');
+  } catch (error) {
+    if (config.NODE_ENV !== 'production') throw error;
+    log.warn((error as Error).message);
+  }
 }

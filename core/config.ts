@@ -39,6 +39,7 @@ const configSchema = z.object({
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
   TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+  SECRETS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   COOKIE_SECURE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
@@ -81,6 +82,11 @@ const configSchema = z.object({
   GOOGLE_DRIVE_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
   GOOGLE_DRIVE_CREDENTIALS_JSON: z.preprocess(emptyAsUndefined, z.string().optional()),
   GOOGLE_DRIVE_ROOT_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(120).default(10),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
+  WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().min(0.01).max(86_400).default(3600),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };

@@ -11,6 +11,7 @@ import { checkViewStaleness, purgeWarehouseHistory } from '../core/warehouse/ale
 import { refreshChangedViews, refreshRequest, refreshViews, WAREHOUSE_REFRESH_CHANGED_QUEUE, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
+import { notifyQueues } from './notify-queues.js';
 
 /** A queue: its pg-boss options, and a handler that parses the job and makes one call into core/. */
 export interface QueueDefinition {
@@ -109,4 +110,5 @@ export const queues: QueueDefinition[] = [
     schedule: '*/10 * * * *',
     handle: async (ctx) => checkViewStaleness(ctx),
   },
+  ...notifyQueues,
 ];

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'pipelineRuns', 'pipelineSources', 'stockSnapshots'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'pipelineRuns', 'pipelineSources', 'stockSnapshots', 'webhooks', 'webhookDeliveries'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -44,6 +44,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pipelineSources: crud,
     // Stock health and PO snapshots of the file pipelines: read-only, rows of the person's stores.
     stockSnapshots: read,
+    // Outbound notifications: webhooks (`retry` sends a test event) and their deliveries (`retry` redelivers).
+    webhooks: [...crud, 'retry'],
+    webhookDeliveries: [...read, 'retry'],
   },
   ops: {
     businesses: read,
@@ -106,6 +109,8 @@ const resourceWords: Record<Resource, string> = {
   pipelineRuns: 'pipeline runs',
   pipelineSources: 'pipeline sources',
   stockSnapshots: 'stock snapshots',
+  webhooks: 'webhooks',
+  webhookDeliveries: 'webhook deliveries',
 };
 
 export function assertCan(principal: Principal | null | undefined, resource: Resource, action: Action): void {

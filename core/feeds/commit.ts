@@ -9,10 +9,10 @@ import type { JobQueue } from '../queue.js';
 import { monotonic, type FeedSummary } from '../warehouse/loadFacts.js';
 import { loadMatcher } from './catalog.js';
 import { businessCurrency } from './preview.js';
-import { currencyMismatch } from './values.js';
+import { currencyMismatch } from '../files/numbers.js';
 import type { FeedSettings } from './settings.js';
 import { commitIsRunning, feedCommitLock } from './locks.js';
-import { countingSource, type FileSource } from './reader.js';
+import { countingSource, type ReadableFile } from '../files/file.js';
 import { openFeedTable } from './table.js';
 import type { DataType } from './templates.js';
 import { findUpload } from './uploads.js';
@@ -242,7 +242,7 @@ const PROGRESS_INTERVAL_MS = 1000;
  * a second and one write at a time, on a pooled connection of its own: the commit's is busy staging rows.
  * `settle` waits for the last write and answers the `updated_at` it gave the summary.
  */
-function commitProgress(ctx: Context, feedId: number, source: FileSource & { bytesRead(): number }, startedAt: string): { report(rows: number): void; settle(): Promise<string> } {
+function commitProgress(ctx: Context, feedId: number, source: ReadableFile & { bytesRead(): number }, startedAt: string): { report(rows: number): void; settle(): Promise<string> } {
   let updatedAt = startedAt;
   let lastWrite = Date.now();
   let writing: Promise<void> | null = null;

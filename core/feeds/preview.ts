@@ -5,18 +5,18 @@ import type pg from 'pg';
 import { AppError } from '../errors.js';
 import { copyLines } from '../db/copy.js';
 import { loadMatcher } from './catalog.js';
-import { checkDateFormat } from './dates.js';
+import { checkDateFormat } from '../files/dates.js';
 import { inTransaction, type SqlQuery } from '../db/index.js';
 import { describeDuplicates, feedsOfSameFile, hasDuplicates, rowsAlreadyLoaded, type Duplicates } from './duplicates.js';
 import type { ProductMatcher, ProductMatch } from './matching.js';
-import { countingSource } from './reader.js';
+import { countingSource } from '../files/file.js';
 import { createRowNormalizer, type NormalizedRow, type RowIssue } from './rows.js';
 import { createRowChecker } from './stage.js';
 import type { FeedSettings } from './settings.js';
 import { openFeedTable } from './table.js';
 import { templates, type DataType } from './templates.js';
 import { deleteUpload, findUpload, setUploadDateFormat, storeUpload } from './uploads.js';
-import { currencyMismatch } from './values.js';
+import { currencyMismatch } from '../files/numbers.js';
 
 export interface PreviewRow {
   row_number: number;

@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import { MAX_PRICE_CENTS } from '../records/definitions.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import { parseDecimal } from './values.js';
+import { parseDecimal } from '../files/numbers.js';
 import { feedBusinessId } from './preview.js';
 import type { DataType } from './templates.js';
 import { findUpload } from './uploads.js';

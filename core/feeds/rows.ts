@@ -1,7 +1,7 @@
 import type { HeaderMapping, DataType } from './templates.js';
 import { templates } from './templates.js';
-import { parseDateAs, type DateFormat } from './dates.js';
-import { parseDecimal, type DecimalMark } from './values.js';
+import { parseDateAs, type DateFormat } from '../files/dates.js';
+import { parseDecimal, type DecimalMark } from '../files/numbers.js';
 
 export interface RowIssue {
   row: number;

@@ -4,7 +4,7 @@ import type { ProductMatcher } from './matching.js';
 import { createCellNormalizers, createRowNormalizer, type RowIssue } from './rows.js';
 import type { FeedTable } from './table.js';
 import { templates, type DataType, type TemplateColumn } from './templates.js';
-import { currencyMarkOf } from './values.js';
+import { currencyMarkOf } from '../files/numbers.js';
 
 /** How each template column reaches its staging table. */
 interface StagedColumn {

@@ -1,9 +1,11 @@
 import { AppError } from '../errors.js';
-import { eachRow, openTable, withHeaders, type FileSource, type ReadLimits, type RowBatch, type Table, type TableRow } from './reader.js';
+import type { ReadableFile } from '../files/file.js';
+import { openTable } from '../files/reader.js';
+import { eachRow, withHeaders, type ReadLimits, type RowBatch, type Table, type TableRow } from '../files/table.js';
 import { createRowNormalizer, type ColumnFormats, type NormalizedRow } from './rows.js';
 import { mapHeaders, templates, type DataType, type HeaderMapping } from './templates.js';
-import { detectDateFormat, isDayMonthOrderAssumed, type DateFormat } from './dates.js';
-import { detectDecimalMark, type DecimalMark } from './values.js';
+import { detectDateFormat, isDayMonthOrderAssumed, type DateFormat } from '../files/dates.js';
+import { detectDecimalMark, type DecimalMark } from '../files/numbers.js';
 
 /** A feed file opened against its template: headers mapped, date formats and decimal marks detected from a sample. */
 export interface FeedTable {
@@ -23,7 +25,7 @@ export interface FeedTable {
  * the columns it has and the ones it needs, before any row is read. `dateFormat`, when a person gave one,
  * reads the date column instead of the format detected from the sample.
  */
-export async function openFeedTable(dataType: DataType, source: FileSource, sampleSize: number, dateFormat: DateFormat | null = null, limits: ReadLimits = {}): Promise<FeedTable> {
+export async function openFeedTable(dataType: DataType, source: ReadableFile, sampleSize: number, dateFormat: DateFormat | null = null, limits: ReadLimits = {}): Promise<FeedTable> {
   const table = await withHeaders(await openTable(source, limits));
   const mapping = mapHeaders(dataType, table.headers);
   if (mapping.missing.length > 0) {

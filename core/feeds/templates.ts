@@ -1,5 +1,6 @@
 import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
+import { normaliseHeader } from '../files/headers.js';
 /**
  * What a feed file must contain, per data type: the one place the columns are defined. The preview,
  * the commit, the downloadable template and the admin page all read it.
@@ -41,17 +42,6 @@ export const templates: Record<DataType, TemplateColumn[]> = {
     { name: 'cost_type', kind: 'text', required: true, synonyms: ['type', 'category', 'kind'], description: '"purchase" sets the product cost price; anything else (labour, packaging, …) is a production cost added on top', example: 'purchase' },
   ],
 };
-
-/** Header text as a comparable key: "Product Name", "product-name", " PRODUCT_NAME " → "product_name". */
-export function normaliseHeader(header: string): string {
-  return header
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-}
 
 export interface HeaderMapping {
   /** Template column → index of the file's column. */

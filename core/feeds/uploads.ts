@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { BinaryCopyData, COPY_BINARY_HEADER, COPY_BINARY_TRAILER, CopyIn } from '../db/copy.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
-import type { FileSource } from './reader.js';
+import type { ReadableFile } from '../files/file.js';
 import { dataTypes, type DataType } from './templates.js';
 
 /**
@@ -124,7 +124,7 @@ export function findDataSourceUpload(ctx: Context, token: string): Promise<KeptU
 }
 
 /** A kept upload as read back: its file, and the date format a person gave for it (null: detected from the file). */
-export type KeptUpload<K extends UploadKind = DataType> = StoredUpload<K> & FileSource & { dateFormat: string | null };
+export type KeptUpload<K extends UploadKind = DataType> = StoredUpload<K> & ReadableFile & { dateFormat: string | null };
 
 async function findUploadOf<K extends UploadKind>(ctx: Context, token: string, kinds: readonly K[]): Promise<KeptUpload<K>> {
   const gone = new AppError('gone', 'This upload has expired or does not exist. Upload the file again to get a new preview.');

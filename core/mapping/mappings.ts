@@ -5,7 +5,7 @@ import { writeAudit } from '../auth/audit.js';
 import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { AppError, notFound } from '../errors.js';
-import { normaliseHeader } from '../feeds/templates.js';
+import { normaliseHeader } from '../files/headers.js';
 import { canonicalTables, requiredKeyColumns } from './canonical.js';
 import type { PiiKind } from './pii.js';
 import type { LearnedMappings, MappingProposer } from './propose.js';

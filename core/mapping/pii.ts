@@ -1,5 +1,5 @@
-import { normaliseHeader } from '../feeds/templates.js';
-import { detectDateFormat } from '../feeds/dates.js';
+import { normaliseHeader } from '../files/headers.js';
+import { detectDateFormat } from '../files/dates.js';
 import { EMAIL } from './sniff.js';
 
 /** The kinds of personal data a column can hold. */

@@ -1,5 +1,5 @@
 import { similarity } from '../feeds/matching.js';
-import { normaliseHeader } from '../feeds/templates.js';
+import { normaliseHeader } from '../files/headers.js';
 import { canonicalTables, type CanonicalColumn } from './canonical.js';
 import { sniffValues, type ValueKind } from './sniff.js';
 

@@ -1,12 +1,11 @@
-import { detectDateFormat } from '../feeds/dates.js';
-import { parseDecimal } from '../feeds/values.js';
+import { detectDateFormat } from '../files/dates.js';
+import { parseBooleanWord } from '../files/booleans.js';
+import { currencyMarkOf, parseDecimal } from '../files/numbers.js';
 
 export type ValueKind = 'email' | 'phone' | 'date' | 'money' | 'integer' | 'decimal' | 'boolean' | 'identifier' | 'category' | 'text' | 'empty';
 
 export const EMAIL = /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i;
 const PHONE = /^\+?[\d\s().-]{7,20}$/;
-const MONEY = /^[-(]?\s*([$€£¥₹]|USD|EUR|GBP)\s*[\d.,' ]+\)?$|^[-(]?[\d.,' ]+\s*([$€£¥₹]|USD|EUR|GBP)\)?$/i;
-const BOOLEAN = new Set(['true', 'false', 'yes', 'no', 'y', 'n', '0', '1', 'ja', 'nein', 'si', 'sí', 'oui', 'non', 'paid', 'unpaid']);
 const IDENTIFIER = /^[A-Z]{0,5}[-_/]?\d{3,}[-_/]?[A-Z0-9]*$/i;
 
 /**
@@ -19,9 +18,9 @@ export function sniffValues(samples: string[]): { kind: ValueKind; share: number
   const share = (test: (value: string) => boolean) => values.filter(test).length / values.length;
   const checks: [ValueKind, number][] = [
     ['email', share((v) => EMAIL.test(v))],
-    ['boolean', share((v) => BOOLEAN.has(v.toLowerCase())) * (new Set(values.map((v) => v.toLowerCase())).size <= 2 ? 1 : 0)],
+    ['boolean', share((v) => parseBooleanWord(v) !== null) * (new Set(values.map((v) => v.toLowerCase())).size <= 2 ? 1 : 0)],
     ['date', detectDateFormat(values) ? share((v) => detectDateFormat([v]) !== null && !/^\d{1,4}$/.test(v)) : 0],
-    ['money', share((v) => MONEY.test(v))],
+    ['money', share((v) => currencyMarkOf(v) !== null && parseDecimal(v) !== null)],
     ['integer', share((v) => /^-?\d{1,6}$/.test(v))],
     ['decimal', share((v) => parseDecimal(v) !== null && /[.,]\d{1,4}$/.test(v))],
     ['phone', share((v) => PHONE.test(v) && v.replace(/\D/g, '').length >= 7)],

@@ -9,8 +9,9 @@ import { Decimal } from 'decimal.js';
 import jsep from 'jsep';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { checkDateFormat, dateFormats, detectDateFormat, isCalendarDate, parseDateAs, type DateFormat } from '../feeds/dates.js';
-import { composeDecimal, parseDecimal, splitNumberText } from '../feeds/values.js';
+import { checkDateFormat, dateFormats, detectDateFormat, isCalendarDate, parseDateAs, type DateFormat } from '../files/dates.js';
+import { parseBooleanWord } from '../files/booleans.js';
+import { numberLocaleMarks, parseDecimal, parseDecimalIn, type NumberLocale } from '../files/numbers.js';
 import { canonicalTables, requiredKeyColumns, storedTypeOf, type ColumnType } from './canonical.js';
 
 // ─── Values ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -91,34 +92,13 @@ function joinTexts(values: Value[], separator: string): Value {
  */
 const Exact = Decimal.clone({ precision: 34, rounding: Decimal.ROUND_HALF_UP, maxE: 30, minE: -40 });
 
-type NumberLocale = 'auto' | 'en' | 'de' | 'ch';
-
-const localeMarks = {
-  en: { decimal: '.', group: ',', grouped: /^\d{1,3}(,\d{3})+$/, example: '1,234.50' },
-  de: { decimal: ',', group: '.', grouped: /^\d{1,3}(\.\d{3})+$/, example: '1.234,50' },
-  ch: { decimal: '.', group: "'", grouped: /^\d{1,3}('\d{3})+$/, example: "1'234.50" },
-} as const;
-
-/** The decimal string of a number written the locale's way; `auto` accepts every way `parseDecimal` knows. */
-function parseNumberIn(raw: string, locale: NumberLocale): string | null {
-  if (locale === 'auto') return parseDecimal(raw);
-  // Swiss thousands are grouped with the typographic apostrophe as often as with the plain one.
-  const number = splitNumberText(raw.replace(/[’‘]/g, "'"));
-  if (!number) return null;
-  const { decimal, group, grouped } = localeMarks[locale];
-  const [integer = '', fraction = '', ...extra] = number.body.split(decimal);
-  if (extra.length > 0) return null;
-  if (integer.includes(group) && !grouped.test(integer)) return null;
-  return composeDecimal(number.negative, integer.split(group).join(''), fraction);
-}
-
 function decimalTextOf(value: Present, locale: NumberLocale): string {
   if (value.type === 'decimal') return value.value;
   if (value.type === 'integer') return String(value.value);
   if (value.type !== 'text') throw new ValueError(textOf(value), `a ${typeNames[value.type]} (${textOf(value)}) is not a number`);
-  const parsed = parseNumberIn(value.value, locale);
+  const parsed = parseDecimalIn(value.value, locale);
   if (parsed === null) {
-    const how = locale === 'auto' ? '' : ` written like ${localeMarks[locale].example}`;
+    const how = locale === 'auto' ? '' : ` written like ${numberLocaleMarks[locale].example}`;
     throw new ValueError(value.value, `“${value.value}” is not a number${how}`);
   }
   return parsed;
@@ -188,19 +168,10 @@ class DateReader {
   }
 }
 
-/**
- * Words read as true or false, in any case: those the sniffer knows, PostgreSQL's t and f, and Excel's in
- * German, Spanish and French. Casts, conditions and text loaded into a boolean column all read these.
- */
-const booleanWords = new Map<string, boolean>([
-  ...['true', 't', 'yes', 'y', '1', 'ja', 'si', 'sí', 'oui', 'wahr', 'verdadero', 'vrai', 'paid'].map((word): [string, boolean] => [word, true]),
-  ...['false', 'f', 'no', 'n', '0', 'nein', 'non', 'falsch', 'falso', 'faux', 'unpaid'].map((word): [string, boolean] => [word, false]),
-]);
-
 function booleanOf(value: Present): boolean {
   if (value.type === 'boolean') return value.value;
-  const word = booleanWords.get(textOf(value).trim().toLowerCase());
-  if (word === undefined) throw new ValueError(textOf(value), `“${textOf(value)}” is not true or false (yes/no, true/false, 1/0, ja/nein, sí/no, oui/non)`);
+  const word = parseBooleanWord(textOf(value));
+  if (word === null) throw new ValueError(textOf(value), `“${textOf(value)}” is not true or false (yes/no, true/false, 1/0, ja/nein, sí/no, oui/non)`);
   return word;
 }
 
@@ -945,8 +916,8 @@ function columnText(value: Present, type: ColumnType): { text: string } | { refu
       return { refused: `“${shown}” is not a date (add a date_parse transform to read it)` };
     case 'boolean': {
       if (value.type === 'boolean') return { text: String(value.value) };
-      const word = booleanWords.get(shown.trim().toLowerCase());
-      if (word === undefined) return { refused: `“${shown}” is not true or false (add a cast to boolean, or a map transform)` };
+      const word = parseBooleanWord(shown);
+      if (word === null) return { refused: `“${shown}” is not true or false (add a cast to boolean, or a map transform)` };
       return { text: String(word) };
     }
     case 'numeric': {

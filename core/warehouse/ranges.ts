@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { isCalendarDate } from '../feeds/dates.js';
+import { isCalendarDate } from '../files/dates.js';
 
 export const rangeNames = ['last_7_days', 'last_30_days', 'this_quarter', 'year_to_date', 'last_12_months', 'all_time', 'custom'] as const;
 export const groupings = ['day', 'week', 'month'] as const;

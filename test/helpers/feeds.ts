@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { projectRoot } from '../../core/config.js';
-import type { FileSource } from '../../core/feeds/reader.js';
+import type { ReadableFile } from '../../core/files/file.js';
 
 export const fixturePath = (name: string) => path.join(projectRoot, 'test', 'fixtures', 'feeds', name);
 
@@ -12,7 +12,7 @@ export const fixturePath = (name: string) => path.join(projectRoot, 'test', 'fix
  * so that records and line breaks can straddle them; with `failAfter`, reading past that many bytes fails as a
  * lost connection would.
  */
-export function memorySource(filename: string, bytes: Buffer, options: { pieceSize?: number; failAfter?: number } = {}): FileSource {
+export function memorySource(filename: string, bytes: Buffer, options: { pieceSize?: number; failAfter?: number } = {}): ReadableFile {
   const pieceSize = options.pieceSize ?? Math.max(1, bytes.length);
   return {
     filename,

@@ -2,6 +2,7 @@ import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { passwordProtected } from '../helpers/workbooks.js';
 
 /**
  * Files that cannot be read, uploaded as a feed (preview) and as a data source: each is refused with what is
@@ -66,29 +67,6 @@ async function withPart(path: string, change: (xml: string) => string): Promise<
   return zip.generateAsync({ type: 'nodebuffer' });
 }
 
-/**
- * An encrypted Office document as Office writes one: an OLE compound file whose directory (here placed past
- * the first 64 KB, as in a large file) names the streams EncryptionInfo and EncryptedPackage.
- */
-function passwordProtected(): Buffer {
-  const sectorSize = 512;
-  const directorySector = 200;
-  const bytes = Buffer.alloc((directorySector + 2) * sectorSize);
-  Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]).copy(bytes, 0);
-  bytes.writeUInt16LE(0x003e, 0x18); // minor version
-  bytes.writeUInt16LE(0x0003, 0x1a); // major version 3: 512-byte sectors
-  bytes.writeUInt16LE(0xfffe, 0x1c); // little-endian
-  bytes.writeUInt16LE(9, 0x1e); // sector shift
-  bytes.writeUInt32LE(directorySector, 0x30);
-  const directory = (directorySector + 1) * sectorSize;
-  ['Root Entry', 'EncryptionInfo', 'EncryptedPackage'].forEach((name, index) => {
-    const entry = directory + index * 128;
-    Buffer.from(`${name}\0`, 'utf16le').copy(bytes, entry);
-    bytes.writeUInt16LE((name.length + 1) * 2, entry + 64);
-    bytes[entry + 66] = index === 0 ? 5 : 2;
-  });
-  return bytes;
-}
 
 describe('a file with too many columns is refused at its header (FEED_MAX_COLUMNS, 1,000 by default)', () => {
   it('a 10,000-column CSV, as a feed and as a data source: 422 naming the limit and the count', async () => {

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMatcher } from '../../core/feeds/catalog.js';
-import type { FileSource } from '../../core/feeds/reader.js';
+import type { ReadableFile } from '../../core/files/file.js';
 import type { RowIssue } from '../../core/feeds/rows.js';
 import { stageFeedRows } from '../../core/feeds/stage.js';
 import { findUpload, storeUpload } from '../../core/feeds/uploads.js';
@@ -36,7 +36,7 @@ const stagedColumns: Record<DataType, { table: string; columns: string[] }> = {
 };
 
 /** What the row-by-row check stages and refuses: each row normalised, its product matched. */
-async function expectedByRows(file: FileSource, dataType: DataType, autoCreate: boolean) {
+async function expectedByRows(file: ReadableFile, dataType: DataType, autoCreate: boolean) {
   const feed = await openFeedTable(dataType, file, 20);
   const matcher = await loadMatcher(app.system, t.businessA, 0.7);
   const staged: (string | null)[][] = [];
@@ -68,7 +68,7 @@ async function expectedByRows(file: FileSource, dataType: DataType, autoCreate: 
 }
 
 /** What the commit's `stageFeedRows` stages, read back inside its transaction, which is then rolled back. */
-async function stagedByCommit(file: FileSource, dataType: DataType, autoCreate: boolean) {
+async function stagedByCommit(file: ReadableFile, dataType: DataType, autoCreate: boolean) {
   const feed = await openFeedTable(dataType, file, 20);
   const matcher = await loadMatcher(app.system, t.businessA, 0.7);
   const client = await app.db.pool.connect();
@@ -102,7 +102,7 @@ const awkward = [
   'line";Online;R-9',
 ].join('\r\n');
 
-const cases: [string, () => FileSource, DataType][] = [
+const cases: [string, () => ReadableFile, DataType][] = [
   ['sales-basic.csv', () => fixtureSource('sales-basic.csv'), 'sales'],
   ['sales-bom-semicolon.csv', () => fixtureSource('sales-bom-semicolon.csv'), 'sales'],
   ['sales-invalid.csv', () => fixtureSource('sales-invalid.csv'), 'sales'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currencyMarkOf, currencyMismatch } from '../../core/feeds/values.js';
+import { currencyMarkOf, currencyMismatch } from '../../core/files/numbers.js';
 import { formatCurrency } from '../../dashboards/components/format.js';
 
 describe('currencies written beside amounts', () => {

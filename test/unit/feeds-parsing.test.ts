@@ -3,14 +3,17 @@ import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
-import { detectEncoding } from '../../core/feeds/encoding.js';
+import { detectEncoding } from '../../core/files/encoding.js';
 import { ProductMatcher, similarity } from '../../core/feeds/matching.js';
 import { parse as parseCsvSync } from 'csv-parse/sync';
-import { openTable, sniffDelimiter, withHeaders } from '../../core/feeds/reader.js';
-import { mapHeaders, normaliseHeader, templateCsv } from '../../core/feeds/templates.js';
+import { sniffDelimiter } from '../../core/files/csv.js';
+import { openTable } from '../../core/files/reader.js';
+import { withHeaders } from '../../core/files/table.js';
+import { normaliseHeader } from '../../core/files/headers.js';
+import { mapHeaders, templateCsv } from '../../core/feeds/templates.js';
 import { openFeedTable } from '../../core/feeds/table.js';
-import { checkDateFormat, detectDateFormat, isDayMonthOrderAssumed, parseDateAs } from '../../core/feeds/dates.js';
-import { detectDecimalMark, parseDecimal } from '../../core/feeds/values.js';
+import { checkDateFormat, detectDateFormat, isDayMonthOrderAssumed, parseDateAs } from '../../core/files/dates.js';
+import { detectDecimalMark, parseDecimal } from '../../core/files/numbers.js';
 import { fixturePath, fixtureSource, memorySource } from '../helpers/feeds.js';
 
 

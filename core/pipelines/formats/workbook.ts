@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type ExcelJS from 'exceljs';
 import { AppError } from '../../errors.js';
-import { openFirstSheet } from '../../feeds/workbook.js';
+import { openSheet } from '../../files/workbook.js';
 
 /** A cell as a pipeline reads it: a formula is its saved result, rich text its text, empty null. */
 export type CellValue = string | number | boolean | Date | null;
@@ -43,7 +43,7 @@ export async function openWorkbookRows(filePath: string, filename: string): Prom
   if (!head.subarray(0, 4).equals(ZIP_MAGIC)) {
     throw new AppError('validation_failed', `${filename} is not an .xlsx workbook (an .xlsx file is a zip archive, and this one is not). Save it from Excel as .xlsx and put it in the folder again.`);
   }
-  const sheet = await openFirstSheet({ filename, byteSize: size, open: (offset = 0) => fs.createReadStream(filePath, { start: offset }) });
+  const sheet = await openSheet({ filename, byteSize: size, open: (offset = 0) => fs.createReadStream(filePath, { start: offset }) });
   return {
     sheetName: sheet.name,
     rows: (async function* () {

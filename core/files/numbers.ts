@@ -25,7 +25,7 @@ export function parseDecimal(raw: string, decimalMark?: DecimalMark): string | n
     const group = mark === ',' ? '.' : ',';
     const [int, frac] = splitAt(text, mark === ',' ? lastComma : lastDot);
     // The other mark may only group thousands: 1.234,50 or 1,234.50.
-    if (!new RegExp(`^\\d{1,3}(\\${group}\\d{3})*$`).test(int)) return null;
+    if (!isGroupedInThousands(int, group)) return null;
     integer = int.split(group).join('');
     fraction = frac;
     if (/[.,]/.test(fraction)) return null;
@@ -36,7 +36,7 @@ export function parseDecimal(raw: string, decimalMark?: DecimalMark): string | n
     // One mark followed by exactly three digits, after a group of 1–3 digits, reads as thousands ("1,234")
     // unless it is the column's decimal mark; otherwise a single mark is the decimal mark ("12,50", "3.5").
     if (occurrences > 1 || (isAmbiguousMark(int, frac) && decimalMark !== mark)) {
-      if (!new RegExp(`^\\d{1,3}(\\${mark}\\d{3})+$`).test(text)) return null;
+      if (!isGroupedInThousands(text, mark)) return null;
       integer = text.split(mark).join('');
     } else {
       integer = int;
@@ -154,4 +154,31 @@ export function composeDecimal(negative: boolean, integerDigits: string, fractio
 
 function splitAt(text: string, index: number): [string, string] {
   return [text.slice(0, index), text.slice(index + 1)];
+}
+
+/** How numbers are written: any way `parseDecimal` knows (`auto`), or one locale's marks. */
+export type NumberLocale = 'auto' | 'en' | 'de' | 'ch';
+
+export const numberLocaleMarks = {
+  en: { decimal: '.', group: ',', example: '1,234.50' },
+  de: { decimal: ',', group: '.', example: '1.234,50' },
+  ch: { decimal: '.', group: "'", example: "1'234.50" },
+} as const;
+
+/** The decimal string of a number written the locale's way ("1.234,50" in `de`); null when it is not written so. */
+export function parseDecimalIn(raw: string, locale: NumberLocale): string | null {
+  if (locale === 'auto') return parseDecimal(raw);
+  // Swiss thousands are grouped with the typographic apostrophe as often as with the plain one.
+  const number = splitNumberText(raw.replace(/[’‘]/g, "'"));
+  if (!number) return null;
+  const { decimal, group } = numberLocaleMarks[locale];
+  const [integer = '', fraction = '', ...extra] = number.body.split(decimal);
+  if (extra.length > 0) return null;
+  if (integer.includes(group) && !isGroupedInThousands(integer, group)) return null;
+  return composeDecimal(number.negative, integer.split(group).join(''), fraction);
+}
+
+/** Digits grouped by threes with `group` after a first group of one to three: "1,234,567". */
+function isGroupedInThousands(digits: string, group: string): boolean {
+  return new RegExp(`^\\d{1,3}(\\${group}\\d{3})+$`).test(digits);
 }

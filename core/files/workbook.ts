@@ -3,7 +3,8 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { File } from 'unzipper';
 import { AppError } from '../errors.js';
-import type { FileSource } from './reader.js';
+import { readHead, startsWith, type ReadableFile } from './file.js';
+import { isBlank, tableOf, type RowBatch, type Table } from './table.js';
 
 /**
  * The parts of exceljs's streaming WorkbookReader that each read one part of the archive. Its own `parse()`
@@ -19,6 +20,8 @@ interface WorkbookParts {
   /** The workbook's shared texts, which cells of type "s" name by their index. */
   sharedStrings?: unknown[];
   model?: { sheets?: { name: string; rId: string; state?: string }[] };
+  /** The reader of the workbook's `workbookPr` element, holding what it read. */
+  properties?: { model?: { date1904?: boolean } };
   _parseRels(entry: Readable): Promise<void>;
   _parseWorkbook(entry: Readable): Promise<void>;
   _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
@@ -41,21 +44,24 @@ const WHOLE_PART_MAX_BYTES = 64 * 1024 * 1024;
  */
 const MAX_ROW_BYTES = 1024 * 1024;
 
-export interface FirstSheet {
+export interface Sheet {
   /** The sheet's name, as its tab shows it. */
   name: string;
+  /** Whether the workbook counts days from 1904 (old Mac Excel) rather than 1900. */
+  date1904: boolean;
   rows: AsyncIterable<ExcelJS.Row>;
   /** Stops reading the sheet. */
   close(): void;
 }
 
 /**
- * The first visible worksheet of an XLSX workbook in tab order (the one a person sees when opening it), its
- * rows streamed as the sheet's part is read. Only the archive's directory and the parts the sheet needs
- * are read, each from its own offset. A file that is no workbook fails with what to do about it; a source
- * that fails (a lost database connection) fails the read with its own error.
+ * One worksheet of an XLSX workbook: the one named `sheetName` (compared ignoring case and the spaces around
+ * it), or else the first visible one in tab order (the one a person sees when opening it); its rows streamed
+ * as the sheet's part is read. Only the archive's directory and the parts the sheet needs are read, each from
+ * its own offset. A file that is no workbook fails with what to do about it; a source that fails (a lost
+ * database connection) fails the read with its own error.
  */
-export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
+export async function openSheet(source: ReadableFile, sheetName?: string): Promise<Sheet> {
   const reading = readingOf(source);
   try {
     // Loaded on the first workbook only: exceljs adds ~30 MB to a process that never reads one.
@@ -84,7 +90,15 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
 
     // Tabs that are charts (chartsheets) or dialogs hold no rows.
     const worksheets = new Set((workbook.workbookRels ?? []).filter((rel) => /\/worksheet$/.test(rel.Type)).map((rel) => rel.Id));
-    const sheet = (workbook.model?.sheets ?? []).find((candidate) => worksheets.has(candidate.rId) && candidate.state !== 'hidden' && candidate.state !== 'veryHidden');
+    const cellSheets = (workbook.model?.sheets ?? []).filter((candidate) => worksheets.has(candidate.rId));
+    const sheet = sheetName === undefined ? cellSheets.find((candidate) => candidate.state !== 'hidden' && candidate.state !== 'veryHidden') : cellSheets.find((candidate) => sameSheetName(candidate.name, sheetName));
+    if (!sheet && sheetName !== undefined) {
+      const names = cellSheets.map((candidate) => `“${candidate.name}”`).join(', ') || 'none';
+      throw new AppError('validation_failed', `${source.filename} has no sheet named “${sheetName}” (its sheets: ${names}). Rename the sheet that holds the data to “${sheetName}”, save the workbook and send it again.`, {
+        sheet: sheetName,
+        sheets_found: cellSheets.map((candidate) => candidate.name),
+      });
+    }
     if (!sheet) throw new AppError('validation_failed', `${source.filename} has no visible sheet of cells. Unhide the sheet that holds the data (or add one), save the workbook and upload it again.`);
     const sheetPart = sheetPartOf(parts, workbook.workbookRels ?? [], sheet.rId);
     if (!sheetPart) throw new AppError('validation_failed', `${source.filename} lists the sheet “${sheet.name}” but does not contain it. Open the workbook in Excel, save it again and upload that.`);
@@ -102,6 +116,7 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
     const worksheet = emitted!.value;
     return {
       name: sheet.name,
+      date1904: workbook.properties?.model?.date1904 === true,
       rows: (async function* () {
         try {
           yield* worksheet;
@@ -121,7 +136,7 @@ export async function openFirstSheet(source: FileSource): Promise<FirstSheet> {
  * their errors (an unheard 'error' ends the process), so a failing source is heard here: it fails the parts
  * being read and the wait for the archive's directory.
  */
-function readingOf(source: FileSource) {
+function readingOf(source: ReadableFile) {
   const parts = new Set<Readable>();
   let sourceFailure: Error | undefined;
   let fail!: (error: Error) => void;
@@ -181,6 +196,8 @@ function readingOf(source: FileSource) {
     },
   };
 }
+
+const sameSheetName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 /** The shared texts, refusing (with `missing`) an index they do not hold instead of answering undefined. */
 function heldTexts(texts: unknown[], missing: (index: number) => AppError): unknown[] {
@@ -257,4 +274,149 @@ function sheetPartOf(parts: Map<string, File>, rels: { Id: string; Target: strin
   const target = rels.find((rel) => rel.Id === relId)?.Target;
   if (!target) return undefined;
   return parts.get(target.startsWith('/') ? target.slice(1) : posix.normalize(posix.join('xl', target)));
+}
+
+export const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+/** A zip archive with nothing in it starts with its end-of-directory record. */
+export const EMPTY_ZIP_MAGIC = [0x50, 0x4b, 0x05, 0x06];
+export const OLE_MAGIC = [0xd0, 0xcf, 0x11, 0xe0];
+
+/**
+ * Refuses a file in a container that is not an .xlsx workbook but is taken for one: an empty zip archive, a
+ * password-protected workbook, an old .xls. Anything else passes (to be read as a workbook or as text).
+ */
+export async function refuseOtherContainers(source: ReadableFile, head: Buffer): Promise<void> {
+  if (startsWith(head, EMPTY_ZIP_MAGIC)) {
+    throw new AppError('validation_failed', `${source.filename} is an empty zip archive, not a workbook. Upload the .xlsx workbook (or CSV file) that holds the data.`);
+  }
+  if (startsWith(head, OLE_MAGIC)) {
+    // A password-protected .xlsx is kept encrypted inside the same container format as an old .xls.
+    if (await isPasswordProtected(source, head)) {
+      throw new AppError(
+        'unsupported_media_type',
+        `${source.filename} is protected with a password, and Backhouse cannot open it. Open it in Excel, remove the password (File › Info › Protect Workbook › Encrypt with Password, then clear it), save it and upload it again, or upload it as CSV.`,
+        { reason: 'password_protected' },
+      );
+    }
+    throw new AppError('unsupported_media_type', `${source.filename} is an old Excel (.xls) workbook. Open it in Excel and save it as .xlsx or CSV, then upload that.`, { reason: 'old_xls' });
+  }
+}
+
+/**
+ * Whether an OLE compound file is an encrypted Office document: its directory names the stream
+ * "EncryptedPackage". The directory starts at the sector the header names (it may lie past the head).
+ */
+async function isPasswordProtected(source: ReadableFile, head: Buffer): Promise<boolean> {
+  const name = Buffer.from('EncryptedPackage', 'utf16le');
+  if (head.includes(name)) return true;
+  if (head.length < 0x34) return false;
+  const sectorShift = head.readUInt16LE(0x1e);
+  if (sectorShift !== 9 && sectorShift !== 12) return false;
+  const sectorSize = 2 ** sectorShift;
+  const directory = (head.readUInt32LE(0x30) + 1) * sectorSize;
+  if (directory >= source.byteSize) return false;
+  return (await readHead(source.open(directory), sectorSize)).includes(name);
+}
+
+
+/** A cell as the sheet holds it: text, a number, true or false, a date (a number formatted as one), or nothing. */
+export type CellValue = string | number | boolean | Date | null;
+
+/**
+ * The cells of a row (index 0 is column A), each formula replaced by the value the program that saved the
+ * workbook calculated. A formula without one (written by a program that does not calculate, or saved with
+ * calculation off) is refused: read as empty, its figures would be lost without a word.
+ */
+export function rowValues(row: ExcelJS.Row, sheet: Pick<Sheet, 'name' | 'date1904'>, filename: string): CellValue[] {
+  const values = row.values as ExcelJS.CellValue[];
+  const cells = new Array<CellValue>(Math.max(values.length - 1, 0));
+  for (let column = 1; column < values.length; column++) {
+    const value = values[column];
+    if (value !== null && typeof value === 'object' && !(value instanceof Date) && 'formula' in value) {
+      const result = (value as { result?: ExcelJS.CellValue }).result;
+      if (result === undefined) throw formulaWithoutValue(filename, sheet.name, row.getCell(column).address, (value as { formula?: string }).formula ?? '');
+      cells[column - 1] = typeof result === 'number' && isDateFormat(row.getCell(column).numFmt) ? excelSerialToDate(result, sheet.date1904) : plainValue(result);
+    } else cells[column - 1] = plainValue(value);
+  }
+  return cells;
+}
+
+function plainValue(value: ExcelJS.CellValue | undefined): CellValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object' || value instanceof Date) return value;
+  if ('richText' in value) return value.richText.map((part) => part.text).join('');
+  if ('text' in value) return String(value.text);
+  // An error value (#DIV/0!, #N/A) stands for no value.
+  return null;
+}
+
+/** A cell as text: dates as ISO dates (with the time when there is one), numbers as JavaScript writes them. */
+export function cellText(value: CellValue): string {
+  if (value === null) return '';
+  if (value instanceof Date) {
+    const iso = value.toISOString();
+    return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+  }
+  return String(value);
+}
+
+/** Whether a number format shows a date or a time (as Excel decides: day, month, year, hour or second letters outside quotes and brackets). */
+function isDateFormat(format: string | undefined): boolean {
+  if (!format) return false;
+  return /[ymdhsb]/i.test(format.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, ''));
+}
+
+/** The instant an Excel serial number stands for, read as UTC (day 25569 is 1970-01-01; 1904-based workbooks count 1462 days fewer). */
+export function excelSerialToDate(serial: number, date1904 = false): Date {
+  return new Date(Math.round((serial - 25569 + (date1904 ? 1462 : 0)) * 86_400_000));
+}
+
+function formulaWithoutValue(filename: string, sheet: string, address: string, formula: string): AppError {
+  const shown = formula ? ` (=${formula.length > 60 ? `${formula.slice(0, 57)}…` : formula})` : '';
+  return new AppError(
+    'validation_failed',
+    `${filename}'s sheet “${sheet}” has a formula in cell ${address}${shown} whose value was never calculated: the program that wrote the workbook saved the formula without its result. Open the workbook in Excel (or LibreOffice), let it calculate, save it and send it again; or paste the column as values.`,
+    { sheet, cell: address, reason: 'formula_without_value' },
+  );
+}
+
+/** Workbook rows handed on together (exceljs reads them one by one). */
+const XLSX_BATCH_ROWS = 256;
+
+export function openXlsx(source: ReadableFile, checkColumns: (cells: string[], rowNumber: number) => void): Table {
+  let sheet: Sheet | undefined;
+  let closed = false;
+  return tableOf({
+    format: 'xlsx',
+    headers: [],
+    batches: (async function* () {
+      sheet = await openSheet(source);
+      if (closed) {
+        sheet.close();
+        return;
+      }
+      let batch: RowBatch = { rowNumbers: [], cells: [] };
+      let rowsRead = 0;
+      for await (const row of sheet.rows) {
+        const cells = Array.from(rowValues(row, sheet, source.filename), (value) => cellText(value ?? null));
+        if (isBlank(cells)) continue;
+        rowsRead++;
+        checkColumns(cells, row.number);
+        batch.rowNumbers.push(row.number);
+        batch.cells.push(cells);
+        if (batch.cells.length === XLSX_BATCH_ROWS) {
+          yield batch;
+          batch = { rowNumbers: [], cells: [] };
+        }
+      }
+      if (batch.cells.length > 0) yield batch;
+      if (rowsRead === 0) {
+        throw new AppError('validation_failed', `${source.filename}'s first sheet, “${sheet.name}”, is empty. Put the data in the workbook's first visible sheet, the column names in its first row, and upload it again.`);
+      }
+    })(),
+    close: () => {
+      closed = true;
+      sheet?.close();
+    },
+  });
 }
