@@ -15,6 +15,7 @@ const added = {
   IngestKeyCreate: 'actions/components/IngestKeyCreate.tsx',
   IngestSimulationStart: 'actions/components/IngestSimulationStart.tsx',
   TekmetricSync: 'actions/components/TekmetricSync.tsx',
+  Pipelines: 'dashboards/components/Pipelines.tsx',
 } as const;
 
 /** AdminJS's own components that ours replace. */

@@ -21,11 +21,13 @@ import { tekmetricResources } from '../resources/tekmetric.js';
 import { metricsPageHandler } from '../dashboards/metrics.js';
 import { dashboardsPageHandler } from '../dashboards/dashboards.js';
 import { mappingPageHandler } from '../dashboards/mapping.js';
+import { pipelinesPageHandler } from '../dashboards/pipelines.js';
 import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import { ingestResources } from '../resources/ingest.js';
 import { ingestSilverResources } from '../resources/ingest-silver.js';
+import { stockResources } from '../resources/stock.js';
 import { notifyResources } from '../resources/notify.js';
 import type { AdminAssets } from './bundle.js';
 import { registerComponents } from './components.js';
@@ -58,6 +60,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       metrics: { component: components.Metrics, icon: 'BarChart2', handler: metricsPageHandler({ db: deps.db, log: deps.log }) },
       dashboards: { component: components.Dashboards, icon: 'PieChart', handler: dashboardsPageHandler({ db: deps.db, log: deps.log }) },
       mapping: { component: components.Mapping, icon: 'Shuffle', handler: mappingPageHandler({ db: deps.db, log: deps.log }) },
+      pipelines: { component: components.Pipelines, icon: 'GitPullRequest', handler: pipelinesPageHandler({ db: deps.db, log: deps.log }) },
     },
     rootPath: ADMIN_ROOT,
     loginPath: `${ADMIN_ROOT}/login`,
@@ -72,6 +75,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...ingestResources(resourceDeps, { createKey: components.IngestKeyCreate, startSimulation: components.IngestSimulationStart }),
       ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
       ...ingestSilverResources(resourceDeps),
+      ...stockResources(resourceDeps),
       ...notifyResources(resourceDeps),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },

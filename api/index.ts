@@ -5,6 +5,7 @@ import { authRouter, identifyCaller, userSessionsRouter, type AuthDeps } from '.
 import { contextOf, errorMiddleware, handle, jsonBodies, wellFormedText } from './http.js';
 import { dashboardsRouter } from './dashboards.js';
 import { jobsRouter } from './jobs.js';
+import { pipelinesRouter } from './pipelines.js';
 import { mappingRouter } from './mapping.js';
 import { mappingExecutionsRouter } from './mapping-executions.js';
 import { feedsRouter } from './feeds.js';
@@ -79,6 +80,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/sync', tekmetricSyncRouter(deps.jobs));
   router.use('/tekmetric/metrics', tekmetricMetricsRouter());
   router.use('/tekmetric/connections', tekmetricConnectionsRouter());
+  router.use('/pipelines', pipelinesRouter(deps.jobs, deps.config.PIPELINE_DATA_DIR));
   router.use(webhooksRouter());
   router.use(
     handle(async (req) => {

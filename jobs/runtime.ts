@@ -6,6 +6,7 @@ import type { Db } from '../core/db/index.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
 import { createJobReaper, runHoldingJobLock, startJobReaper } from './liveness.js';
+import { pipelineQueueDefinitions } from './pipelines.js';
 import { queues, type QueueDefinition } from './queues.js';
 
 export interface JobRuntime extends JobQueue {
@@ -19,7 +20,8 @@ export interface JobRuntime extends JobQueue {
  * through PostgreSQL.
  */
 export async function startJobs(db: Db, config: Config, log: Logger, opts: { work: boolean; definitions?: QueueDefinition[] }): Promise<JobRuntime> {
-  const definitions = opts.definitions ?? queues;
+  // Pipelines' queues from the registry as it is now (tests and benchmarks register their own pipelines).
+  const definitions = opts.definitions ?? [...queues, ...pipelineQueueDefinitions()];
   const boss = new PgBoss({
     connectionString: db.url,
     schema: 'pgboss',

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts', 'ingestKeys', 'ingestSimulator', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections', 'webhooks', 'webhookDeliveries'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts', 'ingestKeys', 'ingestSimulator', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections', 'webhooks', 'webhookDeliveries', 'pipelineRuns', 'pipelineSources', 'stockSnapshots'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -53,6 +53,11 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     tekmetricCustomers: read,
     tekmetricSync: [...read, 'new'],
     tekmetricConnections: crud,
+    // File pipelines: `new` is "Run now"; `retry` reprocesses a run's failed files.
+    pipelineRuns: [...read, 'new', 'retry'],
+    pipelineSources: crud,
+    // Stock health and PO snapshots of the file pipelines: read-only, rows of the person's stores.
+    stockSnapshots: read,
     // Outbound notifications: webhooks (`retry` sends a test event) and their deliveries (`retry` redelivers).
     webhooks: [...crud, 'retry'],
     webhookDeliveries: [...read, 'retry'],
@@ -78,6 +83,10 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     tekmetric: read,
     tekmetricCustomers: read,
     tekmetricSync: [...read, 'new'],
+    // Ops follow the day's runs and may start one; retrying failed files stays admins'.
+    pipelineRuns: [...read, 'new'],
+    pipelineSources: read,
+    stockSnapshots: read,
   },
   // Managers read dashboards and their own business's profile and shops; data screens are for ops.
   manager: {
@@ -95,6 +104,8 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Their own shops' Tekmetric data and sync status, without customers' personal data (customers_analytics).
     tekmetric: read,
     tekmetricSync: read,
+    // Managers see their stores' stock health (stockouts, critical items, suggested orders).
+    stockSnapshots: read,
   },
   // Reads the dashboards granted to its role (of its business, and within it its shops when it has some), nothing else.
   dashboard_reader: {
@@ -137,6 +148,9 @@ const resourceWords: Record<Resource, string> = {
   tekmetricCustomers: "Tekmetric customers' personal data",
   tekmetricSync: 'Tekmetric syncs',
   tekmetricConnections: 'Tekmetric connections',
+  pipelineRuns: 'pipeline runs',
+  pipelineSources: 'pipeline sources',
+  stockSnapshots: 'stock snapshots',
   webhooks: 'webhooks',
   webhookDeliveries: 'webhook deliveries',
 };
