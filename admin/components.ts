@@ -12,6 +12,9 @@ const added = {
   Metrics: 'dashboards/components/Metrics.tsx',
   Dashboards: 'dashboards/components/Dashboards.tsx',
   Mapping: 'dashboards/components/Mapping.tsx',
+  IngestKeyCreate: 'actions/components/IngestKeyCreate.tsx',
+  IngestSimulationStart: 'actions/components/IngestSimulationStart.tsx',
+  TekmetricSync: 'actions/components/TekmetricSync.tsx',
   Pipelines: 'dashboards/components/Pipelines.tsx',
 } as const;
 

@@ -17,6 +17,7 @@ import { systemPrincipal } from '../core/auth/principal.js';
 import { accessResources } from '../resources/access-screens.js';
 import { catalogResources } from '../resources/catalog.js';
 import { feedResources } from '../resources/feeds.js';
+import { tekmetricResources } from '../resources/tekmetric.js';
 import { metricsPageHandler } from '../dashboards/metrics.js';
 import { dashboardsPageHandler } from '../dashboards/dashboards.js';
 import { mappingPageHandler } from '../dashboards/mapping.js';
@@ -24,7 +25,10 @@ import { pipelinesPageHandler } from '../dashboards/pipelines.js';
 import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
+import { ingestResources } from '../resources/ingest.js';
+import { ingestSilverResources } from '../resources/ingest-silver.js';
 import { stockResources } from '../resources/stock.js';
+import { notifyResources } from '../resources/notify.js';
 import type { AdminAssets } from './bundle.js';
 import { registerComponents } from './components.js';
 import { adminBodies } from './forms.js';
@@ -68,7 +72,11 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...accessResources(resourceDeps),
       ...systemResources(resourceDeps, deps.jobs),
       ...dashboardResources(resourceDeps),
+      ...ingestResources(resourceDeps, { createKey: components.IngestKeyCreate, startSimulation: components.IngestSimulationStart }),
+      ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
+      ...ingestSilverResources(resourceDeps),
       ...stockResources(resourceDeps),
+      ...notifyResources(resourceDeps),
     ],
     branding: { companyName: 'Backhouse', withMadeWithLove: false, logo: false },
     locale: { language: 'en', availableLanguages: ['en'], translations: { en: translations } },

@@ -13,6 +13,8 @@ const screens: Record<string, { plural: string; singular: string }> = {
   Dashboard: { plural: 'Dashboards (compose)', singular: 'dashboard' },
   DashboardWidget: { plural: 'Dashboard widgets', singular: 'dashboard widget' },
   DashboardPermission: { plural: 'Dashboard grants', singular: 'dashboard grant' },
+  IngestApiKey: { plural: 'Ingest API keys', singular: 'ingest API key' },
+  IngestSimulation: { plural: 'Ingest simulations', singular: 'simulation run' },
 };
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

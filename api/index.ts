@@ -14,6 +14,8 @@ import { metricsRouter } from './metrics.js';
 import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
+import { ingestRouter } from './ingest.js';
+import { tekmetricConnectionsRouter, tekmetricMetricsRouter, tekmetricSyncRouter } from './tekmetric.js';
 import { webhooksRouter } from './webhooks.js';
 import { checkHealth } from '../core/system/health.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
@@ -45,6 +47,8 @@ export function dashboardRouter(deps: ApiDeps & { settings: FeedSettings }): Rou
 /** Everything under /api. JSON in and out; one error shape. */
 export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
+  // Point-of-sale devices: their own keys, body limit, CORS and rate, before the API's parser and callers.
+  router.use('/ingest', ingestRouter(deps));
   router.use(jsonBodies, express.json({ limit: '1mb' }), wellFormedText);
   router.get(
     '/healthz',
@@ -73,6 +77,9 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
+  router.use('/sync', tekmetricSyncRouter(deps.jobs));
+  router.use('/tekmetric/metrics', tekmetricMetricsRouter());
+  router.use('/tekmetric/connections', tekmetricConnectionsRouter());
   router.use('/pipelines', pipelinesRouter(deps.jobs, deps.config.PIPELINE_DATA_DIR));
   router.use(webhooksRouter());
   router.use(

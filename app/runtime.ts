@@ -4,6 +4,9 @@ import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
 import { ensureFirstAdmin, seedDemoBusiness, seedDemoCanonical, seedDemoSales, seedDemoStock, type CreatedLogin } from '../core/demo/seed.js';
+import { seedDemoIngestHistory } from '../core/ingest/demo-history.js';
+import { setOwnBaseUrl } from '../core/ingest/simulator.js';
+import { startDemoTekmetric } from '../core/demo/tekmetric.js';
 import { feedSettings } from '../core/feeds/settings.js';
 import { sourceSettings } from '../core/mapping/sources.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -33,10 +36,12 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
   const db = connectDb(database.url, config.DATABASE_POOL_SIZE);
   let jobs: JobRuntime | null = null;
   let server: Server | null = null;
+  let demoTekmetric: { close(): Promise<void> } | null = null;
   const stop = async () => {
     log.info('shutting down');
     if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     await jobs?.stop();
+    await demoTekmetric?.close();
     await closeDb(db);
     await database.stop();
     log.info('stopped');
@@ -45,6 +50,10 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     prepareSealedSecrets(config, log);
     jobs = await startJobs(db, config, log, { work: mode !== 'web' });
     const createdLogins = await seedOnFirstStart(db, config, log, jobs);
+    // Demo mode (no Tekmetric configured): the fake Tekmetric server beside the workers, synced from (core/demo/tekmetric.ts).
+    if (config.SEED_DEMO && !config.TEKMETRIC_BASE_URL && mode !== 'web') {
+      demoTekmetric = await startDemoTekmetric(systemContext('demo:tekmetric', db, log), jobs).catch((error: Error) => (log.warn({ err: error }, 'demo Tekmetric not started'), null));
+    }
     let url: string | null = null;
     if (mode !== 'worker') {
       const secrets = await loadSecrets(db, config, log);
@@ -57,6 +66,7 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
       });
       const { port } = server.address() as AddressInfo;
       url = `http://localhost:${port}`;
+      setOwnBaseUrl(url);
       log.info({ url: `${url}/admin`, mode }, 'Backhouse is ready');
     } else {
       log.info({ mode }, 'Backhouse worker is ready');
@@ -82,6 +92,8 @@ async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRu
     if (executions) log.info({ executions }, 'demo customers, orders and invoices queued for loading through their approved mappings');
     const stockRuns = await seedDemoStock(ctx, jobs, config.PIPELINE_DATA_DIR);
     if (stockRuns) log.info({ runs: stockRuns }, 'a day of demo stock files queued through the stock pipelines');
+    const ingested = await seedDemoIngestHistory(ctx);
+    if (ingested) log.info({ events: ingested }, 'demo point-of-sale history of the last days stored in bronze (simulated tills)');
   }
   for (const login of created) {
     log.warn(

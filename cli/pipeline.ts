@@ -100,12 +100,12 @@ try {
     }
   } else {
     const pipelineName = z.string({ error: '--pipeline is required' }).min(1).parse(values.pipeline);
+    const date = command === 'process' ? day.parse(values.date) : null;
+    const inputDir = command === 'process' ? z.string({ error: '--input-dir is required' }).min(1).parse(values['input-dir']) : null;
     const businessId = await businessOf(values.business);
     // The pipelines' workers in this process (not the watcher's schedule).
     jobs = await startJobs(db, config, log, { work: true, definitions: pipelineQueueDefinitions().filter((d) => d.name !== PIPELINE_WATCH_QUEUE) });
-    if (command === 'process') {
-      const date = day.parse(values.date);
-      const inputDir = z.string({ error: '--input-dir is required' }).min(1).parse(values['input-dir']);
+    if (date && inputDir) {
       const started = await startFolderRun(ctx, jobs, { pipelineName, businessId, date, inputDir, trigger: 'cli' });
       console.log(`Run ${started.run.id}: ${started.jobs.length} files queued${started.skipped.length ? `, ${started.skipped.length} skipped (${started.skipped.map((s) => s.name).join(', ')})` : ''}.`);
       ok = await follow(ctx, started.run.id);

@@ -68,6 +68,21 @@ const configSchema = z.object({
   MAPPING_LLM_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   MAPPING_LLM_MAX_SAMPLES: z.coerce.number().int().min(0).max(50).default(5),
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
+  // Streaming ingestion, silver (core/ingest/silver.ts).
+  INGEST_SILVER_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
+  INGEST_LINK_THRESHOLD: z.coerce.number().min(0).max(1).default(0.85),
+  INGEST_MAX_TRANSACTION_AMOUNT: z.coerce.number().positive().default(10_000),
+  INGEST_FUTURE_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(300),
+  INGEST_MAX_BODY_KB: z.coerce.number().int().min(1).max(1024 * 1024).default(4096),
+  INGEST_CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().optional()),
+  INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.01).max(1_000_000).default(50),
+  INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  // Tekmetric (issue 19): the connection taken from the environment, and the sync's schedule and raw payloads.
+  TEKMETRIC_BASE_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+  TEKMETRIC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEKMETRIC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEKMETRIC_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  TEKMETRIC_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
   // File pipelines (issue 18): intermediate CSVs and exports, the aggregator's flush rules, the watcher's default poll.
   PIPELINE_DATA_DIR: z.string().default(path.join(projectRoot, 'data')),
   PIPELINE_FLUSH_FILES: z.coerce.number().int().min(1).max(10_000).default(5),

@@ -7,8 +7,8 @@ import { listWindow } from './paging.js';
 
 /** What core needs from the job queue; jobs/ provides it over pg-boss. */
 export interface JobQueue {
-  /** With `db`, the job is written by that connection: in its transaction, so it exists only if that commits. */
-  send(queue: string, data: object, options?: { singletonKey?: string; db?: pg.ClientBase }): Promise<string | null>;
+  /** `transaction`: the job is written with the caller's open transaction, so it exists only if that commits. */
+  send(queue: string, data: object, options?: { singletonKey?: string; transaction?: pg.ClientBase }): Promise<string | null>;
   retry(queue: string, id: string): Promise<void>;
   health(): Promise<{ ok: boolean; detail?: string }>;
 }

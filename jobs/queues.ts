@@ -11,6 +11,9 @@ import { checkViewStaleness, purgeWarehouseHistory } from '../core/warehouse/ale
 import { refreshChangedViews, refreshRequest, refreshViews, WAREHOUSE_REFRESH_CHANGED_QUEUE, WAREHOUSE_REFRESH_QUEUE } from '../core/warehouse/views.js';
 import { purgeExpiredAuthState } from '../core/system/housekeeping.js';
 import { probeInput, runProbe } from '../core/system/probe.js';
+import { ingestQueues } from './ingest.js';
+import { ingestGoldQueues } from './ingest-gold.js';
+import { tekmetricQueues } from './tekmetric-queues.js';
 import { notifyQueues } from './notify-queues.js';
 
 /** A queue: its pg-boss options, and a handler that parses the job and makes one call into core/. */
@@ -38,6 +41,11 @@ export interface QueueDefinition {
   concurrency?: (config: Config) => number;
   /** How often an idle worker asks for this queue's jobs (default half a second); a send from its own process wakes it at once. */
   pollingIntervalSeconds?: number;
+  /**
+   * A service each worker process runs beside the queue's jobs for as long as it runs (a LISTEN connection
+   * that starts work at once); stopped before the jobs are.
+   */
+  background?(ctx: Context, config: Config): { stop(): Promise<void> };
   /** `queue` lets a job send follow-up jobs (a load asking for a refresh of the views it touched). */
   handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>, config: Config, queue: Pick<JobQueue, 'send'>): Promise<unknown>;
 }
@@ -110,5 +118,8 @@ export const queues: QueueDefinition[] = [
     schedule: '*/10 * * * *',
     handle: async (ctx) => checkViewStaleness(ctx),
   },
+  ...ingestQueues,
+  ...ingestGoldQueues,
+  ...tekmetricQueues,
   ...notifyQueues,
 ];

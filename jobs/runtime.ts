@@ -43,8 +43,8 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   // commit's load then starts at once when web and worker share the process, as under `npm start`).
   const localWorkers = new Map<string, string[]>();
   const send: JobQueue['send'] = async (queue, data, options) => {
-    const { db: client, ...sendOptions } = options ?? {};
-    const id = await boss.send(queue, data, client ? { ...sendOptions, db: { executeSql: (text, values) => client.query(text, values) } } : sendOptions);
+    const { transaction, ...sendOptions } = options ?? {};
+    const id = await boss.send(queue, data, transaction ? { ...sendOptions, db: { executeSql: (text: string, values: unknown[]) => transaction.query(text, values) } } : sendOptions);
     for (const worker of localWorkers.get(queue) ?? []) boss.notifyWorker(worker);
     return id;
   };
@@ -73,6 +73,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     log.info({ queues: definitions.map((d) => d.name), concurrency: config.JOB_CONCURRENCY }, 'workers started');
   }
   const reaper = opts.work ? startJobReaper(createJobReaper(db, boss, definitions, log), config.JOB_LIVENESS_INTERVAL_SECONDS, log) : null;
+  const services = opts.work ? definitions.flatMap((definition) => (definition.background ? [definition.background(systemContext(`background:${definition.name}`, db, log.child({ queue: definition.name })), config)] : [])) : [];
   let stopped = false;
   return {
     boss,
@@ -92,6 +93,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
       if (stopped) return;
       stopped = true;
       await reaper?.stop();
+      await Promise.all(services.map((service) => service.stop()));
       // Graceful: stop fetching, wait for running jobs (up to the timeout), then close.
       await boss.stop({ graceful: true, wait: true, timeout: config.SHUTDOWN_TIMEOUT_SECONDS * 1000 });
     },

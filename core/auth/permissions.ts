@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'pipelineRuns', 'pipelineSources', 'stockSnapshots', 'webhooks', 'webhookDeliveries'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts', 'ingestKeys', 'ingestSimulator', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections', 'webhooks', 'webhookDeliveries', 'pipelineRuns', 'pipelineSources', 'stockSnapshots'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -39,6 +39,20 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Loads of a data source with its layout's approved mapping: `new` executes; reads show progress and rejects.
     mappingExecutions: [...read, 'new'],
+    // Streaming ingestion's silver (issue 17): `edit` confirms or re-links a product link, acknowledges an alert; `retry` sends failed events back.
+    silverTransactions: read,
+    productLinks: [...read, 'edit'],
+    ingestFailures: [...read, 'retry'],
+    dataQualityAlerts: [...read, 'edit'],
+    // Point-of-sale API keys (delete is revoke) and the traffic simulator (new starts it, delete stops it): admins only.
+    ingestKeys: [...read, 'new', 'delete'],
+    ingestSimulator: ['view', 'new', 'delete'],
+    // Tekmetric (issue 19): the synced entities and metrics, customers with personal data, sync runs
+    // (`new` starts one), connections.
+    tekmetric: read,
+    tekmetricCustomers: read,
+    tekmetricSync: [...read, 'new'],
+    tekmetricConnections: crud,
     // File pipelines: `new` is "Run now"; `retry` reprocesses a run's failed files.
     pipelineRuns: [...read, 'new', 'retry'],
     pipelineSources: crud,
@@ -62,6 +76,13 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     pii: ['view'],
     // Approval (admins only) is the gate; loading with an approved mapping is ops' daily work with their uploads.
     mappingExecutions: [...read, 'new'],
+    silverTransactions: read,
+    productLinks: [...read, 'edit'],
+    ingestFailures: [...read, 'retry'],
+    dataQualityAlerts: [...read, 'edit'],
+    tekmetric: read,
+    tekmetricCustomers: read,
+    tekmetricSync: [...read, 'new'],
     // Ops follow the day's runs and may start one; retrying failed files stays admins'.
     pipelineRuns: [...read, 'new'],
     pipelineSources: read,
@@ -76,8 +97,19 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Managers may look at their business's data sources and proposals, with personal data masked.
     dataSources: read,
     mappings: read,
+    // Their shops' transactions and alerts, to look at; ops link products and handle alerts.
+    silverTransactions: read,
+    productLinks: read,
+    dataQualityAlerts: read,
+    // Their own shops' Tekmetric data and sync status, without customers' personal data (customers_analytics).
+    tekmetric: read,
+    tekmetricSync: read,
     // Managers see their stores' stock health (stockouts, critical items, suggested orders).
     stockSnapshots: read,
+  },
+  // Reads the dashboards granted to its role (of its business, and within it its shops when it has some), nothing else.
+  dashboard_reader: {
+    dashboards: ['view'],
   },
 };
 
@@ -106,6 +138,16 @@ const resourceWords: Record<Resource, string> = {
   mappings: 'mappings',
   pii: 'personal data',
   mappingExecutions: 'mapping executions',
+  silverTransactions: 'ingested transactions',
+  productLinks: 'product links',
+  ingestFailures: 'failed ingest events',
+  dataQualityAlerts: 'data-quality alerts',
+  ingestKeys: 'ingest API keys',
+  ingestSimulator: 'the ingest simulator',
+  tekmetric: 'Tekmetric data',
+  tekmetricCustomers: "Tekmetric customers' personal data",
+  tekmetricSync: 'Tekmetric syncs',
+  tekmetricConnections: 'Tekmetric connections',
   pipelineRuns: 'pipeline runs',
   pipelineSources: 'pipeline sources',
   stockSnapshots: 'stock snapshots',

@@ -1,4 +1,4 @@
-export const roles = ['admin', 'ops', 'manager'] as const;
+export const roles = ['admin', 'ops', 'manager', 'dashboard_reader'] as const;
 export type Role = (typeof roles)[number];
 
 /** A signed-in person, as the session and the bearer token carry them. */

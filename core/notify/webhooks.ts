@@ -17,7 +17,8 @@ const url = z
   .trim()
   .max(2000)
   .url('must be a full address, such as https://example.com/hooks/backhouse')
-  .refine((value) => /^https?:$/.test(new URL(value).protocol), 'must start with https:// (or http://)');
+  // Runs after a failed `url` check too (zod goes on past it): an address that does not parse is left to that check.
+  .refine((value) => !URL.canParse(value) || /^https?:$/.test(new URL(value).protocol), 'must start with https:// (or http://)');
 
 export const webhookInput = z.object({
   name: z.string().trim().min(1).max(200),
@@ -78,7 +79,7 @@ function checked<T>(schema: z.ZodType<T>, input: unknown): T {
   throw new AppError(
     'validation_failed',
     `The webhook is not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'} ${issue.message}`).join('; ')}.`,
-    parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message })),
   );
 }
 
@@ -234,6 +235,6 @@ async function deliveryFor(db: Queryable, id: string): Promise<WebhookDelivery> 
 
 /** A business id that names no business (the foreign key) as the person's error, not a 500. */
 function businessMissing(error: unknown): never {
-  if ((error as { code?: string; constraint?: string }).code === '23503') throw new AppError('validation_failed', 'The business the webhook is for does not exist.', [{ path: 'businessId', message: 'names no business' }]);
+  if ((error as { code?: string; constraint?: string }).code === '23503') throw new AppError('validation_failed', 'The business the webhook is for does not exist.', [{ field: 'businessId', reason: 'names no business' }]);
   throw error;
 }

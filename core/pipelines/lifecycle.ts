@@ -119,7 +119,7 @@ export async function queueFileJobs(client: pg.ClientBase, queue: JobSender, run
      RETURNING ${fileJobColumns}`,
     [run.id, run.businessId, run.pipelineName, files.map((f) => f.filePath), files.map((f) => f.fileName), files.map((f) => f.fileSize), files.map((f) => f.sourceFileId ?? null), files.map((f) => f.storeCode)],
   );
-  for (const job of result.rows) await queue.send(pipelineQueueName(run.pipelineName), { fileJobId: job.id } satisfies FileJobMessage, { db: client });
+  for (const job of result.rows) await queue.send(pipelineQueueName(run.pipelineName), { fileJobId: job.id } satisfies FileJobMessage, { transaction: client });
   if (result.rows.length > 0) await reopenRun(client, run.id);
   return result.rows;
 }
@@ -182,7 +182,7 @@ export async function requeueFailedFileJobs(client: pg.ClientBase, queue: JobSen
      WHERE pipeline_run_id = $1 AND status = 'failed' RETURNING ${fileJobColumns}`,
     [runId],
   );
-  for (const job of result.rows) await queue.send(pipelineQueueName(run.pipelineName), { fileJobId: job.id } satisfies FileJobMessage, { db: client });
+  for (const job of result.rows) await queue.send(pipelineQueueName(run.pipelineName), { fileJobId: job.id } satisfies FileJobMessage, { transaction: client });
   if (result.rows.length > 0) await reopenRun(client, runId);
   return result.rows;
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { notify } from '../notify/index.js';
 import type { RunSettlement } from './lifecycle.js';
 
 /** The notification a run's end sends to the webhooks subscribed to it. */
@@ -23,10 +24,9 @@ export function runFinishedEvent(settlement: RunSettlement): { type: 'pipeline.r
   };
 }
 
-/** In the transaction that finished the run: queues its notification (sent after commit). */
+/** In the transaction that finished the run: queues its notification to the subscribed webhooks (sent after commit). */
 export async function announceRunFinished(client: pg.ClientBase, settlement: RunSettlement): Promise<void> {
   const event = runFinishedEvent(settlement);
   if (!event) return;
-  // Delivered through core/notify's notify(client, event) once the files branch's `notify:` commit is merged.
-  void client;
+  await notify(client, event);
 }

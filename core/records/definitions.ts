@@ -13,6 +13,7 @@ import { commitIsRunning } from '../feeds/locks.js';
 import { removeFeedData } from '../warehouse/loadFacts.js';
 import { assertWidgetSpec, dashboardFilters, dashboardScope, widgetTypes } from '../warehouse/dashboards.js';
 import { warehouseViews } from '../warehouse/views.js';
+import { liveWarehouseViews } from '../warehouse/liveViews.js';
 
 export type Row = Record<string, unknown>;
 export type Where = Record<string, unknown>;
@@ -100,6 +101,8 @@ const businessFields = {
   name: requiredText(),
   timezone: z.string().trim().min(1).default('UTC').refine(isTimeZone, 'is not a known time zone (for example Europe/Berlin)'),
   currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code').default('USD'),
+  // Its gold dashboards (ingested sales) leave out transactions sent by the simulator.
+  goldExcludesSimulated: bool.default(false),
 };
 
 function isTimeZone(zone: string): boolean {
@@ -285,7 +288,7 @@ const widgetFieldsInput = {
   dashboardId: uuid,
   title: requiredText(),
   type: z.enum(widgetTypes),
-  viewName: z.enum(warehouseViews.map((view) => view.name) as [string, ...string[]]),
+  viewName: z.enum([...warehouseViews.map((view) => view.name), ...liveWarehouseViews.map((view) => view.name)] as [string, ...string[]]),
   fields: jsonObject,
   refreshIntervalSeconds: z.preprocess(emptyToUndefined, z.preprocess(digitsToNumber, z.number({ error: 'must be whole seconds' }).int('must be whole seconds').min(5, 'must be at least 5 seconds').max(86_400, 'must be at most a day')).default(300)),
   position: z.preprocess(emptyToUndefined, z.preprocess(digitsToNumber, z.number({ error: 'must be a whole number' }).int('must be a whole number').min(0).max(10_000)).default(0)),

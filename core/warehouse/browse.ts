@@ -13,7 +13,7 @@ export interface BrowseSpec {
   /** SQL of a row's id, and how to match one id again. */
   id: { sql: string; parse(id: string): unknown[]; where: string };
   businessColumn: string;
-  /** Where rows belong to a shop: a person limited to some shops sees those shops' rows only (and none without a shop). */
+  /** SQL of the row's shop (our shops' id), for readers limited to some shops; none: business-wide rows. */
   shopColumn?: string;
   columns: { name: string; sql: string; type: ColumnType }[];
   orderBy: string;

@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 import { comparedRange, comparisons, fitGrouping, groupings, periodStart, rangeNames, resolveRange, todayIn, type Comparison, type DateRange, type Grouping, type RangeName } from './ranges.js';
 import { readAsReporter, type ReaderScope } from './reporting.js';
 import { viewFreshness, warehouseViews, type WarehouseView } from './views.js';
+import { liveViewNames, liveWarehouseViews } from './liveViews.js';
 
 export const widgetTypes = ['kpi', 'line', 'bar', 'table', 'donut'] as const;
 export type WidgetType = (typeof widgetTypes)[number];
@@ -233,10 +234,10 @@ export function widgetPlan(type: WidgetType, rawFields: unknown, columns: ViewCo
   };
 }
 
-const viewNames = new Set(warehouseViews.map((view) => view.name));
+const viewNames = new Set([...warehouseViews.map((view) => view.name), ...liveViewNames]);
 const columnCache = new WeakMap<Db, Map<string, ViewColumn[]>>();
 
-/** The columns of a registered view (from PostgreSQL's catalog; they change only with a migration). */
+/** The columns of a registered view as readers see it, reporting.<view> (from PostgreSQL's catalog; they change only with a migration). */
 async function viewColumns(db: Db, view: string): Promise<ViewColumn[]> {
   let cache = columnCache.get(db);
   if (!cache) columnCache.set(db, (cache = new Map()));
@@ -245,11 +246,11 @@ async function viewColumns(db: Db, view: string): Promise<ViewColumn[]> {
   const result = await db.pool.query<ViewColumn>(
     `SELECT a.attname AS name, t.typcategory AS category, format_type(a.atttypid, a.atttypmod) AS type
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = to_regclass('public.' || quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE a.attrelid = to_regclass('reporting.' || quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [view],
   );
-  if (result.rows.length === 0) throw new Error(`Materialized view ${view} is in the registry but not in the database: a migration is missing.`);
+  if (result.rows.length === 0) throw new Error(`View reporting.${view} is in the registry but not in the database: a migration is missing.`);
   cache.set(view, result.rows);
   return result.rows;
 }
@@ -485,7 +486,7 @@ function readerBusiness(ctx: Context, dashboard: DashboardDetail, requested: str
 }
 
 const toNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-const registry = new Map<string, WarehouseView>(warehouseViews.map((view) => [view.name, view]));
+const registry = new Map<string, Pick<WarehouseView, 'money' | 'periods' | 'personal'>>([...warehouseViews, ...liveWarehouseViews].map((view) => [view.name, view]));
 
 interface CheckedSpec {
   widget: WidgetSpec;
@@ -542,14 +543,16 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
   const dashboard = await getDashboard(ctx, id);
   const business = await readerBusiness(ctx, dashboard, options.businessId);
   const managerId = ctx.user.kind === 'user' && ctx.user.role === 'manager' ? ctx.user.id : null;
-  const reader = { businessId: business.id, managerId, showsPersonalData: can(ctx.user, 'pii', 'view') };
+  // A reader limited to some shops sees only their rows of shop-level views (gold aggregates, Tekmetric).
+  const shopIds = ctx.scope.kind === 'business' ? ctx.scope.shopIds : null;
+  const reader = { businessId: business.id, managerId, shopIds, showsPersonalData: can(ctx.user, 'pii', 'view') };
   if (options.widgetId && !dashboard.widgets.some((w) => w.id === options.widgetId)) throw new AppError('not_found', `Widget ${options.widgetId} is not on dashboard ${id}.`);
 
   const freshness = new Map((await viewFreshness(ctx, [...new Set(dashboard.widgets.map((w) => w.view))])).map((f) => [f.view, f]));
   const checked = await Promise.all(dashboard.widgets.map(async (widget) => ({ widget, checked: await checkWidget(ctx.db, { type: widget.type, viewName: widget.view, fields: widget.fields }) })));
   const keyOf = (query: WidgetQuery, view: string) => {
     const refreshedAt = freshness.get(view)?.lastRefreshedAt?.toISOString();
-    return refreshedAt ? JSON.stringify([query.text, query.values, business.id, managerId, reader.showsPersonalData, refreshedAt]) : null;
+    return refreshedAt ? JSON.stringify([query.text, query.values, business.id, managerId, shopIds, reader.showsPersonalData, refreshedAt]) : null;
   };
   const today = todayIn(business.timezone);
   const requested = options.filters ?? {};
@@ -587,9 +590,11 @@ export async function dashboardData(ctx: Context, id: string, options: { busines
     });
   }
 
+  // Live views (liveViews.ts) are current as they are read.
+  const readAt = new Date();
   const data = planned.map((entry): WidgetData => {
     const { widget } = entry;
-    const view = freshness.get(widget.view);
+    const view = liveViewNames.has(widget.view) ? { lastRefreshedAt: readAt, stale: false } : freshness.get(widget.view);
     const base = {
       id: widget.id,
       title: widget.title,

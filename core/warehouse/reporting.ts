@@ -8,6 +8,11 @@ import { withTransaction } from '../db/index.js';
 export interface ReaderScope {
   businessId?: string;
   managerId?: string | null;
+  /**
+   * The shops a reader is limited to (null: every shop of the business; empty: none): views of shop-level rows
+   * (gold aggregates, stock) and the Tekmetric tables' row-level security keep to them.
+   */
+  shopIds?: string[] | null;
   showsPersonalData?: boolean;
 }
 
@@ -23,6 +28,7 @@ export function readAsReporter<T>(pool: pg.Pool, scope: ReaderScope, read: (clie
       await client.query('SET LOCAL ROLE backhouse_reporting');
       if (scope.businessId) await client.query(`SELECT set_config('backhouse.business_id', $1, true)`, [scope.businessId]);
       if (scope.managerId) await client.query(`SELECT set_config('backhouse.manager_id', $1, true)`, [scope.managerId]);
+      if (scope.shopIds) await client.query(`SELECT set_config('backhouse.shop_ids', $1, true)`, [`{${scope.shopIds.join(',')}}`]);
       if (scope.showsPersonalData) await client.query(`SELECT set_config('backhouse.personal_data', 'shown', true)`);
       return read(client);
     },

@@ -37,6 +37,15 @@ export interface WarehouseView {
  */
 const NIGHTLY = 26 * 3600;
 
+const tmShopMoney = ['total_sales', 'labor_sales', 'parts_sales', 'sublet_sales', 'gross_profit', 'sales_before_tax', 'parts_gross_profit', 'labor_gross_profit', 'sublet_gross_profit', 'authorized', 'presented', 'tekmetric_total_sales', 'variance'];
+const tekmetricViews: WarehouseView[] = [
+  { name: 'tm_shop_daily', dependsOn: ['tm_daily_shop_metrics', 'tm_shops'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: tmShopMoney, periods: { day: 'day' } },
+  { name: 'tm_tech_daily', dependsOn: ['tm_tech_daily_metrics', 'tm_shops', 'tm_employees'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['labor_sales', 'labor_cost'], periods: { day: 'day' } },
+  { name: 'tm_variance_days', dependsOn: ['tm_daily_shop_metrics', 'tm_shops'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['total_sales', 'tekmetric_total_sales', 'variance'], periods: { day: 'day' } },
+  // Ages move with the clock: the nightly refresh moves them on a day without syncs.
+  { name: 'tm_wip', dependsOn: ['tm_repair_orders', 'tm_shops', 'tm_repair_order_statuses'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: ['open_sales'] },
+];
+
 const salesMoney = ['gross_revenue', 'discount', 'cogs_amount', 'gross_margin_amount'];
 
 /** The registry: every materialized view of prisma/migrations/*_kpi_views, and what it reads. */
@@ -58,6 +67,8 @@ export const warehouseViews: readonly WarehouseView[] = [
   // The data feeds' sales (prisma/migrations/*_sales_dashboard): refreshed when warehouse_changes says fact_sales moved.
   { name: 'sales_daily', dependsOn: ['fact_sales'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: salesMoney, periods: { day: 'day' } },
   { name: 'sales_product_daily', dependsOn: ['fact_sales', 'products', 'dim_channel'], maxStalenessSeconds: NIGHTLY, teamScoped: false, money: salesMoney, periods: { day: 'day' } },
+  // Tekmetric's Shop dashboard (prisma/migrations/*_tekmetric_shop_dashboard): refreshed after each sync page.
+  ...tekmetricViews,
 ];
 
 const viewsByName = new Map(warehouseViews.map((view) => [view.name, view]));

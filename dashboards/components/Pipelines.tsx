@@ -164,6 +164,7 @@ const Pipelines: React.FC = () => {
       const res = await requestJson<{ data: { requeued: string[] } }>('POST', `/api/pipelines/runs/${runId}/retry`);
       setNotice(`Retrying ${res.data.requeued.length} failed file${res.data.requeued.length === 1 ? '' : 's'} of the run.`);
       await load();
+      if (run?.id === runId) await openRun(runId);
     } catch (reason) {
       setError((reason as Error).message);
     }

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecord } from '../../core/records/service.js';
-import { adminClient, apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { adminClient, apiClient, PASSWORD, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 
 /**
  * The permission matrix as the product's users were promised it (issue 2), written out by hand so that
  * a change to core/auth/permissions.ts that breaks a promise fails here.
  */
-type Role = 'admin' | 'ops' | 'manager';
+type Role = 'admin' | 'ops' | 'manager' | 'dashboard_reader';
 type Resource = 'products' | 'businesses' | 'shops' | 'users' | 'auditLog' | 'jobs';
 type Action = 'list' | 'show' | 'new' | 'edit' | 'delete';
 const all: Action[] = ['list', 'show', 'new', 'edit', 'delete'];
@@ -15,6 +15,8 @@ const expected: Record<Role, Record<Resource, Action[]>> = {
   admin: { products: all, businesses: all, shops: all, users: all, auditLog: read, jobs: read },
   ops: { products: all, businesses: read, shops: read, users: [], auditLog: [], jobs: [] },
   manager: { products: [], businesses: read, shops: read, users: [], auditLog: [], jobs: [] },
+  // Reads dashboards only (issue 17): no record screen at all.
+  dashboard_reader: { products: [], businesses: [], shops: [], users: [], auditLog: [], jobs: [] },
 };
 const resources = Object.keys(expected.admin) as Resource[];
 const adminIds: Record<Resource, string> = { products: 'Product', businesses: 'Business', shops: 'Shop', users: 'User', auditLog: 'AuditLog', jobs: 'Job' };
@@ -23,7 +25,7 @@ const apiPaths: Record<Resource, string> = { products: '/api/products', business
 let app: TestApp;
 let t: Tenants;
 let counter = 0;
-const emails: Record<Role, string> = { admin: '', ops: '', manager: '' };
+const emails: Record<Role, string> = { admin: '', ops: '', manager: '', dashboard_reader: '' };
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -31,6 +33,8 @@ beforeAll(async () => {
   emails.admin = t.users.admin.email;
   emails.ops = t.users.opsA.email;
   emails.manager = t.users.managerA.email;
+  emails.dashboard_reader = 'reader.matrix@test.local';
+  await createRecord(app.system, 'users', { email: emails.dashboard_reader, role: 'dashboard_reader', businessId: t.businessA, password: PASSWORD });
   // One failed job so that the jobs screens have a record to show.
   await app.jobs.send('system.probe', { note: 'matrix', failAttempts: 100 });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextFor } from '../../core/context.js';
 import { principalOf } from '../../core/auth/signIn.js';
+import { createWebhook } from '../../core/notify/webhooks.js';
 import { registerPipeline, unregisterPipeline } from '../../core/pipelines/registry.js';
 import { getRun, retryFailedFiles, startFolderRun, storeTracking } from '../../core/pipelines/runs.js';
 import { seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
@@ -41,6 +42,10 @@ describe('a run over a folder of 30 store files, one broken', () => {
     writeCountFiles(input, stores, 40, { store: 'S17', line: 6 });
     fs.writeFileSync(path.join(input, 'notes.txt'), 'not a counts file\n');
     const ctx = await adminContext();
+    // A webhook subscribed to runs' ends: each end queues one delivery (sent by core/notify).
+    const { webhook } = await createWebhook(ctx, { businessId: t.businessA, name: 'Run ends', url: 'http://127.0.0.1:9/hooks', eventTypes: ['pipeline.run.completed', 'pipeline.run.failed'] });
+    const deliveries = async () =>
+      (await app.db.pool.query<{ type: string; status: string; failed: number }>(`SELECT event_type AS type, payload->>'status' AS status, (payload->>'failed_files')::int AS failed FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id`, [webhook.id])).rows;
     const started = await startFolderRun(ctx, app.jobs, { pipelineName: 'test_counts', businessId: t.businessA, date: DAY, inputDir: input, trigger: 'cli' });
     expect(started.jobs).toHaveLength(30);
     expect(started.skipped.map((s) => s.name)).toEqual(['notes.txt']);
@@ -54,6 +59,8 @@ describe('a run over a folder of 30 store files, one broken', () => {
     expect(failed[0]).toMatchObject({ storeCode: 'S17', retryCount: 3, error: 'Line 6: Qty "twelve" is not a whole number; correct the file and retry it.' });
     const held = await app.db.pool.query<{ stores: number; rows: number }>(`SELECT count(DISTINCT store_code)::int AS stores, count(*)::int AS rows FROM ${COUNTS_TABLE} WHERE business_id = $1 AND business_date = $2`, [t.businessA, DAY]);
     expect(held.rows[0]).toEqual({ stores: 29, rows: 29 * 40 });
+
+    expect(await deliveries()).toEqual([{ type: 'pipeline.run.completed', status: 'completed_with_errors', failed: 1 }]);
 
     // Per-store tracking: S17 failed, S31 and S32 have not sent, the rest completed.
     const tracking = await storeTracking(ctx, { businessId: t.businessA, pipelineName: 'test_counts', date: DAY });
@@ -69,6 +76,10 @@ describe('a run over a folder of 30 store files, one broken', () => {
       [t.businessA, DAY],
     );
     expect(after.rows[0]).toEqual({ stores: 30, rows: 30 * 40, distinct: 30 * 40 });
+    expect(await deliveries()).toEqual([
+      { type: 'pipeline.run.completed', status: 'completed_with_errors', failed: 1 },
+      { type: 'pipeline.run.completed', status: 'completed', failed: 0 },
+    ]);
     const done = await getRun(ctx, started.run.id);
     expect(done).toMatchObject({ processedFiles: 30, failedFiles: 0, totalRows: 30 * 40 });
     const audit = await app.db.prisma.auditLog.findFirst({ where: { resource: 'pipelineRuns', recordId: started.run.id, action: 'retry' } });

@@ -12,6 +12,7 @@ const compatible: Record<string, string[]> = {
   Json: ['jsonb', 'json'],
   Decimal: ['numeric'],
   Float: ['float8'],
+  Bytes: ['bytea'],
 };
 
 /** The native type named by @db.X, where one is given, must be the exact column type. */

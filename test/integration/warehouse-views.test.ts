@@ -4,6 +4,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextFor, systemContext, type Context } from '../../core/context.js';
 import { checkViewStaleness, purgeWarehouseHistory } from '../../core/warehouse/alerts.js';
+import { withTransaction } from '../../core/db/index.js';
+import { recomputeShopDays } from '../../core/tekmetric/metrics.js';
 import { readAsReporter } from '../../core/warehouse/reporting.js';
 import { refreshOrder, refreshViews, viewFreshness, viewsDependingOn, warehouseViews, WAREHOUSE_REFRESH_QUEUE } from '../../core/warehouse/views.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -579,6 +581,18 @@ describe('the reporting role reads the views through schema reporting, scoped li
         `INSERT INTO fact_sales (business_id, date_key, quantity, unit_price, gross_revenue, cogs_amount, gross_margin_amount) VALUES ($1, '2026-01-05', 2, 3.00, 6.00, 2.00, 4.00)`,
         [business],
       );
+    }
+    // A Tekmetric shop per business, with a posted repair order (a day whose totals differ from Tekmetric's)
+    // and an open one, for the Shop dashboard's views.
+    for (const [index, business] of [A, B].entries()) {
+      const tmShop = 9100 + index;
+      const [shop] = await sql<{ id: string }>(`INSERT INTO shops (business_id, name) VALUES ($1, 'Tekmetric shop') RETURNING id`, [business]);
+      await sql(`INSERT INTO tm_shops (id, business_id, backhouse_shop_id, name) VALUES ($1, $2, $3, 'Tekmetric shop')`, [tmShop, business, shop!.id]);
+      await sql(`INSERT INTO tm_employees (shop_id, id, business_id, first_name, pay_rate_cents) VALUES ($1, 7, $2, 'Tess', 3000)`, [tmShop, business]);
+      await sql(`INSERT INTO tm_repair_orders (shop_id, id, business_id, status_id, technician_id, total_sales_cents, posted_date, created_on) VALUES ($1, 1, $2, 5, 7, 15100, '2026-01-05', '2026-01-05'), ($1, 2, $2, 2, 7, 0, NULL, '2026-01-06')`, [tmShop, business]);
+      await sql(`INSERT INTO tm_jobs (shop_id, id, business_id, repair_order_id, authorized, technician_id, subtotal_cents, logged_hours) VALUES ($1, 1, $2, 1, true, 7, 15000, 0.8)`, [tmShop, business]);
+      await sql(`INSERT INTO tm_job_labor (shop_id, id, business_id, repair_order_id, job_id, rate_cents, hours) VALUES ($1, 1, $2, 1, 1, 15000, 1.0)`, [tmShop, business]);
+      await withTransaction(database.db.pool, (client) => recomputeShopDays(client, tmShop, ['2026-01-05']));
     }
     await refreshViews(system, { trigger: 'full' });
   });

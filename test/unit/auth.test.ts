@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 import { describe, expect, it } from 'vitest';
-import { assertCan, can } from '../../core/auth/permissions.js';
+import { actions, assertCan, can, resources } from '../../core/auth/permissions.js';
 import { generatePassword, hashPassword, verifyPassword } from '../../core/auth/passwords.js';
 import { scopeIncludes, scopeOf } from '../../core/auth/scope.js';
 import type { UserPrincipal } from '../../core/auth/principal.js';
@@ -26,6 +26,20 @@ describe('deny by default', () => {
     const scope = scopeOf(user({ businessId: null }));
     expect(scope.kind).toBe('business');
     expect(scopeIncludes(scope, 'b1')).toBe(false);
+  });
+});
+
+describe('the dashboard reader', () => {
+  it('may view dashboards and do nothing else with any resource', () => {
+    const reader = user({ role: 'dashboard_reader' });
+    const allowed = resources.flatMap((resource) => actions.filter((action) => can(reader, resource, action)).map((action) => `${resource}:${action}`));
+    expect(allowed).toEqual(['dashboards:view']);
+    expect(() => assertCan(reader, 'products', 'list')).toThrow('Your role (dashboard_reader) may not list products.');
+  });
+
+  it('is kept to its business and its shops like any other non-admin', () => {
+    const scope = scopeOf(user({ role: 'dashboard_reader', shopIds: ['s1'] }));
+    expect(scope).toEqual({ kind: 'business', businessId: 'b1', shopIds: ['s1'] });
   });
 });
 

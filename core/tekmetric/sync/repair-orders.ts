@@ -1,0 +1,125 @@
+import type pg from 'pg';
+import { tmCustomer, tmVehicle, type TmRepairOrder } from '../api-types.js';
+import type { TekmetricClient } from '../client.js';
+import { TekmetricError } from '../client.js';
+import { addRepairOrderRows, concernSpec, customerRow, customerSpec, discountSpec, emptyRepairOrderRows, feeSpec, jobSpec, laborSpec, partSpec, repairOrderSpec, subletSpec, vehicleRow, vehicleSpec, type ShopRef } from './rows.js';
+import { upsertRows } from './upsert.js';
+
+/** What a page of repair orders changed, for the metrics and snapshots that follow it (in its transaction). */
+export interface RepairOrdersChanged {
+  shop: ShopRef;
+  /** Repair orders whose row or any child was inserted, changed or removed. */
+  repairOrderIds: number[];
+  /** Shop-local days those repair orders count on, before and after the change (created, completed, posted). */
+  days: string[];
+  /** Status moves (`from` null for a repair order seen for the first time). */
+  statusChanges: { repairOrderId: number; from: number | null; to: number }[];
+}
+
+export type RepairOrdersChangedHook = (client: pg.ClientBase, change: RepairOrdersChanged) => Promise<void>;
+
+/** Child tables whose rows a repair order's new version no longer lists are deleted (jobs' lines cascade with their job). */
+const childTables = ['tm_jobs', 'tm_job_parts', 'tm_job_labor', 'tm_sublets', 'tm_fees', 'tm_discounts', 'tm_concerns'] as const;
+
+interface PriorState {
+  id: string;
+  status_id: number;
+  days: (string | null)[];
+}
+
+/**
+ * Writes a page of repair orders with all their children in the caller's transaction, set-based (one
+ * statement per table): children that upstream no longer lists are removed, unchanged rows are not
+ * rewritten. Answers how many rows were inserted, changed or removed, and calls `onChanged` with what moved.
+ */
+export async function writeRepairOrders(client: pg.ClientBase, shop: ShopRef, orders: readonly TmRepairOrder[], onChanged?: RepairOrdersChangedHook): Promise<{ written: number; removed: number }> {
+  if (orders.length === 0) return { written: 0, removed: 0 };
+  const rows = emptyRepairOrderRows();
+  for (const order of orders) addRepairOrderRows(rows, shop, order);
+  const ids = orders.map((o) => o.id);
+  const prior = await client.query<PriorState>(
+    `SELECT id::text, status_id, ARRAY[created_on::text, completed_date::text, posted_date::text] AS days FROM tm_repair_orders WHERE shop_id = $1 AND id = ANY($2::bigint[]) FOR UPDATE`,
+    [shop.shopId, ids],
+  );
+  const priorById = new Map(prior.rows.map((row) => [Number(row.id), row]));
+
+  const changed = new Set<number>();
+  let removed = 0;
+  const keep: Record<(typeof childTables)[number], number[]> = {
+    tm_jobs: idsOf(rows.jobs),
+    tm_job_parts: idsOf(rows.parts),
+    tm_job_labor: idsOf(rows.labor),
+    tm_sublets: idsOf(rows.sublets),
+    tm_fees: idsOf(rows.fees),
+    tm_discounts: idsOf(rows.discounts),
+    tm_concerns: idsOf(rows.concerns),
+  };
+  for (const table of childTables) {
+    const gone = await client.query<{ repair_order_id: string }>(
+      `DELETE FROM ${table} WHERE shop_id = $1 AND repair_order_id = ANY($2::bigint[]) AND NOT (id = ANY($3::bigint[])) RETURNING repair_order_id::text`,
+      [shop.shopId, ids, keep[table]],
+    );
+    removed += gone.rowCount ?? 0;
+    for (const row of gone.rows) changed.add(Number(row.repair_order_id));
+  }
+  let written = 0;
+  const write = async (spec: typeof repairOrderSpec, list: object[]) => {
+    const result = await upsertRows<{ repair_order_id: string }>(client, spec, list);
+    written += result.length;
+    for (const row of result) changed.add(Number(row.repair_order_id));
+  };
+  await write(repairOrderSpec, rows.repairOrders);
+  await write(jobSpec, rows.jobs);
+  await write(partSpec, rows.parts);
+  await write(laborSpec, rows.labor);
+  await write(subletSpec, rows.sublets);
+  await write(feeSpec, rows.fees);
+  await write(discountSpec, rows.discounts);
+  await write(concernSpec, rows.concerns);
+
+  if (changed.size > 0 && onChanged) {
+    const days = new Set<string>();
+    const statusChanges: RepairOrdersChanged['statusChanges'] = [];
+    for (const row of rows.repairOrders as { id: number; status_id: number; created_on: string | null; completed_date: string | null; posted_date: string | null }[]) {
+      if (!changed.has(row.id)) continue;
+      const before = priorById.get(row.id);
+      for (const day of [row.created_on, row.completed_date, row.posted_date, ...(before?.days ?? [])]) if (day) days.add(day);
+      if (!before || before.status_id !== row.status_id) statusChanges.push({ repairOrderId: row.id, from: before?.status_id ?? null, to: row.status_id });
+    }
+    await onChanged(client, { shop, repairOrderIds: [...changed], days: [...days].sort(), statusChanges });
+  }
+  return { written, removed };
+}
+
+const idsOf = (list: object[]): number[] => list.map((row) => (row as { id: number }).id);
+
+/**
+ * Customers and vehicles the repair orders name that are not in the warehouse yet, fetched one by one
+ * (`GET /customers/{id}`, `/vehicles/{id}`) and written, so a repair order never points at nobody because
+ * its customer was created after the customers' pass. One that upstream no longer has (404) is skipped.
+ */
+export async function fetchMissingReferences(client: pg.ClientBase, api: TekmetricClient, shop: ShopRef, orders: readonly TmRepairOrder[]): Promise<{ customers: number; vehicles: number }> {
+  const customerIds = [...new Set(orders.map((o) => o.customerId).filter((id): id is number => typeof id === 'number'))];
+  const vehicleIds = [...new Set(orders.map((o) => o.vehicleId).filter((id): id is number => typeof id === 'number'))];
+  const missing = async (table: string, wanted: number[]) =>
+    wanted.length === 0
+      ? []
+      : (await client.query<{ id: string }>(`SELECT w.id::text FROM unnest($2::bigint[]) AS w(id) WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.shop_id = $1 AND t.id = w.id)`, [shop.shopId, wanted])).rows.map((r) => Number(r.id));
+  const fetchAll = async <T>(ids: number[], fetch: (id: number) => Promise<T>): Promise<T[]> => {
+    const found: T[] = [];
+    for (const id of ids) {
+      try {
+        found.push(await fetch(id));
+      } catch (error) {
+        if (error instanceof TekmetricError && error.failure === 'not_found') continue;
+        throw error;
+      }
+    }
+    return found;
+  };
+  const customers = await fetchAll(await missing('tm_customers', customerIds), (id) => api.get(`/customers/${id}`, tmCustomer));
+  const vehicles = await fetchAll(await missing('tm_vehicles', vehicleIds), (id) => api.get(`/vehicles/${id}`, tmVehicle));
+  await upsertRows(client, customerSpec, customers.map((c) => customerRow(shop, c)));
+  await upsertRows(client, vehicleSpec, vehicles.map((v) => vehicleRow(shop, v)));
+  return { customers: customers.length, vehicles: vehicles.length };
+}

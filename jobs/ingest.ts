@@ -1,0 +1,33 @@
+import type { Config } from '../core/config.js';
+import { drainToSilver, startSilverListener, workerName, type SilverOptions } from '../core/ingest/silver.js';
+import type { QueueDefinition } from './queues.js';
+
+export const INGEST_SILVER_QUEUE = 'ingest.silver';
+
+export const silverOptions = (config: Config): SilverOptions => ({
+  batchSize: config.INGEST_SILVER_BATCH_SIZE,
+  linkThreshold: config.INGEST_LINK_THRESHOLD,
+  maxTransactionCents: Math.round(config.INGEST_MAX_TRANSACTION_AMOUNT * 100),
+  futureToleranceSeconds: config.INGEST_FUTURE_TOLERANCE_SECONDS,
+  worker: workerName(),
+});
+
+/** A drain started by the schedule stops claiming new batches after this long; the next minute's carries on. */
+const DRAIN_JOB_SECONDS = 50;
+
+/** Streaming ingestion's queues (issue 17): bronze → silver. */
+export const ingestQueues: QueueDefinition[] = [
+  {
+    // Every worker process listens on `ingest_events` and drains at once (background); this schedule drains
+    // every minute in case a notification was missed (a listener reconnecting, a crash between commit and notify).
+    name: INGEST_SILVER_QUEUE,
+    checkLiveness: true,
+    options: { retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 600, policy: 'singleton' },
+    schedule: '* * * * *',
+    handle: async (ctx, _job, config) => {
+      const drained = await drainToSilver(ctx, silverOptions(config), undefined, Date.now() + DRAIN_JOB_SECONDS * 1000);
+      return { batches: drained.batches, claimed: drained.claimed, written: drained.written, failed: drained.failed };
+    },
+    background: (ctx, config) => startSilverListener(ctx, silverOptions(config)),
+  },
+];
