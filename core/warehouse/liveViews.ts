@@ -23,6 +23,9 @@ export const liveWarehouseViews: readonly LiveView[] = [
   { name: 'v_gold_freshness', live: true, money: [] },
   { name: 'v_etl_performance', live: true, money: [] },
   { name: 'v_data_quality_open', live: true, money: [] },
+  // The stock_health pipeline's latest snapshot day (prisma/migrations/*_stock_dashboard): replaced atomically by each run.
+  { name: 'stock_health_latest', live: true, money: ['stock_value', 'order_value'] },
+  { name: 'stock_orders_latest', live: true, money: ['stock_value', 'order_value'] },
 ];
 
 export const liveViewNames: ReadonlySet<string> = new Set(liveWarehouseViews.map((view) => view.name));
