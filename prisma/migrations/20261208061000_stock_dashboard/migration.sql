@@ -49,7 +49,7 @@ WITH dashboard AS (
     ('Items to order', 'kpi', 'stock_health_latest', '{"value": "items_to_order"}', 3),
     ('Suggested order value', 'kpi', 'stock_health_latest', '{"value": "order_value"}', 4),
     ('Status by store', 'bar', 'stock_health_latest', '{"x": "store_name", "y": ["stockouts", "critical_items", "low_items", "overstock_items"]}', 5),
-    ('Items to order, by store', 'table', 'stock_orders_latest', '{"columns": ["store_name", "sku", "product_name", "supplier", "status"], "y": ["on_hand", "open_po_qty", "reorder_point", "suggested_order_qty", "order_value"], "sort": {"column": "order_value", "direction": "desc"}, "limit": 100}', 6)
+    ('Items to order, by store', 'table', 'stock_orders_latest', '{"columns": ["store_name", "sku", "product_name", "status"], "y": ["on_hand", "open_po_qty", "suggested_order_qty", "order_value"], "sort": {"column": "order_value", "direction": "desc"}, "limit": 100}', 6)
   ) AS w(title, type, view_name, fields, position)
   RETURNING 1
 )
