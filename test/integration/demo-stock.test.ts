@@ -7,6 +7,7 @@ import { contextFor } from '../../core/context.js';
 import { DEMO_BUSINESS_ID, seedDemoBusiness, seedDemoStock } from '../../core/demo/seed.js';
 import { stockBrowseSpecs } from '../../core/pipelines/stock_health/browse.js';
 import { browseRows } from '../../core/warehouse/browse.js';
+import { dashboardData, listDashboards } from '../../core/warehouse/dashboards.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;
@@ -42,5 +43,23 @@ describe('the demo stock day', () => {
     const seen = await browseRows(contextFor(principalOf(manager), app.db, app.system.log), stockBrowseSpecs.stockHealth, { take: 500 });
     expect(seen.total).toBe(200);
     expect(new Set(seen.rows.map((row) => row['storeCode']))).toEqual(new Set(['HS']));
+
+    // The Stock health dashboard shows that manager Harbour Street's figures of the day, as the snapshot holds them.
+    const managerCtx = contextFor(principalOf(manager), app.db, app.system.log);
+    const dashboard = (await listDashboards(managerCtx)).find((d) => d.slug === 'stock-health')!;
+    const data = await dashboardData(managerCtx, dashboard.id);
+    expect(data.widgets.filter((w) => w.error)).toEqual([]);
+    const kpi = (title: string) => Number(Object.values(data.widgets.find((w) => w.title === title)!.rows[0] ?? {})[0]);
+    const own = (await app.db.pool.query(
+      `SELECT count(*) FILTER (WHERE status = 'stockout')::int AS stockouts, count(*) FILTER (WHERE status = 'critical')::int AS critical,
+              count(*) FILTER (WHERE suggested_order_qty > 0)::int AS to_order
+       FROM stock_health_snapshots WHERE business_id = $1 AND store_code = 'HS'`, [DEMO_BUSINESS_ID])).rows[0];
+    expect(own.to_order).toBeGreaterThan(0);
+    expect(kpi('Stockouts')).toBe(own.stockouts);
+    expect(kpi('Critical items')).toBe(own.critical);
+    expect(kpi('Items to order')).toBe(own.to_order);
+    const orders = data.widgets.find((w) => w.title === 'Items to order, by store')!.rows;
+    expect(orders.length).toBe(Math.min(own.to_order, 100));
+    expect(new Set(orders.map((row) => row.store_name)).size).toBe(1);
   }, 200_000);
 });
