@@ -271,11 +271,22 @@ export interface DrainResult {
   eventIds: string[];
 }
 
+export interface DrainLimits {
+  /** Stop after the batch that ends past this instant (epoch ms). */
+  until?: number;
+  /** Stop after the current batch once this says so (a process shutting down). */
+  stopping?: () => boolean;
+  /** Keep the moved events' ids in the result (tests). */
+  keepIds?: boolean;
+}
+
 /**
- * Moves batches until a batch comes back short of full (nothing more pending for this worker) or `until`
- * passes. Several workers drain side by side: each claims events the others have not locked.
+ * Moves batches until a batch comes back short of full (nothing more pending for this worker), `until`
+ * passes or the process is stopping. Several workers drain side by side: each claims events the others have
+ * not locked.
  */
-export async function drainToSilver(ctx: Context, options: SilverOptions, catalogs = new CatalogCache(options.linkThreshold), until = Number.POSITIVE_INFINITY, keepIds = false): Promise<DrainResult> {
+export async function drainToSilver(ctx: Context, options: SilverOptions, catalogs = new CatalogCache(options.linkThreshold), limits: DrainLimits = {}): Promise<DrainResult> {
+  const { until = Number.POSITIVE_INFINITY, stopping = () => false, keepIds = false } = limits;
   const total: DrainResult = { batches: 0, claimed: 0, written: 0, failed: 0, eventIds: [] };
   for (;;) {
     const batch = await moveBatchToSilver(ctx, options, catalogs);
@@ -287,7 +298,7 @@ export async function drainToSilver(ctx: Context, options: SilverOptions, catalo
       if (keepIds) total.eventIds.push(...batch.eventIds);
       ctx.log.debug({ claimed: batch.claimed, written: batch.written, failed: batch.failed, superseded: batch.superseded, alerts: batch.alerts }, 'silver batch moved');
     }
-    if (batch.claimed < options.batchSize || Date.now() >= until) return total;
+    if (batch.claimed < options.batchSize || Date.now() >= until || stopping()) return total;
   }
 }
 
@@ -320,7 +331,7 @@ export function startSilverListener(ctx: Context, options: SilverOptions): Silve
       do {
         again = false;
         try {
-          await drainToSilver(ctx, options, catalogs);
+          await drainToSilver(ctx, options, catalogs, { stopping: () => stopped });
         } catch (error) {
           ctx.log.error({ err: error }, 'silver drain failed; the next notification or the per-minute job tries again');
         }

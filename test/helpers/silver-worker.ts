@@ -14,6 +14,6 @@ const config = loadConfig({ ...process.env, SEED_DEMO: 'false' });
 const db = connectDb(config.DATABASE_URL!, 3);
 // Logs to stderr: stdout carries the result only.
 const log = createLogger('warn', 'silver-worker', process.stderr);
-const drained = await drainToSilver(systemContext('test-silver-worker', db, log), silverOptions(config), undefined, undefined, true);
+const drained = await drainToSilver(systemContext('test-silver-worker', db, log), silverOptions(config), undefined, { keepIds: true });
 process.stdout.write(JSON.stringify({ batches: drained.batches, eventIds: drained.eventIds }));
 await closeDb(db);
