@@ -1,4 +1,5 @@
 import type { TransactionPayload } from './payload.js';
+import { seededRandom } from '../random.js';
 
 /**
  * The simulator's model of point-of-sale traffic (the seed's "realistic transaction simulator"): stores in
@@ -81,17 +82,6 @@ export interface SimulatedStore {
   weight: number;
 }
 
-/** A seeded generator of numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The simulator's stores: SIM-001 … in the four regions in turn. */
 export function simulatorStores(count: number, random = seededRandom(7)): SimulatedStore[] {

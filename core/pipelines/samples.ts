@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
+import { seededRandom } from '../random.js';
 
 /**
  * Sample workbooks in the three input formats, as a shop's systems would export them: for tests, the demo
@@ -20,17 +21,6 @@ export interface SampleSku {
 const SUPPLIERS = ['Northwind Supply', 'Acme Wholesale', 'Harbor Traders', 'Summit Distribution', 'Blue River Foods', 'Keystone Parts'];
 const PRODUCTS = ['Brake Pads', 'Oil Filter', 'Wiper Blade', 'Spark Plug', 'Air Filter', 'Coolant 1L', 'Motor Oil 5L', 'Headlight Bulb', 'Battery 12V', 'Fuse Kit'];
 
-/** mulberry32: a small seeded generator, so samples repeat exactly. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function sampleCatalog(skuCount: number, seed = 1): SampleSku[] {
   const random = seededRandom(seed);

@@ -10,6 +10,7 @@
  * `FakeDataset` also changes over time (`advance`) and on demand (post, add a job, delete), stamping
  * `updatedDate` with its own clock so incremental syncs see the changes.
  */
+import { seededRandom } from '../../random.js';
 
 export type Json = Record<string, unknown>;
 
@@ -327,17 +328,6 @@ const shopProfiles = [
   { name: 'Summit Car Clinic', nickname: 'Summit', city: 'Phoenix', state: 'AZ', zip: '85004', street: '88 E Van Buren St', timeZone: 'America/Phoenix', tax: 860, labor: 14900 },
 ];
 
-/** A small, fast, seeded generator (mulberry32): the same seed gives the same data set. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
