@@ -152,8 +152,8 @@ async function findUnmovableEvents(client: pg.ClientBase, eventIds: string[]): P
             array_remove(ARRAY[
               CASE WHEN (${eventShop}) IS NULL THEN format('Store %s is not a shop of this business: create a shop with code %s (or correct the device), then retry the event.', e.store_code, e.store_code) END,
               CASE WHEN jsonb_typeof(e.payload) <> 'object' THEN 'payload: must be a JSON object' END,
-              CASE WHEN NOT (e.payload->>'ts' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}' AND pg_input_is_valid(e.payload->>'ts', 'timestamptz')) THEN 'ts: must be a date and time (ISO 8601)' END,
-              CASE WHEN NOT pg_input_is_valid(e.payload->>'total_amount', 'numeric(14,2)') THEN 'total_amount: must be a number below 10^12' END,
+              CASE WHEN NOT (e.payload->>'ts' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}' AND input_is_valid(e.payload->>'ts', 'timestamptz')) THEN 'ts: must be a date and time (ISO 8601)' END,
+              CASE WHEN NOT input_is_valid(e.payload->>'total_amount', 'numeric(14,2)') THEN 'total_amount: must be a number below 10^12' END,
               CASE WHEN jsonb_typeof(e.payload->'items') IS DISTINCT FROM 'array' OR jsonb_array_length(e.payload->'items') = 0 THEN 'items: must be a non-empty list' END
             ] || COALESCE(item_problems.list, ARRAY[]::text[]), NULL) AS problems
      FROM ingest_events e
@@ -163,9 +163,9 @@ async function findUnmovableEvents(client: pg.ClientBase, eventIds: string[]): P
        CROSS JOIN LATERAL unnest(ARRAY[
          CASE WHEN jsonb_typeof(i.item) <> 'object' THEN format('items[%s]: must be an object', n - 1) END,
          CASE WHEN COALESCE(btrim(i.item->>'product_name'), '') = '' THEN format('items[%s].product_name: required', n - 1) END,
-         CASE WHEN NOT pg_input_is_valid(i.item->>'qty', 'numeric(12,3)') THEN format('items[%s].qty: must be a number below 10^9', n - 1) END,
-         CASE WHEN NOT pg_input_is_valid(i.item->>'unit_price', 'numeric(14,2)') THEN format('items[%s].unit_price: must be a number below 10^12', n - 1) END,
-         CASE WHEN i.item ? 'line_amount' AND NOT pg_input_is_valid(i.item->>'line_amount', 'numeric(14,2)') THEN format('items[%s].line_amount: must be a number below 10^12', n - 1) END
+         CASE WHEN NOT input_is_valid(i.item->>'qty', 'numeric(12,3)') THEN format('items[%s].qty: must be a number below 10^9', n - 1) END,
+         CASE WHEN NOT input_is_valid(i.item->>'unit_price', 'numeric(14,2)') THEN format('items[%s].unit_price: must be a number below 10^12', n - 1) END,
+         CASE WHEN i.item ? 'line_amount' AND NOT input_is_valid(i.item->>'line_amount', 'numeric(14,2)') THEN format('items[%s].line_amount: must be a number below 10^12', n - 1) END
        ]) AS problem
        WHERE problem IS NOT NULL
      ) item_problems ON true
