@@ -16,6 +16,11 @@ declare module 'vitest' {
     pgAdminUrl: string;
     /** A migrated database (with pg-boss's schema) that every test file copies. */
     templateDatabase: string;
+    /**
+     * How this run's test databases are named. Several runs may share one server (TEST_DATABASE_URL): each
+     * drops only its own at the end.
+     */
+    testDatabasePrefix: string;
   }
 }
 
@@ -52,11 +57,13 @@ export default async function setup(project: TestProject) {
 
   project.provide('pgAdminUrl', adminUrl);
   project.provide('templateDatabase', template);
+  const prefix = `bh_test_${process.pid}_`;
+  project.provide('testDatabasePrefix', prefix);
 
   return async () => {
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
-    const leftovers = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bh_test_%' OR datname = $1`, [template]);
+    const leftovers = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1) OR datname = $2`, [prefix, template]);
     for (const { datname } of leftovers.rows) await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
     await client.end();
     await embedded?.stop();

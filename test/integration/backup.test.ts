@@ -22,7 +22,7 @@ afterAll(async () => {
 
 /** An empty database on the test server (its name is one the test run's teardown drops). */
 async function emptyDatabase(): Promise<string> {
-  const name = `bh_test_restore_${randomBytes(4).toString('hex')}`;
+  const name = `${inject('testDatabasePrefix')}restore_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
