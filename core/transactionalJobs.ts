@@ -19,7 +19,8 @@ export interface TransactionalSendOptions {
  * Sends a pg-boss job on the caller's connection, inside its transaction: the job exists if and only if the
  * transaction commits, so no crash leaves a change without its job or a job without its change. Returns the
  * job's id, or null when the queue's policy already holds such a job (a duplicate send is then a no-op).
- * The queue must exist (jobs/queues.ts creates every queue at start).
+ * The queue must exist (jobs/queues.ts creates every queue at start). The one way a job is written inside a
+ * transaction: `JobQueue.send(…, { transaction })` comes here too.
  */
 export async function sendInTransaction(client: pg.ClientBase, queue: string, data: object, options: TransactionalSendOptions = {}): Promise<string | null> {
   const values = [null, queue, JSON.stringify(data), null, options.startAfter?.toISOString() ?? null, options.singletonKey ?? null, null, 0, null, null, null, null, null, null, null, null, null, null, null];

@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from '../core/db/availability.js';
 import type { Db } from '../core/db/index.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue.js';
+import { sendInTransaction } from '../core/transactionalJobs.js';
 import { createJobReaper, runHoldingJobLock, startJobReaper } from './liveness.js';
 import { pipelineQueueDefinitions } from './pipelines.js';
 import { queues, type QueueDefinition } from './queues.js';
@@ -44,7 +45,8 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   const localWorkers = new Map<string, string[]>();
   const send: JobQueue['send'] = async (queue, data, options) => {
     const { transaction, ...sendOptions } = options ?? {};
-    const id = await boss.send(queue, data, transaction ? { ...sendOptions, db: { executeSql: (text: string, values: unknown[]) => transaction.query(text, values) } } : sendOptions);
+    // Inside a caller's transaction, the one statement core uses everywhere (notifications included).
+    const id = transaction ? await sendInTransaction(transaction, queue, data, sendOptions) : await boss.send(queue, data, sendOptions);
     for (const worker of localWorkers.get(queue) ?? []) boss.notifyWorker(worker);
     return id;
   };

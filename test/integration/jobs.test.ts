@@ -133,6 +133,27 @@ describe('background jobs', () => {
     }
   });
 
+  it('a job sent inside a transaction exists only if that transaction commits, and carries its queue\'s retry policy', async () => {
+    const send = async (commit: boolean, note: string) => {
+      const client = await app.db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const id = await app.jobs.send('system.probe', { note }, { transaction: client });
+        await client.query(commit ? 'COMMIT' : 'ROLLBACK');
+        return id!;
+      } finally {
+        client.release();
+      }
+    };
+    const rolledBack = await send(false, 'rolled back');
+    expect(await jobState(rolledBack)).toBeUndefined();
+    const committed = await send(true, 'committed');
+    const job = await waitFor(committed, ['completed']);
+    expect(job.output).toMatchObject({ note: 'committed' });
+    const policy = await app.db.pool.query(`SELECT retry_limit, retry_delay, retry_backoff, expire_in FROM pgboss.job WHERE id = $1`, [committed]);
+    expect(policy.rows[0]).toMatchObject({ retry_limit: 3, retry_delay: 1, retry_backoff: true, expire_in: { minutes: 1 } });
+  });
+
   it('a graceful stop waits for the running job to finish', async () => {
     const worker = await import('../../jobs/runtime.js');
     const second = await worker.startJobs(app.db, { ...app.config, JOB_CONCURRENCY: 1 }, app.log, { work: true });
