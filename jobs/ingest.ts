@@ -24,8 +24,8 @@ export const ingestQueues: QueueDefinition[] = [
     checkLiveness: true,
     options: { retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 600, policy: 'singleton' },
     schedule: '* * * * *',
-    handle: async (ctx, _job, config) => {
-      const drained = await drainToSilver(ctx, silverOptions(config), undefined, { until: Date.now() + DRAIN_JOB_SECONDS * 1000 });
+    handle: async (ctx, _job, config, _queue, stopping) => {
+      const drained = await drainToSilver(ctx, silverOptions(config), undefined, { until: Date.now() + DRAIN_JOB_SECONDS * 1000, stopping: () => stopping.aborted });
       return { batches: drained.batches, claimed: drained.claimed, written: drained.written, failed: drained.failed };
     },
     background: (ctx, config) => startSilverListener(ctx, silverOptions(config)),

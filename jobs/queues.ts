@@ -46,8 +46,12 @@ export interface QueueDefinition {
    * that starts work at once); stopped before the jobs are.
    */
   background?(ctx: Context, config: Config): { stop(): Promise<void> };
-  /** `queue` lets a job send follow-up jobs (a load asking for a refresh of the views it touched). */
-  handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>, config: Config, queue: Pick<JobQueue, 'send'>): Promise<unknown>;
+  /**
+   * `queue` lets a job send follow-up jobs (a load asking for a refresh of the views it touched). `stopping` is
+   * aborted when the worker process begins to stop: a job that loops over batches ends after the current one
+   * (and completes) instead of holding the shutdown until its own end.
+   */
+  handle(ctx: Context, job: PgBoss.JobWithMetadata<unknown>, config: Config, queue: Pick<JobQueue, 'send'>, stopping: AbortSignal): Promise<unknown>;
 }
 
 const feedJob = z.object({ feedId: z.number().int() });
@@ -57,7 +61,7 @@ export const queues: QueueDefinition[] = [
   {
     name: 'system.probe',
     options: { retryLimit: 3, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 },
-    handle: async (_ctx, job) => runProbe(probeInput.parse(job.data ?? {}), job.retryCount),
+    handle: async (_ctx, job, _config, _queue, stopping) => runProbe(probeInput.parse(job.data ?? {}), job.retryCount, stopping),
   },
   {
     name: 'system.housekeeping',

@@ -43,6 +43,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
   // This process's workers per queue: a job it sends wakes them instead of waiting for their next poll (a
   // commit's load then starts at once when web and worker share the process, as under `npm start`).
   const localWorkers = new Map<string, string[]>();
+  const stopping = new AbortController();
   const send: JobQueue['send'] = async (queue, data, options) => {
     const { transaction, ...sendOptions } = options ?? {};
     // Inside a caller's transaction, the one statement core uses everywhere (notifications included).
@@ -61,7 +62,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
         const ctx = { ...systemContext(`job:${job.name}`, db, jobLog), requestId: job.id };
         const started = Date.now();
         try {
-          const run = () => definition.handle(ctx, job, config, { send });
+          const run = () => definition.handle(ctx, job, config, { send }, stopping.signal);
           const output = definition.checkLiveness ? await runHoldingJobLock(db, job, jobLog, run) : await run();
           jobLog.info({ ms: Date.now() - started }, 'job completed');
           return output;
@@ -94,6 +95,7 @@ export async function startJobs(db: Db, config: Config, log: Logger, opts: { wor
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopping.abort();
       await reaper?.stop();
       await Promise.all(services.map((service) => service.stop()));
       // Graceful: stop fetching, wait for running jobs (up to the timeout), then close.

@@ -154,12 +154,15 @@ describe('background jobs', () => {
     expect(policy.rows[0]).toMatchObject({ retry_limit: 3, retry_delay: 1, retry_backoff: true, expire_in: { minutes: 1 } });
   });
 
-  it('a graceful stop waits for the running job to finish', async () => {
+  it('a graceful stop tells running jobs to wind up and waits for them to complete', async () => {
     const worker = await import('../../jobs/runtime.js');
     const second = await worker.startJobs(app.db, { ...app.config, JOB_CONCURRENCY: 1 }, app.log, { work: true });
-    const id = (await second.send('system.probe', { note: 'slow', delayMs: 2_000 }))!;
+    // A minute's work: without the stop signal, the stop would wait it out (beyond this test's timeout).
+    const id = (await second.send('system.probe', { note: 'slow', delayMs: 60_000 }))!;
     await waitFor(id, ['active']);
     await Promise.all([second.stop(), app.jobs.stop()]);
-    expect((await jobState(id)).state).toBe('completed');
+    const job = await jobState(id);
+    expect(job.state).toBe('completed');
+    expect(job.output).toMatchObject({ note: 'slow', cutShort: true });
   });
 });
