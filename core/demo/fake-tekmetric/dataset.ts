@@ -773,7 +773,9 @@ export class FakeDataset {
     }
     if (this.chance(0.4)) order.fees.push({ id: ++this.ids.line, name: 'Hazardous Waste Disposal', total: 350 });
     shop.repairOrders.push(order);
-    this.moveTo(shop, order, status, createdMs, createdMs + this.int(2, 30) * HOUR);
+    // Settled within 2 to 30 hours of its creation, but never after the history's end: a young order posted
+    // "tomorrow" would count on a day that has not come yet.
+    this.moveTo(shop, order, status, createdMs, Math.min(createdMs + this.int(2, 30) * HOUR, this.clockStartMs));
     return order;
   }
 
