@@ -15,6 +15,7 @@ import { compileTableMapping, DATE_SAMPLE_ROWS, transformChoices, type ColumnMap
 
 /** The transforms a proposal starts a column with, from what its target column holds. */
 export function defaultTransforms(table: string, target: string): Transform[] {
+  if (target === 'status') return [{ op: 'trim' }, { op: 'normalise_status' }];
   const kind = canonicalTables[table]?.find((column) => column.name === target)?.kinds[0];
   switch (kind) {
     case 'date':

@@ -13,6 +13,7 @@ import { checkDateFormat, dateFormats, detectDateFormat, isCalendarDate, parseDa
 import { parseBooleanWord } from '../files/booleans.js';
 import { numberLocaleMarks, parseDecimal, parseDecimalIn, type NumberLocale } from '../files/numbers.js';
 import { canonicalTables, requiredKeyColumns, storedTypeOf, type ColumnType } from './canonical.js';
+import { normaliseOrderStatus } from './statuses.js';
 
 // ─── Values ──────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -227,6 +228,8 @@ const transformOptions = [
   z.strictObject({ op: z.literal('null_if'), values: z.array(shortText).min(1).max(100) }),
   /** Replaces whole values ("Y" → "yes", "bezahlt" → "paid"), compared exactly; others are kept or refused. */
   z.strictObject({ op: z.literal('map'), values: z.record(shortText, shortText), otherwise: z.enum(['keep', 'reject']).default('keep') }),
+  /** An order status in another spelling or language ("storniert", "Voided") as the product's own; unknown words are kept. */
+  z.strictObject({ op: z.literal('normalise_status') }),
 ] as const;
 const transformOps = transformOptions.map((option) => option.shape.op.value);
 
@@ -328,6 +331,8 @@ function compileStep(transform: Transform, context: CompileContext): Step {
         throw new ValueError(textOf(value), `“${textOf(value)}” is none of the mapped values (${[...replacements.keys()].slice(0, 10).join(', ')})`);
       };
     }
+    case 'normalise_status':
+      return (value) => (value?.type === 'text' ? text(normaliseOrderStatus(value.value) ?? value.value) : value);
   }
 }
 

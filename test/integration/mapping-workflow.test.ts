@@ -80,7 +80,7 @@ describe('the mapping workflow', () => {
     const target = (header: string) => columnOf(proposal, header);
     expect(target('Order Number')).toMatchObject({ target: 'order_ref', transforms: [{ op: 'trim' }] });
     expect(target('Order Date')).toMatchObject({ target: 'order_date', transforms: [{ op: 'date_parse', format: 'auto' }] });
-    expect(target('Status')).toMatchObject({ target: 'status', transforms: [{ op: 'trim' }] });
+    expect(target('Status')).toMatchObject({ target: 'status', transforms: [{ op: 'trim' }, { op: 'normalise_status' }] });
     expect(target('Total')).toMatchObject({ target: 'total_amount', transforms: [{ op: 'number_parse', locale: 'auto' }] });
     expect(target('Currency')).toMatchObject({ target: 'currency' });
     expect(target('Card Number')).toMatchObject({ target: null, pii: 'card', transforms: [] });

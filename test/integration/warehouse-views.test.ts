@@ -79,7 +79,7 @@ const payments: Payment[] = [
 const cents = (amount: string) => Math.round(Number(amount) * 100);
 const money = (value: number) => (value / 100).toFixed(2);
 const month = (date: string) => `${date.slice(0, 7)}-01`;
-const countsAsSale = (o: Order) => !['cancelled', 'canceled', 'void', 'voided'].includes((o.status ?? '').trim().toLowerCase());
+const countsAsSale = (o: Order) => !['cancelled', 'canceled', 'void', 'voided', 'refunded', 'failed'].includes((o.status ?? '').trim().toLowerCase());
 const currencyOf = (o: Order) => (o.currency?.trim() ? o.currency.trim().toUpperCase() : CURRENCY[o.business]!);
 /** How the reporting view shows a reference to a reader who may not see personal data: an email address as a pseudonym. */
 const pseudonym = (ref: string) => (ref.includes('@') ? `anon-${createHash('md5').update(ref.trim().toLowerCase()).digest('hex').slice(0, 10)}` : ref);
