@@ -20,7 +20,7 @@ afterAll(async () => app?.close());
 const lunchtimeOffset = () => 12.5 - (new Date().getUTCHours() + new Date().getUTCMinutes() / 60);
 
 describe('product link coverage on simulator data', () => {
-  it('links more than 95% of line items, and the Pipeline health dashboard shows the same figure', { timeout: 120_000 }, async () => {
+  it('links more than 95% of line items with zero critical sanity failures, and the Pipeline health dashboard shows the same coverage', { timeout: 120_000 }, async () => {
     const prepared = await prepareSimulation(app.system, { businessId: t.businessA, stores: 6 });
     const summary = await runSimulation({ baseUrl: app.url, keys: prepared.keys, stores: prepared.stores, minutes: 0.25, ratePerSecond: 40, utcOffsetHours: lunchtimeOffset(), lateShare: 0, seed: 11 });
     await revokeSimulationKeys(app.system, prepared.keyIds);
@@ -33,6 +33,10 @@ describe('product link coverage on simulator data', () => {
     const coverage = await linkCoverage(app.system, { business_id: t.businessA });
     expect(coverage.line_items).toBeGreaterThan(500);
     expect(coverage.coverage).toBeGreaterThanOrEqual(0.95);
+    // Clean traffic: silver's sanity checks find nothing critical (the checklist's "zero criticals").
+    const checks = await app.db.pool.query<{ check_name: string; failures: string }>(`SELECT check_name, failures::text FROM silver_sanity_checks($1) WHERE severity = 'critical'`, [t.businessA]);
+    expect(checks.rows.length).toBeGreaterThan(0);
+    expect(checks.rows.filter((check) => check.failures !== '0')).toEqual([]);
     // What is not linked waits for a person, with a suggestion.
     if (coverage.linked < coverage.line_items) expect(coverage.awaiting_review).toBeGreaterThan(0);
 
