@@ -14,6 +14,8 @@ const added = {
   Mapping: 'dashboards/components/Mapping.tsx',
   IngestKeyCreate: 'actions/components/IngestKeyCreate.tsx',
   IngestSimulationStart: 'actions/components/IngestSimulationStart.tsx',
+  IngestQualitySettings: 'actions/components/IngestQualitySettings.tsx',
+  ProductRelink: 'actions/components/ProductRelink.tsx',
   TekmetricSync: 'actions/components/TekmetricSync.tsx',
   Pipelines: 'dashboards/components/Pipelines.tsx',
 } as const;

@@ -25,7 +25,8 @@ import { pipelinesPageHandler } from '../dashboards/pipelines.js';
 import { dashboardResources } from '../resources/dashboards.js';
 import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
-import { ingestResources } from '../resources/ingest.js';
+import { ingestResources, qualitySettingsAction } from '../resources/ingest.js';
+import type { QualityDefaults } from '../core/ingest/quality.js';
 import { ingestSilverResources } from '../resources/ingest-silver.js';
 import { stockResources } from '../resources/stock.js';
 import { notifyResources } from '../resources/notify.js';
@@ -41,6 +42,8 @@ export interface AdminBuildDeps {
   jobs: JobQueue;
   throttle: LoginThrottle;
   session: SessionOptions & { secret: string; name: string };
+  /** The data-quality defaults of businesses that set none (shown and saved by the quality settings form). */
+  qualityDefaults: QualityDefaults;
   /** The admin's built scripts (admin/bundle.ts), served by the app outside the session. */
   assets: AdminAssets;
 }
@@ -68,13 +71,13 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
     resources: [
       ...feedResources(resourceDeps, deps.jobs, { upload: components.DataFeedUpload, status: components.FeedStatusCell, list: components.FeedList, summary: components.FeedSummaryDetails }),
       ...catalogResources(resourceDeps),
-      ...organisationResources(resourceDeps),
+      ...organisationResources(resourceDeps, { qualitySettings: qualitySettingsAction(resourceDeps, deps.qualityDefaults, components.IngestQualitySettings) }),
       ...accessResources(resourceDeps),
       ...systemResources(resourceDeps, deps.jobs),
       ...dashboardResources(resourceDeps),
       ...ingestResources(resourceDeps, { createKey: components.IngestKeyCreate, startSimulation: components.IngestSimulationStart }),
       ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
-      ...ingestSilverResources(resourceDeps),
+      ...ingestSilverResources(resourceDeps, { relink: components.ProductRelink }),
       ...stockResources(resourceDeps),
       ...notifyResources(resourceDeps),
     ],

@@ -88,6 +88,9 @@ export const translations = {
     upload: 'Upload a file',
     rerun: 'Re-run',
     endSessions: 'End sessions',
+    confirmLink: 'Confirm link',
+    relinkProduct: 'Re-link',
+    qualitySettings: 'Quality settings',
   },
   properties: {
     business: 'Business',

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type {} from 'express-session';
 import type {} from 'pino-http';
@@ -8,6 +10,7 @@ import type { Context } from '../core/context.js';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../core/db/availability.js';
 import { AppError } from '../core/errors.js';
 import { malformedText, textProblem } from '../core/input.js';
+import type { Logger } from '../core/log.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -136,3 +139,29 @@ export const wellFormedText: RequestHandler = (req, _res, next) => {
   if (problems.length === 0) return next();
   next(new AppError('bad_request', `The request is not valid: ${problems.map((p) => `${p.field} ${p.reason}`).join('; ')}.`, problems));
 };
+
+/** Node's own answers to requests its HTTP parser refuses (what it sends when nobody listens for clientError). */
+const parserRefusals: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+};
+
+/**
+ * A connection that ends before the body its Content-Length announced (a till losing its network mid-send)
+ * is reported to the server, not to the request's handler, and Node answers it with a bare 400. It gets the
+ * API's error shape here, saying what happened and what to do; the handler reading the body fails ("request
+ * aborted") and stores nothing. Every other refusal of the parser is answered as Node answers it.
+ */
+export function answerCutOffBodies(server: Server, log: Logger): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex & { bytesWritten?: number }) => {
+    if (socket.writable && !socket.bytesWritten) {
+      if (error.code === 'HPE_INVALID_EOF_STATE') {
+        log.warn({ err: error }, 'a request body was cut off');
+        const body = JSON.stringify({ error: { code: 'bad_request', message: 'The request body ended before it was complete: the connection was closed before the bytes its Content-Length announced arrived. Nothing was stored; send it again.' } });
+        socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      } else socket.write(parserRefusals[error.code ?? ''] ?? 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    }
+    socket.destroy(error);
+  });
+}

@@ -15,6 +15,7 @@ import type { FeedSettings } from '../core/feeds/settings.js';
 import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
 import { ingestRouter } from './ingest.js';
+import { silverRouter } from './silver.js';
 import { tekmetricConnectionsRouter, tekmetricMetricsRouter, tekmetricSyncRouter } from './tekmetric.js';
 import { webhooksRouter } from './webhooks.js';
 import { checkHealth } from '../core/system/health.js';
@@ -77,6 +78,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/mapping', mappingExecutionsRouter(deps.jobs));
   router.use(dashboardsRouter());
   router.use('/warehouse', warehouseRouter(deps.jobs));
+  router.use('/silver', silverRouter());
   router.use('/sync', tekmetricSyncRouter(deps.jobs));
   router.use('/tekmetric/metrics', tekmetricMetricsRouter());
   router.use('/tekmetric/connections', tekmetricConnectionsRouter());

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerCutOffBodies } from '../api/http.js';
 import { loadConfig, type Config } from '../core/config.js';
 import { systemContext } from '../core/context.js';
 import { closeDb, connectDb, provideDatabase, type Db } from '../core/db/index.js';
@@ -64,6 +65,7 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
       server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.PORT, config.HOST, () => resolve(listening)).on('error', reject);
       });
+      answerCutOffBodies(server, log);
       const { port } = server.address() as AddressInfo;
       url = `http://localhost:${port}`;
       setOwnBaseUrl(url);

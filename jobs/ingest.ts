@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.js';
+import { qualityDefaults } from '../core/ingest/quality-settings.js';
 import { drainToSilver, startSilverListener, workerName, type SilverOptions } from '../core/ingest/silver.js';
 import type { QueueDefinition } from './queues.js';
 
@@ -7,8 +8,7 @@ export const INGEST_SILVER_QUEUE = 'ingest.silver';
 export const silverOptions = (config: Config): SilverOptions => ({
   batchSize: config.INGEST_SILVER_BATCH_SIZE,
   linkThreshold: config.INGEST_LINK_THRESHOLD,
-  maxTransactionCents: Math.round(config.INGEST_MAX_TRANSACTION_AMOUNT * 100),
-  futureToleranceSeconds: config.INGEST_FUTURE_TOLERANCE_SECONDS,
+  ...qualityDefaults(config),
   worker: workerName(),
 });
 

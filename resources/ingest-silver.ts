@@ -1,6 +1,6 @@
 import type { Action, ActionContext, ActionRequest, ActionResponse, ResourceWithOptions } from 'adminjs';
 import { acknowledgeAlert } from '../core/ingest/alerts.js';
-import { confirmProductLink, retryFailedEvents } from '../core/ingest/review.js';
+import { confirmProductLink, relinkChoices, relinkProduct, retryFailedEvents } from '../core/ingest/review.js';
 import { silverBrowseSpecs } from '../core/ingest/screens.js';
 import { browseScreen } from './browse-resource.js';
 import { allowed, coreContext, toAdminError, type AdminDeps } from './context.js';
@@ -28,7 +28,7 @@ function recordAction(deps: AdminDeps, spec: { name: string; icon: string; guard
 }
 
 /** Silver's screens: transactions and their lines, product links and the review queue, failed events, data-quality alerts. */
-export function ingestSilverResources(deps: AdminDeps): ResourceWithOptions[] {
+export function ingestSilverResources(deps: AdminDeps, components: { relink: string }): ResourceWithOptions[] {
   const withActions = (screen: ResourceWithOptions, actions: Record<string, Action<ActionResponse>>): ResourceWithOptions => ({
     ...screen,
     options: { ...screen.options, actions: { ...screen.options.actions, ...actions } },
@@ -45,10 +45,33 @@ export function ingestSilverResources(deps: AdminDeps): ResourceWithOptions[] {
       return `Linked: ${link.lines_relinked} line(s) of “${link.product_name}”, remembered for this store.`;
     },
   });
+  // Beside Confirm: another product of the business, searched by name (GET answers the choices, POST re-links).
+  const relink: Action<ActionResponse> = {
+    name: 'relinkProduct',
+    actionType: 'record',
+    icon: 'Link',
+    component: components.relink,
+    isAccessible: allowed('productLinks', 'edit'),
+    handler: async (request: ActionRequest, _response: unknown, context: ActionContext) => {
+      const ctx = coreContext(deps, context);
+      const id = String(context.record!.id());
+      if (request.method !== 'post') {
+        const search = typeof request.query?.search === 'string' ? request.query.search : '';
+        return { record: context.record!.toJSON(context.currentAdmin), choices: await relinkChoices(ctx, { link_id: id, search }).catch(toAdminError) } as ActionResponse;
+      }
+      const productId = String((request.payload as Record<string, unknown> | undefined)?.productId ?? '');
+      const link = await relinkProduct(ctx, { link_id: id, product_id: productId }).catch(toAdminError);
+      const record = await context.resource.findOne(id, context);
+      return {
+        record: (record ?? context.record!).toJSON(context.currentAdmin),
+        notice: { message: `Re-linked: ${link.lines_relinked} line(s) of “${link.product_name}” now count as ${String(record?.params.product ?? link.product_id)}, remembered for this store.`, type: 'success' },
+      };
+    },
+  };
   return [
     browseScreen('SilverTransaction', silverBrowseSpecs.transactions, deps, ingestNavigation),
     browseScreen('SilverTransactionItem', silverBrowseSpecs.items, deps, ingestNavigation),
-    withActions(browseScreen('ProductLink', silverBrowseSpecs.productLinks, deps, ingestNavigation), { confirmLink: confirm }),
+    withActions(browseScreen('ProductLink', silverBrowseSpecs.productLinks, deps, ingestNavigation), { confirmLink: confirm, relinkProduct: relink }),
     withActions(browseScreen('FailedIngestEvent', silverBrowseSpecs.failedEvents, deps, ingestNavigation), {
       retryEvent: recordAction(deps, {
         name: 'retryEvent',

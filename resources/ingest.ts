@@ -3,6 +3,8 @@ import { BaseProperty, BaseRecord } from 'adminjs';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import { createIngestKey, listIngestKeys, revokeIngestKey, type IngestKeyRow } from '../core/ingest/keys.js';
+import type { QualityDefaults } from '../core/ingest/quality.js';
+import { qualitySettingsOf, updateQualitySettings } from '../core/ingest/quality-settings.js';
 import { listSimulations, ownBaseUrl, simulationLimits, startSimulation, stopSimulation, type SimulationRow } from '../core/ingest/simulator.js';
 import { allowed, coreContext, toAdminError, type AdminDeps } from './context.js';
 import { navigation } from './navigation.js';
@@ -232,4 +234,38 @@ export function ingestResources(deps: AdminDeps, components: { createKey: string
       },
     },
   ];
+}
+
+/**
+ * A business's data-quality settings (Business → "Quality settings"): the transaction threshold, the
+ * future-timestamp tolerance and whether gold leaves simulated data out. Admins only; saved and audited by core.
+ */
+export function qualitySettingsAction(deps: AdminDeps, defaults: QualityDefaults, component: string): Action<ActionResponse> {
+  return {
+    name: 'qualitySettings',
+    actionType: 'record',
+    icon: 'Sliders',
+    component,
+    isAccessible: allowed('ingestQualitySettings', 'show'),
+    handler: async (request: ActionRequest, _response: unknown, context: ActionContext) => {
+      const ctx = coreContext(deps, context);
+      const businessId = String(context.record!.id());
+      const record = context.record!.toJSON(context.currentAdmin);
+      if (request.method !== 'post') return { record, settings: await qualitySettingsOf(ctx, { business_id: businessId }, defaults).catch(toAdminError) } as ActionResponse;
+      const payload = (request.payload ?? {}) as Record<string, unknown>;
+      const settings = await updateQualitySettings(
+        ctx,
+        { business_id: businessId, max_transaction_amount: payload.maxTransactionAmount as string, future_tolerance_seconds: payload.futureToleranceSeconds as string, exclude_simulated: payload.excludeSimulated as string },
+        defaults,
+      ).catch(toAdminError);
+      return {
+        record,
+        settings,
+        notice: {
+          message: `Saved for ${settings.business_name}: transactions above ${settings.max_transaction_amount} ${settings.currency} and timestamps more than ${settings.future_tolerance_seconds} s ahead are flagged; simulated data ${settings.exclude_simulated ? 'left out of' : 'shown in'} gold dashboards.`,
+          type: 'success',
+        },
+      } as ActionResponse;
+    },
+  };
 }

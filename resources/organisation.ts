@@ -1,9 +1,9 @@
-import type { ResourceWithOptions } from 'adminjs';
+import type { Action, ActionResponse, ResourceWithOptions } from 'adminjs';
 import { navigation } from './navigation.js';
 import { recordActions, recordsResource, type ResourceFactoryDeps } from './records.js';
 
-/** Organisation screens: businesses (tenants) and their shops. */
-export function organisationResources(deps: ResourceFactoryDeps): ResourceWithOptions[] {
+/** Organisation screens: businesses (tenants) and their shops; a business's data-quality settings (resources/ingest.ts). */
+export function organisationResources(deps: ResourceFactoryDeps, businessActions: { qualitySettings: Action<ActionResponse> }): ResourceWithOptions[] {
   return [
     {
       resource: recordsResource(deps, 'businesses'),
@@ -18,7 +18,7 @@ export function organisationResources(deps: ResourceFactoryDeps): ResourceWithOp
           timezone: { description: 'IANA time zone of the business day, for example Europe/London.' },
           goldExcludesSimulated: { description: 'Exclude simulated data from gold dashboards: sales dashboards of ingested transactions leave out what the simulator sent.' },
         },
-        actions: recordActions(deps, 'businesses'),
+        actions: { ...recordActions(deps, 'businesses'), ...businessActions },
       },
     },
     {

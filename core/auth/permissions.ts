@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Everything a permission can be asked about. New capabilities add their resources here. */
-export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts', 'ingestKeys', 'ingestSimulator', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections', 'webhooks', 'webhookDeliveries', 'pipelineRuns', 'pipelineSources', 'stockSnapshots'] as const;
+export const resources = ['users', 'businesses', 'shops', 'products', 'auditLog', 'jobs', 'dashboards', 'dashboardWidgets', 'dashboardPermissions', 'feeds', 'metrics', 'staging', 'dataSources', 'mappings', 'pii', 'mappingExecutions', 'silverTransactions', 'productLinks', 'ingestFailures', 'dataQualityAlerts', 'ingestQualitySettings', 'ingestKeys', 'ingestSimulator', 'tekmetric', 'tekmetricCustomers', 'tekmetricSync', 'tekmetricConnections', 'webhooks', 'webhookDeliveries', 'pipelineRuns', 'pipelineSources', 'stockSnapshots'] as const;
 export type Resource = (typeof resources)[number];
 
 export const actions = ['list', 'show', 'new', 'edit', 'delete', 'retry', 'view', 'rerun', 'approve'] as const;
@@ -44,6 +44,8 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     productLinks: [...read, 'edit'],
     ingestFailures: [...read, 'retry'],
     dataQualityAlerts: [...read, 'edit'],
+    // Per business: the transaction threshold, future-timestamp tolerance and whether gold leaves simulated data out.
+    ingestQualitySettings: ['show', 'edit'],
     // Point-of-sale API keys (delete is revoke) and the traffic simulator (new starts it, delete stops it): admins only.
     ingestKeys: [...read, 'new', 'delete'],
     ingestSimulator: ['view', 'new', 'delete'],
@@ -142,6 +144,7 @@ const resourceWords: Record<Resource, string> = {
   productLinks: 'product links',
   ingestFailures: 'failed ingest events',
   dataQualityAlerts: 'data-quality alerts',
+  ingestQualitySettings: 'data-quality settings',
   ingestKeys: 'ingest API keys',
   ingestSimulator: 'the ingest simulator',
   tekmetric: 'Tekmetric data',

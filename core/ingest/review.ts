@@ -55,8 +55,13 @@ export async function confirmProductLink(ctx: Context, input: z.infer<typeof con
 }
 
 /** A person links a store product to another product of the catalog; remembered, audited, lines re-linked. */
-export async function relinkProduct(ctx: Context, input: z.infer<typeof relinkInput>): Promise<ProductLinkView> {
-  return setProductLink(ctx, input.link_id, input.product_id);
+export async function relinkProduct(ctx: Context, input: z.input<typeof relinkInput>): Promise<ProductLinkView> {
+  const parsed = relinkInput.safeParse(input);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message }));
+    throw new AppError('validation_failed', `Choose the product to re-link to: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}.`, details);
+  }
+  return setProductLink(ctx, parsed.data.link_id, parsed.data.product_id);
 }
 
 /**
@@ -108,6 +113,40 @@ async function setProductLink(ctx: Context, linkId: string, productId: string | 
     const { name_key: _key, ...view } = after[0]!;
     return { ...view, lines_relinked: relinked };
   });
+}
+
+export const relinkChoicesInput = z.object({
+  link_id: bigintId('a product link'),
+  /** Part of a product's name; the business's first products by name when empty. */
+  search: z.string().trim().max(200, 'must be at most 200 characters').default(''),
+});
+
+export interface RelinkChoice {
+  product_id: string;
+  name: string;
+  category: string | null;
+}
+
+/**
+ * The products a store product may be re-linked to: its business's catalog (never another's), those whose
+ * name holds the search text, names starting with it first. At most 25.
+ */
+export async function relinkChoices(ctx: Context, input: z.input<typeof relinkChoicesInput>): Promise<{ link: Pick<ProductLinkView, 'id' | 'product_name' | 'product_id'>; products: RelinkChoice[] }> {
+  assertCan(ctx.user, 'productLinks', 'edit');
+  const { link_id: linkId, search } = relinkChoicesInput.parse(input);
+  const { rows } = await ctx.db.pool.query<Pick<LinkRow, 'id' | 'business_id' | 'shop_id' | 'product_name' | 'product_id'>>(
+    'SELECT id::text, business_id, shop_id, product_name, product_id FROM ingest_product_links WHERE id = $1',
+    [linkId],
+  );
+  const link = rows[0];
+  if (!link || !scopeIncludes(ctx.scope, link.business_id, link.shop_id)) throw notFound(`Product link ${linkId}`);
+  const { rows: products } = await ctx.db.pool.query<RelinkChoice>(
+    `SELECT id AS product_id, name, category FROM products
+     WHERE business_id = $1 AND ($2 = '' OR strpos(lower(name), lower($2)) > 0)
+     ORDER BY strpos(lower(name), lower($2)) <> 1, name LIMIT 25`,
+    [link.business_id, search],
+  );
+  return { link: { id: link.id, product_name: link.product_name, product_id: link.product_id }, products };
 }
 
 async function relinkLines(client: pg.ClientBase, link: LinkRow, transactionPks: string[]): Promise<number> {

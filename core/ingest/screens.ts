@@ -1,4 +1,5 @@
-import type { BrowseSpec } from '../warehouse/browse.js';
+import type { Context } from '../context.js';
+import { browseRow, type BrowseRow, type BrowseSpec } from '../warehouse/browse.js';
 
 const bigintId = { sql: '', parse: (id: string) => (/^\d{1,18}$/.test(id) ? [id] : []), where: '' };
 const idOf = (column: string) => ({ ...bigintId, sql: `${column}::text`, where: `${column} = $1` });
@@ -109,3 +110,17 @@ export const silverBrowseSpecs = {
     orderBy: 'a.acknowledged_at IS NOT NULL, a.opened_at DESC, a.id DESC',
   },
 } satisfies Record<string, BrowseSpec>;
+
+/**
+ * A silver transaction the caller may see, with its line items (each with its linked product, link method and
+ * confidence). The transaction is checked against the caller's scope; its lines are read by its key (indexed).
+ */
+export async function silverTransactionWithItems(ctx: Context, id: string): Promise<BrowseRow & { items: BrowseRow[] }> {
+  const transaction = await browseRow(ctx, silverBrowseSpecs.transactions, id);
+  const spec = silverBrowseSpecs.items;
+  const { rows } = await ctx.db.pool.query<BrowseRow>(
+    `SELECT ${spec.id.sql} AS id, ${spec.columns.map((c) => `${c.sql} AS "${c.name}"`).join(', ')} FROM ${spec.from} WHERE i.transaction_pk = $1 ORDER BY i.line_no`,
+    [transaction.id],
+  );
+  return { ...transaction, items: rows };
+}

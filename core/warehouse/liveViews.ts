@@ -23,6 +23,8 @@ export const liveWarehouseViews: readonly LiveView[] = [
   { name: 'v_gold_freshness', live: true, money: [] },
   { name: 'v_etl_performance', live: true, money: [] },
   { name: 'v_data_quality_open', live: true, money: [] },
+  // Product link coverage over gold's product mix (prisma/migrations/*_link_coverage).
+  { name: 'v_link_coverage', live: true, money: [] },
   // The stock_health pipeline's latest snapshot day (prisma/migrations/*_stock_dashboard): replaced atomically by each run.
   { name: 'stock_health_latest', live: true, money: ['stock_value', 'order_value'] },
   { name: 'stock_orders_latest', live: true, money: ['stock_value', 'order_value'] },

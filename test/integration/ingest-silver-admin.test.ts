@@ -50,6 +50,16 @@ describe('silver in the running product', () => {
     const manager = await adminClient(app.url, t.users.managerA.email);
     expect((await manager.call('GET', '/admin/api/resources/ProductLink/actions/list')).status).toBe(200);
     expect((await manager.call('POST', `/admin/api/resources/ProductLink/records/${link.id}/confirmLink`)).status).toBe(403);
+    // Re-link: the manager may not; ops see only their business's products, and must choose one.
+    expect((await manager.call('GET', `/admin/api/resources/ProductLink/records/${link.id}/relinkProduct`)).status).toBe(403);
+    expect((await manager.call('POST', `/admin/api/resources/ProductLink/records/${link.id}/relinkProduct`, { productId: t.productA })).status).toBe(403);
+    const choices = await ops.call('GET', `/admin/api/resources/ProductLink/records/${link.id}/relinkProduct?search=crois`);
+    expect(choices.body!.choices.products.map((p: { name: string }) => p.name)).toEqual(['Croissant']);
+    const unchosen = await ops.call('POST', `/admin/api/resources/ProductLink/records/${link.id}/relinkProduct`, { productId: '' });
+    expect(unchosen.body!.notice).toMatchObject({ type: 'error', message: expect.stringContaining('Choose the product to re-link to') });
+    const foreign = await ops.call('POST', `/admin/api/resources/ProductLink/records/${link.id}/relinkProduct`, { productId: t.productB });
+    expect(foreign.body!.notice).toMatchObject({ type: 'error', message: expect.stringContaining("is not in this business's catalog") });
+    expect((await app.db.pool.query(`SELECT status FROM ingest_product_links WHERE id = $1`, [link.id])).rows[0].status).toBe('review');
 
     const confirmed = await ops.call('POST', `/admin/api/resources/ProductLink/records/${link.id}/confirmLink`);
     expect(confirmed.status).toBe(200);
