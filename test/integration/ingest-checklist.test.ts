@@ -41,7 +41,7 @@ describe('bronze → silver every minute', () => {
     // Stored without NOTIFY (a listener that was reconnecting): only the schedule's job moves them.
     const ids = await insertBronzeEvents(app.db.pool, t.businessA, [{ payload: posTransaction('M-1', 'STORE-001') }, { payload: posTransaction('M-2', 'STORE-001') }]);
     const queue = ingestQueues.find((definition) => definition.name === INGEST_SILVER_QUEUE)!;
-    await queue.handle(app.system, { id: 'scheduled', data: {} } as PgBoss.JobWithMetadata<unknown>, app.config, app.jobs);
+    await queue.handle(app.system, { id: 'scheduled', data: {} } as PgBoss.JobWithMetadata<unknown>, app.config, app.jobs, new AbortController().signal);
     await vi.waitFor(async () => expect((await app.db.pool.query(`SELECT count(*)::int AS n FROM ingest_events WHERE id = ANY($1::bigint[]) AND status = 'processed'`, [ids])).rows[0].n).toBe(2), { timeout: 20_000, interval: 100 });
     expect((await app.db.pool.query(`SELECT transaction_id FROM transactions WHERE business_id = $1 ORDER BY transaction_id`, [t.businessA])).rows.map((row) => row.transaction_id)).toEqual(['M-1', 'M-2']);
   });
