@@ -55,10 +55,13 @@ export async function writeRepairOrders(client: pg.ClientBase, shop: ShopRef, or
     tm_discounts: idsOf(rows.discounts),
     tm_concerns: idsOf(rows.concerns),
   };
-  for (const table of childTables) {
+  // Only orders already held can have children to remove (a child's parent row exists while it does): a
+  // backfill's pages, all new, skip these seven statements.
+  const held = ids.filter((id) => priorById.has(id));
+  for (const table of held.length > 0 ? childTables : []) {
     const gone = await client.query<{ repair_order_id: string }>(
       `DELETE FROM ${table} WHERE shop_id = $1 AND repair_order_id = ANY($2::bigint[]) AND NOT (id = ANY($3::bigint[])) RETURNING repair_order_id::text`,
-      [shop.shopId, ids, keep[table]],
+      [shop.shopId, held, keep[table]],
     );
     removed += gone.rowCount ?? 0;
     for (const row of gone.rows) changed.add(Number(row.repair_order_id));
