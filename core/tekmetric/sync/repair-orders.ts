@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '../../db/index.js';
 import { tmCustomer, tmVehicle, type TmRepairOrder } from '../api-types.js';
 import type { TekmetricClient } from '../client.js';
 import { TekmetricError } from '../client.js';
@@ -54,10 +55,13 @@ export async function writeRepairOrders(client: pg.ClientBase, shop: ShopRef, or
     tm_discounts: idsOf(rows.discounts),
     tm_concerns: idsOf(rows.concerns),
   };
-  for (const table of childTables) {
+  // Only orders already held can have children to remove (a child's parent row exists while it does): a
+  // backfill's pages, all new, skip these seven statements.
+  const held = ids.filter((id) => priorById.has(id));
+  for (const table of held.length > 0 ? childTables : []) {
     const gone = await client.query<{ repair_order_id: string }>(
       `DELETE FROM ${table} WHERE shop_id = $1 AND repair_order_id = ANY($2::bigint[]) AND NOT (id = ANY($3::bigint[])) RETURNING repair_order_id::text`,
-      [shop.shopId, ids, keep[table]],
+      [shop.shopId, held, keep[table]],
     );
     removed += gone.rowCount ?? 0;
     for (const row of gone.rows) changed.add(Number(row.repair_order_id));
@@ -94,18 +98,39 @@ export async function writeRepairOrders(client: pg.ClientBase, shop: ShopRef, or
 const idsOf = (list: object[]): number[] => list.map((row) => (row as { id: number }).id);
 
 /**
+ * Analyzes tm_repair_orders and tm_jobs when their statistics are missing or cover under a quarter of their
+ * rows. Each child row's foreign-key check runs a plan its connection caches on first use; made while a
+ * backfill's parents had no statistics, it went through another (shop_id, …) index and read all of the shop's
+ * repair orders or jobs per row (17 million index entries for a 1,500-order backfill, growing quadratic).
+ * An ANALYZE drops those cached plans, and with statistics the new ones take the primary key. Outside the
+ * page's transaction: the lock ANALYZE takes is not held through the page's writes.
+ */
+export async function analyzeStaleParents(client: pg.Pool): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+     WHERE c.oid IN ('tm_repair_orders'::regclass, 'tm_jobs'::regclass) AND (c.reltuples < 0 OR c.reltuples * 4 < s.n_live_tup)`,
+  );
+  if (rows.length > 0) await client.query(`ANALYZE ${rows.map((row) => row.name).join(', ')}`);
+}
+
+/**
  * Customers and vehicles the repair orders name that are not in the warehouse yet, fetched one by one
  * (`GET /customers/{id}`, `/vehicles/{id}`) and written, so a repair order never points at nobody because
  * its customer was created after the customers' pass. One that upstream no longer has (404) is skipped.
+ * One look-up for both; a transaction only when something was fetched (usually nothing is missing).
  */
-export async function fetchMissingReferences(client: pg.ClientBase, api: TekmetricClient, shop: ShopRef, orders: readonly TmRepairOrder[]): Promise<{ customers: number; vehicles: number }> {
+export async function fetchMissingReferences(pool: pg.Pool, api: TekmetricClient, shop: ShopRef, orders: readonly TmRepairOrder[]): Promise<{ customers: number; vehicles: number }> {
   const customerIds = [...new Set(orders.map((o) => o.customerId).filter((id): id is number => typeof id === 'number'))];
   const vehicleIds = [...new Set(orders.map((o) => o.vehicleId).filter((id): id is number => typeof id === 'number'))];
-  const missing = async (table: string, wanted: number[]) =>
-    wanted.length === 0
-      ? []
-      : (await client.query<{ id: string }>(`SELECT w.id::text FROM unnest($2::bigint[]) AS w(id) WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.shop_id = $1 AND t.id = w.id)`, [shop.shopId, wanted])).rows.map((r) => Number(r.id));
-  const fetchAll = async <T>(ids: number[], fetch: (id: number) => Promise<T>): Promise<T[]> => {
+  if (customerIds.length === 0 && vehicleIds.length === 0) return { customers: 0, vehicles: 0 };
+  const { rows } = await pool.query<{ customers: string[]; vehicles: string[] }>(
+    `SELECT ARRAY(SELECT w.id::text FROM unnest($2::bigint[]) AS w(id) WHERE NOT EXISTS (SELECT 1 FROM tm_customers t WHERE t.shop_id = $1 AND t.id = w.id)) AS customers,
+            ARRAY(SELECT w.id::text FROM unnest($3::bigint[]) AS w(id) WHERE NOT EXISTS (SELECT 1 FROM tm_vehicles t WHERE t.shop_id = $1 AND t.id = w.id)) AS vehicles`,
+    [shop.shopId, customerIds, vehicleIds],
+  );
+  const missing = rows[0]!;
+  if (missing.customers.length === 0 && missing.vehicles.length === 0) return { customers: 0, vehicles: 0 };
+  const fetchAll = async <T>(ids: string[], fetch: (id: string) => Promise<T>): Promise<T[]> => {
     const found: T[] = [];
     for (const id of ids) {
       try {
@@ -117,9 +142,11 @@ export async function fetchMissingReferences(client: pg.ClientBase, api: Tekmetr
     }
     return found;
   };
-  const customers = await fetchAll(await missing('tm_customers', customerIds), (id) => api.get(`/customers/${id}`, tmCustomer));
-  const vehicles = await fetchAll(await missing('tm_vehicles', vehicleIds), (id) => api.get(`/vehicles/${id}`, tmVehicle));
-  await upsertRows(client, customerSpec, customers.map((c) => customerRow(shop, c)));
-  await upsertRows(client, vehicleSpec, vehicles.map((v) => vehicleRow(shop, v)));
+  const customers = await fetchAll(missing.customers, (id) => api.get(`/customers/${id}`, tmCustomer));
+  const vehicles = await fetchAll(missing.vehicles, (id) => api.get(`/vehicles/${id}`, tmVehicle));
+  await withTransaction(pool, async (client) => {
+    await upsertRows(client, customerSpec, customers.map((c) => customerRow(shop, c)));
+    await upsertRows(client, vehicleSpec, vehicles.map((v) => vehicleRow(shop, v)));
+  });
   return { customers: customers.length, vehicles: vehicles.length };
 }

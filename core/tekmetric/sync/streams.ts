@@ -4,7 +4,7 @@ import { withTransaction } from '../../db/index.js';
 import { AppError } from '../../errors.js';
 import { springPage, tmAppointment, tmCustomer, tmEmployee, tmRepairOrder, tmVehicle } from '../api-types.js';
 import type { TekmetricClient } from '../client.js';
-import { fetchMissingReferences, writeRepairOrders, type RepairOrdersChangedHook } from './repair-orders.js';
+import { analyzeStaleParents, fetchMissingReferences, writeRepairOrders, type RepairOrdersChangedHook } from './repair-orders.js';
 import { appointmentRow, appointmentSpec, customerRow, customerSpec, employeeRow, employeeSpec, vehicleRow, vehicleSpec, type ShopRef } from './rows.js';
 import { upsertRows } from './upsert.js';
 
@@ -31,7 +31,7 @@ interface StreamDefinition<T> {
   /** When the record last changed, as the stream's filter reads it (updatedDate, or deletedDate for deleted streams). */
   changedAt(item: T): string | null | undefined;
   /** Fetches what the page needs from elsewhere before its transaction (outside it: HTTP calls). */
-  prepare?(tx: pg.ClientBase, deps: PageDeps, items: T[]): Promise<void>;
+  prepare?(pool: pg.Pool, deps: PageDeps, items: T[]): Promise<void>;
   write(tx: pg.ClientBase, deps: PageDeps, items: T[]): Promise<{ written: number; removed: number }>;
 }
 
@@ -63,7 +63,10 @@ const repairOrders = (deleted: boolean): StreamDefinition<z.infer<typeof tmRepai
   item: tmRepairOrder,
   deleted,
   changedAt: (r) => (deleted ? r.deletedDate : r.updatedDate),
-  prepare: async (tx, deps, items) => void (await fetchMissingReferences(tx, deps.api, deps.shop, items)),
+  prepare: async (pool, deps, items) => {
+    await analyzeStaleParents(pool);
+    await fetchMissingReferences(pool, deps.api, deps.shop, items);
+  },
   write: (tx, deps, items) => writeRepairOrders(tx, deps.shop, items, deps.onRepairOrdersChanged),
 });
 const appointments: StreamDefinition<z.infer<typeof tmAppointment>> = { entity: 'appointments', path: '/appointments', item: tmAppointment, deleted: false, changedAt: (a) => a.updatedDate, write: simple(appointmentSpec, appointmentRow) };
@@ -120,8 +123,25 @@ function queryOf(params: Params): string {
   return search.toString();
 }
 
-async function fetchPage<T>(api: TekmetricClient, definition: StreamDefinition<T>, params: Params, page: number) {
-  const path = `${definition.path}?${queryOf({ ...params, page, size: 100 })}`;
+const PAGE_SIZE = 100;
+
+/**
+ * How many pages are asked for beyond the one being written. Page n+1's request (its turn at the rate
+ * limiter, the HTTP exchange, parsing) overlaps page n's transaction, so a sync under the plan's limit takes
+ * the limiter's time rather than the limiter's plus the writer's; two pages let a slow page's write be made
+ * up by quicker ones after it. Bounded: a failed or stopped sync leaves at most this many answers unread.
+ */
+const PAGES_AHEAD = 2;
+
+interface FetchedPage<T> {
+  items: T[];
+  totalPages: number;
+  totalElements: number;
+  raw: unknown[];
+}
+
+async function fetchPage<T>(api: TekmetricClient, definition: StreamDefinition<T>, params: Params, page: number): Promise<FetchedPage<T>> {
+  const path = `${definition.path}?${queryOf({ ...params, page, size: PAGE_SIZE })}`;
   const body = await api.get(path, springPage);
   const items = body.content.map((one) => {
     const parsed = definition.item.safeParse(one);
@@ -130,6 +150,35 @@ async function fetchPage<T>(api: TekmetricClient, definition: StreamDefinition<T
     throw new AppError('unavailable', `Tekmetric's ${definition.entity} ${id} from ${path} is not what the API documents: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`);
   });
   return { items, totalPages: body.totalPages, totalElements: body.totalElements, raw: body.content };
+}
+
+/**
+ * Reads a stream's pages for a writer that takes them in order, asking for up to `PAGES_AHEAD` pages beyond
+ * the one handed out (never past the last page, nor past `maxPages`). Reading ahead writes nothing: each page
+ * is still written, and its cursor moved, in its own transaction after the pages before it. `restart`
+ * forgets what was read ahead (the window is read again from its first page).
+ */
+function pageReader<T>(api: TekmetricClient, definition: StreamDefinition<T>, params: Params, maxPages = Infinity) {
+  let ahead = new Map<number, Promise<FetchedPage<T>>>();
+  const request = (page: number) => {
+    const fetched = fetchPage(api, definition, params, page);
+    // A page read ahead that the writer never takes (it failed first) must not be an unhandled rejection.
+    fetched.catch(() => undefined);
+    ahead.set(page, fetched);
+    return fetched;
+  };
+  return {
+    async read(page: number): Promise<FetchedPage<T>> {
+      const fetched = await (ahead.get(page) ?? request(page));
+      ahead.delete(page);
+      const end = Math.min(fetched.totalPages, maxPages, page + 1 + PAGES_AHEAD);
+      if (fetched.items.length > 0) for (let next = page + 1; next < end; next += 1) if (!ahead.has(next)) request(next);
+      return fetched;
+    },
+    restart(): void {
+      ahead = new Map();
+    },
+  };
 }
 
 async function storeRaw(tx: pg.ClientBase, deps: PageDeps, entity: SyncEntity, raw: unknown[]): Promise<void> {
@@ -177,17 +226,19 @@ export async function syncStreamIncrementally(pool: pg.Pool, deps: PageDeps, str
   let windowTotal = open ? cursor.window_total : null;
   let restarts = 0;
   const result: StreamResult = { pages: 0, fetched: 0, written: 0, removed: 0 };
+  const reader = pageReader(deps.api, definition, params);
   for (;;) {
-    const fetched = await fetchPage(deps.api, definition, params, page);
+    const fetched = await reader.read(page);
     if (page > 0 && windowTotal !== null && fetched.totalElements !== windowTotal && restarts < 3) {
       // Records left (or joined) the window since its first page: the pages shifted. Read it again from the start.
       restarts += 1;
       page = 0;
       windowTotal = null;
+      reader.restart();
       continue;
     }
     if (page === 0) windowTotal = fetched.totalElements;
-    if (definition.prepare) await withTransaction(pool, (tx) => definition.prepare!(tx, deps, fetched.items));
+    if (definition.prepare) await definition.prepare(pool, deps, fetched.items);
     const last = page + 1 >= fetched.totalPages || fetched.items.length === 0;
     const latest = fetched.items.reduce<string | null>((max, item) => {
       const at = definition.changedAt(item);
@@ -242,11 +293,12 @@ export async function syncStreamWindow(pool: pg.Pool, deps: PageDeps, stream: Sy
     ...(window.statusIds?.length && definition.entity === 'repair_orders' ? { repairOrderStatusId: window.statusIds } : {}),
   };
   const result: StreamResult = { pages: 0, fetched: 0, written: 0, removed: 0 };
+  const reader = pageReader(deps.api, definition, params, window.limit === undefined ? undefined : Math.ceil(window.limit / PAGE_SIZE));
   for (let page = 0; ; page += 1) {
-    const fetched = await fetchPage(deps.api, definition, params, page);
+    const fetched = await reader.read(page);
     const room = window.limit === undefined ? fetched.items.length : Math.max(0, window.limit - result.fetched);
     const items = fetched.items.slice(0, room);
-    if (definition.prepare) await withTransaction(pool, (tx) => definition.prepare!(tx, deps, items));
+    if (definition.prepare) await definition.prepare(pool, deps, items);
     const outcome = await withTransaction(pool, async (tx) => {
       const written = await definition.write(tx, deps, items);
       await storeRaw(tx, deps, definition.entity, fetched.raw.slice(0, room));
@@ -266,7 +318,7 @@ export async function syncStreamWindow(pool: pg.Pool, deps: PageDeps, stream: Sy
 export async function syncOneRepairOrder(pool: pg.Pool, deps: PageDeps, repairOrderId: number): Promise<StreamResult> {
   const order = await deps.api.get(`/repair-orders/${repairOrderId}`, tmRepairOrder);
   if (order.shopId !== deps.shop.shopId) throw new AppError('bad_request', `Repair order ${repairOrderId} belongs to shop ${order.shopId}, not ${deps.shop.shopId}.`);
-  await withTransaction(pool, (tx) => fetchMissingReferences(tx, deps.api, deps.shop, [order]));
+  await fetchMissingReferences(pool, deps.api, deps.shop, [order]);
   const outcome = await withTransaction(pool, async (tx) => {
     const written = await writeRepairOrders(tx, deps.shop, [order], deps.onRepairOrdersChanged);
     await storeRaw(tx, deps, 'repair_orders', [order]);
