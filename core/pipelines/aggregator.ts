@@ -68,6 +68,7 @@ export interface AggregatorOptions {
 /** A CSV field: empty for null (COPY reads it as NULL), quoted where needed; an empty text is `""`. */
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   const text = value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return text === '' || /[",\r\n]/.test(text) || text.trim() !== text ? `"${text.replace(/"/g, '""')}"` : text;
 }
@@ -108,11 +109,14 @@ export class StreamingAggregator {
     const lines = new Map<string, string[]>();
     let bytes = 0;
     const outputs = new Map(pipeline.outputs.map((output) => [output.name, output]));
+    // The key columns are the same on every line of the file.
+    const keyFields = [day.businessId, day.businessDate, day.runId, file.fileJobId].map(csvField).join(',');
     for (const row of file.rows) {
       const output = outputs.get(row.output);
       if (!output) throw new AppError('internal', `Pipeline ${pipeline.name} produced a row for "${row.output}", which is not one of its outputs (${[...outputs.keys()].join(', ')}).`);
-      const keyValues = [day.businessId, day.businessDate, day.runId, file.fileJobId];
-      const line = [...keyValues, ...output.columns.map((column) => row.values[column])].map(csvField).join(',') + '\n';
+      let line = keyFields;
+      for (const column of output.columns) line += ',' + csvField(row.values[column]);
+      line += '\n';
       bytes += line.length;
       const list = lines.get(output.name) ?? [];
       list.push(line);
