@@ -21,7 +21,7 @@ import { startJobs } from '../jobs/runtime.js';
 import { buildDir, buildServer } from '../cli/build.js';
 import { startFolderRun } from '../core/pipelines/runs.js';
 import { inventoryFileName, sampleCatalog, sampleStoreCodes, writeInventoryWorkbook, writeSupplierMaster } from '../core/pipelines/samples.js';
-import { freePort, peakRssOf, postmasterOf, processStat, serverCpuSeconds } from './product.js';
+import { freePort, peakRssOf, postmasterOf, processStat, rssOf, serverCpuSeconds } from './product.js';
 
 const stores = Number(process.env.BENCH_STORES ?? 30);
 const rowsPerStore = Number(process.env.BENCH_ROWS ?? 20_000);
@@ -111,16 +111,18 @@ async function runToEnd(pipelineName: string, dir: string, date: string): Promis
  * the workers (from ready to done) and the database server used meanwhile: unlike times, CPU seconds hardly
  * move with the machine's load, so they say what the run costs when other processes share the cores.
  */
-async function withWorkers<T>(count: number, work: () => Promise<T>): Promise<{ result: T; peakRss: number[]; workerCpu: number; databaseCpu: number }> {
+async function withWorkers<T>(count: number, work: () => Promise<T>): Promise<{ result: T; peakRss: number[]; readyRss: number[]; workerCpu: number; databaseCpu: number }> {
   const workers = Array.from({ length: count }, () => child(['worker'], childEnv(databaseUrl)));
   try {
     await Promise.all(workers.map((w) => w.started));
     const cpuAtReady = workers.map((w) => processStat(w.process.pid!).cpuSeconds);
+    // What a worker holds before its first file: the part of the peak that each more process adds anyway.
+    const readyRss = workers.map((w) => rssOf(w.process.pid!) ?? 0);
     const databaseCpuBefore = serverCpuSeconds(postmaster);
     const result = await work();
     const databaseCpu = serverCpuSeconds(postmaster) - databaseCpuBefore;
     const workerCpu = workers.reduce((sum, w, i) => sum + processStat(w.process.pid!).cpuSeconds - cpuAtReady[i]!, 0);
-    return { result, peakRss: workers.map((w) => peakRssOf(w.process.pid!)), workerCpu, databaseCpu };
+    return { result, peakRss: workers.map((w) => peakRssOf(w.process.pid!)), readyRss, workerCpu, databaseCpu };
   } finally {
     for (const w of workers) w.process.kill('SIGTERM');
     await Promise.allSettled(workers.map((w) => w.output));
@@ -131,12 +133,12 @@ try {
   await withWorkers(1, () => runToEnd('supplier_master', masterDir, '2026-11-19'));
   const results: { workers: number; ms: number; peak: number }[] = [];
   for (const [index, count] of workerCounts.entries()) {
-    const { result, peakRss, workerCpu, databaseCpu } = await withWorkers(count, () => runToEnd('stock_health', inputDir, `2026-11-${20 + index}`));
+    const { result, peakRss, readyRss, workerCpu, databaseCpu } = await withWorkers(count, () => runToEnd('stock_health', inputDir, `2026-11-${20 + index}`));
     if (result.status !== 'completed' || result.rows !== totalRows) throw new Error(`run with ${count} workers ended ${result.status} with ${result.rows} rows`);
     // The workers' processes together (each its own peak, so an upper bound of what they held at once).
     const peak = peakRss.reduce((sum, rss) => sum + rss, 0);
     results.push({ workers: count, ms: result.ms, peak });
-    console.log(`${count} worker${count > 1 ? 's' : ''}: ${seconds(result.ms)}, ${Math.round(totalRows / (result.ms / 1000))} rows/s, peak RSS ${mb(peak)} (${peakRss.map(mb).join(' + ')}); CPU: workers ${workerCpu.toFixed(1)} s + PostgreSQL ${databaseCpu.toFixed(1)} s = ${((workerCpu + databaseCpu) / (floorCpuMs / 1000)).toFixed(2)}× the floor's CPU`);
+    console.log(`${count} worker${count > 1 ? 's' : ''}: ${seconds(result.ms)}, ${Math.round(totalRows / (result.ms / 1000))} rows/s, peak RSS ${mb(peak)} (${peakRss.map(mb).join(' + ')}; at ready ${readyRss.map(mb).join(' + ')}); CPU: workers ${workerCpu.toFixed(1)} s + PostgreSQL ${databaseCpu.toFixed(1)} s = ${((workerCpu + databaseCpu) / (floorCpuMs / 1000)).toFixed(2)}× the floor's CPU`);
   }
   const one = results.find((r) => r.workers === 1);
   const four = results.find((r) => r.workers === 4);
