@@ -68,6 +68,7 @@ export interface AggregatorOptions {
 /** A CSV field: empty for null (COPY reads it as NULL), quoted where needed; an empty text is `""`. */
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   const text = value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return text === '' || /[",\r\n]/.test(text) || text.trim() !== text ? `"${text.replace(/"/g, '""')}"` : text;
 }
@@ -108,11 +109,14 @@ export class StreamingAggregator {
     const lines = new Map<string, string[]>();
     let bytes = 0;
     const outputs = new Map(pipeline.outputs.map((output) => [output.name, output]));
+    // The key columns are the same on every line of the file.
+    const keyFields = [day.businessId, day.businessDate, day.runId, file.fileJobId].map(csvField).join(',');
     for (const row of file.rows) {
       const output = outputs.get(row.output);
       if (!output) throw new AppError('internal', `Pipeline ${pipeline.name} produced a row for "${row.output}", which is not one of its outputs (${[...outputs.keys()].join(', ')}).`);
-      const keyValues = [day.businessId, day.businessDate, day.runId, file.fileJobId];
-      const line = [...keyValues, ...output.columns.map((column) => row.values[column])].map(csvField).join(',') + '\n';
+      let line = keyFields;
+      for (const column of output.columns) line += ',' + csvField(row.values[column]);
+      line += '\n';
       bytes += line.length;
       const list = lines.get(output.name) ?? [];
       list.push(line);
@@ -168,6 +172,7 @@ export class StreamingAggregator {
 
   private async write(buffer: DayBuffer, reason: FlushReason): Promise<FlushOutcome> {
     const { pipeline, day } = buffer;
+    const writeStarted = performance.now();
     const folder = path.join(this.options.dataDir, 'intermediate', pipeline.name, day.businessDate.replaceAll('-', ''));
     await fs.promises.mkdir(folder, { recursive: true });
     const stamp = `${new Date().toISOString().replace(/[-:.]/g, '')}-${process.pid}-${++this.flushSequence}`;
@@ -188,20 +193,40 @@ export class StreamingAggregator {
     }
     buffer.lines.clear();
     const fileJobIds = buffer.files.map((file) => file.fileJobId);
+    const swapStarted = performance.now();
     const wroteSnapshot = await withTransaction(this.options.db.pool, async (client) => {
-      // One day's swaps take turns, across processes.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`pipeline-day:${pipeline.name}:${day.businessId}:${day.businessDate}`]);
-      const latest = await latestRunOfDay(client, day.businessId, pipeline.name, day.businessDate);
-      // A newer run of the day owns its snapshot: an older run's late files do not go in.
-      const owns = latest?.id === day.runId;
-      if (owns) {
-        for (const output of pipeline.outputs) {
-          await client.query(`DELETE FROM ${output.table} WHERE business_id = $1 AND business_date = $2::date AND (pipeline_run_id <> $3 OR file_job_id = ANY($4::uuid[]))`, [day.businessId, day.businessDate, day.runId, fileJobIds]);
-        }
+      const copyIn = async () => {
         for (const { output, file } of csvFiles) {
           const columns = [...SNAPSHOT_KEY_COLUMNS, ...output.columns].join(', ');
           await streamPipeline(fs.createReadStream(file), client.query(copyFrom(`COPY ${output.table} (${columns}) FROM STDIN WITH (FORMAT csv, HEADER true)`)));
         }
+      };
+      const dayLock = () => client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`pipeline-day:${pipeline.name}:${day.businessId}:${day.businessDate}`]);
+      const ownsDay = async () => (await latestRunOfDay(client, day.businessId, pipeline.name, day.businessDate))?.id === day.runId;
+      let owns: boolean;
+      if (await this.mustReplaceRows(client, pipeline, day.runId, fileJobIds)) {
+        // The run's first flush (other runs' rows leave the day) or a file whose earlier rows are in it: the
+        // day's swaps take turns, across processes, for the whole transaction.
+        await dayLock();
+        // A newer run of the day owns its snapshot: an older run's late files do not go in.
+        owns = await ownsDay();
+        if (owns) {
+          for (const output of pipeline.outputs) {
+            await client.query(`DELETE FROM ${output.table} WHERE business_id = $1 AND business_date = $2::date AND pipeline_run_id <> $3`, [day.businessId, day.businessDate, day.runId]);
+            await client.query(`DELETE FROM ${output.table} WHERE pipeline_run_id = $1 AND file_job_id = ANY($2::uuid[])`, [day.runId, fileJobIds]);
+          }
+          await copyIn();
+        }
+      } else {
+        // The run already owns the day and these files have no rows in it: nothing is deleted, so the COPY
+        // runs before the day's lock (several processes' flushes copy at once) and is undone if, once the
+        // lock is held, the day turns out to belong to a newer run.
+        await client.query('SAVEPOINT before_copy');
+        await copyIn();
+        await dayLock();
+        owns = await ownsDay();
+        if (!owns) await client.query('ROLLBACK TO SAVEPOINT before_copy');
+        else await this.refuseTakenFiles(client, fileJobIds);
       }
       const now = Date.now();
       await completeFileJobs(client, buffer.files.map((file) => ({ fileJobId: file.fileJobId, rows: file.rows, durationMs: now - file.startedAt })));
@@ -210,7 +235,37 @@ export class StreamingAggregator {
       return owns;
     });
     const rows = buffer.files.reduce((sum, file) => sum + file.rows, 0);
-    this.options.log.info({ pipeline: pipeline.name, date: day.businessDate, run: day.runId, reason, files: buffer.files.length, rows }, 'pipeline day flushed');
+    this.options.log.info({ pipeline: pipeline.name, date: day.businessDate, run: day.runId, reason, files: buffer.files.length, rows, csvMs: Math.round(swapStarted - writeStarted), swapMs: Math.round(performance.now() - swapStarted) }, 'pipeline day flushed');
     return { reason, files: buffer.files.length, rows, csvFiles: csvFiles.map((c) => c.file), wroteSnapshot };
+  }
+
+  /**
+   * Whether a flush must delete rows before its COPY: on the run's first flush (no file job of it completed
+   * yet: the day may hold another run's rows; once one has, the run took the day over, and an older run never
+   * writes into it again), or when one of the files already has rows in the day (a file that changed at its
+   * source is processed again under the same file job). Read before the day's lock: both only ever turn
+   * from true to false meanwhile, except for one file flushed by two processes at once, which
+   * {@link refuseTakenFiles} catches under the lock.
+   */
+  private async mustReplaceRows(client: pg.PoolClient, pipeline: Pipeline<any, any>, runId: string, fileJobIds: string[]): Promise<boolean> {
+    const tookOver = await client.query(`SELECT 1 FROM pipeline_file_jobs WHERE pipeline_run_id = $1 AND status = 'completed' LIMIT 1`, [runId]);
+    if (tookOver.rowCount === 0) return true;
+    for (const output of pipeline.outputs) {
+      const earlier = await client.query(`SELECT 1 FROM ${output.table} WHERE pipeline_run_id = $1 AND file_job_id = ANY($2::uuid[]) LIMIT 1`, [runId, fileJobIds]);
+      if (earlier.rowCount! > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Under the day's lock, after a COPY that deleted nothing: a file job another process completed meanwhile
+   * (two attempts of one file at once) would now have its rows twice. The flush fails whole: pg-boss retries
+   * its other files, and skips the completed one.
+   */
+  private async refuseTakenFiles(client: pg.PoolClient, fileJobIds: string[]): Promise<void> {
+    const taken = await client.query<{ file_name: string }>(`SELECT file_name FROM pipeline_file_jobs WHERE id = ANY($1::uuid[]) AND status = 'completed'`, [fileJobIds]);
+    if (taken.rowCount! > 0) {
+      throw new AppError('conflict', `${taken.rows.map((row) => row.file_name).join(', ')} ${taken.rowCount === 1 ? 'was' : 'were'} completed by another worker while this one flushed the same file; the flush is retried.`);
+    }
   }
 }

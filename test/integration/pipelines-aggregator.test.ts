@@ -144,4 +144,39 @@ describe('the streaming aggregator', () => {
     const runs = await app.db.pool.query<{ id: string; status: string }>(`SELECT id, status FROM pipeline_runs WHERE id = ANY($1::uuid[]) ORDER BY created_at`, [[old.run.id, next.run.id]]);
     expect(runs.rows.map((r) => r.status)).toEqual(['completed', 'completed']);
   }, 60_000);
+  it("adds a run's later flushes to its day, replaces a file processed again, keeps an older run's late file out, and never doubles a file flushed twice at once", async () => {
+    const date = '2026-11-06';
+    const first = await runWithJobs(date, 3);
+    const dayOf = (runId: string) => ({ businessId: t.businessA, businessDate: date, runId });
+    const add = (runId: string, fileJobId: string, store: string, rows: number) => aggregator({ maxFiles: 1 }).add(pipeline, dayOf(runId), { fileJobId, rows: rowsFor(store, rows), startedAt: Date.now() });
+    await add(first.run.id, first.jobs[0]!.id, 'S0', 10);
+    // The run owns the day now: this flush copies without deleting (before the day's lock).
+    await add(first.run.id, first.jobs[1]!.id, 'S1', 20);
+    expect(await dayRows(date)).toEqual({ rows: 30, runs: 1 });
+
+    // S0's file changed at its source: the same file job is queued and processed again, its rows replaced.
+    await withTransaction(app.db.pool, async (client) => {
+      const [again] = await queueFileJobs(client, app.jobs, first.run, [{ filePath: `/in/${date}/counts_0.csv`, fileName: 'counts_0.csv', fileSize: 2, storeCode: 'S0' }]);
+      expect(again?.id).toBe(first.jobs[0]!.id);
+      await startFileJob(client, again!.id, 1);
+    });
+    await add(first.run.id, first.jobs[0]!.id, 'S0', 5);
+    expect(await dayRows(date)).toEqual({ rows: 25, runs: 1 });
+
+    // A newer run of the day exists: the older run's late file completes its job but stays out of the day.
+    const second = await runWithJobs(date, 2);
+    expect(await add(first.run.id, first.jobs[2]!.id, 'S2', 7)).toMatchObject({ wroteSnapshot: false });
+    expect(await dayRows(date)).toEqual({ rows: 25, runs: 1 });
+
+    await add(second.run.id, second.jobs[0]!.id, 'S0', 4);
+    expect(await dayRows(date)).toEqual({ rows: 4, runs: 1 });
+    // Two workers flush one file at once (two attempts of it): its rows land once; a flush that finds it
+    // completed by the other fails (and is retried), or replaces the rows.
+    const twice = await Promise.allSettled([add(second.run.id, second.jobs[1]!.id, 'S1', 6), add(second.run.id, second.jobs[1]!.id, 'S1', 6)]);
+    expect(twice.filter((outcome) => outcome.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    for (const outcome of twice) if (outcome.status === 'rejected') expect(String(outcome.reason)).toMatch(/completed by another worker/);
+    expect(await dayRows(date)).toEqual({ rows: 10, runs: 1 });
+    const status = await app.db.pool.query<{ status: string }>(`SELECT status FROM pipeline_runs WHERE id = $1`, [second.run.id]);
+    expect(status.rows[0]?.status).toBe('completed');
+  }, 60_000);
 });

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFormatRows } from '../../core/pipelines/formats/columns.js';
+import { NOT_PLAIN, readFormatRows } from '../../core/pipelines/formats/columns.js';
 import { inventoryFormat } from '../../core/pipelines/formats/inventory.js';
 import { isLate, openQuantity, purchaseOrderFormat } from '../../core/pipelines/formats/purchase-orders.js';
 import { supplierFormat } from '../../core/pipelines/formats/supplier.js';
-import { openWorkbookRows } from '../../core/pipelines/formats/workbook.js';
+import { openWorkbookRows, type CellValue } from '../../core/pipelines/formats/workbook.js';
 import { writeSampleDay } from '../../core/pipelines/samples.js';
 import type { FileFormat } from '../../core/pipelines/formats/columns.js';
 
@@ -114,5 +114,23 @@ describe('input formats', () => {
     const whole = fs.readFileSync(await workbook('whole.xlsx', [['SKU'], ['A']]));
     fs.writeFileSync(broken, whole.subarray(0, Math.floor(whole.length / 2)));
     await expect((async () => readAll(supplierFormat, broken))()).rejects.toThrow(/cut\.xlsx/);
+  });
+});
+
+describe('plain cells (the schemas spared on well-formed cells)', () => {
+  const values: CellValue[] = [
+    0, -0, 1, 7, 12.5, 12.34, 12.345, 0.07, 0.1 + 0.2, 1e10, 1e10 + 0.5, 1e12, 1e21, -1, -3.5, 5e-7, 999_999_999, 1_000_000_000, 1_000_000_001, -1e9, -1e9 - 1, NaN, Infinity,
+    '', '  ', ' A-1 ', 'SKU 1001', '12', '1,234', '$12.50', 'x'.repeat(200), 'x'.repeat(201), ` ${'y'.repeat(200)} `, true, false, null, new Date('2026-11-20T00:00:00Z'),
+  ];
+  const columns = Object.values(inventoryFormat.columns).filter((column) => column.plain);
+  it.each(columns.map((column) => [column.header, column] as const))('%s: every plain answer is what the schema reads', (_header, column) => {
+    let answered = 0;
+    for (const value of values) {
+      const plain = column.plain!(value);
+      if (plain === NOT_PLAIN) continue;
+      answered++;
+      expect({ value, read: column.cell.safeParse(value) }).toEqual({ value, read: { success: true, data: plain } });
+    }
+    expect(answered).toBeGreaterThan(2);
   });
 });

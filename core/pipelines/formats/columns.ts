@@ -8,6 +8,12 @@ import { columnName, openWorkbookRows, type CellValue, type SheetRows } from './
 export interface FormatColumn {
   header: string;
   cell: z.ZodType;
+  /**
+   * The cell's value without its schema, for the common well-formed cells (a whole number in range, a plain
+   * text), or {@link NOT_PLAIN} to let the schema decide (and word the problem). Must agree with `cell` on
+   * every value it answers: it only spares the schema's cost, paid on every cell of every row.
+   */
+  plain?: (value: CellValue) => unknown;
   /** Optional columns are read when present (extra columns are otherwise ignored). */
   optional?: boolean;
 }
@@ -79,6 +85,11 @@ export async function* readFormatRows<Row>(format: FileFormat<Row>, sheet: Sheet
       for (const [key, column] of entries) {
         const at = positions.get(key);
         const raw = at === undefined ? null : (values[at] ?? null);
+        const plain = column.plain ? column.plain(raw) : NOT_PLAIN;
+        if (plain !== NOT_PLAIN) {
+          record[key] = plain;
+          continue;
+        }
         const parsed = column.cell.safeParse(raw);
         if (parsed.success) record[key] = parsed.data;
         else {
@@ -107,6 +118,9 @@ export async function* readFormatRows<Row>(format: FileFormat<Row>, sheet: Sheet
   }
 }
 
+/** A {@link FormatColumn.plain} answer: this cell goes through the column's schema. */
+export const NOT_PLAIN = Symbol('not plain');
+
 const blank = (value: CellValue) => value === null || (typeof value === 'string' && value.trim() === '');
 
 /** Text from a text or number cell (a SKU typed as 1001 is "1001"). */
@@ -124,6 +138,22 @@ function numberOf(value: CellValue): unknown {
     return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : value;
   }
   return value === null ? undefined : value;
+}
+
+/** Text cells as {@link textCell} reads them when they are not blank and at most 200 characters. */
+export function plainText(value: CellValue): unknown {
+  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : null;
+  return text !== null && text.length > 0 && text.length <= 200 ? text : NOT_PLAIN;
+}
+
+/** Whole-number cells as {@link unitsCell}(`min`) reads them. */
+export const plainUnits = (min: number) => (value: CellValue): unknown => (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= 1e9 ? value : NOT_PLAIN);
+
+/** Number cells with at most two decimals, as {@link centsCell} reads them: cents from the digits, exactly. */
+export function plainCents(value: CellValue): unknown {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1e10)) return NOT_PLAIN;
+  const digits = /^(\d+)(?:\.(\d{1,2}))?$/.exec(String(value));
+  return digits ? Number(digits[1]) * 100 + Number((digits[2] ?? '').padEnd(2, '0')) : NOT_PLAIN;
 }
 
 /** Whole units, at least `min`. */
