@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Context } from '../context.js';
 import { assertCan } from '../auth/permissions.js';
 import { scopeIncludes } from '../auth/scope.js';
@@ -133,6 +134,16 @@ export async function getRun(ctx: Context, id: string): Promise<PipelineRunRow &
     runOutputsOf(ctx.db.pool, id),
   ]);
   return { ...run, fileJobs: jobs.rows, outputs };
+}
+
+/** One day output file of a run the caller may see, to download: its path on disk, checked to be there. */
+export async function runOutputFile(ctx: Context, runId: string, name: string): Promise<RunOutput> {
+  const run = await getRun(ctx, runId);
+  const output = run.outputs.find((candidate) => candidate.name === name);
+  if (!output) throw new AppError('not_found', `Run ${runId} has no output named "${name}"${run.outputs.length ? ` (it has ${run.outputs.map((o) => o.name).join(', ')})` : ''}.`);
+  const exists = await fs.promises.stat(output.path).then((stat) => stat.isFile(), () => false);
+  if (!exists) throw new AppError('not_found', `${output.fileName} is no longer at ${output.path}; it is written again when a run of the day completes.`);
+  return output;
 }
 
 export interface PipelineMetrics {
