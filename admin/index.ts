@@ -27,6 +27,7 @@ import { organisationResources } from '../resources/organisation.js';
 import { systemResources } from '../resources/system.js';
 import { ingestResources } from '../resources/ingest.js';
 import { ingestSilverResources } from '../resources/ingest-silver.js';
+import { pipelineResources } from '../resources/pipelines.js';
 import { stockResources } from '../resources/stock.js';
 import { notifyResources } from '../resources/notify.js';
 import type { AdminAssets } from './bundle.js';
@@ -43,6 +44,8 @@ export interface AdminBuildDeps {
   session: SessionOptions & { secret: string; name: string };
   /** The admin's built scripts (admin/bundle.ts), served by the app outside the session. */
   assets: AdminAssets;
+  /** PIPELINE_DATA_DIR: where a source's "Run now" downloads files to. */
+  pipelineDataDir: string;
 }
 
 export const ADMIN_ROOT = '/admin';
@@ -75,6 +78,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...ingestResources(resourceDeps, { createKey: components.IngestKeyCreate, startSimulation: components.IngestSimulationStart }),
       ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
       ...ingestSilverResources(resourceDeps),
+      ...pipelineResources(resourceDeps, deps.jobs, deps.pipelineDataDir),
       ...stockResources(resourceDeps),
       ...notifyResources(resourceDeps),
     ],

@@ -15,6 +15,9 @@ const screens: Record<string, { plural: string; singular: string }> = {
   DashboardPermission: { plural: 'Dashboard grants', singular: 'dashboard grant' },
   IngestApiKey: { plural: 'Ingest API keys', singular: 'ingest API key' },
   IngestSimulation: { plural: 'Ingest simulations', singular: 'simulation run' },
+  PipelineRun: { plural: 'Pipeline runs', singular: 'pipeline run' },
+  PipelineFileJob: { plural: 'File jobs', singular: 'file job' },
+  PipelineSource: { plural: 'Pipeline sources', singular: 'pipeline source' },
 };
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
