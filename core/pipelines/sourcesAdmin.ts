@@ -51,36 +51,38 @@ const driveFolder = z
   .transform((value) => /\/folders\/([A-Za-z0-9_-]+)/.exec(value)?.[1] ?? value)
   .pipe(z.string().regex(/^[A-Za-z0-9_-]{10,200}$/, 'must be a Google Drive folder id or the folder’s address (https://drive.google.com/drive/folders/<id>)'));
 
-export const sourceInput = z
-  .object({
-    businessId: z.string().uuid('must name a business'),
-    name: z.string().trim().min(1, 'is required').max(200, 'may be at most 200 characters'),
-    kind: z.enum(['local', 'google_drive'], { message: 'must be local (a folder on this machine) or google_drive' }).default('local'),
-    location: z.string().trim().min(1, 'is required').max(2000),
-    enabled: z.boolean().default(true),
-    pollIntervalSeconds: z.coerce.number({ message: 'must be a number of seconds' }).int('must be a whole number of seconds').min(60, 'must be at least 60 seconds (the watcher looks every minute)').max(86_400, 'may be at most 86400 seconds (a day)').default(300),
-  })
-  .superRefine((value, issues) => {
-    if (value.kind === 'google_drive') {
-      const parsed = driveFolder.safeParse(value.location);
-      if (!parsed.success) issues.addIssue({ code: 'custom', path: ['location'], message: parsed.error.issues[0]!.message });
-      else value.location = parsed.data;
-    } else if (!path.isAbsolute(value.location)) {
-      issues.addIssue({ code: 'custom', path: ['location'], message: 'must be a folder’s full path on the machine the workers run on (such as /srv/drops/stores)' });
-    } else if (!fs.statSync(value.location, { throwIfNoEntry: false })?.isDirectory()) {
-      issues.addIssue({ code: 'custom', path: ['location'], message: `is not a folder on this machine (${value.location}): create it or correct the path` });
-    }
-  });
+export const sourceInput = z.object({
+  businessId: z.string({ message: 'must name a business' }).uuid('must name a business'),
+  name: z.string({ message: 'is required' }).trim().min(1, 'is required').max(200, 'may be at most 200 characters'),
+  kind: z.enum(['local', 'google_drive'], { message: 'must be local (a folder on this machine) or google_drive' }).default('local'),
+  location: z.string({ message: 'is required' }).trim().min(1, 'is required').max(2000),
+  enabled: z.boolean().default(true),
+  pollIntervalSeconds: z.coerce.number({ message: 'must be a number of seconds' }).int('must be a whole number of seconds').min(60, 'must be at least 60 seconds (the watcher looks every minute)').max(86_400, 'may be at most 86400 seconds (a day)').default(300),
+});
 export type SourceInput = z.input<typeof sourceInput>;
 
+/** A source's location as stored (a Drive folder's id taken from its address), or what is wrong with it. */
+function checkLocation(kind: 'local' | 'google_drive', location: string): { location: string } | { problem: string } {
+  if (kind === 'google_drive') {
+    const parsed = driveFolder.safeParse(location);
+    return parsed.success ? { location: parsed.data } : { problem: parsed.error.issues[0]!.message };
+  }
+  if (!path.isAbsolute(location)) return { problem: 'must be a folder’s full path on the machine the workers run on (such as /srv/drops/stores)' };
+  if (!fs.statSync(location, { throwIfNoEntry: false })?.isDirectory()) return { problem: `is not a folder on this machine (${location}): create it or correct the path` };
+  return { location };
+}
+
+/** The input checked field by field; every field's problem is reported at once (the location's too when other fields are wrong). */
 function checkedSource(input: unknown): z.output<typeof sourceInput> {
   const parsed = sourceInput.safeParse(input);
-  if (parsed.success) return parsed.data;
-  throw new AppError(
-    'validation_failed',
-    `The source is not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'} ${issue.message}`).join('; ')}.`,
-    parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message })),
-  );
+  const issues = parsed.success ? [] : parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || 'input', reason: issue.message }));
+  const raw = input as { kind?: unknown; location?: unknown };
+  const kind = parsed.success ? parsed.data.kind : raw.kind === 'google_drive' ? 'google_drive' : raw.kind === undefined || raw.kind === 'local' ? 'local' : null;
+  const location = parsed.success ? parsed.data.location : typeof raw.location === 'string' ? raw.location.trim() : '';
+  const checked = kind && location ? checkLocation(kind, location) : null;
+  if (checked && 'problem' in checked) issues.push({ field: 'location', reason: checked.problem });
+  if (parsed.success && issues.length === 0) return { ...parsed.data, location: (checked as { location: string }).location };
+  throw new AppError('validation_failed', `The source is not valid: ${issues.map((issue) => `${issue.field} ${issue.reason}`).join('; ')}.`, issues);
 }
 
 async function sourceRow(client: Pick<Context['db']['pool'], 'query'>, id: string): Promise<SourceRow | null> {
