@@ -165,9 +165,11 @@ function sourceFormValues(params: ParamsType): Record<string, unknown> {
 export function pipelineResources(deps: AdminDeps, queue: JobQueue, dataDir: string): ResourceWithOptions[] {
   const runs = browseScreen('PipelineRun', pipelineBrowseSpecs.runs, deps, navigation);
   runs.options.listProperties = ['date', 'pipelineName', 'status', 'totalFiles', 'processedFiles', 'failedFiles', 'totalRows', 'outputsStatus'];
+  runs.options.showProperties = ['id', 'date', 'pipelineName', 'status', 'totalFiles', 'processedFiles', 'failedFiles', 'totalRows', 'trigger', 'outputsStatus', 'outputsMessage', 'businessId', 'createdAt', 'completedAt'];
   runs.options.actions = { ...runs.options.actions, retry: retryAction(deps, queue) };
   const fileJobs = browseScreen('PipelineFileJob', pipelineBrowseSpecs.fileJobs, deps, navigation);
   fileJobs.options.listProperties = ['fileName', 'pipelineName', 'date', 'storeCode', 'status', 'rowsProcessed', 'attempts', 'error'];
+  fileJobs.options.showProperties = ['id', ...pipelineBrowseSpecs.fileJobs.columns.map((column) => column.name)];
   return [
     runs,
     fileJobs,

@@ -91,6 +91,8 @@ describe.skipIf(!session.canRun)('the Pipelines pages in a real browser', () => 
     await ops.close();
 
     writeCountFiles(folder, ['S03'], 12);
+    await openPipelines(admin);
+    await admin.getByTestId('retry-run').first().waitFor({ timeout: 30_000 });
     await admin.getByTestId('retry-run').click();
     await admin.getByText(/Retrying 1 failed file of the run/).waitFor({ timeout: 15_000 });
     await admin.getByText('No failed files.').waitFor({ timeout: 60_000 });
