@@ -28,6 +28,7 @@ import { systemResources } from '../resources/system.js';
 import { ingestResources, qualitySettingsAction } from '../resources/ingest.js';
 import type { QualityDefaults } from '../core/ingest/quality.js';
 import { ingestSilverResources } from '../resources/ingest-silver.js';
+import { pipelineResources } from '../resources/pipelines.js';
 import { stockResources } from '../resources/stock.js';
 import { notifyResources } from '../resources/notify.js';
 import type { AdminAssets } from './bundle.js';
@@ -46,6 +47,8 @@ export interface AdminBuildDeps {
   qualityDefaults: QualityDefaults;
   /** The admin's built scripts (admin/bundle.ts), served by the app outside the session. */
   assets: AdminAssets;
+  /** PIPELINE_DATA_DIR: where a source's "Run now" downloads files to. */
+  pipelineDataDir: string;
 }
 
 export const ADMIN_ROOT = '/admin';
@@ -78,6 +81,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...ingestResources(resourceDeps, { createKey: components.IngestKeyCreate, startSimulation: components.IngestSimulationStart }),
       ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
       ...ingestSilverResources(resourceDeps, { relink: components.ProductRelink }),
+      ...pipelineResources(resourceDeps, deps.jobs, deps.pipelineDataDir),
       ...stockResources(resourceDeps),
       ...notifyResources(resourceDeps),
     ],

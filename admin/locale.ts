@@ -1,5 +1,5 @@
 /** Each screen's name in the menu and its titles: what one of its records is called. */
-const screens: Record<string, { plural: string; singular: string }> = {
+const screens: Record<string, { plural: string; singular: string; properties?: Record<string, string> }> = {
   Product: { plural: 'Products', singular: 'product' },
   Business: { plural: 'Businesses', singular: 'business' },
   Shop: { plural: 'Shops', singular: 'shop' },
@@ -15,6 +15,9 @@ const screens: Record<string, { plural: string; singular: string }> = {
   DashboardPermission: { plural: 'Dashboard grants', singular: 'dashboard grant' },
   IngestApiKey: { plural: 'Ingest API keys', singular: 'ingest API key' },
   IngestSimulation: { plural: 'Ingest simulations', singular: 'simulation run' },
+  PipelineRun: { plural: 'Pipeline runs', singular: 'pipeline run' },
+  PipelineFileJob: { plural: 'File jobs', singular: 'file job' },
+  PipelineSource: { plural: 'Pipeline sources', singular: 'pipeline source', properties: { kind: 'Kind of source', pollIntervalSeconds: 'Poll every (seconds)', unrouted: 'Unrouted files' } },
 };
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
@@ -37,9 +40,13 @@ export const translations = {
   },
   // Each screen's page titles and buttons name what they are about ("Products", "Edit product"), not "List" or "Edit".
   resources: Object.fromEntries(
-    Object.entries(screens).map(([id, { plural, singular }]) => [
+    Object.entries(screens).map(([id, { plural, singular, properties }]) => [
       id,
-      { actions: { list: plural, show: `${capitalised(singular)} details`, edit: `Edit ${singular}`, new: `New ${singular}`, delete: `Delete ${singular}`, bulkDelete: 'Delete the selected' } },
+      {
+        actions: { list: plural, show: `${capitalised(singular)} details`, edit: `Edit ${singular}`, new: `New ${singular}`, delete: `Delete ${singular}`, bulkDelete: 'Delete the selected' },
+        // Field names of this screen that mean something else elsewhere (`kind`).
+        ...(properties ? { properties } : {}),
+      },
     ]),
   ),
   buttons: {

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { pageParam, perPageParam } from '../core/paging.js';
 import { runStatuses } from '../core/pipelines/lifecycle.js';
-import { getRun, listFailedFileJobs, listRuns, pipelineMetrics, retryFailedFiles, storeTracking } from '../core/pipelines/runs.js';
+import { getRun, listFailedFileJobs, listRuns, pipelineMetrics, retryFailedFiles, runOutputFile, storeTracking } from '../core/pipelines/runs.js';
 import type { JobQueue } from '../core/queue.js';
 import { listSources, pollSourceNow } from '../core/pipelines/sourcesAdmin.js';
 import { todayIn } from '../core/warehouse/ranges.js';
@@ -42,6 +42,13 @@ export function pipelinesRouter(queue: JobQueue, dataDir: string): Router {
     '/runs/:id',
     handle(async (req, res) => {
       res.json({ data: await getRun(contextOf(req), String(req.params.id)) });
+    }),
+  );
+  router.get(
+    '/runs/:id/outputs/:name',
+    handle(async (req, res) => {
+      const output = await runOutputFile(contextOf(req), String(req.params.id), String(req.params.name));
+      res.type('text/csv').attachment(output.fileName).sendFile(output.path);
     }),
   );
   router.post(

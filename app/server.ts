@@ -66,7 +66,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const throttle = new LoginThrottle(deps.db, deps.config);
   app.use('/api', apiRouter({ ...deps, throttle }));
   app.use('/dashboard', dashboardRouter({ ...deps, throttle, settings: feedSettings(deps.config) }));
-  const { router } = await buildAdmin({ db: deps.db, log: deps.log, jobs: deps.jobs, throttle, session: sessionOptions, assets, qualityDefaults: qualityDefaults(deps.config) });
+  const { router } = await buildAdmin({ db: deps.db, log: deps.log, jobs: deps.jobs, throttle, session: sessionOptions, assets, qualityDefaults: qualityDefaults(deps.config), pipelineDataDir: deps.config.PIPELINE_DATA_DIR });
   app.use(ADMIN_ROOT, router);
   app.get('/', (_req, res) => res.redirect(ADMIN_ROOT));
   // Errors from the app-wide middleware (the session store's, for a request outside the routers) get the same answers.

@@ -62,10 +62,13 @@ async function follow(context: Context, runId: string): Promise<boolean> {
   for (;;) {
     const run = await getRun(context, runId);
     if (process.stderr.isTTY) process.stderr.write(`\r${bar(run)}`);
-    if (finalRunStatuses.includes(run.status)) {
+    // Final, and its day outputs (written by this process's workers) no longer pending.
+    if (finalRunStatuses.includes(run.status) && run.outputsStatus !== 'pending') {
       if (process.stderr.isTTY) process.stderr.write('\n');
       console.log(`${run.pipelineName} ${run.date}: ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ${run.processedFiles} of ${run.totalFiles} files, ${run.totalRows} rows (run ${run.id})`);
       for (const job of run.fileJobs.filter((j) => j.status === 'failed')) console.log(`  FAILED ${job.fileName}${job.storeCode ? ` (store ${job.storeCode})` : ''} after ${job.retryCount} attempts: ${job.error}`);
+      for (const output of run.outputs) console.log(`  wrote ${output.path} (${output.rows} rows)`);
+      if (run.outputsStatus && run.outputsStatus !== 'written') console.log(`  Outputs ${run.outputsStatus}: ${run.outputsMessage}`);
       if (run.failedFiles > 0) console.log(`Fix the files above, then: npm run pipeline -- retry --pipeline=${run.pipelineName}`);
       return run.failedFiles === 0;
     }
@@ -78,7 +81,7 @@ try {
   if (command === 'watch') {
     const interval = Number(values['poll-interval'] ?? config.PIPELINE_POLL_SECONDS);
     if (!Number.isFinite(interval) || interval < 1) throw new Error('--poll-interval must be a number of seconds (1 or more).');
-    jobs = await startJobs(db, config, log, { work: false, definitions: pipelineQueueDefinitions() });
+    jobs = await startJobs(db, config, log, { work: false, definitions: pipelineQueueDefinitions(config) });
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     process.once('SIGTERM', () => stop.abort());
@@ -104,7 +107,7 @@ try {
     const inputDir = command === 'process' ? z.string({ error: '--input-dir is required' }).min(1).parse(values['input-dir']) : null;
     const businessId = await businessOf(values.business);
     // The pipelines' workers in this process (not the watcher's schedule).
-    jobs = await startJobs(db, config, log, { work: true, definitions: pipelineQueueDefinitions().filter((d) => d.name !== PIPELINE_WATCH_QUEUE) });
+    jobs = await startJobs(db, config, log, { work: true, definitions: pipelineQueueDefinitions(config).filter((d) => d.name !== PIPELINE_WATCH_QUEUE) });
     if (date && inputDir) {
       const started = await startFolderRun(ctx, jobs, { pipelineName, businessId, date, inputDir, trigger: 'cli' });
       console.log(`Run ${started.run.id}: ${started.jobs.length} files queued${started.skipped.length ? `, ${started.skipped.length} skipped (${started.skipped.map((s) => s.name).join(', ')})` : ''}.`);

@@ -83,12 +83,14 @@ const configSchema = z.object({
   TEKMETRIC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
   TEKMETRIC_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   TEKMETRIC_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
-  // File pipelines (issue 18): intermediate CSVs and exports, the aggregator's flush rules, the watcher's default poll.
-  PIPELINE_DATA_DIR: z.string().default(path.join(projectRoot, 'data')),
+  // File pipelines (issue 18): intermediate CSVs and exports (default DATA_DIR/pipelines), the aggregator's flush
+  // rules, the watcher's default poll, the first retry's delay.
+  PIPELINE_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
   PIPELINE_FLUSH_FILES: z.coerce.number().int().min(1).max(10_000).default(5),
   PIPELINE_FLUSH_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   PIPELINE_FLUSH_SECONDS: z.coerce.number().min(0.01).max(86_400).default(300),
   PIPELINE_POLL_SECONDS: z.coerce.number().min(1).max(86_400).default(300),
+  PIPELINE_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   STOCK_CRITICAL_DAYS: z.coerce.number().min(0).default(7),
   STOCK_LOW_DAYS: z.coerce.number().min(0).default(14),
   STOCK_OVERSTOCK_DAYS: z.coerce.number().min(1).default(90),
@@ -104,7 +106,11 @@ const configSchema = z.object({
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
-export type Config = z.infer<typeof configSchema> & { cookieSecure: boolean };
+export type Config = Omit<z.infer<typeof configSchema>, 'PIPELINE_DATA_DIR'> & {
+  /** Where the pipelines keep their files: PIPELINE_DATA_DIR, else `pipelines` in DATA_DIR (beside the embedded database). */
+  PIPELINE_DATA_DIR: string;
+  cookieSecure: boolean;
+};
 
 /** Names of every variable the product reads (for the README check). */
 export const configVariableNames = Object.keys(configSchema.shape);
@@ -116,5 +122,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration in the environment:\n  ${problems.join('\n  ')}`);
   }
   const config = parsed.data;
-  return { ...config, cookieSecure: config.COOKIE_SECURE ?? config.NODE_ENV === 'production' };
+  return {
+    ...config,
+    PIPELINE_DATA_DIR: config.PIPELINE_DATA_DIR ?? path.join(config.DATA_DIR, 'pipelines'),
+    cookieSecure: config.COOKIE_SECURE ?? config.NODE_ENV === 'production',
+  };
 }

@@ -22,7 +22,7 @@ export interface JobRuntime extends JobQueue {
  */
 export async function startJobs(db: Db, config: Config, log: Logger, opts: { work: boolean; definitions?: QueueDefinition[] }): Promise<JobRuntime> {
   // Pipelines' queues from the registry as it is now (tests and benchmarks register their own pipelines).
-  const definitions = opts.definitions ?? [...queues, ...pipelineQueueDefinitions()];
+  const definitions = opts.definitions ?? [...queues, ...pipelineQueueDefinitions(config)];
   const boss = new PgBoss({
     connectionString: db.url,
     schema: 'pgboss',

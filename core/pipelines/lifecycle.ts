@@ -37,6 +37,10 @@ export interface PipelineRunRow {
   createdAt: Date;
   startedAt: Date | null;
   completedAt: Date | null;
+  /** The day outputs of a final run (core/pipelines/outputs.ts): null while there are none to write. */
+  outputsStatus: 'pending' | 'written' | 'superseded' | 'skipped' | 'failed' | null;
+  /** Why the outputs were skipped, superseded or failed. */
+  outputsMessage: string | null;
 }
 
 export interface FileJobRow {
@@ -62,7 +66,8 @@ export interface FileJobRow {
 
 export const runColumns = `id, business_id AS "businessId", pipeline_name AS "pipelineName", to_char(date, 'YYYY-MM-DD') AS date, status, trigger,
   source_id AS "sourceId", total_files AS "totalFiles", processed_files AS "processedFiles", failed_files AS "failedFiles", total_rows::float8 AS "totalRows",
-  created_by AS "createdBy", created_at AS "createdAt", started_at AS "startedAt", completed_at AS "completedAt"`;
+  created_by AS "createdBy", created_at AS "createdAt", started_at AS "startedAt", completed_at AS "completedAt",
+  outputs_status AS "outputsStatus", outputs_message AS "outputsMessage"`;
 export const fileJobColumns = `id, pipeline_run_id AS "pipelineRunId", business_id AS "businessId", pipeline_name AS "pipelineName", file_path AS "filePath",
   file_name AS "fileName", file_size::float8 AS "fileSize", source_file_id AS "sourceFileId", store_id AS "storeId", store_code AS "storeCode", status,
   retry_count AS "retryCount", rows_processed::float8 AS "rowsProcessed", error, queued_at AS "queuedAt", started_at AS "startedAt",

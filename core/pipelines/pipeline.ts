@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Context } from '../context.js';
 
 /**
@@ -47,11 +48,14 @@ export interface Pipeline<Raw = Record<string, unknown>, State = unknown> {
   /** The day snapshot tables this pipeline fills, swapped one day at a time in one transaction by the aggregator. */
   readonly outputs: readonly SnapshotOutput[];
   /**
-   * Files written once a run of a day reaches a final status, from the day's snapshot (the complete, m2 and
-   * emergency CSVs of stock health). Returns the paths written.
+   * The day's output files, written from the day's snapshot once a run of the day completes (with or without
+   * errors) and still owns the snapshot: the complete, m2 and emergency CSVs of stock health. `client` is in a
+   * read-only REPEATABLE READ transaction, so every file shows the same state of the day. Write each file
+   * beside its target and rename it over the target only once all are written (a reader never sees half a
+   * file). Returns what was written; `core/pipelines/outputs.ts` records it on the run.
    */
-  exportDay?(ctx: Context, day: { businessId: string; businessDate: string; runId: string; outputDir: string }): Promise<string[]>;
-  /** Queue settings; each defaults to {@link defaultQueueSettings}. */
+  exportDay?(client: pg.ClientBase, day: { businessId: string; businessDate: string; runId: string; outputDir: string }): Promise<DayOutputFile[]>;
+  /** Queue settings; each defaults to {@link defaultQueueSettings}, the retry delay to PIPELINE_RETRY_DELAY_SECONDS. */
   readonly queue?: Partial<PipelineQueueSettings>;
   /** Flush thresholds of the streaming aggregator; each defaults to the configuration (PIPELINE_FLUSH_*). */
   readonly aggregation?: Partial<AggregationSettings>;
@@ -77,6 +81,15 @@ export interface FilePeek {
   firstRow: Record<string, string> | null;
   /** Why the file could not be read as a table (not a workbook…); its headers are then empty. */
   problem?: string;
+}
+
+/** A day output file a pipeline wrote. */
+export interface DayOutputFile {
+  /** What the file is (`complete`, `m2`, `emergency`). */
+  name: string;
+  path: string;
+  /** Data rows, the header not counted. */
+  rows: number;
 }
 
 /** A file job's file, downloaded to local disk. */
@@ -129,13 +142,13 @@ export interface PipelineQueueSettings {
   concurrency: number;
   /** Tries per file job, the first included, before it is `failed` with its error kept. */
   attempts: number;
-  /** Seconds before the first retry; doubled on each later one. */
+  /** Seconds before the first retry; doubled on each later one (default: PIPELINE_RETRY_DELAY_SECONDS, 30). */
   retryDelaySeconds: number;
   /** Seconds a file job may run before pg-boss gives up on the attempt. */
   timeoutSeconds: number;
 }
 
-export const defaultQueueSettings: PipelineQueueSettings = { concurrency: 2, attempts: 3, retryDelaySeconds: 30, timeoutSeconds: 1800 };
+export const defaultQueueSettings: Omit<PipelineQueueSettings, 'retryDelaySeconds'> = { concurrency: 2, attempts: 3, timeoutSeconds: 1800 };
 
 export interface AggregationSettings {
   /** Flush once this many files are buffered for a pipeline and day. */

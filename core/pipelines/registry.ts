@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { poSnapshot } from './po_snapshot/index.js';
 import { stockHealth } from './stock_health/index.js';
@@ -45,8 +46,9 @@ export function unregisterPipeline(name: string): void {
   if (at >= 0) registeredPipelines.splice(at, 1);
 }
 
-export function queueSettingsOf(pipeline: Pipeline<any, any>): PipelineQueueSettings {
-  return { ...defaultQueueSettings, ...pipeline.queue };
+/** A pipeline's queue settings: its own, else the defaults, the retry delay from the configuration. */
+export function queueSettingsOf(pipeline: Pipeline<any, any>, config: Pick<Config, 'PIPELINE_RETRY_DELAY_SECONDS'>): PipelineQueueSettings {
+  return { ...defaultQueueSettings, retryDelaySeconds: config.PIPELINE_RETRY_DELAY_SECONDS, ...pipeline.queue };
 }
 
 /** Whether a pipeline claims a file: its filename pattern and header signature, each where given. */

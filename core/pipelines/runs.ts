@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Context } from '../context.js';
 import { assertCan } from '../auth/permissions.js';
 import { scopeIncludes } from '../auth/scope.js';
@@ -5,6 +6,7 @@ import { writeAudit } from '../auth/audit.js';
 import { withTransaction } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { createRun, fileJobColumns, queueFileJobs, requeueFailedFileJobs, runColumns, type FileJobRow, type JobSender, type PipelineRunRow, type RunStatus } from './lifecycle.js';
+import { runOutputsOf, type RunOutput } from './outputs.js';
 import { peekFile } from './peek.js';
 import { allPipelines, getPipeline, pipelineClaims } from './registry.js';
 import { LocalFolderSource } from './sources/local.js';
@@ -122,12 +124,26 @@ export async function listRuns(ctx: Context, filter: RunFilter, page: { skip: nu
   return { rows: rows.rows, total: total.rows[0]!.n };
 }
 
-export async function getRun(ctx: Context, id: string): Promise<PipelineRunRow & { fileJobs: FileJobRow[] }> {
+/** A run with its file jobs (failed first) and the day outputs it wrote. */
+export async function getRun(ctx: Context, id: string): Promise<PipelineRunRow & { fileJobs: FileJobRow[]; outputs: RunOutput[] }> {
   assertCan(ctx.user, 'pipelineRuns', 'show');
   const run = await getRunRow(ctx.db.pool, id);
   if (!run || !scopeIncludes(ctx.scope, run.businessId)) throw new AppError('not_found', `Pipeline run ${id} was not found.`);
-  const jobs = await ctx.db.pool.query<FileJobRow>(`SELECT ${fileJobColumns} FROM pipeline_file_jobs WHERE pipeline_run_id = $1 ORDER BY status = 'failed' DESC, store_code NULLS LAST, file_name`, [id]);
-  return { ...run, fileJobs: jobs.rows };
+  const [jobs, outputs] = await Promise.all([
+    ctx.db.pool.query<FileJobRow>(`SELECT ${fileJobColumns} FROM pipeline_file_jobs WHERE pipeline_run_id = $1 ORDER BY status = 'failed' DESC, store_code NULLS LAST, file_name`, [id]),
+    runOutputsOf(ctx.db.pool, id),
+  ]);
+  return { ...run, fileJobs: jobs.rows, outputs };
+}
+
+/** One day output file of a run the caller may see, to download: its path on disk, checked to be there. */
+export async function runOutputFile(ctx: Context, runId: string, name: string): Promise<RunOutput> {
+  const run = await getRun(ctx, runId);
+  const output = run.outputs.find((candidate) => candidate.name === name);
+  if (!output) throw new AppError('not_found', `Run ${runId} has no output named "${name}"${run.outputs.length ? ` (it has ${run.outputs.map((o) => o.name).join(', ')})` : ''}.`);
+  const exists = await fs.promises.stat(output.path).then((stat) => stat.isFile(), () => false);
+  if (!exists) throw new AppError('not_found', `${output.fileName} is no longer at ${output.path}; it is written again when a run of the day completes.`);
+  return output;
 }
 
 export interface PipelineMetrics {

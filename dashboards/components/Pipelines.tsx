@@ -25,6 +25,15 @@ interface Run {
   totalRows: number;
   createdAt: string;
   completedAt: string | null;
+  outputsStatus: string | null;
+  outputsMessage: string | null;
+}
+interface RunOutput {
+  name: string;
+  fileName: string;
+  path: string;
+  rows: number;
+  bytes: number;
 }
 interface FileJob {
   id: string;
@@ -108,7 +117,7 @@ const Pipelines: React.FC = () => {
   const [failed, setFailed] = useState<FileJob[]>([]);
   const [history, setHistory] = useState<Run[]>([]);
   const [filters, setFilters] = useState({ pipeline: '', status: '', from: '', to: '' });
-  const [run, setRun] = useState<(Run & { fileJobs: FileJob[] }) | null>(null);
+  const [run, setRun] = useState<(Run & { fileJobs: FileJob[]; outputs: RunOutput[] }) | null>(null);
   const [sources, setSources] = useState<Source[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -154,7 +163,7 @@ const Pipelines: React.FC = () => {
 
   const openRun = async (id: string) => {
     try {
-      setRun((await requestJson<{ data: Run & { fileJobs: FileJob[] } }>('GET', `/api/pipelines/runs/${id}`)).data);
+      setRun((await requestJson<{ data: Run & { fileJobs: FileJob[]; outputs: RunOutput[] } }>('GET', `/api/pipelines/runs/${id}`)).data);
     } catch (reason) {
       setError((reason as Error).message);
     }
@@ -296,6 +305,27 @@ const Pipelines: React.FC = () => {
               ))}
             </tbody>
           </table>
+          {run.outputsStatus && (
+            <Box mt="lg" data-testid="run-outputs">
+              <H5>Day outputs: {run.outputsStatus}</H5>
+              {run.outputsMessage && <Text mb="default">{run.outputsMessage}</Text>}
+              {run.outputs.length > 0 && (
+                <table style={table}>
+                  <thead><tr>{['File', 'Rows', 'Size', 'Where'].map((h) => <th key={h} style={cell}>{h}</th>)}</tr></thead>
+                  <tbody>
+                    {run.outputs.map((output) => (
+                      <tr key={output.name} data-testid="run-output">
+                        <td style={cell}><a href={`/api/pipelines/runs/${run.id}/outputs/${encodeURIComponent(output.name)}`} download={output.fileName}>{output.fileName}</a></td>
+                        <td style={cell}>{output.rows.toLocaleString()}</td>
+                        <td style={cell}>{(output.bytes / 1024).toFixed(1)} KB</td>
+                        <td style={cell}>{output.path}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Box>
+          )}
         </Box>
       )}
 

@@ -8,7 +8,7 @@ import { screenshotPath, useBrowserApp } from '../helpers/browser.js';
 import { countsPipeline, createCountsTable, writeCountFiles } from '../helpers/pipelines.js';
 
 // Registered before the product starts, so its queue is among the workers'.
-registerPipeline(countsPipeline());
+registerPipeline(countsPipeline({ exports: true }));
 const session = useBrowserApp();
 const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'pipelines-browser-'));
 afterAll(() => {
@@ -57,7 +57,25 @@ describe.skipIf(!session.canRun)('the Pipelines pages in a real browser', () => 
     await admin.getByTestId('today-run').first().click();
     await admin.getByTestId('run-detail').waitFor();
     expect(await admin.getByTestId('file-job').count()).toBe(5);
+    // The day's output of the four stores that loaded, listed on the run.
+    await expect.poll(async () => admin.getByTestId('run-outputs').innerText(), { timeout: 30_000 }).toContain('Day outputs: written');
+    expect(await admin.getByTestId('run-output').innerText()).toMatch(/^counts_\d{8}\.csv\s+48\s/);
     await admin.screenshot({ path: screenshotPath('pipelines-failed'), fullPage: true });
+
+    // The same run on the admin's Pipeline runs screen, with its Retry action.
+    const runId = (await app.db.pool.query<{ id: string }>(`SELECT id FROM pipeline_runs WHERE pipeline_name = 'test_counts'`)).rows[0]!.id;
+    await admin.goto(`${app.url}/admin/resources/PipelineRun/records/${runId}/show`);
+    await admin.getByText('completed_with_errors').first().waitFor({ timeout: 60_000 });
+    expect(await admin.locator('[data-testid="action-retry"]').count()).toBe(1);
+    await admin.screenshot({ path: screenshotPath('pipelines-admin-run'), fullPage: true });
+    // A source's form: a local folder that is not there is refused on the field, saying what to do.
+    await admin.goto(`${app.url}/admin/resources/PipelineSource/actions/new`);
+    await admin.locator('input[name="name"]').waitFor({ timeout: 60_000 });
+    await admin.locator('input[name="name"]').fill('Second drop folder');
+    await admin.locator('input[name="location"]').fill(path.join(folder, 'missing'));
+    await admin.locator('button[type="submit"]').click();
+    await admin.getByText(/is not a folder on this machine/).first().waitFor({ timeout: 30_000 });
+    await admin.screenshot({ path: screenshotPath('pipelines-source-form'), fullPage: true });
 
     const ops = await session.browser.newPage({ viewport: { width: 1400, height: 1200 } });
     await session.signIn(ops, t.users.opsA.email);
@@ -65,9 +83,16 @@ describe.skipIf(!session.canRun)('the Pipelines pages in a real browser', () => 
     await ops.getByTestId('failed-job').first().waitFor({ timeout: 30_000 });
     expect(await ops.getByTestId('retry-run').count()).toBe(0);
     await ops.screenshot({ path: screenshotPath('pipelines-ops-no-retry'), fullPage: true });
+    // Nor on the admin's run screen.
+    await ops.goto(`${app.url}/admin/resources/PipelineRun/records/${runId}/show`);
+    await ops.getByText('completed_with_errors').first().waitFor({ timeout: 60_000 });
+    expect(await ops.locator('[data-testid="action-retry"]').count()).toBe(0);
+    await ops.screenshot({ path: screenshotPath('pipelines-admin-run-ops'), fullPage: true });
     await ops.close();
 
     writeCountFiles(folder, ['S03'], 12);
+    await openPipelines(admin);
+    await admin.getByTestId('retry-run').first().waitFor({ timeout: 30_000 });
     await admin.getByTestId('retry-run').click();
     await admin.getByText(/Retrying 1 failed file of the run/).waitFor({ timeout: 15_000 });
     await admin.getByText('No failed files.').waitFor({ timeout: 60_000 });

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startBackhouse, type Running } from '../../app/runtime.js';
 import { loadConfig } from '../../core/config.js';
 import { systemContext, type Context } from '../../core/context.js';
@@ -21,6 +24,8 @@ export interface TestApp extends Running {
  */
 export async function startTestApp(env: Record<string, string> = {}, mode: 'all' | 'web' | 'worker' = 'all'): Promise<TestApp> {
   const database = await createTestDatabase();
+  // The pipelines' files (intermediate CSVs, day outputs) in a folder of the test's own, never in the checkout.
+  const pipelineDir = env.PIPELINE_DATA_DIR ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'backhouse-test-pipelines-'));
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
@@ -33,6 +38,7 @@ export async function startTestApp(env: Record<string, string> = {}, mode: 'all'
     DATABASE_POOL_SIZE: '5',
     JOB_CONCURRENCY: '1',
     SHUTDOWN_TIMEOUT_SECONDS: '10',
+    ...(pipelineDir ? { PIPELINE_DATA_DIR: pipelineDir } : {}),
     ...env,
   });
   const log = createLogger(config.LOG_LEVEL);
@@ -45,6 +51,7 @@ export async function startTestApp(env: Record<string, string> = {}, mode: 'all'
     async close() {
       await running.stop();
       await database.drop();
+      if (pipelineDir) fs.rmSync(pipelineDir, { recursive: true, force: true });
     },
   };
 }

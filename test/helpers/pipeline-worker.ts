@@ -14,5 +14,5 @@ const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL);
 registerPipeline(countsPipeline({ delayPerRowMs: Number(process.env.TEST_DELAY_PER_ROW_MS ?? '0') }));
 const db = connectDb(config.DATABASE_URL!, 4);
-await startJobs(db, config, log, { work: true, definitions: pipelineQueueDefinitions() });
+await startJobs(db, config, log, { work: true, definitions: pipelineQueueDefinitions(config) });
 console.log('worker ready');

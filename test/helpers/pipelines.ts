@@ -3,7 +3,10 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import type { Db } from '../../core/db/index.js';
 import { AppError } from '../../core/errors.js';
-import type { Pipeline, PipelineQueueSettings } from '../../core/pipelines/pipeline.js';
+import type { DayOutputFile, Pipeline, PipelineQueueSettings } from '../../core/pipelines/pipeline.js';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 
 /** The snapshot table of the test pipeline below: a store's stock count per SKU per day. */
 export const COUNTS_TABLE = 'test_stock_counts';
@@ -20,7 +23,7 @@ export async function createCountsTable(db: Db): Promise<void> {
  * Code, SKU, Qty`), one output row per line. A qty that is not a whole number fails the file with its line.
  * `delayPerRowMs` slows reading (to kill a worker in the middle of a file).
  */
-export function countsPipeline(options: { name?: string; queue?: Partial<PipelineQueueSettings>; delayPerRowMs?: number; maxFiles?: number } = {}): Pipeline<{ line: number; cells: Record<string, string> }> {
+export function countsPipeline(options: { name?: string; queue?: Partial<PipelineQueueSettings>; delayPerRowMs?: number; maxFiles?: number; exports?: boolean } = {}): Pipeline<{ line: number; cells: Record<string, string> }> {
   return {
     name: options.name ?? 'test_counts',
     title: 'Test stock counts',
@@ -45,7 +48,18 @@ export function countsPipeline(options: { name?: string; queue?: Partial<Pipelin
       }
     },
     outputs: [{ name: COUNTS_TABLE, table: COUNTS_TABLE, columns: ['store_code', 'sku', 'qty'] }],
+    // With `exports`: the day's counts as `counts_<YYYYMMDD>.csv`, by store and SKU.
+    ...(options.exports ? { exportDay: exportCountsDay } : {}),
   };
+}
+
+async function exportCountsDay(client: pg.ClientBase, day: { businessId: string; businessDate: string; outputDir: string }): Promise<DayOutputFile[]> {
+  await fs.promises.mkdir(day.outputDir, { recursive: true });
+  const target = path.join(day.outputDir, `counts_${day.businessDate.replaceAll('-', '')}.csv`);
+  const copy = client.query(copyTo(`COPY (SELECT store_code, sku, qty FROM ${COUNTS_TABLE} WHERE business_id = ${pg.escapeLiteral(day.businessId)} AND business_date = ${pg.escapeLiteral(day.businessDate)} ORDER BY store_code, sku) TO STDOUT WITH (FORMAT csv, HEADER)`));
+  await streamPipeline(copy, fs.createWriteStream(`${target}.part`));
+  await fs.promises.rename(`${target}.part`, target);
+  return [{ name: 'counts', path: target, rows: copy.rowCount }];
 }
 
 /** Writes `counts_<code>.csv` with `skus` lines for each store code; returns the paths. */

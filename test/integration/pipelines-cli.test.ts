@@ -26,7 +26,8 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/pipeline.ts'), ...args], {
       cwd: projectRoot,
-      env: { ...process.env, DATABASE_URL: app.database.url, LOG_LEVEL: 'error', NODE_ENV: 'test', PIPELINE_DATA_DIR: path.join(folder, 'data') },
+      // A broken file's three attempts 1 s and 2 s apart instead of 30 s and 60 s.
+      env: { ...process.env, DATABASE_URL: app.database.url, LOG_LEVEL: 'error', NODE_ENV: 'test', PIPELINE_DATA_DIR: path.join(folder, 'data'), PIPELINE_RETRY_DELAY_SECONDS: '1' },
     });
     let stdout = '';
     let stderr = '';
@@ -49,7 +50,12 @@ describe('npm run pipeline', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/stock_health 2026-11-20: completed_with_errors in [\d.]+ s — 2 of 3 files, 30 rows/);
-    expect(first.stdout).toContain(`FAILED ${path.basename(broken)}`);
+    // Three attempts by default, the first retry after PIPELINE_RETRY_DELAY_SECONDS.
+    expect(first.stdout).toContain(`FAILED ${path.basename(broken)} after 3 attempts: `);
+    // The day's outputs hold the two stores that loaded, written where the README says and listed.
+    const outputs = path.join(folder, 'data', 'outputs', t.businessA, 'stock_health', '20261120');
+    expect(first.stdout).toContain(`wrote ${path.join(outputs, 'complete_20261120.csv')} (30 rows)`);
+    expect(fs.readFileSync(path.join(outputs, 'complete_20261120.csv'), 'utf8').trim().split('\n')).toHaveLength(31);
     expect(first.stdout).toContain('npm run pipeline -- retry --pipeline=stock_health');
     // The supplier master and the PO export are not stock_health files: skipped, said so.
     expect(first.stdout).toMatch(/2 skipped/);
@@ -58,6 +64,12 @@ describe('npm run pipeline', () => {
     const retried = await runCli(['retry', '--pipeline=stock_health', `--business=${t.businessA}`]);
     expect(retried.code).toBe(0);
     expect(retried.stdout).toMatch(/stock_health 2026-11-20: completed in [\d.]+ s — 3 of 3 files, 45 rows/);
+    // The retry that completed the run wrote the outputs again, now with every store; no partial file is left.
+    expect(retried.stdout).toContain(`wrote ${path.join(outputs, 'complete_20261120.csv')} (45 rows)`);
+    expect(retried.stdout).toMatch(/wrote .*m2_20261120\.csv \(\d+ rows\)/);
+    expect(retried.stdout).toMatch(/wrote .*emergency_20261120\.csv \(\d+ rows\)/);
+    expect(fs.readFileSync(path.join(outputs, 'complete_20261120.csv'), 'utf8').trim().split('\n')).toHaveLength(46);
+    expect(fs.readdirSync(outputs).sort()).toEqual(['complete_20261120.csv', 'emergency_20261120.csv', 'm2_20261120.csv']);
     const rows = await app.db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT (store_code, sku))::int AS distinct FROM stock_health_snapshots WHERE business_id = $1 AND business_date = '2026-11-20'`, [t.businessA]);
     expect(rows.rows[0]).toEqual({ n: 45, distinct: 45 });
 

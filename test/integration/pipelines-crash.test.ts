@@ -56,7 +56,7 @@ describe('a pipeline worker killed in the middle of a file', () => {
     expect((await getRun(app.system, started.run.id)).status).toBe('processing');
     expect(await dayRows('2026-11-21')).toEqual([]);
 
-    healthy = await startJobs(app.db, app.config, app.log, { work: true, definitions: pipelineQueueDefinitions() });
+    healthy = await startJobs(app.db, app.config, app.log, { work: true, definitions: pipelineQueueDefinitions(app.config) });
     await expect.poll(async () => (await getRun(app.system, started.run.id)).status, { timeout: 90_000, interval: 250 }).toBe('completed');
     const crashed = await getRun(app.system, started.run.id);
     expect(crashed.fileJobs.some((job) => job.retryCount >= 2)).toBe(true);

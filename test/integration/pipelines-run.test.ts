@@ -7,7 +7,7 @@ import { principalOf } from '../../core/auth/signIn.js';
 import { createWebhook } from '../../core/notify/webhooks.js';
 import { registerPipeline, unregisterPipeline } from '../../core/pipelines/registry.js';
 import { getRun, retryFailedFiles, startFolderRun, storeTracking } from '../../core/pipelines/runs.js';
-import { seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
+import { apiClient, seedTenants, startTestApp, type Tenants, type TestApp } from '../helpers/app.js';
 import { countsPipeline, COUNTS_TABLE, createCountsTable, writeCountFiles } from '../helpers/pipelines.js';
 
 let app: TestApp;
@@ -18,7 +18,7 @@ const DAY = '2026-11-20';
 
 beforeAll(async () => {
   folder = fs.mkdtempSync(path.join(os.tmpdir(), 'pipelines-run-'));
-  registerPipeline(countsPipeline());
+  registerPipeline(countsPipeline({ exports: true }));
   app = await startTestApp({ PIPELINE_DATA_DIR: path.join(folder, 'data'), PIPELINE_FLUSH_SECONDS: '2' });
   t = await seedTenants(app.system);
   await createCountsTable(app.db);
@@ -62,6 +62,12 @@ describe('a run over a folder of 30 store files, one broken', () => {
 
     expect(await deliveries()).toEqual([{ type: 'pipeline.run.completed', status: 'completed_with_errors', failed: 1 }]);
 
+    // The day's output, written once the run ended, holds the 29 stores; listed on the run.
+    const outputFile = path.join(folder, 'data', 'outputs', t.businessA, 'test_counts', '20261120', 'counts_20261120.csv');
+    await expect.poll(async () => (await getRun(ctx, started.run.id)).outputsStatus, { timeout: 30_000, interval: 250 }).toBe('written');
+    expect((await getRun(ctx, started.run.id)).outputs).toMatchObject([{ name: 'counts', fileName: 'counts_20261120.csv', path: outputFile, rows: 29 * 40, bytes: fs.statSync(outputFile).size }]);
+    expect(fs.readFileSync(outputFile, 'utf8').trim().split('\n')).toHaveLength(1 + 29 * 40);
+
     // Per-store tracking: S17 failed, S31 and S32 have not sent, the rest completed.
     const tracking = await storeTracking(ctx, { businessId: t.businessA, pipelineName: 'test_counts', date: DAY });
     const status = Object.fromEntries(tracking.filter((s) => s.storeCode).map((s) => [s.storeCode, s.status]));
@@ -82,6 +88,22 @@ describe('a run over a folder of 30 store files, one broken', () => {
     ]);
     const done = await getRun(ctx, started.run.id);
     expect(done).toMatchObject({ processedFiles: 30, failedFiles: 0, totalRows: 30 * 40 });
+    // The retry that completed the run wrote the output again, with S17 in it.
+    await expect.poll(async () => (await getRun(ctx, started.run.id)).outputs[0]?.rows, { timeout: 30_000, interval: 250 }).toBe(30 * 40);
+    expect(fs.readFileSync(outputFile, 'utf8')).toContain('\nS17,SKU-0005,');
+    expect(fs.readdirSync(path.dirname(outputFile))).toEqual(['counts_20261120.csv']);
+
+    // The run's page and API list it, and it downloads; another business's ops does not see it.
+    const admin = await apiClient(app.url, t.users.admin.email);
+    const shown = await admin.call('GET', `/api/pipelines/runs/${started.run.id}`);
+    expect(shown.body?.data).toMatchObject({ outputsStatus: 'written', outputs: [{ name: 'counts', rows: 30 * 40 }] });
+    const download = await fetch(`${app.url}/api/pipelines/runs/${started.run.id}/outputs/counts`, { headers: { authorization: `Bearer ${admin.token}` } });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toContain('counts_20261120.csv');
+    expect(await download.text()).toBe(fs.readFileSync(outputFile, 'utf8'));
+    expect((await admin.call('GET', `/api/pipelines/runs/${started.run.id}/outputs/complete`)).status).toBe(404);
+    const opsB = await apiClient(app.url, t.users.opsB.email);
+    expect((await opsB.call('GET', `/api/pipelines/runs/${started.run.id}/outputs/counts`)).status).toBe(404);
     const audit = await app.db.prisma.auditLog.findFirst({ where: { resource: 'pipelineRuns', recordId: started.run.id, action: 'retry' } });
     expect(audit).toMatchObject({ userId: t.users.admin.id });
     // Intermediate CSVs were written per flush.
@@ -96,6 +118,14 @@ describe('a run over a folder of 30 store files, one broken', () => {
     await expect.poll(async () => (await getRun(ctx, started.run.id)).status, { timeout: 60_000, interval: 250 }).toBe('completed');
     const day = await app.db.pool.query<{ runs: number; rows: number }>(`SELECT count(DISTINCT pipeline_run_id)::int AS runs, count(*)::int AS rows FROM ${COUNTS_TABLE} WHERE business_id = $1 AND business_date = $2`, [t.businessA, DAY]);
     expect(day.rows[0]).toEqual({ runs: 1, rows: 30 });
+    // The new run wrote the day's output over the old one's; the old run says so.
+    await expect.poll(async () => (await getRun(ctx, started.run.id)).outputs.map((o) => o.rows), { timeout: 30_000, interval: 250 }).toEqual([30]);
+    const earlier = await app.db.pool.query<{ status: string; message: string; outputs: number }>(
+      `SELECT outputs_status AS status, outputs_message AS message, (SELECT count(*)::int FROM pipeline_run_outputs o WHERE o.pipeline_run_id = r.id) AS outputs
+         FROM pipeline_runs r WHERE business_id = $1 AND pipeline_name = 'test_counts' AND date = $2 AND id <> $3`,
+      [t.businessA, DAY, started.run.id],
+    );
+    expect(earlier.rows).toEqual([{ status: 'superseded', message: `Run ${started.run.id} of the same day wrote these files again.`, outputs: 0 }]);
   }, 90_000);
 
   it('ops may not retry failed files', async () => {

@@ -135,9 +135,13 @@ describe('stock health and PO snapshot pipelines', () => {
 
   it('writes the complete, m2 and emergency CSVs of the day', async () => {
     const outputDir = path.join(dir, 'out');
-    const written = await getPipeline('stock_health').exportDay!(ctx, { businessId, businessDate: DAY, runId: randomUUID(), outputDir });
-    expect(written.map((file) => path.basename(file))).toEqual(['complete_20261120.csv', 'm2_20261120.csv', 'emergency_20261120.csv']);
-    const [complete, m2, emergency] = written.map((file) => parseCsv(fs.readFileSync(file), { columns: true }) as Record<string, string>[]) as [Record<string, string>[], Record<string, string>[], Record<string, string>[]];
+    const client = await database.db.pool.connect();
+    const written = await getPipeline('stock_health').exportDay!(client, { businessId, businessDate: DAY, runId: randomUUID(), outputDir }).finally(() => client.release());
+    expect(written.map((file) => [file.name, path.basename(file.path)])).toEqual([['complete', 'complete_20261120.csv'], ['m2', 'm2_20261120.csv'], ['emergency', 'emergency_20261120.csv']]);
+    // Only the three files: each was written beside its target and renamed over it.
+    expect(fs.readdirSync(outputDir).sort()).toEqual(['complete_20261120.csv', 'emergency_20261120.csv', 'm2_20261120.csv']);
+    const [complete, m2, emergency] = written.map((file) => parseCsv(fs.readFileSync(file.path), { columns: true }) as Record<string, string>[]) as [Record<string, string>[], Record<string, string>[], Record<string, string>[]];
+    expect(written.map((file) => file.rows)).toEqual([complete.length, m2.length, emergency.length]);
     expect(complete).toHaveLength(360);
     const counts = (await database.db.pool.query<{ orders: string; urgent: string }>(
       `SELECT count(*) FILTER (WHERE suggested_order_qty > 0) AS orders, count(*) FILTER (WHERE status IN ('stockout', 'critical') AND avg_daily_sales > 0) AS urgent FROM stock_health_snapshots WHERE business_id = $1`,

@@ -2,12 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { to as copyTo } from 'pg-copy-streams';
-import type { Context } from '../../context.js';
+import type pg from 'pg';
 import { AppError } from '../../errors.js';
+import type { DayOutputFile } from '../pipeline.js';
 
 /**
  * The stock health CSVs of a business day, each streamed from the day's snapshot by one COPY (never the day
- * in memory), written beside and then renamed over the last ones so a reader never sees half a file:
+ * in memory), all three read in the caller's one transaction (the same state of the day), each written beside
+ * its target and renamed over the last one once all three are written, so a reader never sees half a file.
+ * The README ("Stock health and PO snapshots", Outputs) defines each; in short:
  *
  * - `complete_<YYYYMMDD>.csv`: every store × SKU of the day with every figure, by store then SKU.
  * - `m2_<YYYYMMDD>.csv`: the "must order" list a buyer sends on: every store × SKU with a suggested order,
@@ -15,16 +18,24 @@ import { AppError } from '../../errors.js';
  * - `emergency_<YYYYMMDD>.csv`: what is out or runs out within the critical days while it sells (status
  *   `stockout` or `critical`, average daily sales above 0), soonest out first, with what is already on order.
  */
-export async function exportStockHealthDay(ctx: Context, day: { businessId: string; businessDate: string; outputDir: string }): Promise<string[]> {
+export async function exportStockHealthDay(client: pg.ClientBase, day: { businessId: string; businessDate: string; outputDir: string }): Promise<DayOutputFile[]> {
   const stamp = day.businessDate.replaceAll('-', '');
   await fs.promises.mkdir(day.outputDir, { recursive: true });
-  const written: string[] = [];
-  for (const [name, query] of Object.entries(exportQueries)) {
-    const target = path.join(day.outputDir, `${name}_${stamp}.csv`);
-    await copyQueryToFile(ctx, query, [day.businessId, day.businessDate], target);
-    written.push(target);
+  const written: (DayOutputFile & { partial: string })[] = [];
+  try {
+    for (const [name, query] of Object.entries(exportQueries)) {
+      const target = path.join(day.outputDir, `${name}_${stamp}.csv`);
+      const partial = `${target}.${process.pid}.part`;
+      const file = { name, path: target, partial, rows: 0 };
+      written.push(file);
+      file.rows = await copyQueryToFile(client, query, [day.businessId, day.businessDate], partial);
+    }
+    for (const file of written) await fs.promises.rename(file.partial, file.path);
+  } catch (error) {
+    await Promise.all(written.map((file) => fs.promises.rm(file.partial, { force: true })));
+    throw error;
   }
-  return written;
+  return written.map(({ name, path: filePath, rows }) => ({ name, path: filePath, rows }));
 }
 
 const money = (column: string) => `to_char(${column} / 100.0, 'FM999999999999990.00')`;
@@ -53,21 +64,13 @@ const exportQueries: Record<'complete' | 'm2' | 'emergency', string> = {
      ORDER BY days_of_cover NULLS LAST, avg_daily_sales DESC, store_code, sku`,
 };
 
-/** COPY takes no parameters: the two values are checked to be a uuid and a date, then written as literals. */
-async function copyQueryToFile(ctx: Context, query: string, [businessId, businessDate]: [string, string], target: string): Promise<void> {
+/** COPY takes no parameters: the two values are checked to be a uuid and a date, then written as literals. Returns the rows written. */
+async function copyQueryToFile(client: pg.ClientBase, query: string, [businessId, businessDate]: [string, string], target: string): Promise<number> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(businessId) || !/^\d{4}-\d{2}-\d{2}$/.test(businessDate)) {
     throw new AppError('bad_request', `Not a business and day to export: ${businessId} ${businessDate}.`);
   }
   const sql = query.replace('$1', `'${businessId}'::uuid`).replace('$2', `'${businessDate}'::date`);
-  const partial = `${target}.${process.pid}.part`;
-  const client = await ctx.db.pool.connect();
-  try {
-    await pipeline(client.query(copyTo(`COPY (${sql}) TO STDOUT WITH (FORMAT csv, HEADER)`)), fs.createWriteStream(partial));
-    await fs.promises.rename(partial, target);
-  } catch (error) {
-    await fs.promises.rm(partial, { force: true });
-    throw error;
-  } finally {
-    client.release();
-  }
+  const copy = client.query(copyTo(`COPY (${sql}) TO STDOUT WITH (FORMAT csv, HEADER)`));
+  await pipeline(copy, fs.createWriteStream(target));
+  return copy.rowCount;
 }

@@ -129,5 +129,5 @@ export const stockHealth: Pipeline<{ rowNumber: number; row: InventoryRow }, Sto
     for await (const { rowNumber, row } of rows) yield { output: 'stock_health_snapshots', values: stockHealthValues(row, rowNumber, reference) };
   },
   outputs: [{ name: 'stock_health_snapshots', table: 'stock_health_snapshots', columns: stockHealthColumns }],
-  exportDay: (ctx, day) => exportStockHealthDay(ctx, day),
+  exportDay: (client, day) => exportStockHealthDay(client, day),
 };
