@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { writeAudit } from '../auth/audit.js';
+import { assertCan } from '../auth/permissions.js';
 import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
-import { forbidden, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { markSourceChanged } from '../warehouse/views.js';
 import type { RepairOrdersChangedHook } from './sync/repair-orders.js';
 
@@ -318,7 +319,8 @@ export async function takeSnapshots(client: pg.ClientBase, shopId: number | stri
  * person's scope covers (ops and admins; managers read), audited in the snapshot's transaction.
  */
 export async function takeManualSnapshot(ctx: Context, shopId: number, repairOrderId: number): Promise<number> {
-  if (ctx.user.kind === 'user' && ctx.user.role === 'manager') throw forbidden('Managers read snapshots; ops and admins take them.');
+  // Managers read snapshots; ops and admins take them.
+  assertCan(ctx.user, 'tekmetric', 'edit');
   return withTransaction(ctx.db.pool, async (client) => {
     const { rows } = await client.query<{ business_id: string; backhouse_shop_id: string }>(
       `SELECT ro.business_id, s.backhouse_shop_id FROM tm_repair_orders ro JOIN tm_shops s ON s.id = ro.shop_id
