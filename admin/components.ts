@@ -15,6 +15,8 @@ const added = {
   IngestKeyCreate: 'actions/components/IngestKeyCreate.tsx',
   IngestSimulationStart: 'actions/components/IngestSimulationStart.tsx',
   TekmetricSync: 'actions/components/TekmetricSync.tsx',
+  TekmetricRepairOrder: 'actions/components/TekmetricRepairOrder.tsx',
+  TekmetricConnect: 'actions/components/TekmetricConnect.tsx',
   Pipelines: 'dashboards/components/Pipelines.tsx',
 } as const;
 

@@ -119,6 +119,29 @@ function repairOrderFiguresSql(where: string): string {
     WHERE ro.shop_id = $1 AND (${where})`;
 }
 
+/** Our figures of one shop's repair orders (any status), as the metrics and snapshots compute them. */
+export interface RepairOrderFigures {
+  repair_order_id: string;
+  labor_sales: string;
+  parts_sales: string;
+  sublet_sales: string;
+  fees: string;
+  discounts: string;
+  taxes: string;
+  parts_cost: string;
+  labor_cost: string;
+  sublet_cost: string;
+  authorized: string;
+  presented: string;
+  labor_hours: string;
+  tm_total_sales: string;
+}
+
+export async function repairOrderFigures(client: pg.ClientBase | pg.Pool, shopId: number, repairOrderIds: readonly number[]): Promise<RepairOrderFigures[]> {
+  const { rows } = await client.query<RepairOrderFigures>(repairOrderFiguresSql('ro.id = ANY ($2::bigint[])'), [shopId, repairOrderIds]);
+  return rows;
+}
+
 const postedOnDays = `ro.status_id IN (${POSTED_STATUS_IDS.join(', ')}) AND ro.deleted_at IS NULL AND ro.posted_date = ANY ($2::date[])`;
 
 /**
