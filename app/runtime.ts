@@ -52,7 +52,9 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     const createdLogins = await seedOnFirstStart(db, config, log, jobs);
     // Demo mode (no Tekmetric configured): the fake Tekmetric server beside the workers, synced from (core/demo/tekmetric.ts).
     if (config.SEED_DEMO && !config.TEKMETRIC_BASE_URL && mode !== 'web') {
-      demoTekmetric = await startDemoTekmetric(systemContext('demo:tekmetric', db, log), jobs).catch((error: Error) => (log.warn({ err: error }, 'demo Tekmetric not started'), null));
+      const demo = await startDemoTekmetric(systemContext('demo:tekmetric', db, log), jobs).catch((error: Error) => (log.warn({ err: error }, 'demo Tekmetric not started'), null));
+      if (demo) createdLogins.push(...demo.logins);
+      demoTekmetric = demo;
     }
     let url: string | null = null;
     if (mode !== 'worker') {

@@ -8,7 +8,7 @@ import { rebuildShopMetrics } from '../../core/tekmetric/metrics.js';
 import { setShopDefaultPayRate, setTechnicianPayRate } from '../../core/tekmetric/pay-rates.js';
 import type { LinkedShop } from '../../core/tekmetric/connections.js';
 import { TEKMETRIC_METRICS_CHECK_QUEUE } from '../../jobs/tekmetric-queues.js';
-import { seedTenants, startTestApp, type TestApp, type Tenants } from '../helpers/app.js';
+import { apiClient, seedTenants, startTestApp, type TestApp, type Tenants } from '../helpers/app.js';
 import { syncFakeIntoBusiness } from '../helpers/tekmetric.js';
 
 /**
@@ -168,6 +168,23 @@ describe('pay-rate edits', () => {
     expect(Number(grossAfter[0]!.gp)).toBeLessThan(Number(grossBefore[0]!.gp));
     expect(Number(hours[0]!.hours)).toBeGreaterThan(0);
     expect(await sql(`SELECT DISTINCT rate_source, pay_rate_cents FROM tm_tech_daily_metrics WHERE shop_id = $1`, [shop.shopId])).toEqual([{ rate_source: 'default', pay_rate_cents: '5000' }]);
+    expect(await metricsOf(shop.shopId)).toEqual(await rebuiltOf(shop.shopId));
+  });
+
+  it('through the API: ops set a technician\'s rate and the shop default; a manager gets 403', async () => {
+    const tech = fake.shops[0]!.technicians[0]!;
+    const ops = await apiClient(app.url, tenants.users.opsB.email);
+    const set = await ops.call('PUT', `/api/tekmetric/shops/${shop.shopId}/employees/${tech.id}/pay-rate`, { pay_rate_cents: 4321 });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body!.data.after).toBe(4321);
+    expect(set.body!.data.recomputedDays.length).toBeGreaterThan(0);
+    const [row] = await sql(`SELECT DISTINCT pay_rate_cents FROM tm_tech_daily_metrics WHERE shop_id = $1 AND technician_id = $2`, [shop.shopId, tech.id]);
+    expect(row).toEqual({ pay_rate_cents: '4321' });
+    const bad = await ops.call('PUT', `/api/tekmetric/shops/${shop.shopId}/default-pay-rate`, { pay_rate_cents: 'lots' });
+    expect(bad.status).toBe(400);
+    expect((await ops.call('PUT', `/api/tekmetric/shops/${shop.shopId}/default-pay-rate`, { pay_rate_cents: 2600 })).status).toBe(200);
+    const manager = await apiClient(app.url, tenants.users.managerB.email);
+    expect((await manager.call('PUT', `/api/tekmetric/shops/${shop.shopId}/default-pay-rate`, { pay_rate_cents: 1 })).status).toBe(403);
     expect(await metricsOf(shop.shopId)).toEqual(await rebuiltOf(shop.shopId));
   });
 
