@@ -17,6 +17,8 @@ const added = {
   IngestQualitySettings: 'actions/components/IngestQualitySettings.tsx',
   ProductRelink: 'actions/components/ProductRelink.tsx',
   TekmetricSync: 'actions/components/TekmetricSync.tsx',
+  TekmetricRepairOrder: 'actions/components/TekmetricRepairOrder.tsx',
+  TekmetricConnect: 'actions/components/TekmetricConnect.tsx',
   Pipelines: 'dashboards/components/Pipelines.tsx',
 } as const;
 

@@ -79,7 +79,7 @@ export async function buildAdmin(deps: AdminBuildDeps): Promise<{ admin: AdminJS
       ...systemResources(resourceDeps, deps.jobs),
       ...dashboardResources(resourceDeps),
       ...ingestResources(resourceDeps, { createKey: components.IngestKeyCreate, startSimulation: components.IngestSimulationStart }),
-      ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync }),
+      ...tekmetricResources(resourceDeps, deps.jobs, { sync: components.TekmetricSync, repairOrder: components.TekmetricRepairOrder, connect: components.TekmetricConnect }),
       ...ingestSilverResources(resourceDeps, { relink: components.ProductRelink }),
       ...pipelineResources(resourceDeps, deps.jobs, deps.pipelineDataDir),
       ...stockResources(resourceDeps),

@@ -16,7 +16,7 @@ import { recordsRouter } from './records.js';
 import { warehouseRouter } from './warehouse.js';
 import { ingestRouter } from './ingest.js';
 import { silverRouter } from './silver.js';
-import { tekmetricConnectionsRouter, tekmetricMetricsRouter, tekmetricSyncRouter } from './tekmetric.js';
+import { tekmetricConnectionsRouter, tekmetricMetricsRouter, tekmetricPayRatesRouter, tekmetricSyncRouter } from './tekmetric.js';
 import { webhooksRouter } from './webhooks.js';
 import { checkHealth } from '../core/system/health.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../core/db/availability.js';
@@ -82,6 +82,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use('/sync', tekmetricSyncRouter(deps.jobs));
   router.use('/tekmetric/metrics', tekmetricMetricsRouter());
   router.use('/tekmetric/connections', tekmetricConnectionsRouter());
+  router.use('/tekmetric', tekmetricPayRatesRouter());
   router.use('/pipelines', pipelinesRouter(deps.jobs, deps.config.PIPELINE_DATA_DIR));
   router.use(webhooksRouter());
   router.use(

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import type { JobQueue } from '../core/queue.js';
 import { createConnection } from '../core/tekmetric/connections.js';
+import { setShopDefaultPayRate, setTechnicianPayRate } from '../core/tekmetric/pay-rates.js';
 import { listDailyShopMetrics, listSyncStatus, listTechDailyMetrics, metricsRange } from '../core/tekmetric/reports.js';
 import { boards, getSyncRun, requestSyncRun, type RunParams, type SyncRunView } from '../core/tekmetric/sync/runs.js';
 import type { SyncEntity } from '../core/tekmetric/sync/streams.js';
@@ -124,6 +125,32 @@ export function tekmetricMetricsRouter(): Router {
     handle(async (req, res) => {
       const range = parse(metricsRange, parse(rangeQuery, req.query, 'query'), 'query');
       res.json({ data: await listTechDailyMetrics(contextOf(req), range) });
+    }),
+  );
+  return router;
+}
+
+const payRateBody = z.object({ pay_rate_cents: z.number().int().nullable() });
+
+/**
+ * Pay rates (ops and admins of the shop): a technician's own rate (null removes it) and the shop's default.
+ * Each edit recomputes the past days' technician metrics and gross profit it changes; answers those days.
+ */
+export function tekmetricPayRatesRouter(): Router {
+  const router = Router();
+  const id = (value: unknown, what: string) => parse(z.coerce.number().int().positive(), value, what);
+  router.put(
+    '/shops/:shopId/employees/:employeeId/pay-rate',
+    handle(async (req, res) => {
+      const body = parse(payRateBody, req.body ?? {}, 'body');
+      res.json({ data: await setTechnicianPayRate(contextOf(req), id(req.params.shopId, 'shop id'), id(req.params.employeeId, 'employee id'), body.pay_rate_cents) });
+    }),
+  );
+  router.put(
+    '/shops/:shopId/default-pay-rate',
+    handle(async (req, res) => {
+      const body = parse(payRateBody.extend({ pay_rate_cents: z.number().int() }), req.body ?? {}, 'body');
+      res.json({ data: await setShopDefaultPayRate(contextOf(req), id(req.params.shopId, 'shop id'), body.pay_rate_cents) });
     }),
   );
   return router;

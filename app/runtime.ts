@@ -53,7 +53,12 @@ export async function startBackhouse(mode: RunMode = 'all', config: Config = loa
     const createdLogins = await seedOnFirstStart(db, config, log, jobs);
     // Demo mode (no Tekmetric configured): the fake Tekmetric server beside the workers, synced from (core/demo/tekmetric.ts).
     if (config.SEED_DEMO && !config.TEKMETRIC_BASE_URL && mode !== 'web') {
-      demoTekmetric = await startDemoTekmetric(systemContext('demo:tekmetric', db, log), jobs).catch((error: Error) => (log.warn({ err: error }, 'demo Tekmetric not started'), null));
+      const demo = await startDemoTekmetric(systemContext('demo:tekmetric', db, log), jobs).catch((error: Error) => (log.warn({ err: error }, 'demo Tekmetric not started'), null));
+      if (demo) {
+        logCreatedLogins(log, demo.logins);
+        createdLogins.push(...demo.logins);
+      }
+      demoTekmetric = demo;
     }
     let url: string | null = null;
     if (mode !== 'worker') {
@@ -97,13 +102,17 @@ async function seedOnFirstStart(db: Db, config: Config, log: Logger, jobs: JobRu
     const ingested = await seedDemoIngestHistory(ctx);
     if (ingested) log.info({ events: ingested }, 'demo point-of-sale history of the last days stored in bronze (simulated tills)');
   }
+  logCreatedLogins(log, created);
+  return created;
+}
+
+function logCreatedLogins(log: Logger, created: CreatedLogin[]): void {
   for (const login of created) {
     log.warn(
       { email: login.email, role: login.role, initialPassword: login.generatedPassword ?? '(from ADMIN_PASSWORD)' },
       'created a login: note the password now, it is not shown again',
     );
   }
-  return created;
 }
 
 /**

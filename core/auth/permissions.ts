@@ -49,9 +49,9 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     // Point-of-sale API keys (delete is revoke) and the traffic simulator (new starts it, delete stops it): admins only.
     ingestKeys: [...read, 'new', 'delete'],
     ingestSimulator: ['view', 'new', 'delete'],
-    // Tekmetric (issue 19): the synced entities and metrics, customers with personal data, sync runs
-    // (`new` starts one), connections.
-    tekmetric: read,
+    // Tekmetric (issue 19): the synced entities and metrics (`edit` sets pay rates and takes a repair order's
+    // snapshot), customers with personal data, sync runs (`new` starts one), connections.
+    tekmetric: [...read, 'edit'],
     tekmetricCustomers: read,
     tekmetricSync: [...read, 'new'],
     tekmetricConnections: crud,
@@ -82,7 +82,8 @@ export const permissionMatrix: Record<Role, Partial<Record<Resource, readonly Ac
     productLinks: [...read, 'edit'],
     ingestFailures: [...read, 'retry'],
     dataQualityAlerts: [...read, 'edit'],
-    tekmetric: read,
+    // Ops set technicians' and shops' pay rates and take repair-order snapshots.
+    tekmetric: [...read, 'edit'],
     tekmetricCustomers: read,
     tekmetricSync: [...read, 'new'],
     // Ops follow the day's runs and may start one; retrying failed files stays admins'.

@@ -77,11 +77,41 @@ export const connectionInput = z.object({
   syncIntervalMinutes: z.number().int().min(1).max(1440).optional(),
 });
 
+export interface ScopeShop {
+  shopId: number;
+  name: string;
+  /** The business the shop is linked to already (it keeps that link), or null. */
+  linkedBusinessId: string | null;
+}
+
+/** Tekmetric refusing credentials, or unreachable, is bad input here, not the caller's own sign-in failing. */
+function asBadInput(error: unknown): never {
+  if (error instanceof TekmetricError && (error.failure === 'auth' || error.failure === 'not_found')) throw new AppError('bad_request', error.message);
+  if (error instanceof TekmetricError) throw new AppError('bad_request', `Tekmetric could not be reached with these settings: ${error.message}`);
+  throw error;
+}
+
+/**
+ * "Test connection": a token for these credentials and the shops of its scope, each with the business it is
+ * linked to already. Stores nothing (the secret stays in this request). Admins only.
+ */
+export async function testConnection(ctx: Context, input: Pick<z.input<typeof connectionInput>, 'baseUrl' | 'clientId' | 'clientSecret'>): Promise<ScopeShop[]> {
+  assertCan(ctx.user, 'tekmetricConnections', 'new');
+  const parsed = connectionInput.pick({ baseUrl: true, clientId: true, clientSecret: true }).safeParse(input);
+  if (!parsed.success) throw new AppError('bad_request', `The connection is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}.`);
+  const data = parsed.data;
+  const api = createTekmetricClient(data, { query: sqlOf(ctx.db.pool), requestsPerMinute: /sandbox\.tekmetric\.com/.test(data.baseUrl) ? 300 : 600, log: ctx.log });
+  const shops = await api.shops().catch(asBadInput);
+  const linked = await sqlOf(ctx.db.pool)<{ id: string; business_id: string }>(`SELECT id::text, business_id FROM tm_shops WHERE id = ANY ($1::bigint[])`, [shops.map((shop) => shop.id)]);
+  const businessOf = new Map(linked.map((row) => [Number(row.id), row.business_id]));
+  return shops.map((shop) => ({ shopId: shop.id, name: shop.name, linkedBusinessId: businessOf.get(shop.id) ?? null }));
+}
+
 /**
  * Stores a connection with its own credentials, the secret sealed (never stored or logged in clear), after
  * checking them against Tekmetric (a token), then links the shops of its scope. Admins only; audited without the secret.
  */
-export async function createConnection(ctx: Context, input: z.input<typeof connectionInput>, options: { businessId?: string; timezone?: string } = {}): Promise<{ connection: TekmetricConnectionRow; shops: LinkedShop[] }> {
+export async function createConnection(ctx: Context, input: z.input<typeof connectionInput>, options: LinkOptions = {}): Promise<{ connection: TekmetricConnectionRow; shops: LinkedShop[] }> {
   assertCan(ctx.user, 'tekmetricConnections', 'new');
   const parsed = connectionInput.safeParse(input);
   if (!parsed.success) throw new AppError('bad_request', `The connection is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}.`);
@@ -89,11 +119,7 @@ export async function createConnection(ctx: Context, input: z.input<typeof conne
   const rpm = data.requestsPerMinute ?? (/sandbox\.tekmetric\.com/.test(data.baseUrl) ? 300 : 600);
   // Wrong credentials are refused before anything is stored.
   const api = createTekmetricClient({ baseUrl: data.baseUrl, clientId: data.clientId, clientSecret: data.clientSecret }, { query: sqlOf(ctx.db.pool), requestsPerMinute: rpm, log: ctx.log });
-  await api.scopeShopIds().catch((error: unknown) => {
-    // Tekmetric refusing these credentials is bad input here, not the caller's own sign-in failing.
-    if (error instanceof TekmetricError && error.failure === 'auth') throw new AppError('bad_request', error.message);
-    throw error;
-  });
+  await api.scopeShopIds().catch(asBadInput);
   const [row] = await sqlOf(ctx.db.pool)<TekmetricConnectionRow>(
     `INSERT INTO tekmetric_connections (name, base_url, client_id, client_secret_sealed, requests_per_minute, sync_interval_minutes)
      VALUES ($1, $2, $3, $4, $5, $6)
@@ -102,8 +128,9 @@ export async function createConnection(ctx: Context, input: z.input<typeof conne
      RETURNING ${connectionColumns}`,
     [data.name, data.baseUrl, data.clientId, sealSecret(data.clientSecret), rpm, data.syncIntervalMinutes ?? 15],
   );
-  await writeAudit(ctx, { resource: 'tekmetricConnections', recordId: row!.id, action: 'create', after: { name: data.name, baseUrl: data.baseUrl, clientId: data.clientId, requestsPerMinute: rpm } });
   const shops = await linkShops(ctx, row!, api, options);
+  const links = shops.map((shop) => ({ shopId: shop.shopId, businessId: shop.businessId, createdBusiness: shop.createdBusiness }));
+  await writeAudit(ctx, { resource: 'tekmetricConnections', recordId: row!.id, action: 'create', after: { name: data.name, baseUrl: data.baseUrl, clientId: data.clientId, requestsPerMinute: rpm, shops: links } });
   return { connection: row!, shops };
 }
 
@@ -123,12 +150,20 @@ export interface LinkedShop extends ShopRef {
   createdBusiness: boolean;
 }
 
+export interface LinkOptions {
+  /** The business every new shop is linked to (none: a new business per shop, named after it). */
+  businessId?: string;
+  /** Per Tekmetric shop id, the business that shop is linked to (the admin's form), before `businessId`. */
+  businessFor?: Record<number, string>;
+  timezone?: string;
+}
+
 /**
  * Every shop of the token's scope, linked to one of our businesses and shops: a shop already linked keeps
- * its link (its name and details refreshed); a new one is linked to `businessId` when given, else to a new
- * business named after the shop (in the business's time zone). One transaction per shop.
+ * its link (its name and details refreshed); a new one is linked to its business in `businessFor`, else
+ * `businessId`, else to a new business named after the shop (in the business's time zone). One transaction per shop.
  */
-export async function linkShops(ctx: Context, connection: TekmetricConnectionRow, api: TekmetricClient, options: { businessId?: string; timezone?: string } = {}): Promise<LinkedShop[]> {
+export async function linkShops(ctx: Context, connection: TekmetricConnectionRow, api: TekmetricClient, options: LinkOptions = {}): Promise<LinkedShop[]> {
   assertCan(ctx.user, 'tekmetricConnections', 'new');
   const shops = await api.shops();
   const linked: LinkedShop[] = [];
@@ -145,7 +180,7 @@ export async function linkShops(ctx: Context, connection: TekmetricConnectionRow
           const row = existing.rows[0];
           return { shopId: shop.id, businessId: row.business_id, timezone: row.timezone, name: shop.name, backhouseShopId: row.backhouse_shop_id, createdBusiness: false };
         }
-        let businessId = options.businessId;
+        let businessId = options.businessFor?.[shop.id] ?? options.businessId;
         const createdBusiness = !businessId;
         if (!businessId) {
           const created = await tx.query<{ id: string }>(`INSERT INTO businesses (name, timezone) VALUES ($1, $2) RETURNING id`, [shop.nickname || shop.name, options.timezone ?? 'UTC']);

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { writeAudit } from '../auth/audit.js';
+import { assertCan } from '../auth/permissions.js';
 import { scopeIncludes } from '../auth/scope.js';
 import type { Context } from '../context.js';
 import { withTransaction } from '../db/index.js';
-import { forbidden, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { markSourceChanged } from '../warehouse/views.js';
 import type { RepairOrdersChangedHook } from './sync/repair-orders.js';
 
@@ -116,6 +117,29 @@ function repairOrderFiguresSql(where: string): string {
     LEFT JOIN LATERAL (SELECT sum(x.total_cents) AS discounts FROM tm_discounts x
                        WHERE x.shop_id = ro.shop_id AND x.repair_order_id = ro.id AND x.job_id IS NULL) rd ON true
     WHERE ro.shop_id = $1 AND (${where})`;
+}
+
+/** Our figures of one shop's repair orders (any status), as the metrics and snapshots compute them. */
+export interface RepairOrderFigures {
+  repair_order_id: string;
+  labor_sales: string;
+  parts_sales: string;
+  sublet_sales: string;
+  fees: string;
+  discounts: string;
+  taxes: string;
+  parts_cost: string;
+  labor_cost: string;
+  sublet_cost: string;
+  authorized: string;
+  presented: string;
+  labor_hours: string;
+  tm_total_sales: string;
+}
+
+export async function repairOrderFigures(client: pg.ClientBase | pg.Pool, shopId: number, repairOrderIds: readonly number[]): Promise<RepairOrderFigures[]> {
+  const { rows } = await client.query<RepairOrderFigures>(repairOrderFiguresSql('ro.id = ANY ($2::bigint[])'), [shopId, repairOrderIds]);
+  return rows;
 }
 
 const postedOnDays = `ro.status_id IN (${POSTED_STATUS_IDS.join(', ')}) AND ro.deleted_at IS NULL AND ro.posted_date = ANY ($2::date[])`;
@@ -318,7 +342,8 @@ export async function takeSnapshots(client: pg.ClientBase, shopId: number | stri
  * person's scope covers (ops and admins; managers read), audited in the snapshot's transaction.
  */
 export async function takeManualSnapshot(ctx: Context, shopId: number, repairOrderId: number): Promise<number> {
-  if (ctx.user.kind === 'user' && ctx.user.role === 'manager') throw forbidden('Managers read snapshots; ops and admins take them.');
+  // Managers read snapshots; ops and admins take them.
+  assertCan(ctx.user, 'tekmetric', 'edit');
   return withTransaction(ctx.db.pool, async (client) => {
     const { rows } = await client.query<{ business_id: string; backhouse_shop_id: string }>(
       `SELECT ro.business_id, s.backhouse_shop_id FROM tm_repair_orders ro JOIN tm_shops s ON s.id = ro.shop_id

@@ -95,6 +95,8 @@ describe('npm start on a fresh machine', () => {
       ['boss@example.com', 'admin'],
       ['ops@demo.backhouse.local', 'ops'],
       ['manager@demo.backhouse.local', 'manager'],
+      // The demo Tekmetric shop's manager (core/demo/tekmetric.ts).
+      ['shop.manager@demo.backhouse.local', 'manager'],
     ]);
     // A password given in the environment is never echoed; generated ones are shown once.
     expect(JSON.stringify(first.lines)).not.toContain('first-admin-password');

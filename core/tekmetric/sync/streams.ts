@@ -282,11 +282,17 @@ export interface WindowOptions {
 }
 
 /**
- * Syncs one stream for a window asked for by a person (`days_back`, a board, a limit), without touching the
- * incremental cursor: a partial window must not claim that everything before it is synced.
+ * Syncs one stream for a window asked for by a person (`days_back`, a board, a limit). A board or a limit
+ * reads part of the changes and leaves the incremental cursor alone. A whole window ("Backfill N days") read to
+ * its end moves the cursor forward only when it reached back to the cursor (see `advanceCursorPastWindow`).
  */
 export async function syncStreamWindow(pool: pg.Pool, deps: PageDeps, stream: SyncStream, window: WindowOptions, onPage: (progress: PageProgress) => Promise<void>): Promise<StreamResult> {
   const definition = streams[stream];
+  const whole = window.limit === undefined && !(window.statusIds?.length && definition.entity === 'repair_orders');
+  const openedAt = (await pool.query<{ now: Date }>('SELECT now()')).rows[0]!.now;
+  let latest: string | null = null;
+  let totalElements: number | null = null;
+  let shifted = false;
   const params: Params = {
     shop: deps.shop.shopId,
     [definition.deleted ? 'deletedDateStart' : 'updatedDateStart']: window.updatedSince ?? (definition.deleted ? BEGINNING : undefined),
@@ -298,6 +304,12 @@ export async function syncStreamWindow(pool: pg.Pool, deps: PageDeps, stream: Sy
     const fetched = await reader.read(page);
     const room = window.limit === undefined ? fetched.items.length : Math.max(0, window.limit - result.fetched);
     const items = fetched.items.slice(0, room);
+    if (totalElements !== null && fetched.totalElements !== totalElements) shifted = true;
+    totalElements = fetched.totalElements;
+    for (const item of items) {
+      const at = definition.changedAt(item);
+      if (at && (!latest || Date.parse(at) > Date.parse(latest))) latest = at;
+    }
     if (definition.prepare) await definition.prepare(pool, deps, items);
     const outcome = await withTransaction(pool, async (tx) => {
       const written = await definition.write(tx, deps, items);
@@ -310,7 +322,38 @@ export async function syncStreamWindow(pool: pg.Pool, deps: PageDeps, stream: Sy
     result.removed += outcome.removed;
     await onPage({ stream, page, totalPages: fetched.totalPages, totalElements: fetched.totalElements, fetched: items.length, written: outcome.written, removed: outcome.removed });
     const limitReached = window.limit !== undefined && result.fetched >= window.limit;
-    if (limitReached || page + 1 >= fetched.totalPages || fetched.items.length === 0) return result;
+    if (limitReached || page + 1 >= fetched.totalPages || fetched.items.length === 0) {
+      // Pages that shifted under the read (records entering or leaving the window) may have hidden a record.
+      if (whole && !shifted) await advanceCursorPastWindow(pool, deps, stream, window.updatedSince ?? null, openedAt, latest);
+      return result;
+    }
+  }
+}
+
+/**
+ * After a whole window was read, from `since` (null: from the beginning) to when it opened: the stream's
+ * cursor may move to the latest change the window saw (never past the window's opening, by our clock), and
+ * only forward. It moves only when the window reached back to the cursor, so that nothing between the cursor
+ * and the window's start is skipped (a 3-day backfill of a shop last synced a week ago leaves the cursor, and
+ * the next incremental run reads the week), and only when no incremental window is open (an interrupted run
+ * resumes its own pages). A shop never synced incrementally gets a cursor only from a window from the beginning.
+ */
+async function advanceCursorPastWindow(pool: pg.Pool, deps: PageDeps, stream: SyncStream, since: string | null, openedAt: Date, latest: string | null): Promise<void> {
+  if (!latest) return;
+  const { shop } = deps;
+  const through = `least($4::timestamptz, $5::timestamptz)`;
+  const covers = `tm_sync_cursors.window_start IS NULL AND tm_sync_cursors.next_page = 0
+    AND ($3::timestamptz IS NULL OR tm_sync_cursors.updated_through >= $3::timestamptz)`;
+  const params = [shop.shopId, stream, since, latest, openedAt, deps.runId];
+  if (since === null) {
+    await pool.query(
+      `INSERT INTO tm_sync_cursors (shop_id, stream, business_id, updated_through, last_run_id, last_success_at) VALUES ($1, $2, $7, ${through}, $6, now())
+       ON CONFLICT (shop_id, stream) DO UPDATE SET updated_through = greatest(tm_sync_cursors.updated_through, EXCLUDED.updated_through), last_run_id = $6, last_success_at = now(), updated_at = now()
+       WHERE ${covers}`,
+      [...params, shop.businessId],
+    );
+  } else {
+    await pool.query(`UPDATE tm_sync_cursors SET updated_through = greatest(updated_through, ${through}), last_run_id = $6, last_success_at = now(), updated_at = now() WHERE shop_id = $1 AND stream = $2 AND ${covers}`, params);
   }
 }
 
