@@ -4,10 +4,9 @@ import { systemContext } from '../core/context.js';
 import { sqlOf, type Db } from '../core/db/index.js';
 import { AppError } from '../core/errors.js';
 import { ingestTransactions, type IngestOutcome } from '../core/ingest/bronze.js';
-import { authenticateIngestKey, IngestKeyUsage, type IngestGrant } from '../core/ingest/keys.js';
+import { authenticateIngestRequest, IngestKeyUsage, type IngestGrant } from '../core/ingest/keys.js';
 import { MAX_BATCH_TRANSACTIONS, pathText } from '../core/ingest/payload.js';
 import type { Logger } from '../core/log.js';
-import { takeToken } from '../core/ratelimit/index.js';
 import { errorMiddleware, handle } from './http.js';
 
 export interface IngestDeps {
@@ -78,13 +77,13 @@ function authenticate(deps: IngestDeps, usage: IngestKeyUsage): RequestHandler {
       res.setHeader('WWW-Authenticate', 'Bearer realm="ingest"');
       throw new AppError('unauthenticated', 'Send the store\'s ingest API key as Authorization: Bearer <key>.');
     }
-    const grant = await authenticateIngestKey(query, match[1]!);
-    if (!grant) {
+    const authenticated = await authenticateIngestRequest(query, match[1]!, limit);
+    if (!authenticated) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="ingest", error="invalid_token"');
       throw new AppError('unauthenticated', 'This ingest API key is not valid: it is unknown or was revoked. Ask an administrator for a new one.');
     }
+    const { grant, take } = authenticated;
     usage.record(grant.keyId);
-    const take = await takeToken(query, { key: `ingest:${grant.keyId}`, ...limit });
     if (!take.granted) {
       const seconds = Math.max(1, Math.ceil(take.waitMs / 1000));
       throw new AppError('too_many_requests', `Too many requests with this API key: at most ${limit.perSecond} a second (bursts of ${limit.burst}). Try again in ${seconds} s, or send transactions in batches.`, {

@@ -70,6 +70,8 @@ const configSchema = z.object({
   MAPPING_SAMPLE_ROWS: z.coerce.number().int().min(1).max(1000).default(20),
   // Streaming ingestion, silver (core/ingest/silver.ts).
   INGEST_SILVER_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
+  /** Silver loops each worker process runs when woken (they claim disjoint batches with SKIP LOCKED). */
+  INGEST_SILVER_LOOPS: z.coerce.number().int().min(1).max(16).default(2),
   INGEST_LINK_THRESHOLD: z.coerce.number().min(0).max(1).default(0.85),
   INGEST_MAX_TRANSACTION_AMOUNT: z.coerce.number().positive().default(10_000),
   INGEST_FUTURE_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(300),

@@ -28,6 +28,6 @@ export const ingestQueues: QueueDefinition[] = [
       const drained = await drainToSilver(ctx, silverOptions(config), undefined, { until: Date.now() + DRAIN_JOB_SECONDS * 1000, stopping: () => stopping.aborted });
       return { batches: drained.batches, claimed: drained.claimed, written: drained.written, failed: drained.failed };
     },
-    background: (ctx, config) => startSilverListener(ctx, silverOptions(config)),
+    background: (ctx, config) => startSilverListener(ctx, silverOptions(config), config.INGEST_SILVER_LOOPS),
   },
 ];

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { AppError } from '../errors.js';
-import { eventHash } from './canonical.js';
+import { canonicalEvent } from './canonical.js';
 import type { IngestGrant } from './keys.js';
 import { checkTransaction, type PayloadProblem, type TransactionPayload } from './payload.js';
 
@@ -25,6 +25,8 @@ interface Ready {
   payload: TransactionPayload;
   shopId: string;
   hash: string;
+  /** The payload's canonical JSON, as stored. */
+  json: string;
   idempotencyKey: string | null;
 }
 
@@ -59,7 +61,8 @@ export async function ingestTransactions(ctx: Context, grant: IngestGrant, trans
       return;
     }
     const key = options.idempotencyKey ? (options.single ? options.idempotencyKey : `${options.idempotencyKey}#${index}`) : null;
-    ready.push({ index, payload: checked.payload, shopId, hash: eventHash(checked.payload).toString('hex'), idempotencyKey: key });
+    const canonical = canonicalEvent(checked.payload);
+    ready.push({ index, payload: checked.payload, shopId, hash: canonical.hash.toString('hex'), json: canonical.json, idempotencyKey: key });
   });
 
   if (options.idempotencyKey) await refuseReusedIdempotencyKeys(ctx, grant, transactions.length, ready, options);
@@ -96,7 +99,7 @@ export async function ingestTransactions(ctx: Context, grant: IngestGrant, trans
           rows.map((row) => row.payload.store_id),
           rows.map((row) => row.payload.transaction_id),
           rows.map((row) => row.hash),
-          rows.map((row) => JSON.stringify(row.payload)),
+          rows.map((row) => row.json),
           rows.map((row) => row.idempotencyKey),
           rows.map((row) => row.payload.simulated === true),
           rows.map((row) => (receivedAt ? receivedAt(row.payload) : null)),

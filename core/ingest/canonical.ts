@@ -30,5 +30,11 @@ export function canonicalJson(value: unknown): string {
 
 /** SHA-256 of the canonical serialisation: the bronze event's identity (ingest_events.event_hash). */
 export function eventHash(value: unknown): Buffer {
-  return createHash('sha256').update(canonicalJson(value), 'utf8').digest();
+  return canonicalEvent(value).hash;
+}
+
+/** The canonical serialisation with its hash: bronze stores the one it hashed (jsonb keeps no key order anyway). */
+export function canonicalEvent(value: unknown): { json: string; hash: Buffer } {
+  const json = canonicalJson(value);
+  return { json, hash: createHash('sha256').update(json, 'utf8').digest() };
 }

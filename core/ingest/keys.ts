@@ -5,6 +5,7 @@ import { assertCan } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { withTransaction, type SqlQuery } from '../db/index.js';
 import { AppError, notFound } from '../errors.js';
+import { checkRateLimit, takeOf, takeTokenStatement, type RateLimit, type Take } from '../ratelimit/index.js';
 
 /**
  * API keys that point-of-sale devices ingest with. A key is 256 random bits, shown once when it is made;
@@ -32,21 +33,50 @@ export interface IngestGrant {
   shopIdByCode: Map<string, string>;
 }
 
-/** The grant of a presented key, or null for a key that is unknown or revoked. One indexed read. */
-export async function authenticateIngestKey(query: SqlQuery, presented: string): Promise<IngestGrant | null> {
-  if (!presented.startsWith(KEY_MARK) || presented.length > 200) return null;
-  const [row] = await query<{ id: string; business_id: string; codes: (string | null)[]; shop_ids: string[] }>(
-    `SELECT k.id, k.business_id, array_agg(s.code) FILTER (WHERE s.id IS NOT NULL) AS codes, array_agg(s.id) FILTER (WHERE s.id IS NOT NULL) AS shop_ids
+/** A key's grant by its hash: the key and its stores' codes (revoked keys find nothing). */
+const grantByHash = `SELECT k.id, k.business_id, array_agg(s.code) FILTER (WHERE s.id IS NOT NULL) AS codes, array_agg(s.id) FILTER (WHERE s.id IS NOT NULL) AS shop_ids
        FROM ingest_api_keys k
        LEFT JOIN shops s ON s.id = ANY (k.shop_ids) AND s.business_id = k.business_id AND s.code IS NOT NULL
       WHERE k.key_hash = $1 AND k.revoked_at IS NULL
-      GROUP BY k.id`,
-    [hashIngestKey(presented)],
-  );
-  if (!row) return null;
+      GROUP BY k.id`;
+
+interface GrantRow {
+  id: string;
+  business_id: string;
+  codes: (string | null)[] | null;
+  shop_ids: string[];
+}
+
+function grantOf(row: GrantRow): IngestGrant {
   const shopIdByCode = new Map<string, string>();
   (row.codes ?? []).forEach((code, index) => code && shopIdByCode.set(code, row.shop_ids[index]!));
   return { keyId: row.id, businessId: row.business_id, shopIdByCode };
+}
+
+const wellFormed = (presented: string) => presented.startsWith(KEY_MARK) && presented.length <= 200;
+
+/** The grant of a presented key, or null for a key that is unknown or revoked. One indexed read. */
+export async function authenticateIngestKey(query: SqlQuery, presented: string): Promise<IngestGrant | null> {
+  if (!wellFormed(presented)) return null;
+  const [row] = await query<GrantRow>(grantByHash, [hashIngestKey(presented)]);
+  return row ? grantOf(row) : null;
+}
+
+/**
+ * What an ingest request does first, in ONE statement: finds the presented key's grant and, for a valid key
+ * only, takes a token from its rate (`takeToken`'s upsert). Null for a key that is unknown or revoked (which
+ * takes nothing). Its bucket is `ingest:<key id>`, shared by every process serving the key.
+ */
+export async function authenticateIngestRequest(query: SqlQuery, presented: string, limit: Omit<RateLimit, 'key'>): Promise<{ grant: IngestGrant; take: Take } | null> {
+  checkRateLimit(limit, 1);
+  if (!wellFormed(presented)) return null;
+  const [row] = await query<GrantRow & { tokens: number; last_granted: boolean }>(
+    `WITH found AS (${grantByHash}),
+          taken AS (${takeTokenStatement(`SELECT 'ingest:' || id AS key FROM found`, { perSecond: '$2', burst: '$3', cost: '1' })})
+     SELECT found.*, taken.tokens, taken.last_granted FROM found CROSS JOIN taken`,
+    [hashIngestKey(presented), limit.perSecond, limit.burst],
+  );
+  return row ? { grant: grantOf(row), take: takeOf(limit, row) } : null;
 }
 
 /**

@@ -84,16 +84,29 @@ export function checkTransaction(input: unknown, prefix: readonly PropertyKey[] 
   return { ok: false, problems };
 }
 
-/** Strings (values and field names) anywhere in `value` that PostgreSQL's jsonb cannot hold. */
-function unstorableText(value: unknown, path: PropertyKey[]): PayloadProblem[] {
+/**
+ * Strings (values and field names) anywhere in `value` that PostgreSQL's jsonb cannot hold. Walks with one
+ * path it pushes and pops, and writes a path out only for a problem: a clean body allocates nothing per field.
+ */
+function unstorableText(value: unknown, path: PropertyKey[], problems: PayloadProblem[] = []): PayloadProblem[] {
   if (typeof value === 'string') {
     const problem = textProblem(value);
-    return problem ? [{ path: pathText(path), reason: problem }] : [];
+    if (problem) problems.push({ path: pathText(path), reason: problem });
+  } else if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      path.push(index);
+      unstorableText(value[index], path, problems);
+      path.pop();
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      path.push(key);
+      const problem = textProblem(key);
+      if (problem) problems.push({ path: pathText(path), reason: `has a field name that ${problem}` });
+      unstorableText((value as Record<string, unknown>)[key], path, problems);
+      path.pop();
+    }
   }
-  if (value === null || typeof value !== 'object') return [];
-  if (Array.isArray(value)) return value.flatMap((inner, index) => unstorableText(inner, [...path, index]));
-  return Object.entries(value).flatMap(([key, inner]) => {
-    const problem = textProblem(key);
-    return [...(problem ? [{ path: pathText([...path, key]), reason: `has a field name that ${problem}` }] : []), ...unstorableText(inner, [...path, key])];
-  });
+  return problems;
 }

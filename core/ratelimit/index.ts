@@ -18,10 +18,34 @@ export interface Take {
   waitMs: number;
 }
 
-function checked(limit: RateLimit, cost: number): void {
+export function checkRateLimit(limit: Omit<RateLimit, 'key'> & { key?: string }, cost: number): void {
   if (!(limit.perSecond > 0) || !(limit.burst >= 1) || !(cost > 0) || cost > limit.burst) {
     throw new RangeError(`rate limit ${limit.key}: perSecond > 0, burst >= 1 and 0 < cost <= burst are required`);
   }
+}
+
+/**
+ * The upsert behind `takeToken`, for the buckets named by `source` (a SELECT answering a `key` column), so that
+ * a caller can take its token in the statement that finds the key (core/ingest/keys.ts: one round trip per
+ * request). `perSecond`, `burst` and `cost` are SQL expressions (placeholders). Answers `key`, `tokens` and
+ * `last_granted` (whether this take was granted) per bucket.
+ */
+export function takeTokenStatement(source: string, params: { perSecond: string; burst: string; cost: string }): string {
+  const { perSecond, burst, cost } = params;
+  const refilled = `LEAST(${burst}::float8, b.tokens + extract(epoch FROM clock_timestamp() - b.refilled_at)::float8 * ${perSecond}::float8)`;
+  return `INSERT INTO rate_limit_buckets AS b (key, tokens, refilled_at, last_granted)
+       SELECT source.key, ${burst}::float8 - ${cost}::float8, clock_timestamp(), true FROM (${source}) AS source
+     ON CONFLICT (key) DO UPDATE SET
+       tokens = ${refilled} - CASE WHEN ${refilled} >= ${cost}::float8 THEN ${cost}::float8 ELSE 0 END,
+       refilled_at = clock_timestamp(),
+       last_granted = ${refilled} >= ${cost}::float8
+     RETURNING key, tokens, last_granted`;
+}
+
+/** A take's answer from the bucket's row after `takeTokenStatement`. */
+export function takeOf(limit: Omit<RateLimit, 'key'>, row: { tokens: number; last_granted: boolean }, cost = 1): Take {
+  if (row.last_granted) return { granted: true, waitMs: 0 };
+  return { granted: false, waitMs: Math.ceil(((cost - row.tokens) / limit.perSecond) * 1000) };
 }
 
 /**
@@ -30,22 +54,10 @@ function checked(limit: RateLimit, cost: number): void {
  * its row lock, so concurrent takers in any process never both get the last token.
  */
 export async function takeToken(query: SqlQuery, limit: RateLimit, cost = 1): Promise<Take> {
-  checked(limit, cost);
-  const [row] = await query<{ tokens: number; last_granted: boolean }>(
-    `INSERT INTO rate_limit_buckets AS b (key, tokens, refilled_at, last_granted)
-       VALUES ($1, $3::float8 - $4::float8, clock_timestamp(), true)
-     ON CONFLICT (key) DO UPDATE SET
-       tokens = LEAST($3::float8, b.tokens + extract(epoch FROM clock_timestamp() - b.refilled_at)::float8 * $2::float8)
-                - CASE WHEN LEAST($3::float8, b.tokens + extract(epoch FROM clock_timestamp() - b.refilled_at)::float8 * $2::float8) >= $4::float8
-                       THEN $4::float8 ELSE 0 END,
-       refilled_at = clock_timestamp(),
-       last_granted = LEAST($3::float8, b.tokens + extract(epoch FROM clock_timestamp() - b.refilled_at)::float8 * $2::float8) >= $4::float8
-     RETURNING tokens, last_granted`,
-    [limit.key, limit.perSecond, limit.burst, cost],
-  );
+  checkRateLimit(limit, cost);
+  const [row] = await query<{ tokens: number; last_granted: boolean }>(takeTokenStatement('SELECT $1::text AS key', { perSecond: '$2', burst: '$3', cost: '$4' }), [limit.key, limit.perSecond, limit.burst, cost]);
   if (!row) throw new Error(`rate limit ${limit.key}: the bucket returned no row`);
-  if (row.last_granted) return { granted: true, waitMs: 0 };
-  return { granted: false, waitMs: Math.ceil(((cost - row.tokens) / limit.perSecond) * 1000) };
+  return takeOf(limit, row, cost);
 }
 
 /**
@@ -54,7 +66,7 @@ export async function takeToken(query: SqlQuery, limit: RateLimit, cost = 1): Pr
  * evenly in the order they asked, with no retry storm. The bucket may go negative by the reservations.
  */
 export async function reserveToken(query: SqlQuery, limit: RateLimit, cost = 1): Promise<Take> {
-  checked(limit, cost);
+  checkRateLimit(limit, cost);
   const [row] = await query<{ tokens: number }>(
     `INSERT INTO rate_limit_buckets AS b (key, tokens, refilled_at, last_granted)
        VALUES ($1, $3::float8 - $4::float8, clock_timestamp(), true)
