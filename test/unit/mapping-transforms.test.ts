@@ -380,7 +380,7 @@ describe('rejected mappings', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['unknown transform', [{ target: 'city', source: 'Name', transforms: [{ op: 'trim' }, { op: 'uppercase' }] }], 'The mapping cannot be used: column “city”, step 2: op: must be one of: trim, upper, lower, date_parse, number_parse, cast, default, split, concat, replace, null_if, map.'],
+    ['unknown transform', [{ target: 'city', source: 'Name', transforms: [{ op: 'trim' }, { op: 'uppercase' }] }], 'The mapping cannot be used: column “city”, step 2: op: must be one of: trim, upper, lower, date_parse, number_parse, cast, default, split, concat, replace, null_if, map, normalise_status.'],
     ['unknown date format', [{ target: 'day', source: 'Order date', transforms: [{ op: 'date_parse', format: 'DD/MM' }] }], 'column “day”, step 1: format: The date format “DD/MM” must name a day, a month and a year. Write it with YYYY (year), MM or MMM (month as a number or a name), DD (day) and, for a time, HH:mm or h:mm A; for example DD/MM/YYYY, MMM D, YYYY or D. MMMM YYYY..'],
     ['unknown locale', [{ target: 'amount', source: 'Price', transforms: [{ op: 'number_parse', locale: 'fr' }] }], 'column “amount”, step 1: locale: must be one of: auto, en, de, ch.'],
     ['unknown cast', [{ target: 'amount', source: 'Price', transforms: [{ op: 'cast', to: 'money' }] }], 'column “amount”, step 1: to: must be one of: text, integer, decimal, boolean, date.'],
