@@ -1,15 +1,10 @@
 import React, { useEffect, useState } from 'react';
 import { ApiClient, type ActionProps } from 'adminjs';
 import { Box, Button, CheckBox, H3, Input, Label, Loader, MessageBox, Text } from '@adminjs/design-system';
+import type { QualitySettings } from '../../core/ingest/quality-settings.js';
 
-interface Settings {
-  business_name: string;
-  currency: string;
-  max_transaction_amount: string;
-  future_tolerance_seconds: number;
-  exclude_simulated: boolean;
-  customised: boolean;
-}
+/** The settings as core answers them (the form never edits the business id). */
+type Settings = Omit<QualitySettings, 'business_id'>;
 
 type Answer = { settings?: Settings; notice?: { message: string; type: string }; record?: { errors?: Record<string, { message: string }> } };
 
